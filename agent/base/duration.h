@@ -1,0 +1,21 @@
+// Durations as people write them in flags, environment variables and config files.
+//
+// Accepted: a sequence of <number><unit> with units ns, us, ms, s, m, h ("1m30s", "500ms",
+// "2.5s"), or a bare number meaning seconds ("30"), as Kubernetes' terminationGracePeriodSeconds.
+// Negative values are rejected. Pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "agent/base/clock.h"
+#include "agent/base/status.h"
+
+namespace vigil {
+
+StatusOr<Duration> ParseDuration(std::string_view text);
+
+// "1.5s", "250ms", "0s": the shortest exact-ish rendering, for logs and messages.
+std::string FormatDuration(Duration d);
+
+}  // namespace vigil

@@ -1,0 +1,180 @@
+#include "agent/config/cli.h"
+
+#include <charconv>
+#include <optional>
+
+#include "agent/base/duration.h"
+
+namespace vigil {
+namespace {
+
+StatusOr<bool> ParseBool(const std::string& name, std::string_view value) {
+  if (value == "1" || value == "true" || value == "yes" || value == "on") return true;
+  if (value == "0" || value == "false" || value == "no" || value == "off" || value.empty()) {
+    return false;
+  }
+  return Status::Error(name + ": invalid boolean '" + std::string(value) +
+                       "' (expected 1/0, true/false, yes/no)");
+}
+
+StatusOr<int> ParseExitCode(const std::string& name, std::string_view value) {
+  int code = -1;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), code);
+  if (ec != std::errc() || ptr != value.data() + value.size() || code < 0 || code > 255) {
+    return Status::Error(name + ": invalid exit code '" + std::string(value) +
+                         "' (expected 0..255)");
+  }
+  return code;
+}
+
+Status Prefixed(const std::string& name, const Status& s) {
+  return Status::Error(name + ": " + s.message());
+}
+
+// Applies the environment, before flags so that flags win.
+Status ApplyEnvironment(const EnvLookup& env, CliOptions* out) {
+  if (const char* v = env("VIGIL_PGROUP")) {
+    auto b = ParseBool("VIGIL_PGROUP", v);
+    if (!b.ok()) return b.status();
+    out->single.signal_process_group = *b;
+  }
+  if (const char* v = env("VIGIL_KILL_GRACE")) {
+    auto d = ParseDuration(v);
+    if (!d.ok()) return Prefixed("VIGIL_KILL_GRACE", d.status());
+    out->single.kill_grace = *d;
+  }
+  if (const char* v = env("VIGIL_LOG_LEVEL")) {
+    auto l = log::ParseLevel(v);
+    if (!l.ok()) return Prefixed("VIGIL_LOG_LEVEL", l.status());
+    out->log_level = *l;
+  }
+  if (const char* v = env("VIGIL_LOG_FORMAT")) {
+    auto f = log::ParseFormat(v);
+    if (!f.ok()) return Prefixed("VIGIL_LOG_FORMAT", f.status());
+    out->log_format = *f;
+  }
+  return Status();
+}
+
+}  // namespace
+
+StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, const EnvLookup& env) {
+  CliOptions out;
+  if (Status s = ApplyEnvironment(env, &out); !s.ok()) return s;
+
+  int verbosity = 0;
+  size_t i = 1;  // args[0] is the program name.
+  while (i < args.size()) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg.empty() || arg[0] != '-' || arg == "-") break;  // The command starts here.
+
+    // "--name=value" or "--name value" / "-x value".
+    std::string name = arg;
+    std::optional<std::string> inline_value;
+    if (arg.rfind("--", 0) == 0) {
+      if (size_t eq = arg.find('='); eq != std::string::npos) {
+        name = arg.substr(0, eq);
+        inline_value = arg.substr(eq + 1);
+      }
+    }
+    auto value = [&]() -> StatusOr<std::string> {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= args.size()) return Status::Error(name + " needs a value");
+      return args[++i];
+    };
+    auto no_value = [&]() -> Status {
+      if (inline_value) return Status::Error(name + " takes no value");
+      return Status();
+    };
+
+    if (name == "-h" || name == "--help") {
+      out.action = CliOptions::Action::kHelp;
+      return out;
+    } else if (name == "--version" || name == "-V") {
+      out.action = CliOptions::Action::kVersion;
+      return out;
+    } else if (name == "-g" || name == "--pgroup") {
+      if (Status s = no_value(); !s.ok()) return s;
+      out.single.signal_process_group = true;
+    } else if (name == "-s" || name == "--subreaper") {
+      // tini compatibility: Vigil always registers as a subreaper when it is not PID 1.
+      if (Status s = no_value(); !s.ok()) return s;
+    } else if (name == "-v" || name == "-vv" || name == "-vvv") {
+      verbosity += static_cast<int>(name.size()) - 1;  // tini compatibility: more output.
+    } else if (name == "-r" || name == "--rewrite") {
+      auto v = value();
+      if (!v.ok()) return v.status();
+      if (Status s = out.single.rewrite.AddRule(*v); !s.ok()) return Prefixed(name, s);
+    } else if (name == "-e" || name == "--success-exit" || name == "--remap-exit") {
+      auto v = value();
+      if (!v.ok()) return v.status();
+      auto code = ParseExitCode(name, *v);
+      if (!code.ok()) return code.status();
+      out.single.success_codes.set(static_cast<size_t>(*code));
+    } else if (name == "--kill-grace") {
+      auto v = value();
+      if (!v.ok()) return v.status();
+      auto d = ParseDuration(*v);
+      if (!d.ok()) return Prefixed(name, d.status());
+      out.single.kill_grace = *d;
+    } else if (name == "--log-level") {
+      auto v = value();
+      if (!v.ok()) return v.status();
+      auto l = log::ParseLevel(*v);
+      if (!l.ok()) return Prefixed(name, l.status());
+      out.log_level = *l;
+    } else if (name == "--log-format") {
+      auto v = value();
+      if (!v.ok()) return v.status();
+      auto f = log::ParseFormat(*v);
+      if (!f.ok()) return Prefixed(name, f.status());
+      out.log_format = *f;
+    } else {
+      return Status::Error("unknown option '" + arg + "' (see vigil --help)");
+    }
+    ++i;
+  }
+
+  if (verbosity > 0) {
+    const log::Level by_verbosity = verbosity == 1   ? log::Level::kInfo
+                                    : verbosity == 2 ? log::Level::kDebug
+                                                     : log::Level::kTrace;
+    if (by_verbosity < out.log_level) out.log_level = by_verbosity;
+  }
+  out.single.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  if (out.single.command.empty()) {
+    return Status::Error("no command given (usage: vigil [OPTIONS] -- CMD [ARGS...])");
+  }
+  return out;
+}
+
+std::string UsageText() {
+  return R"(Usage: vigil [OPTIONS] [--] CMD [ARGS...]
+
+Vigil runs CMD as the container's init (PID 1): it forwards signals to CMD, reaps every
+zombie, and exits with CMD's status (128+N when CMD was killed by signal N, 127 when CMD is
+not found, 126 when it cannot be executed, 2 on a usage error).
+
+Options:
+  -g, --pgroup            Forward signals to CMD's process group instead of CMD alone
+                          (env VIGIL_PGROUP=1).
+  -r, --rewrite FROM:TO   Rewrite signal FROM to TO before forwarding; TO=0 drops it.
+                          Names or numbers: TERM:QUIT, 15:3, RTMIN+1:USR1. Repeatable.
+  -e, --success-exit CODE Report CMD's exit status CODE as 0 (like tini -e). Repeatable.
+      --kill-grace DUR    When CMD exits, how long the processes it left behind get after
+                          SIGTERM before SIGKILL (default 5s; env VIGIL_KILL_GRACE).
+      --log-level LEVEL   trace, debug, info, warn (default), error, off (env VIGIL_LOG_LEVEL).
+      --log-format FMT    text (default) or json (env VIGIL_LOG_FORMAT).
+  -v                      More output (repeat for more); same as --log-level info/debug/trace.
+  -s, --subreaper         Accepted for tini compatibility: Vigil is always a subreaper when it
+                          is not PID 1.
+  -h, --help              Show this help.
+  -V, --version           Show the version.
+)";
+}
+
+}  // namespace vigil

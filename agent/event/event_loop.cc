@@ -1,0 +1,131 @@
+#include "agent/event/event_loop.h"
+
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+namespace vigil {
+namespace {
+constexpr uint64_t kTimerToken = 0;  // Watch tokens start at 1.
+}  // namespace
+
+StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const Clock& clock) {
+  UniqueFd epoll_fd(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_fd) return Status::FromErrno("epoll_create1", errno);
+  UniqueFd timer_fd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!timer_fd) return Status::FromErrno("timerfd_create", errno);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kTimerToken;
+  if (::epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, timer_fd.get(), &ev) != 0) {
+    return Status::FromErrno("epoll_ctl(timerfd)", errno);
+  }
+  return std::unique_ptr<EventLoop>(
+      new EventLoop(clock, std::move(epoll_fd), std::move(timer_fd)));
+}
+
+EventLoop::EventLoop(const Clock& clock, UniqueFd epoll_fd, UniqueFd timer_fd)
+    : clock_(clock), epoll_fd_(std::move(epoll_fd)), timer_fd_(std::move(timer_fd)) {}
+
+Status EventLoop::Watch(int fd, Callback on_readable) {
+  if (token_of_fd_.count(fd) != 0) return Status::Error("fd " + std::to_string(fd) + " is watched");
+  const uint64_t token = next_token_++;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = token;
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+    return Status::FromErrno("epoll_ctl(add " + std::to_string(fd) + ")", errno);
+  }
+  watches_.emplace(token, WatchEntry{fd, std::move(on_readable)});
+  token_of_fd_.emplace(fd, token);
+  return Status();
+}
+
+void EventLoop::Unwatch(int fd) {
+  auto it = token_of_fd_.find(fd);
+  if (it == token_of_fd_.end()) return;
+  // Failure means the fd was already closed, which removed it from the epoll set anyway.
+  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  watches_.erase(it->second);
+  token_of_fd_.erase(it);
+}
+
+TimerId EventLoop::RunAt(MonoTime deadline, std::function<void()> callback) {
+  TimerId id = timers_.Add(deadline, std::move(callback));
+  ArmTimer();
+  return id;
+}
+
+void EventLoop::Cancel(TimerId id) {
+  // Disarming is left lazy: a timerfd that fires with nothing due costs one wake-up and re-arms.
+  timers_.Cancel(id);
+}
+
+void EventLoop::ArmTimer() {
+  std::optional<MonoTime> earliest = timers_.Earliest();
+  if (earliest == armed_for_) return;
+  itimerspec spec{};
+  if (earliest) {
+    auto ns = earliest->time_since_epoch().count();
+    if (ns <= 0) ns = 1;  // it_value 0 would disarm; 1 ns is "already due".
+    spec.it_value.tv_sec = ns / 1000000000;
+    spec.it_value.tv_nsec = ns % 1000000000;
+  }
+  if (::timerfd_settime(timer_fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
+    // Cannot happen with a valid fd and spec; a missed timer would stall a drain, so say so.
+    spdlog::error("timerfd_settime: {}", std::strerror(errno));
+    armed_for_.reset();
+    return;
+  }
+  armed_for_ = earliest;
+}
+
+void EventLoop::Dispatch(const Callback& callback) {
+  try {
+    callback();
+  } catch (const std::exception& e) {
+    spdlog::error("internal error in event handler (ignored): {}", e.what());
+  } catch (...) {
+    spdlog::error("internal error in event handler (ignored): unknown exception");
+  }
+}
+
+void EventLoop::RunDueTimers() {
+  uint64_t expirations;
+  // EAGAIN (a timer re-armed after it fired) is harmless: we look at the queue either way.
+  [[maybe_unused]] ssize_t n = ::read(timer_fd_.get(), &expirations, sizeof expirations);
+  armed_for_.reset();
+  for (auto& callback : timers_.PopDue(clock_.Now())) Dispatch(callback);
+  ArmTimer();
+}
+
+Status EventLoop::RunOnce() {
+  epoll_event events[32];
+  int n = ::epoll_wait(epoll_fd_.get(), events, 32, -1);
+  if (n < 0) {
+    if (errno == EINTR) return Status();
+    return Status::FromErrno("epoll_wait", errno);
+  }
+  ++wakeups_;
+  for (int i = 0; i < n; ++i) {
+    const uint64_t token = events[i].data.u64;
+    if (token == kTimerToken) {
+      RunDueTimers();
+      continue;
+    }
+    auto it = watches_.find(token);
+    if (it == watches_.end()) continue;  // Removed by an earlier callback of this batch.
+    Callback callback = it->second.callback;  // Copy: the callback may Unwatch itself.
+    Dispatch(callback);
+  }
+  return Status();
+}
+
+}  // namespace vigil

@@ -1,0 +1,65 @@
+// EventLoop: the core's single epoll loop. Descriptors (signalfd, pidfds, sockets) are watched
+// level-triggered for input; timers come from a DeadlineQueue behind one timerfd armed with an
+// absolute CLOCK_MONOTONIC deadline, so an idle loop with no timers blocks forever: zero wake-ups.
+//
+// Contract: everything runs on the thread that calls Run()/RunOnce(). Callbacks may add or remove
+// watches and timers, including their own. An exception thrown by a callback is caught, logged,
+// and the loop goes on: nothing escapes to PID 1's main().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+#include "agent/base/clock.h"
+#include "agent/base/status.h"
+#include "agent/base/unique_fd.h"
+#include "agent/event/deadline_queue.h"
+#include "agent/event/scheduler.h"
+
+namespace vigil {
+
+class EventLoop final : public Scheduler {
+ public:
+  using Callback = std::function<void()>;
+
+  static StatusOr<std::unique_ptr<EventLoop>> Create(const Clock& clock);
+
+  // Calls `on_readable` whenever `fd` is readable (or has an error/hang-up). One watch per fd.
+  Status Watch(int fd, Callback on_readable);
+  void Unwatch(int fd);
+
+  TimerId RunAt(MonoTime deadline, std::function<void()> callback) override;
+  void Cancel(TimerId id) override;
+
+  // Waits for at least one event (forever if nothing is armed) and dispatches what is ready.
+  Status RunOnce();
+
+  // How many times epoll_wait has returned: the core's wake-ups, for tests and benchmarks.
+  uint64_t wakeups() const { return wakeups_; }
+
+ private:
+  EventLoop(const Clock& clock, UniqueFd epoll_fd, UniqueFd timer_fd);
+  void ArmTimer();
+  void RunDueTimers();
+  void Dispatch(const Callback& callback);
+
+  const Clock& clock_;
+  UniqueFd epoll_fd_;
+  UniqueFd timer_fd_;
+  DeadlineQueue timers_;
+  std::optional<MonoTime> armed_for_;
+  // Watches are looked up by a token, never by pointer: a callback that removes another watch
+  // whose event is in the same epoll batch must not leave that event pointing at freed memory.
+  struct WatchEntry {
+    int fd;
+    Callback callback;
+  };
+  std::unordered_map<uint64_t, WatchEntry> watches_;
+  std::unordered_map<int, uint64_t> token_of_fd_;
+  uint64_t next_token_ = 1;
+  uint64_t wakeups_ = 0;
+};
+
+}  // namespace vigil

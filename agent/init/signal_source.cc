@@ -1,0 +1,50 @@
+#include "agent/init/signal_source.h"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "agent/init/signals.h"
+
+namespace vigil {
+
+void BlockCoreSignals() {
+  const sigset_t set = CoreSignalSet();
+  // Nothing useful can be done if this fails (it cannot with a valid set); carry on regardless.
+  ::sigprocmask(SIG_SETMASK, &set, nullptr);
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int signo = 1; signo < NSIG; ++signo) {
+    if (sigismember(&set, signo) == 1) ::sigaction(signo, &dfl, nullptr);
+  }
+}
+
+StatusOr<SignalSource> SignalSource::Create() {
+  const sigset_t set = CoreSignalSet();
+  UniqueFd fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!fd) return Status::FromErrno("signalfd", errno);
+  return SignalSource(std::move(fd));
+}
+
+std::vector<ReceivedSignal> SignalSource::ReadPending() {
+  std::vector<ReceivedSignal> out;
+  signalfd_siginfo infos[16];
+  for (;;) {
+    ssize_t n = ::read(fd_.get(), infos, sizeof infos);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EAGAIN: drained.
+    const size_t count = static_cast<size_t>(n) / sizeof(signalfd_siginfo);
+    for (size_t i = 0; i < count; ++i) {
+      out.push_back(ReceivedSignal{static_cast<int>(infos[i].ssi_signo),
+                                   static_cast<pid_t>(infos[i].ssi_pid), infos[i].ssi_code});
+    }
+    if (count < 16) break;
+  }
+  return out;
+}
+
+}  // namespace vigil

@@ -1,0 +1,33 @@
+// SignalSource: the core's view of signals, as a readable descriptor.
+//
+// BlockCoreSignals() must be the first thing main() does, before any other code (or thread)
+// could run: from then on every catchable signal but the fault signals is held pending and read
+// from a signalfd here, never delivered asynchronously. It also resets their dispositions to
+// SIG_DFL, because a signal ignored by whoever started Vigil (nohup's SIGHUP) would otherwise be
+// discarded instead of queued, and never forwarded.
+#pragma once
+
+#include <vector>
+
+#include "agent/base/status.h"
+#include "agent/base/unique_fd.h"
+#include "agent/init/single_command.h"
+
+namespace vigil {
+
+void BlockCoreSignals();
+
+class SignalSource {
+ public:
+  static StatusOr<SignalSource> Create();
+
+  int fd() const { return fd_.get(); }
+  // Reads every pending signal (non-blocking), oldest first.
+  std::vector<ReceivedSignal> ReadPending();
+
+ private:
+  explicit SignalSource(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,31 @@
+// Signal names and numbers, and the set of signals the core takes over.
+//
+// Names are accepted as "TERM", "SIGTERM", "term", a number ("15"), or a real-time signal as
+// "RTMIN", "RTMIN+3", "RTMAX-1" (and with the SIG prefix). Pure functions, no thread affinity.
+#pragma once
+
+#include <signal.h>
+
+#include <string>
+#include <string_view>
+
+#include "agent/base/status.h"
+
+namespace vigil {
+
+// Returns 1..SIGRTMAX for a valid name or number. `allow_zero` admits "0" (used by rewrite
+// rules, where 0 means "drop").
+StatusOr<int> ParseSignal(std::string_view text, bool allow_zero = false);
+
+// "SIGTERM", "SIGRTMIN+3", or "signal 77" for numbers with no name.
+std::string SignalName(int signo);
+
+// Synchronous fault signals (SEGV, FPE, ILL, BUS, ABRT, TRAP, SYS). The core leaves them
+// unblocked so a real fault in Vigil still kills it with a core dump instead of hanging.
+bool IsFaultSignal(int signo);
+
+// The signals the core blocks and reads from a signalfd: every signal but SIGKILL, SIGSTOP and
+// the fault signals, real-time signals included.
+sigset_t CoreSignalSet();
+
+}  // namespace vigil

@@ -1,0 +1,207 @@
+#include "agent/init/single_command.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/base/duration.h"
+#include "agent/init/signals.h"
+
+namespace vigil {
+namespace {
+
+std::string DescribeWaitStatus(int status) {
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    return std::string("killed by ") + SignalName(WTERMSIG(status)) +
+           (WCOREDUMP(status) ? " (core dumped)" : "");
+  }
+  return "changed state " + std::to_string(status);
+}
+
+}  // namespace
+
+SingleCommand::SingleCommand(Os& os, Scheduler& scheduler, const Clock& clock,
+                             SingleCommandOptions options)
+    : os_(os), scheduler_(scheduler), clock_(clock), options_(std::move(options)) {}
+
+Status SingleCommand::Start() {
+  self_pid_ = os_.GetPid();
+  SpawnRequest request;
+  request.argv = options_.command;
+  // Give CMD the terminal only when it is ours to give: Vigil started in the foreground.
+  tty_foreground_ = os_.IsForegroundOfTerminal(0);
+  if (tty_foreground_) request.foreground_tty_fd = 0;
+
+  SpawnedChild child;
+  SpawnError error;
+  if (!os_.Spawn(request, &child, &error)) {
+    exit_code_ = error.exec_errno != 0 ? ExitCodeForExecError(error.exec_errno) : kExitInternal;
+    finished_ = true;
+    phase_ = Phase::kDone;
+    return error.status;
+  }
+  main_pid_ = child.pid;
+  main_pidfd_ = std::move(child.pidfd);
+  spdlog::info("started '{}' as pid {}", options_.command[0], main_pid_);
+  return Status();
+}
+
+void SingleCommand::OnSignal(const ReceivedSignal& signal) {
+  if (signal.signo == SIGCHLD) {
+    OnChildEvent();
+    return;
+  }
+  // Signals we raised ourselves (SIGPIPE from a write to a closed stderr, say) are not the
+  // user's and are not forwarded.
+  if (signal.sender_pid == self_pid_ && self_pid_ != 0) {
+    spdlog::debug("ignoring {} sent by Vigil itself", SignalName(signal.signo));
+    return;
+  }
+  if (phase_ != Phase::kRunning) {
+    // CMD is gone and its leftovers are already being stopped on a deadline: a late signal
+    // (a second `docker stop`) must neither shorten nor extend that.
+    spdlog::debug("{} received after the main process exited: not forwarded",
+                  SignalName(signal.signo));
+    return;
+  }
+  if (signal.signo == SIGCONT && main_stopped_by_tty_) {
+    // `fg` in the shell above: take the terminal back for CMD, then wake its whole group.
+    main_stopped_by_tty_ = false;
+    if (Status s = os_.SetForegroundGroup(0, main_pid_); !s.ok()) spdlog::warn("{}", s.message());
+    if (Status s = os_.SignalGroup(main_pid_, SIGCONT); !s.ok()) spdlog::warn("{}", s.message());
+    return;
+  }
+  const int target = options_.rewrite.Apply(signal.signo);
+  if (target == 0) {
+    spdlog::debug("{} dropped by rewrite rule", SignalName(signal.signo));
+    return;
+  }
+  Forward(target);
+}
+
+void SingleCommand::Forward(int signo) {
+  Status s;
+  if (options_.signal_process_group) {
+    s = os_.SignalGroup(main_pid_, signo);
+  } else if (main_pidfd_) {
+    s = os_.SignalPidfd(main_pidfd_.get(), signo);
+  } else {
+    s = os_.SignalPid(main_pid_, signo);  // Kernel without pidfds: CMD is unreaped, so unique.
+  }
+  if (!s.ok() && s.os_error() != ESRCH) {
+    spdlog::warn("forwarding {}: {}", SignalName(signo), s.message());
+  } else {
+    spdlog::debug("forwarded {} to {} {}", SignalName(signo),
+                  options_.signal_process_group ? "process group" : "pid", main_pid_);
+  }
+}
+
+void SingleCommand::OnChildEvent() {
+  bool no_children = false;
+  // SIGCHLD coalesces: one signal may stand for many exits, so drain waitpid until it is empty.
+  for (;;) {
+    StatusOr<WaitResult> result = os_.WaitAny();
+    if (!result.ok()) {
+      spdlog::error("{}", result.status().message());
+      break;
+    }
+    if (result->kind == WaitResult::Kind::kNone) break;
+    if (result->kind == WaitResult::Kind::kNoChildren) {
+      no_children = true;
+      break;
+    }
+    const pid_t pid = result->pid;
+    const int status = result->status;
+    if (WIFSTOPPED(status)) {
+      if (pid == main_pid_ && !main_exited_) OnMainStopped();
+      continue;
+    }
+    if (pid == main_pid_ && !main_exited_) {
+      OnMainExited(status);
+    } else {
+      spdlog::debug("reaped pid {} ({})", pid, DescribeWaitStatus(status));
+    }
+  }
+  if (!main_exited_) return;
+  if (phase_ == Phase::kRunning) {
+    if (no_children) {
+      Finish();
+    } else {
+      BeginStragglers();
+    }
+  } else if (no_children) {
+    Finish();
+  }
+}
+
+void SingleCommand::OnMainStopped() {
+  // Only a job-control stop through our terminal is mirrored; as PID 1 there is no shell above
+  // us to resume us, and a stray SIGSTOP to CMD is the sender's business.
+  if (!tty_foreground_ || self_pid_ == 1) return;
+  main_stopped_by_tty_ = true;
+  if (Status s = os_.SetForegroundGroup(0, os_.GetProcessGroup()); !s.ok()) {
+    spdlog::warn("{}", s.message());
+  }
+  if (Status s = os_.StopSelf(); !s.ok()) spdlog::warn("{}", s.message());
+}
+
+void SingleCommand::OnMainExited(int wait_status) {
+  main_exited_ = true;
+  main_pidfd_.Reset();
+  exit_code_ = ExitCodeFromWaitStatus(wait_status, options_.success_codes);
+  spdlog::info("main process {} {}; exit status {}", main_pid_, DescribeWaitStatus(wait_status),
+               exit_code_);
+}
+
+void SingleCommand::BeginStragglers() {
+  if (options_.kill_grace <= Duration::zero()) {
+    phase_ = Phase::kStragglersKill;
+    SignalStragglers(SIGKILL);
+    phase_timer_ = scheduler_.RunAt(clock_.Now() + options_.kill_wait, [this] { Finish(); });
+    return;
+  }
+  phase_ = Phase::kStragglersTerm;
+  spdlog::info("main process exited; giving the processes left behind up to {} after SIGTERM",
+               FormatDuration(options_.kill_grace));
+  SignalStragglers(SIGTERM);
+  // A stopped process cannot act on SIGTERM until it is continued.
+  SignalStragglers(SIGCONT);
+  phase_timer_ = scheduler_.RunAt(clock_.Now() + options_.kill_grace, [this] {
+    phase_timer_ = kNoTimer;
+    phase_ = Phase::kStragglersKill;
+    spdlog::warn("processes still running {} after the main process exited: sending SIGKILL",
+                 FormatDuration(options_.kill_grace));
+    SignalStragglers(SIGKILL);
+    phase_timer_ = scheduler_.RunAt(clock_.Now() + options_.kill_wait, [this] {
+      phase_timer_ = kNoTimer;
+      spdlog::warn("processes survived SIGKILL for {}: exiting anyway",
+                   FormatDuration(options_.kill_wait));
+      Finish();
+    });
+  });
+}
+
+void SingleCommand::SignalStragglers(int signo) {
+  if (self_pid_ == 1) {
+    // As PID 1, kill(-1) reaches exactly the rest of the namespace, atomically.
+    Status s = os_.SignalAll(signo);
+    if (!s.ok() && s.os_error() != ESRCH) spdlog::warn("{}", s.message());
+    return;
+  }
+  // As a subreaper, only our own descendants: everything else on the machine is not ours.
+  for (pid_t pid : os_.ListDescendants()) {
+    Status s = os_.SignalPid(pid, signo);
+    if (!s.ok() && s.os_error() != ESRCH) spdlog::warn("{}", s.message());
+  }
+}
+
+void SingleCommand::Finish() {
+  if (phase_timer_ != kNoTimer) scheduler_.Cancel(phase_timer_);
+  phase_timer_ = kNoTimer;
+  phase_ = Phase::kDone;
+  finished_ = true;
+}
+
+}  // namespace vigil

@@ -1,0 +1,91 @@
+// SingleCommand: Vigil's single-command mode (`vigil -- CMD ARGS`), a drop-in for tini and
+// dumb-init.
+//
+// It spawns CMD, forwards every signal it is handed (after the rewrite table) to CMD's pid or
+// process group, reaps every child that exits (orphans included), and when CMD exits gives the
+// processes it left behind SIGTERM and up to `kill_grace` to exit before SIGKILL. It is finished
+// as soon as no child is left; exit_code() is then CMD's status mapped like a shell would.
+//
+// Terminal job control: when Vigil owns the terminal's foreground, CMD gets it; when CMD is
+// stopped (Ctrl-Z) and Vigil is not PID 1, Vigil stops itself too so the shell above sees the
+// job stop, and on SIGCONT (`fg`) hands the terminal back to CMD and continues it.
+//
+// Pure logic over the Os and Scheduler interfaces: no syscalls of its own, unit-tested with
+// fakes. Single-threaded: every method is called from the loop.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "agent/base/clock.h"
+#include "agent/base/status.h"
+#include "agent/event/scheduler.h"
+#include "agent/init/exit_status.h"
+#include "agent/init/signal_rewrite.h"
+#include "agent/sys/os.h"
+
+namespace vigil {
+
+struct SingleCommandOptions {
+  std::vector<std::string> command;
+  bool signal_process_group = false;  // -g: forward to CMD's process group, not its pid.
+  SignalRewrite rewrite;
+  ExitCodeSet success_codes;  // -e: exit codes of CMD reported as 0.
+  Duration kill_grace = std::chrono::seconds(5);
+  // After SIGKILL, how long to wait for processes stuck in the kernel (D state) before exiting
+  // anyway. Exiting as PID 1 makes the kernel kill whatever is left.
+  Duration kill_wait = std::chrono::seconds(2);
+};
+
+// What the core received from its signalfd.
+struct ReceivedSignal {
+  int signo = 0;
+  pid_t sender_pid = 0;  // 0 when sent from outside our PID namespace or by the kernel.
+  int code = 0;          // si_code (SI_USER, SI_KERNEL, ...).
+};
+
+class SingleCommand {
+ public:
+  SingleCommand(Os& os, Scheduler& scheduler, const Clock& clock, SingleCommandOptions options);
+
+  // Spawns CMD. On failure finished() is true and exit_code() is 126, 127 or 1.
+  Status Start();
+
+  void OnSignal(const ReceivedSignal& signal);
+  // Reaps every child that has changed state. Called on SIGCHLD.
+  void OnChildEvent();
+
+  bool finished() const { return finished_; }
+  int exit_code() const { return exit_code_; }
+  pid_t main_pid() const { return main_pid_; }
+
+ private:
+  enum class Phase { kRunning, kStragglersTerm, kStragglersKill, kDone };
+
+  void Forward(int signo);
+  void OnMainStopped();
+  void OnMainExited(int wait_status);
+  void BeginStragglers();
+  void SignalStragglers(int signo);
+  void Finish();
+
+  Os& os_;
+  Scheduler& scheduler_;
+  const Clock& clock_;
+  SingleCommandOptions options_;
+
+  Phase phase_ = Phase::kRunning;
+  pid_t self_pid_ = 0;
+  pid_t main_pid_ = -1;
+  UniqueFd main_pidfd_;
+  bool main_exited_ = false;
+  bool tty_foreground_ = false;  // CMD was given the terminal.
+  bool main_stopped_by_tty_ = false;
+  TimerId phase_timer_ = kNoTimer;
+  bool finished_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace vigil

@@ -1,0 +1,25 @@
+// LinuxOs: the real Os. One instance, made in main(). See os.h for the contract.
+#pragma once
+
+#include "agent/sys/os.h"
+
+namespace vigil {
+
+class LinuxOs final : public Os {
+ public:
+  pid_t GetPid() override;
+  pid_t GetProcessGroup() override;
+  bool Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError* error) override;
+  Status SignalPidfd(int pidfd, int signo) override;
+  Status SignalPid(pid_t pid, int signo) override;
+  Status SignalGroup(pid_t pgid, int signo) override;
+  Status SignalAll(int signo) override;
+  StatusOr<WaitResult> WaitAny() override;
+  std::vector<pid_t> ListDescendants() override;
+  Status SetChildSubreaper() override;
+  bool IsForegroundOfTerminal(int fd) override;
+  Status SetForegroundGroup(int tty_fd, pid_t pgid) override;
+  Status StopSelf() override;
+};
+
+}  // namespace vigil

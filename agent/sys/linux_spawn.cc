@@ -1,0 +1,137 @@
+// LinuxOs::Spawn: fork + exec with a close-on-exec pipe that reports exec failures.
+//
+// Why fork and not posix_spawn: the child needs steps posix_spawn cannot express portably on
+// Debian 12's glibc (and pools will add more: credentials, notify sockets), and the parent must
+// learn the exec errno to exit 126/127 like a shell. The core is single-threaded, so fork is safe.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "agent/sys/linux_os.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace vigil {
+namespace {
+
+// What the child writes to the error pipe when it fails before or at exec.
+struct ChildFailure {
+  int stage;  // 0: exec, 1: setup before exec.
+  int err;
+};
+
+[[noreturn]] void ChildFail(int pipe_fd, int stage, int err) {
+  ChildFailure failure{stage, err};
+  // Nothing to do if this write fails: the parent then sees EOF plus an exit status of 127.
+  [[maybe_unused]] ssize_t n = ::write(pipe_fd, &failure, sizeof failure);
+  ::_exit(127);
+}
+
+// Runs in the child between fork and exec. Only async-signal-safe calls.
+[[noreturn]] void ChildMain(const SpawnRequest& request, char* const* argv, char* const* envp,
+                            int pipe_fd) {
+  // Our own process group, so signals and kills can target the worker and its descendants.
+  if (::setpgid(0, 0) != 0) ChildFail(pipe_fd, 1, errno);
+  if (request.foreground_tty_fd >= 0) {
+    // Still blocked here: SIGTTOU, which would otherwise stop us for calling tcsetpgrp from a
+    // background group.
+    if (::tcsetpgrp(request.foreground_tty_fd, ::getpid()) != 0) ChildFail(pipe_fd, 1, errno);
+  }
+  // Default dispositions for everything (SIG_IGN survives exec; Vigil may have inherited one).
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int signo = 1; signo < NSIG; ++signo) {
+    if (signo == SIGKILL || signo == SIGSTOP) continue;
+    ::sigaction(signo, &dfl, nullptr);  // EINVAL for glibc's internal signals: ignored.
+  }
+  // No descriptor but 0, 1, 2 survives exec; the error pipe is already close-on-exec.
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = 3; fd < 1024; ++fd) {
+      if (fd != pipe_fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+  }
+  sigset_t empty;
+  sigemptyset(&empty);
+  ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+  // A pending signal that was blocked could be delivered right here, before exec: with default
+  // dispositions that is exactly what would happen to the program itself, which is fine.
+  ::execvpe(argv[0], argv, envp);
+  ChildFail(pipe_fd, 0, errno);
+}
+
+std::vector<char*> CStrings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+bool LinuxOs::Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError* error) {
+  if (request.argv.empty()) {
+    error->status = Status::Error("spawn: empty command");
+    return false;
+  }
+  const std::string& name = request.argv[0];
+  // Everything the child needs is prepared before fork.
+  std::vector<char*> argv = CStrings(request.argv);
+  std::vector<char*> envp = request.env ? CStrings(*request.env) : std::vector<char*>();
+  char* const* env = request.env ? envp.data() : environ;
+
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    error->status = Status::FromErrno("cannot run '" + name + "': pipe2", errno);
+    return false;
+  }
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
+
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    error->status = Status::FromErrno("cannot run '" + name + "': fork", errno);
+    return false;
+  }
+  if (pid == 0) ChildMain(request, argv.data(), env, write_end.get());
+
+  write_end.Reset();
+  ChildFailure failure{};
+  ssize_t n;
+  do {
+    n = ::read(read_end.get(), &failure, sizeof failure);
+  } while (n < 0 && errno == EINTR);
+
+  if (n <= 0) {
+    // EOF: the pipe was closed by a successful exec. (A read error cannot happen on our own
+    // pipe; were it to, assuming success is safe: the exit is still reaped and reported.)
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    child->pid = pid;
+    child->pidfd = std::move(pidfd);  // May be invalid on kernels < 5.3; callers fall back to pid.
+    return true;
+  }
+
+  // The child failed: reap it now so it never shows up as a zombie or a stray exit.
+  int status;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (n == static_cast<ssize_t>(sizeof failure) && failure.stage == 0) {
+    error->exec_errno = failure.err;
+    error->status = Status::FromErrno("cannot run '" + name + "'", failure.err);
+  } else if (n == static_cast<ssize_t>(sizeof failure)) {
+    error->status = Status::FromErrno("cannot start '" + name + "'", failure.err);
+  } else {
+    error->status = Status::Error("cannot start '" + name + "': child failed before exec");
+  }
+  return false;
+}
+
+}  // namespace vigil

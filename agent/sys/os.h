@@ -1,0 +1,86 @@
+// Os: the narrow slice of the operating system the core drives, behind an interface so that the
+// supervision logic is unit-tested against a fake (tests/fakes/fake_os.h) and the real
+// implementation (linux_os.h) is tested against real processes.
+//
+// Contract: every method reports failure as a Status and never throws; none blocks except
+// Spawn, which waits only until the child has exec'd (or failed to). Single-threaded use only:
+// the core calls these from its one loop thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/base/status.h"
+#include "agent/base/unique_fd.h"
+
+namespace vigil {
+
+struct SpawnRequest {
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'.
+  // The child's environment; nullopt inherits Vigil's.
+  std::optional<std::vector<std::string>> env;
+  // When >= 0, the child makes its process group the foreground group of this terminal.
+  int foreground_tty_fd = -1;
+};
+
+// The child always starts in a new process group (its pgid is its pid), with default signal
+// dispositions, an empty signal mask, and no descriptors but 0, 1 and 2.
+struct SpawnedChild {
+  pid_t pid = -1;
+  UniqueFd pidfd;  // Race-free handle for signalling: a reused pid is never hit.
+};
+
+// What a failed Spawn reports: exec_errno is set (non-zero) when the command itself could not
+// be executed (not found, not executable), so callers can map it to 127/126.
+struct SpawnError {
+  Status status;
+  int exec_errno = 0;
+};
+
+struct WaitResult {
+  enum class Kind {
+    kReaped,      // pid changed state; status as from waitpid().
+    kNone,        // Children exist but none has changed state.
+    kNoChildren,  // ECHILD: nothing left to wait for.
+  };
+  Kind kind = Kind::kNone;
+  pid_t pid = -1;
+  int status = 0;
+};
+
+class Os {
+ public:
+  virtual ~Os() = default;
+
+  virtual pid_t GetPid() = 0;
+  virtual pid_t GetProcessGroup() = 0;
+
+  // Forks and execs; returns once the child has exec'd. On failure the child is already reaped.
+  virtual bool Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError* error) = 0;
+
+  // pidfd_send_signal(): safe against pid reuse.
+  virtual Status SignalPidfd(int pidfd, int signo) = 0;
+  virtual Status SignalPid(pid_t pid, int signo) = 0;
+  virtual Status SignalGroup(pid_t pgid, int signo) = 0;
+  // kill(-1, signo): every process Vigil may signal but itself. Only meaningful as PID 1, where
+  // that is exactly the rest of the PID namespace.
+  virtual Status SignalAll(int signo) = 0;
+
+  // waitpid(-1, WNOHANG | WUNTRACED): one reaped (or stopped) child per call.
+  virtual StatusOr<WaitResult> WaitAny() = 0;
+
+  // Every live descendant of Vigil (children, their children, ...), read from /proc.
+  virtual std::vector<pid_t> ListDescendants() = 0;
+
+  virtual Status SetChildSubreaper() = 0;
+
+  // Terminal job control.
+  virtual bool IsForegroundOfTerminal(int fd) = 0;  // isatty(fd) && tcgetpgrp(fd) == our pgrp
+  virtual Status SetForegroundGroup(int tty_fd, pid_t pgid) = 0;
+  virtual Status StopSelf() = 0;  // SIGSTOP to ourselves, as a shell job would be stopped.
+};
+
+}  // namespace vigil

@@ -1,0 +1,30 @@
+# Every dependency comes from a Debian 12 package (see scripts/install-deps.sh).
+# Debian's gRPC ships pkg-config files, so gRPC and protobuf are found through pkg-config;
+# the others ship CMake config files.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+
+# Logging, used by the PID-1 core. The core compiles spdlog and fmt header-only so that the
+# `vigil` binary links no shared C++ library but libstdc++ (itself linked statically): fewer
+# relocations at exec, which is most of an init's start-up time.
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+add_library(vigil_spdlog_header_only INTERFACE)
+target_compile_definitions(vigil_spdlog_header_only INTERFACE SPDLOG_HEADER_ONLY FMT_HEADER_ONLY
+                                                              SPDLOG_FMT_EXTERNAL)
+
+# Configuration files (pools, drain, control, metrics).
+find_package(yaml-cpp REQUIRED)
+
+# The control plane (vigil-control, vigilctl): gRPC, protobuf and Prometheus.
+pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
+pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
+find_program(VIGIL_PROTOC protoc REQUIRED)
+find_program(VIGIL_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
+find_package(prometheus-cpp REQUIRED COMPONENTS core pull)
+
+# Tests.
+if(VIGIL_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  find_program(VIGIL_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH REQUIRED)
+endif()
