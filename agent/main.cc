@@ -6,16 +6,22 @@
 #include <string>
 #include <vector>
 
-#include <spdlog/spdlog.h>
+#include "agent/log/log.h"
 
 #include "agent/base/clock.h"
 #include "agent/config/cli.h"
+#include "agent/config/config_loader.h"
 #include "agent/event/event_loop.h"
 #include "agent/init/exit_status.h"
 #include "agent/init/signal_source.h"
 #include "agent/init/single_command.h"
 #include "agent/log/log.h"
+#include "agent/notify/notify_socket.h"
+#include "agent/supervisor/supervisor.h"
 #include "agent/sys/linux_os.h"
+
+#include <sys/random.h>
+#include <sys/resource.h>
 
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "unknown"
@@ -32,40 +38,112 @@ int RunSingleCommand(const CliOptions& options) {
     // Orphans of CMD are reparented to us rather than to the real init, so we can reap them
     // (shareProcessNamespace, tests, running under another supervisor).
     if (Status s = os.SetChildSubreaper(); !s.ok()) {
-      spdlog::warn("{}: orphans will not be reaped by vigil", s.message());
+      log::Warn("{}: orphans will not be reaped by vigil", s.message());
     }
   }
 
   auto loop = EventLoop::Create(clock);
   if (!loop.ok()) {
-    spdlog::error("{}", loop.status().message());
+    log::Error("{}", loop.status().message());
     return kExitInternal;
   }
   auto signals = SignalSource::Create();
   if (!signals.ok()) {
-    spdlog::error("{}", signals.status().message());
+    log::Error("{}", signals.status().message());
     return kExitInternal;
   }
 
   SingleCommand command(os, **loop, clock, options.single);
   if (Status s = command.Start(); !s.ok()) {
-    spdlog::error("{}", s.message());
+    log::Error("{}", s.message());
     return command.exit_code();
   }
   Status watched = (*loop)->Watch(signals->fd(), [&] {
     for (const ReceivedSignal& signal : signals->ReadPending()) command.OnSignal(signal);
   });
   if (!watched.ok()) {
-    spdlog::error("{}", watched.message());
+    log::Error("{}", watched.message());
     return kExitInternal;
   }
   while (!command.finished()) {
     if (Status s = (*loop)->RunOnce(); !s.ok()) {
-      spdlog::critical("{}", s.message());
+      log::Error("{}", s.message());
       return kExitInternal;
     }
   }
   return command.exit_code();
+}
+
+// Unique per run, so that two agents sharing a network namespace (two containers of one pod)
+// never collide on a notify socket name.
+std::string NotifyPrefix() {
+  uint64_t token = 0;
+  if (::getrandom(&token, sizeof token, GRND_NONBLOCK) != sizeof token) {
+    token = static_cast<uint64_t>(::getpid()) << 32 ^
+            static_cast<uint64_t>(MonotonicClock().Now().time_since_epoch().count());
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "vigil-%016llx", static_cast<unsigned long long>(token));
+  return buf;
+}
+
+// A thousand workers need a thousand notify sockets: lift the soft descriptor limit to the hard
+// one for the core.
+void RaiseFileLimit() {
+  rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) log::Warn("cannot raise RLIMIT_NOFILE");
+  }
+}
+
+int RunPools(const Config& config) {
+  LinuxOs os;
+  MonotonicClock clock;
+  if (os.GetPid() != 1) {
+    if (Status s = os.SetChildSubreaper(); !s.ok()) {
+      log::Warn("{}: orphans will not be reaped by vigil", s.message());
+    }
+  }
+  RaiseFileLimit();
+  auto loop = EventLoop::Create(clock);
+  if (!loop.ok()) {
+    log::Error("{}", loop.status().message());
+    return kExitInternal;
+  }
+  auto signals = SignalSource::Create();
+  if (!signals.ok()) {
+    log::Error("{}", signals.status().message());
+    return kExitInternal;
+  }
+  LinuxNotifyTransport notify;
+  const std::string prefix = NotifyPrefix();
+  uint64_t seed = 0;
+  if (::getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed) seed = ::getpid();
+  XorShiftRandom random(seed);
+  const bool root = ::geteuid() == 0;
+  for (const PoolConfig& pool : config.pools) {
+    if (!root && (!pool.user.empty() || !pool.group.empty())) {
+      log::Warn("pool {}: not running as root, so user/group are ignored", pool.name);
+    }
+  }
+  PoolServices services{os, **loop, **loop, notify, clock, random, prefix, root};
+  Supervisor supervisor(config, services);
+  Status watched = (*loop)->Watch(signals->fd(), [&] {
+    for (const ReceivedSignal& signal : signals->ReadPending()) supervisor.OnSignal(signal);
+  });
+  if (!watched.ok()) {
+    log::Error("{}", watched.message());
+    return kExitInternal;
+  }
+  supervisor.Start();
+  while (!supervisor.finished()) {
+    if (Status s = (*loop)->RunOnce(); !s.ok()) {
+      log::Error("{}", s.message());
+      return kExitInternal;
+    }
+  }
+  return supervisor.exit_code();
 }
 
 int Main(int argc, char** argv) {
@@ -84,6 +162,16 @@ int Main(int argc, char** argv) {
       return 0;
     case CliOptions::Action::kRun:
       break;
+  }
+  if (options->mode == CliOptions::Mode::kPools) {
+    auto config = LoadConfig(*options, [](const char* name) { return ::getenv(name); },
+                             ReadWholeFile);
+    if (!config.ok()) {
+      std::fprintf(stderr, "vigil: %s\n", config.status().message().c_str());
+      return kExitUsage;
+    }
+    log::Setup(config->log_level, config->log_format);
+    return RunPools(*config);
   }
   log::Setup(options->log_level, options->log_format);
   return RunSingleCommand(*options);

@@ -13,8 +13,14 @@ add_library(vigil_spdlog_header_only INTERFACE)
 target_compile_definitions(vigil_spdlog_header_only INTERFACE SPDLOG_HEADER_ONLY FMT_HEADER_ONLY
                                                               SPDLOG_FMT_EXTERNAL)
 
-# Configuration files (pools, drain, control, metrics).
+# Configuration files (pools, drain, control, metrics). The core links the static archive, for
+# the same reason as above.
 find_package(yaml-cpp REQUIRED)
+find_library(VIGIL_YAML_CPP_STATIC NAMES libyaml-cpp.a REQUIRED)
+add_library(vigil_yaml_cpp_static STATIC IMPORTED)
+set_target_properties(vigil_yaml_cpp_static PROPERTIES
+  IMPORTED_LOCATION ${VIGIL_YAML_CPP_STATIC}
+  INTERFACE_INCLUDE_DIRECTORIES "${YAML_CPP_INCLUDE_DIR}")
 
 # The control plane (vigil-control, vigilctl): gRPC, protobuf and Prometheus.
 pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)

@@ -47,12 +47,16 @@ Status ApplyEnvironment(const EnvLookup& env, CliOptions* out) {
     auto l = log::ParseLevel(v);
     if (!l.ok()) return Prefixed("VIGIL_LOG_LEVEL", l.status());
     out->log_level = *l;
+    out->log_level_set = true;
   }
   if (const char* v = env("VIGIL_LOG_FORMAT")) {
     auto f = log::ParseFormat(v);
     if (!f.ok()) return Prefixed("VIGIL_LOG_FORMAT", f.status());
     out->log_format = *f;
+    out->log_format_set = true;
   }
+  if (const char* v = env("VIGIL_CONFIG")) out->config_path = v;
+  if (const char* v = env("VIGIL_ON_POOL_FAILURE")) out->on_pool_failure = v;
   return Status();
 }
 
@@ -100,6 +104,7 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
     } else if (name == "-g" || name == "--pgroup") {
       if (Status s = no_value(); !s.ok()) return s;
       out.single.signal_process_group = true;
+      if (out.single_only_flag.empty()) out.single_only_flag = name;
     } else if (name == "-s" || name == "--subreaper") {
       // tini compatibility: Vigil always registers as a subreaper when it is not PID 1.
       if (Status s = no_value(); !s.ok()) return s;
@@ -115,24 +120,51 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
       auto code = ParseExitCode(name, *v);
       if (!code.ok()) return code.status();
       out.single.success_codes.set(static_cast<size_t>(*code));
+      if (out.single_only_flag.empty()) out.single_only_flag = name;
     } else if (name == "--kill-grace") {
       auto v = value();
       if (!v.ok()) return v.status();
       auto d = ParseDuration(*v);
       if (!d.ok()) return Prefixed(name, d.status());
       out.single.kill_grace = *d;
+      if (out.single_only_flag.empty()) out.single_only_flag = name;
     } else if (name == "--log-level") {
       auto v = value();
       if (!v.ok()) return v.status();
       auto l = log::ParseLevel(*v);
       if (!l.ok()) return Prefixed(name, l.status());
       out.log_level = *l;
+      out.log_level_set = true;
     } else if (name == "--log-format") {
       auto v = value();
       if (!v.ok()) return v.status();
       auto f = log::ParseFormat(*v);
       if (!f.ok()) return Prefixed(name, f.status());
       out.log_format = *f;
+      out.log_format_set = true;
+    } else if (name == "-c" || name == "--config") {
+      auto v = value();
+      if (!v.ok()) return v.status();
+      out.config_path = *v;
+    } else if (name == "--name") {
+      auto v = value();
+      if (!v.ok()) return v.status();
+      out.pool_name = *v;
+    } else if (name == "--on-pool-failure") {
+      auto v = value();
+      if (!v.ok()) return v.status();
+      out.on_pool_failure = *v;
+    } else if (const PoolOption* option = name.rfind("--", 0) == 0
+                                              ? FindPoolOptionByFlag(std::string_view(name).substr(2))
+                                              : nullptr;
+               option != nullptr && option->overridable) {
+      if (option->kind == PoolOption::Kind::kBool && !inline_value) {
+        out.pool_flags.emplace_back(option, "true");  // A lone boolean flag turns it on.
+      } else {
+        auto v = value();
+        if (!v.ok()) return v.status();
+        out.pool_flags.emplace_back(option, *v);
+      }
     } else {
       return Status::Error("unknown option '" + arg + "' (see vigil --help)");
     }
@@ -146,6 +178,29 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
     if (by_verbosity < out.log_level) out.log_level = by_verbosity;
   }
   out.single.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+
+  bool replicas_given = env("VIGIL_REPLICAS") != nullptr;
+  for (const auto& [option, value] : out.pool_flags) {
+    if (std::string_view(option->key) == "replicas") replicas_given = true;
+  }
+  if (!out.config_path.empty() || replicas_given) {
+    out.mode = CliOptions::Mode::kPools;
+    if (!out.config_path.empty() && !out.single.command.empty()) {
+      return Status::Error("a command after the options is not allowed with --config: the file "
+                           "describes the pools' commands");
+    }
+    if (out.config_path.empty() && out.single.command.empty()) {
+      return Status::Error("no command given (usage: vigil --replicas N [OPTIONS] -- CMD [ARGS...])");
+    }
+    if (!out.single_only_flag.empty()) {
+      return Status::Error(out.single_only_flag + " applies to single-command mode only, not to pools");
+    }
+    return out;
+  }
+  if (!out.pool_flags.empty()) {
+    return Status::Error(PoolOptionFlag(*out.pool_flags.front().first) +
+                         " is a pool option: give --replicas N or --config FILE to run pools");
+  }
   if (out.single.command.empty()) {
     return Status::Error("no command given (usage: vigil [OPTIONS] -- CMD [ARGS...])");
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/base/status.h"
+#include "agent/config/pool_options.h"
 #include "agent/init/single_command.h"
 #include "agent/log/log.h"
 
@@ -18,10 +19,24 @@ namespace vigil {
 
 struct CliOptions {
   enum class Action { kRun, kHelp, kVersion };
+  // Single-command mode (a drop-in for tini) unless a config file or --replicas/VIGIL_REPLICAS
+  // asks for pools.
+  enum class Mode { kSingle, kPools };
   Action action = Action::kRun;
-  SingleCommandOptions single;
+  Mode mode = Mode::kSingle;
+  SingleCommandOptions single;  // In pool mode only `command` (the shorthand pool's) and the
+                                // rewrite rules (applied to every pool) are used.
   log::Level log_level = log::Level::kWarn;
   log::Format log_format = log::Format::kText;
+  bool log_level_set = false;   // by flag or environment: the config file may not override it
+  bool log_format_set = false;
+
+  // Pool mode.
+  std::string config_path;                     // --config / VIGIL_CONFIG
+  std::string pool_name = "main";              // --name: the shorthand pool's name
+  std::string on_pool_failure;                 // --on-pool-failure / VIGIL_ON_POOL_FAILURE
+  std::vector<std::pair<const PoolOption*, std::string>> pool_flags;  // in command-line order
+  std::string single_only_flag;  // the first single-command-only flag given, for pool-mode errors
 };
 
 // Returns the value of an environment variable, or nullptr.

@@ -9,7 +9,7 @@
 #include <exception>
 #include <vector>
 
-#include <spdlog/spdlog.h>
+#include "agent/log/log.h"
 
 namespace vigil {
 namespace {
@@ -80,7 +80,7 @@ void EventLoop::ArmTimer() {
   }
   if (::timerfd_settime(timer_fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
     // Cannot happen with a valid fd and spec; a missed timer would stall a drain, so say so.
-    spdlog::error("timerfd_settime: {}", std::strerror(errno));
+    log::Error("timerfd_settime: {}", std::strerror(errno));
     armed_for_.reset();
     return;
   }
@@ -91,9 +91,9 @@ void EventLoop::Dispatch(const Callback& callback) {
   try {
     callback();
   } catch (const std::exception& e) {
-    spdlog::error("internal error in event handler (ignored): {}", e.what());
+    log::Error("internal error in event handler (ignored): {}", e.what());
   } catch (...) {
-    spdlog::error("internal error in event handler (ignored): unknown exception");
+    log::Error("internal error in event handler (ignored): unknown exception");
   }
 }
 

@@ -16,19 +16,20 @@
 #include "agent/base/status.h"
 #include "agent/base/unique_fd.h"
 #include "agent/event/deadline_queue.h"
+#include "agent/event/fd_watcher.h"
 #include "agent/event/scheduler.h"
 
 namespace vigil {
 
-class EventLoop final : public Scheduler {
+class EventLoop final : public Scheduler, public FdWatcher {
  public:
   using Callback = std::function<void()>;
 
   static StatusOr<std::unique_ptr<EventLoop>> Create(const Clock& clock);
 
   // Calls `on_readable` whenever `fd` is readable (or has an error/hang-up). One watch per fd.
-  Status Watch(int fd, Callback on_readable);
-  void Unwatch(int fd);
+  Status Watch(int fd, Callback on_readable) override;
+  void Unwatch(int fd) override;
 
   TimerId RunAt(MonoTime deadline, std::function<void()> callback) override;
   void Cancel(TimerId id) override;

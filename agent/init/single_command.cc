@@ -3,7 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <spdlog/spdlog.h>
+#include "agent/log/log.h"
 
 #include "agent/base/duration.h"
 #include "agent/init/signals.h"
@@ -44,7 +44,7 @@ Status SingleCommand::Start() {
   }
   main_pid_ = child.pid;
   main_pidfd_ = std::move(child.pidfd);
-  spdlog::info("started '{}' as pid {}", options_.command[0], main_pid_);
+  log::Info("started '{}' as pid {}", options_.command[0], main_pid_);
   return Status();
 }
 
@@ -56,26 +56,26 @@ void SingleCommand::OnSignal(const ReceivedSignal& signal) {
   // Signals we raised ourselves (SIGPIPE from a write to a closed stderr, say) are not the
   // user's and are not forwarded.
   if (signal.sender_pid == self_pid_ && self_pid_ != 0) {
-    spdlog::debug("ignoring {} sent by Vigil itself", SignalName(signal.signo));
+    log::Debug("ignoring {} sent by Vigil itself", SignalName(signal.signo));
     return;
   }
   if (phase_ != Phase::kRunning) {
     // CMD is gone and its leftovers are already being stopped on a deadline: a late signal
     // (a second `docker stop`) must neither shorten nor extend that.
-    spdlog::debug("{} received after the main process exited: not forwarded",
+    log::Debug("{} received after the main process exited: not forwarded",
                   SignalName(signal.signo));
     return;
   }
   if (signal.signo == SIGCONT && main_stopped_by_tty_) {
     // `fg` in the shell above: take the terminal back for CMD, then wake its whole group.
     main_stopped_by_tty_ = false;
-    if (Status s = os_.SetForegroundGroup(0, main_pid_); !s.ok()) spdlog::warn("{}", s.message());
-    if (Status s = os_.SignalGroup(main_pid_, SIGCONT); !s.ok()) spdlog::warn("{}", s.message());
+    if (Status s = os_.SetForegroundGroup(0, main_pid_); !s.ok()) log::Warn("{}", s.message());
+    if (Status s = os_.SignalGroup(main_pid_, SIGCONT); !s.ok()) log::Warn("{}", s.message());
     return;
   }
   const int target = options_.rewrite.Apply(signal.signo);
   if (target == 0) {
-    spdlog::debug("{} dropped by rewrite rule", SignalName(signal.signo));
+    log::Debug("{} dropped by rewrite rule", SignalName(signal.signo));
     return;
   }
   Forward(target);
@@ -91,9 +91,9 @@ void SingleCommand::Forward(int signo) {
     s = os_.SignalPid(main_pid_, signo);  // Kernel without pidfds: CMD is unreaped, so unique.
   }
   if (!s.ok() && s.os_error() != ESRCH) {
-    spdlog::warn("forwarding {}: {}", SignalName(signo), s.message());
+    log::Warn("forwarding {}: {}", SignalName(signo), s.message());
   } else {
-    spdlog::debug("forwarded {} to {} {}", SignalName(signo),
+    log::Debug("forwarded {} to {} {}", SignalName(signo),
                   options_.signal_process_group ? "process group" : "pid", main_pid_);
   }
 }
@@ -104,7 +104,7 @@ void SingleCommand::OnChildEvent() {
   for (;;) {
     StatusOr<WaitResult> result = os_.WaitAny();
     if (!result.ok()) {
-      spdlog::error("{}", result.status().message());
+      log::Error("{}", result.status().message());
       break;
     }
     if (result->kind == WaitResult::Kind::kNone) break;
@@ -121,7 +121,7 @@ void SingleCommand::OnChildEvent() {
     if (pid == main_pid_ && !main_exited_) {
       OnMainExited(status);
     } else {
-      spdlog::debug("reaped pid {} ({})", pid, DescribeWaitStatus(status));
+      log::Debug("reaped pid {} ({})", pid, DescribeWaitStatus(status));
     }
   }
   if (!main_exited_) return;
@@ -142,16 +142,16 @@ void SingleCommand::OnMainStopped() {
   if (!tty_foreground_ || self_pid_ == 1) return;
   main_stopped_by_tty_ = true;
   if (Status s = os_.SetForegroundGroup(0, os_.GetProcessGroup()); !s.ok()) {
-    spdlog::warn("{}", s.message());
+    log::Warn("{}", s.message());
   }
-  if (Status s = os_.StopSelf(); !s.ok()) spdlog::warn("{}", s.message());
+  if (Status s = os_.StopSelf(); !s.ok()) log::Warn("{}", s.message());
 }
 
 void SingleCommand::OnMainExited(int wait_status) {
   main_exited_ = true;
   main_pidfd_.Reset();
   exit_code_ = ExitCodeFromWaitStatus(wait_status, options_.success_codes);
-  spdlog::info("main process {} {}; exit status {}", main_pid_, DescribeWaitStatus(wait_status),
+  log::Info("main process {} {}; exit status {}", main_pid_, DescribeWaitStatus(wait_status),
                exit_code_);
 }
 
@@ -163,7 +163,7 @@ void SingleCommand::BeginStragglers() {
     return;
   }
   phase_ = Phase::kStragglersTerm;
-  spdlog::info("main process exited; giving the processes left behind up to {} after SIGTERM",
+  log::Info("main process exited; giving the processes left behind up to {} after SIGTERM",
                FormatDuration(options_.kill_grace));
   SignalStragglers(SIGTERM);
   // A stopped process cannot act on SIGTERM until it is continued.
@@ -171,12 +171,12 @@ void SingleCommand::BeginStragglers() {
   phase_timer_ = scheduler_.RunAt(clock_.Now() + options_.kill_grace, [this] {
     phase_timer_ = kNoTimer;
     phase_ = Phase::kStragglersKill;
-    spdlog::warn("processes still running {} after the main process exited: sending SIGKILL",
+    log::Warn("processes still running {} after the main process exited: sending SIGKILL",
                  FormatDuration(options_.kill_grace));
     SignalStragglers(SIGKILL);
     phase_timer_ = scheduler_.RunAt(clock_.Now() + options_.kill_wait, [this] {
       phase_timer_ = kNoTimer;
-      spdlog::warn("processes survived SIGKILL for {}: exiting anyway",
+      log::Warn("processes survived SIGKILL for {}: exiting anyway",
                    FormatDuration(options_.kill_wait));
       Finish();
     });
@@ -187,13 +187,13 @@ void SingleCommand::SignalStragglers(int signo) {
   if (self_pid_ == 1) {
     // As PID 1, kill(-1) reaches exactly the rest of the namespace, atomically.
     Status s = os_.SignalAll(signo);
-    if (!s.ok() && s.os_error() != ESRCH) spdlog::warn("{}", s.message());
+    if (!s.ok() && s.os_error() != ESRCH) log::Warn("{}", s.message());
     return;
   }
   // As a subreaper, only our own descendants: everything else on the machine is not ours.
   for (pid_t pid : os_.ListDescendants()) {
     Status s = os_.SignalPid(pid, signo);
-    if (!s.ok() && s.os_error() != ESRCH) spdlog::warn("{}", s.message());
+    if (!s.ok() && s.os_error() != ESRCH) log::Warn("{}", s.message());
   }
 }
 

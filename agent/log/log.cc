@@ -11,18 +11,7 @@
 namespace vigil::log {
 namespace {
 
-// The "%*" pattern flag: the message, escaped for a JSON string.
-class JsonMessageFlag final : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&,
-              spdlog::memory_buf_t& dest) override {
-    std::string escaped = JsonEscape(std::string_view(msg.payload.data(), msg.payload.size()));
-    dest.append(escaped.data(), escaped.data() + escaped.size());
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<JsonMessageFlag>();
-  }
-};
+Format g_format = Format::kText;
 
 spdlog::level::level_enum ToSpdlog(Level level) {
   switch (level) {
@@ -34,6 +23,18 @@ spdlog::level::level_enum ToSpdlog(Level level) {
     case Level::kOff: return spdlog::level::off;
   }
   return spdlog::level::warn;
+}
+
+// Text values with spaces or quotes are quoted, logfmt style.
+void AppendTextValue(std::string* out, const std::string& value) {
+  bool plain = !value.empty() && value.find_first_of(" \"=\n\t") == std::string::npos;
+  if (plain) {
+    *out += value;
+  } else {
+    *out += '"';
+    *out += JsonEscape(value);
+    *out += '"';
+  }
 }
 
 }  // namespace
@@ -82,10 +83,11 @@ void Setup(Level level, Format format) {
   // Single-threaded sink: the core has one thread, and the _st sink takes no lock.
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
   auto logger = std::make_shared<spdlog::logger>("vigil", std::move(sink));
+  g_format = format;
   if (format == Format::kJson) {
+    // The payload is already a run of JSON members (see Write).
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    formatter->add_flag<JsonMessageFlag>('*').set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n","msg":"%*"})");
+    formatter->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n",%v})");
     logger->set_formatter(std::move(formatter));
   } else {
     logger->set_pattern("%n: %l: %v");
@@ -94,6 +96,45 @@ void Setup(Level level, Format format) {
   // Flush every line: a crash or SIGKILL must not eat the last words of PID 1.
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(std::move(logger));
+}
+
+bool Enabled(Level level) { return spdlog::default_logger_raw()->should_log(ToSpdlog(level)); }
+
+void Write(Level level, std::string_view event, std::string_view message,
+           std::initializer_list<Field> fields) {
+  std::string line;
+  line.reserve(64 + message.size());
+  if (g_format == Format::kJson) {
+    if (!event.empty()) {
+      line += "\"event\":\"";
+      line += JsonEscape(event);
+      line += "\",";
+    }
+    line += "\"msg\":\"";
+    line += JsonEscape(message);
+    line += '"';
+    for (const Field& f : fields) {
+      line += ",\"";
+      line += JsonEscape(f.key);
+      line += "\":";
+      if (f.quoted) {
+        line += '"';
+        line += JsonEscape(f.value);
+        line += '"';
+      } else {
+        line += f.value;
+      }
+    }
+  } else {
+    line += message;
+    for (const Field& f : fields) {
+      line += ' ';
+      line += f.key;
+      line += '=';
+      AppendTextValue(&line, f.value);
+    }
+  }
+  spdlog::default_logger_raw()->log(ToSpdlog(level), "{}", line);
 }
 
 }  // namespace vigil::log

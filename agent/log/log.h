@@ -1,11 +1,27 @@
-// Logging setup for Vigil's processes: spdlog on stderr, as text for people or JSON lines for
-// log pipelines. Vigil is quiet by default (warnings and errors only): a drop-in init must not
-// add noise to a container's output.
+// Logging for Vigil's processes: spdlog on stderr, as text for people or JSON lines for log
+// pipelines. Vigil is quiet by default (warnings and errors only): a drop-in init must not add
+// noise to a container's output.
 //
-// Call Setup() once from main() before logging; afterwards use spdlog::info(...) etc.
+// Two kinds of line:
+//   log::Info("started {} workers", n);                       // a message
+//   log::Event(Level::kInfo, "worker_exited", "worker exited",  // an event with fields
+//              {{"pool", "web"}, {"slot", 0}, {"reason", "exited"}, {"code", 1}});
+// Text:  vigil: info: worker exited pool=web slot=0 reason=exited code=1
+// JSON:  {"time":"...","level":"info","logger":"vigil","event":"worker_exited",
+//         "msg":"worker exited","pool":"web","slot":0,"reason":"exited","code":1}
+//
+// Call Setup() once from main(); until then lines go out as text at the default level.
+// All logging goes through these functions (never spdlog directly), so that every JSON line is
+// well-formed. Single-threaded use, like the core.
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
+#include <string>
 #include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
 
 #include "agent/base/status.h"
 
@@ -17,9 +33,49 @@ enum class Format { kText, kJson };
 StatusOr<Level> ParseLevel(std::string_view text);
 StatusOr<Format> ParseFormat(std::string_view text);
 
-// Text lines look like "vigil: error: cannot run 'x': No such file or directory";
-// JSON lines like {"time":"2026-11-22T10:00:00.123Z","level":"error","logger":"vigil","msg":"..."}.
 void Setup(Level level, Format format);
+bool Enabled(Level level);
+
+// A key and its value; numbers are written unquoted in JSON.
+struct Field {
+  Field(std::string_view k, std::string_view v) : key(k), value(v), quoted(true) {}
+  Field(std::string_view k, const char* v) : key(k), value(v), quoted(true) {}
+  Field(std::string_view k, const std::string& v) : key(k), value(v), quoted(true) {}
+  template <typename T, typename = std::enable_if_t<std::is_integral_v<T>>>
+  Field(std::string_view k, T v) : key(k), value(std::to_string(v)), quoted(false) {}
+  std::string_view key;
+  std::string value;
+  bool quoted;
+};
+
+void Write(Level level, std::string_view event, std::string_view message,
+           std::initializer_list<Field> fields);
+
+inline void Event(Level level, std::string_view event, std::string_view message,
+                  std::initializer_list<Field> fields) {
+  if (Enabled(level)) Write(level, event, message, fields);
+}
+
+template <typename... Args>
+void Trace(fmt::format_string<Args...> f, Args&&... args) {
+  if (Enabled(Level::kTrace)) Write(Level::kTrace, {}, fmt::format(f, std::forward<Args>(args)...), {});
+}
+template <typename... Args>
+void Debug(fmt::format_string<Args...> f, Args&&... args) {
+  if (Enabled(Level::kDebug)) Write(Level::kDebug, {}, fmt::format(f, std::forward<Args>(args)...), {});
+}
+template <typename... Args>
+void Info(fmt::format_string<Args...> f, Args&&... args) {
+  if (Enabled(Level::kInfo)) Write(Level::kInfo, {}, fmt::format(f, std::forward<Args>(args)...), {});
+}
+template <typename... Args>
+void Warn(fmt::format_string<Args...> f, Args&&... args) {
+  if (Enabled(Level::kWarn)) Write(Level::kWarn, {}, fmt::format(f, std::forward<Args>(args)...), {});
+}
+template <typename... Args>
+void Error(fmt::format_string<Args...> f, Args&&... args) {
+  if (Enabled(Level::kError)) Write(Level::kError, {}, fmt::format(f, std::forward<Args>(args)...), {});
+}
 
 // Escapes `text` for use inside a JSON string (quotes, backslashes, control characters).
 std::string JsonEscape(std::string_view text);

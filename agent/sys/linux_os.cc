@@ -75,6 +75,8 @@ Status LinuxOs::SetChildSubreaper() {
   return Status();
 }
 
+pid_t LinuxOs::ProcessGroupOf(pid_t pid) { return ::getpgid(pid); }
+
 bool LinuxOs::IsForegroundOfTerminal(int fd) {
   return ::isatty(fd) == 1 && ::tcgetpgrp(fd) == ::getpgrp();
 }

@@ -17,6 +17,7 @@ class LinuxOs final : public Os {
   StatusOr<WaitResult> WaitAny() override;
   std::vector<pid_t> ListDescendants() override;
   Status SetChildSubreaper() override;
+  pid_t ProcessGroupOf(pid_t pid) override;
   bool IsForegroundOfTerminal(int fd) override;
   Status SetForegroundGroup(int tty_fd, pid_t pgid) override;
   Status StopSelf() override;

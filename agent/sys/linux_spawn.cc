@@ -4,6 +4,7 @@
 // Debian 12's glibc (and pools will add more: credentials, notify sockets), and the parent must
 // learn the exec errno to exit 126/127 like a shell. The core is single-threaded, so fork is safe.
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -23,9 +24,13 @@ namespace {
 
 // What the child writes to the error pipe when it fails before or at exec.
 struct ChildFailure {
-  int stage;  // 0: exec, 1: setup before exec.
+  int stage;  // 0: exec; otherwise the setup step that failed (a Step).
   int err;
 };
+
+enum Step : int { kExec = 0, kSetpgid, kTcsetpgrp, kDup2, kChdir, kGroups, kSetgid, kSetuid };
+constexpr const char* kStepNames[] = {"exec",  "setpgid", "tcsetpgrp", "dup2",
+                                      "chdir", "setgroups", "setgid",  "setuid"};
 
 [[noreturn]] void ChildFail(int pipe_fd, int stage, int err) {
   ChildFailure failure{stage, err};
@@ -38,11 +43,31 @@ struct ChildFailure {
 [[noreturn]] void ChildMain(const SpawnRequest& request, char* const* argv, char* const* envp,
                             int pipe_fd) {
   // Our own process group, so signals and kills can target the worker and its descendants.
-  if (::setpgid(0, 0) != 0) ChildFail(pipe_fd, 1, errno);
+  if (::setpgid(0, 0) != 0) ChildFail(pipe_fd, kSetpgid, errno);
   if (request.foreground_tty_fd >= 0) {
     // Still blocked here: SIGTTOU, which would otherwise stop us for calling tcsetpgrp from a
     // background group.
-    if (::tcsetpgrp(request.foreground_tty_fd, ::getpid()) != 0) ChildFail(pipe_fd, 1, errno);
+    if (::tcsetpgrp(request.foreground_tty_fd, ::getpid()) != 0) ChildFail(pipe_fd, kTcsetpgrp, errno);
+  }
+  if (request.stdout_fd >= 0 && ::dup2(request.stdout_fd, 1) < 0) ChildFail(pipe_fd, kDup2, errno);
+  if (request.stderr_fd >= 0 && ::dup2(request.stderr_fd, 2) < 0) ChildFail(pipe_fd, kDup2, errno);
+  if (!request.working_dir.empty() && ::chdir(request.working_dir.c_str()) != 0) {
+    ChildFail(pipe_fd, kChdir, errno);
+  }
+  if (request.gid != static_cast<gid_t>(-1) || request.uid != static_cast<uid_t>(-1)) {
+    // Groups first: after setuid we could no longer change them.
+    const gid_t gid = request.gid != static_cast<gid_t>(-1) ? request.gid : ::getgid();
+    if (!request.user_name.empty()) {
+      if (::initgroups(request.user_name.c_str(), gid) != 0) ChildFail(pipe_fd, kGroups, errno);
+    } else if (::setgroups(0, nullptr) != 0) {
+      ChildFail(pipe_fd, kGroups, errno);
+    }
+    if (request.gid != static_cast<gid_t>(-1) && ::setgid(request.gid) != 0) {
+      ChildFail(pipe_fd, kSetgid, errno);
+    }
+    if (request.uid != static_cast<uid_t>(-1) && ::setuid(request.uid) != 0) {
+      ChildFail(pipe_fd, kSetuid, errno);
+    }
   }
   // Default dispositions for everything (SIG_IGN survives exec; Vigil may have inherited one).
   struct sigaction dfl;
@@ -64,7 +89,7 @@ struct ChildFailure {
   // A pending signal that was blocked could be delivered right here, before exec: with default
   // dispositions that is exactly what would happen to the program itself, which is fine.
   ::execvpe(argv[0], argv, envp);
-  ChildFail(pipe_fd, 0, errno);
+  ChildFail(pipe_fd, kExec, errno);
 }
 
 std::vector<char*> CStrings(const std::vector<std::string>& strings) {
@@ -126,8 +151,10 @@ bool LinuxOs::Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError
   if (n == static_cast<ssize_t>(sizeof failure) && failure.stage == 0) {
     error->exec_errno = failure.err;
     error->status = Status::FromErrno("cannot run '" + name + "'", failure.err);
-  } else if (n == static_cast<ssize_t>(sizeof failure)) {
-    error->status = Status::FromErrno("cannot start '" + name + "'", failure.err);
+  } else if (n == static_cast<ssize_t>(sizeof failure) && failure.stage > 0 &&
+             failure.stage <= kSetuid) {
+    error->status =
+        Status::FromErrno("cannot start '" + name + "': " + kStepNames[failure.stage], failure.err);
   } else {
     error->status = Status::Error("cannot start '" + name + "': child failed before exec");
   }

@@ -24,6 +24,15 @@ struct SpawnRequest {
   std::optional<std::vector<std::string>> env;
   // When >= 0, the child makes its process group the foreground group of this terminal.
   int foreground_tty_fd = -1;
+  std::string working_dir;  // empty: Vigil's
+  // Credentials to drop to (only applied when Vigil is root): uid/gid -1 keep Vigil's. With
+  // `user_name`, supplementary groups are the user's (initgroups); otherwise they are cleared.
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+  std::string user_name;
+  // When >= 0, become the child's stdout / stderr (for per-line log prefixes).
+  int stdout_fd = -1;
+  int stderr_fd = -1;
 };
 
 // The child always starts in a new process group (its pgid is its pid), with default signal
@@ -76,6 +85,9 @@ class Os {
   virtual std::vector<pid_t> ListDescendants() = 0;
 
   virtual Status SetChildSubreaper() = 0;
+
+  // getpgid(): the process group of `pid`, or -1 with errno (ESRCH when it is gone).
+  virtual pid_t ProcessGroupOf(pid_t pid) = 0;
 
   // Terminal job control.
   virtual bool IsForegroundOfTerminal(int fd) = 0;  // isatty(fd) && tcgetpgrp(fd) == our pgrp

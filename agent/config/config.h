@@ -1,0 +1,86 @@
+// Config: the validated, immutable description of what the agent runs in pool mode.
+//
+// Built once at start-up by LoadConfig() (config_loader.h) from the YAML file, the VIGIL_*
+// environment and the flags (precedence: flag > env > file > default), and never changed after:
+// runtime changes (scale) live in the supervisor's state, not here. Plain data.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/base/clock.h"
+#include "agent/init/exit_status.h"
+#include "agent/init/signal_rewrite.h"
+#include "agent/log/log.h"
+
+namespace vigil {
+
+using namespace std::chrono_literals;
+
+enum class RestartPolicy { kAlways, kOnFailure, kNever };
+enum class ReadinessMode { kStarted, kNotify, kExec, kTcp, kHttp };
+enum class PoolFailureAction { kExit, kKeepOthers };
+
+const char* RestartPolicyName(RestartPolicy policy);
+const char* ReadinessModeName(ReadinessMode mode);
+
+struct ReadinessConfig {
+  ReadinessMode mode = ReadinessMode::kStarted;
+  std::vector<std::string> command;  // exec
+  std::string host = "127.0.0.1";    // tcp, http
+  int port = 0;                      // tcp, http
+  std::string path = "/";            // http
+  Duration period = 1s;              // probes: time between probes
+  Duration timeout = 1s;             // probes: time one probe may take
+  int failure_threshold = 3;         // probes: consecutive failures that make a ready worker unready
+};
+
+struct BackoffConfig {
+  Duration initial = 1s;  // 0: restart at once
+  Duration max = 30s;
+  double multiplier = 2.0;
+  double jitter = 0.2;       // +-20% of each delay, so replicas do not restart in lockstep
+  Duration reset_after = 60s;  // ready this long: the next failure starts from `initial` again
+};
+
+struct CrashLoopConfig {
+  int max_restarts = 5;  // more failure restarts than this within `period`: the pool has failed
+  Duration period = 60s;
+};
+
+struct PoolConfig {
+  std::string name;
+  std::vector<std::string> command;
+  std::map<std::string, std::string> env;  // added to (or replacing) Vigil's environment
+  std::string working_dir;
+  std::string user;   // name or uid; privileges are dropped only when Vigil runs as root
+  std::string group;  // name or gid; default: the user's primary group
+  int replicas = 1;
+  RestartPolicy restart = RestartPolicy::kAlways;
+  ExitCodeSet success_exit_codes = ExitCodeSet().set(0);
+  ExitCodeSet no_restart_exit_codes;
+  int stop_signal = 15;       // SIGTERM: graceful
+  int fast_stop_signal = 2;   // SIGINT: fast
+  Duration stop_timeout = 10s;
+  ReadinessConfig readiness;
+  Duration boot_timeout = 60s;  // starting longer than this: stopped, reason boot_timeout
+  Duration watchdog = 0s;       // 0: off; else WATCHDOG=1 is expected at least this often
+  BackoffConfig backoff;
+  CrashLoopConfig crash_loop;
+  Duration max_lifetime = 0s;  // 0: never recycled
+  Duration max_lifetime_jitter = 0s;
+  int min_ready = 1;  // ready workers for the pool to be ready (at most replicas)
+  bool log_prefix = false;
+  SignalRewrite forward_rewrite;  // applied to signals forwarded to the pool's workers
+};
+
+struct Config {
+  std::string source;  // the config file, or "command line"
+  std::vector<PoolConfig> pools;
+  PoolFailureAction on_pool_failure = PoolFailureAction::kExit;
+  log::Level log_level = log::Level::kWarn;
+  log::Format log_format = log::Format::kText;
+};
+
+}  // namespace vigil

@@ -1,0 +1,156 @@
+#include "agent/config/config_loader.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+
+#include "agent/base/unique_fd.h"
+#include "agent/config/pool_options.h"
+
+namespace vigil {
+namespace {
+
+Status ApplyEverywhere(Config* config, const PoolOption& option, const std::string& text,
+                       const std::string& origin) {
+  const std::vector<std::string> values = SplitOptionValue(option, text);
+  for (PoolConfig& pool : config->pools) {
+    if (Status s = option.set(&pool, values); !s.ok()) {
+      return Status::Error(origin + ": " + s.message());
+    }
+  }
+  return Status();
+}
+
+bool IsNumber(const std::string& s) {
+  unsigned value;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  return !s.empty() && ec == std::errc() && ptr == s.data() + s.size();
+}
+
+Status CheckUserAndGroup(const PoolConfig& pool, const std::string& where) {
+  if (!pool.user.empty() && !IsNumber(pool.user) && ::getpwnam(pool.user.c_str()) == nullptr) {
+    return Status::Error(where + ": user: no such user '" + pool.user + "'");
+  }
+  if (!pool.group.empty() && !IsNumber(pool.group) && ::getgrnam(pool.group.c_str()) == nullptr) {
+    return Status::Error(where + ": group: no such group '" + pool.group + "'");
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status ValidateConfig(Config* config) {
+  for (PoolConfig& pool : config->pools) {
+    const std::string where = config->source + ": pool '" + pool.name + "'";
+    if (pool.command.empty() || pool.command.front().empty()) {
+      return Status::Error(where + ": command: must not be empty");
+    }
+    const ReadinessConfig& r = pool.readiness;
+    if (r.mode == ReadinessMode::kExec && r.command.empty()) {
+      return Status::Error(where + ": readiness: mode exec needs readiness.command");
+    }
+    if ((r.mode == ReadinessMode::kTcp || r.mode == ReadinessMode::kHttp) && r.port == 0) {
+      return Status::Error(where + ": readiness: mode " + ReadinessModeName(r.mode) +
+                           " needs readiness.port");
+    }
+    if (r.mode == ReadinessMode::kHttp && (r.path.empty() || r.path.front() != '/')) {
+      return Status::Error(where + ": readiness.path: must start with '/'");
+    }
+    if (r.period <= Duration::zero() || r.timeout <= Duration::zero()) {
+      return Status::Error(where + ": readiness: period and timeout must be more than 0");
+    }
+    if (pool.backoff.max < pool.backoff.initial) {
+      return Status::Error(where + ": backoff.max must not be less than backoff.initial");
+    }
+    if (pool.crash_loop.period <= Duration::zero()) {
+      return Status::Error(where + ": crash_loop.period must be more than 0");
+    }
+    if (pool.max_lifetime_jitter > Duration::zero() && pool.max_lifetime == Duration::zero()) {
+      return Status::Error(where + ": max_lifetime_jitter needs max_lifetime");
+    }
+    if (pool.max_lifetime > Duration::zero() && pool.max_lifetime_jitter >= pool.max_lifetime) {
+      return Status::Error(where + ": max_lifetime_jitter must be less than max_lifetime");
+    }
+    if (Status s = CheckUserAndGroup(pool, where); !s.ok()) return s;
+  }
+  return Status();
+}
+
+StatusOr<Config> LoadConfig(const CliOptions& cli, const EnvLookup& env, const FileReader& read) {
+  Config config;
+  if (!cli.config_path.empty()) {
+    auto text = read(cli.config_path);
+    if (!text.ok()) return text.status();
+    auto parsed = ParseConfigYaml(*text, cli.config_path);
+    if (!parsed.ok()) return parsed.status();
+    config = std::move(*parsed);
+  } else {
+    config.source = "command line";
+    PoolConfig pool;
+    if (Status s = FindPoolOption("name")->set(&pool, {cli.pool_name}); !s.ok()) {
+      return Status::Error("--name: " + s.message());
+    }
+    pool.command = cli.single.command;
+    config.pools.push_back(std::move(pool));
+  }
+
+  // Environment, then flags: each later source wins.
+  for (const PoolOption& option : PoolOptions()) {
+    if (!option.overridable) continue;
+    const std::string name = PoolOptionEnv(option);
+    if (const char* value = env(name.c_str())) {
+      if (Status s = ApplyEverywhere(&config, option, value, name); !s.ok()) return s;
+    }
+  }
+  for (const auto& [option, value] : cli.pool_flags) {
+    if (Status s = ApplyEverywhere(&config, *option, value, PoolOptionFlag(*option)); !s.ok()) {
+      return s;
+    }
+  }
+  // -r rules from the command line come after each pool's own.
+  for (int signo = 1; signo <= 64; ++signo) {
+    const int to = cli.single.rewrite.Apply(signo);
+    if (to == signo) continue;
+    for (PoolConfig& pool : config.pools) pool.forward_rewrite.Set(signo, to);
+  }
+
+  if (!cli.on_pool_failure.empty()) {
+    if (cli.on_pool_failure == "exit") {
+      config.on_pool_failure = PoolFailureAction::kExit;
+    } else if (cli.on_pool_failure == "keep") {
+      config.on_pool_failure = PoolFailureAction::kKeepOthers;
+    } else {
+      return Status::Error("--on-pool-failure: expected exit or keep, got '" +
+                           cli.on_pool_failure + "'");
+    }
+  }
+  if (cli.log_level_set) config.log_level = cli.log_level;
+  if (cli.log_format_set) config.log_format = cli.log_format;
+
+  if (Status s = ValidateConfig(&config); !s.ok()) return s;
+  return config;
+}
+
+StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Status::FromErrno("cannot read config file '" + path + "'", errno);
+  std::string text;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno("cannot read config file '" + path + "'", errno);
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > (1u << 20)) {
+      return Status::Error("config file '" + path + "' is larger than 1 MiB");
+    }
+  }
+  return text;
+}
+
+}  // namespace vigil

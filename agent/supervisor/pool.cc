@@ -1,0 +1,459 @@
+#include "agent/supervisor/pool.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdlib>
+
+#include "agent/init/signals.h"
+#include "agent/log/log.h"
+#include "agent/notify/notify_message.h"
+
+extern char** environ;
+
+namespace vigil {
+namespace {
+
+// Variables a worker must not inherit from whoever started Vigil: they would describe Vigil's
+// own supervisor, not the worker's.
+bool IsSupervisorVariable(std::string_view entry) {
+  for (std::string_view prefix : {"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
+                                  "LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES="}) {
+    if (entry.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
+bool ParseId(const std::string& text, unsigned* out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
+}
+
+// Resolves the pool's user and group into the spawn request. Names were checked at load time;
+// a name that disappeared since is reported as a spawn failure.
+Status ResolveCredentials(const PoolConfig& config, SpawnRequest* request) {
+  if (!config.user.empty()) {
+    unsigned id;
+    if (ParseId(config.user, &id)) {
+      request->uid = id;
+      if (const passwd* pw = ::getpwuid(id)) {
+        request->gid = pw->pw_gid;
+        request->user_name = pw->pw_name;
+      }
+    } else {
+      const passwd* pw = ::getpwnam(config.user.c_str());
+      if (pw == nullptr) return Status::Error("no such user '" + config.user + "'");
+      request->uid = pw->pw_uid;
+      request->gid = pw->pw_gid;
+      request->user_name = pw->pw_name;
+    }
+  }
+  if (!config.group.empty()) {
+    unsigned id;
+    if (ParseId(config.group, &id)) {
+      request->gid = id;
+    } else {
+      const group* gr = ::getgrnam(config.group.c_str());
+      if (gr == nullptr) return Status::Error("no such group '" + config.group + "'");
+      request->gid = gr->gr_gid;
+    }
+  }
+  return Status();
+}
+
+}  // namespace
+
+Pool::Pool(const PoolConfig& config, PoolServices services, PoolObserver& observer)
+    : config_(config), services_(std::move(services)), observer_(observer) {
+  for (int slot = 0; slot < config_.replicas; ++slot) {
+    workers_.push_back(std::make_unique<Worker>(config_, slot, services_.random));
+  }
+  runs_.resize(workers_.size());
+  timers_.assign(workers_.size(), std::vector<TimerId>(kWorkerTimerCount, kNoTimer));
+}
+
+Pool::~Pool() {
+  for (size_t slot = 0; slot < runs_.size(); ++slot) {
+    for (TimerId id : timers_[slot]) {
+      if (id != kNoTimer) services_.scheduler.Cancel(id);
+    }
+    if (runs_[slot].notify_fd) services_.watcher.Unwatch(runs_[slot].notify_fd.get());
+  }
+}
+
+void Pool::Start() {
+  log::Event(log::Level::kInfo, "pool_starting", "starting pool",
+             {{"pool", config_.name}, {"replicas", config_.replicas}});
+  for (size_t slot = 0; slot < workers_.size(); ++slot) {
+    Execute(static_cast<int>(slot), workers_[slot]->Start(Now()));
+  }
+  RecomputeReadiness();
+  CheckIdle();
+}
+
+void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at) {
+  const int signo = fast ? config_.fast_stop_signal : config_.stop_signal;
+  recycle_queue_.clear();
+  for (size_t slot = 0; slot < workers_.size(); ++slot) {
+    Execute(static_cast<int>(slot), workers_[slot]->Stop(cause, signo, kill_at, Now()));
+  }
+  CheckIdle();
+}
+
+void Pool::ForwardSignal(int signo) {
+  const int target = config_.forward_rewrite.Apply(signo);
+  if (target == 0) return;
+  for (size_t slot = 0; slot < workers_.size(); ++slot) {
+    if (workers_[slot]->running()) SignalRun(static_cast<int>(slot), target);
+  }
+}
+
+void Pool::Execute(int slot, const WorkerActions& actions) {
+  Worker& worker = *workers_[slot];
+  for (const WorkerAction& action : actions) {
+    switch (action.kind) {
+      case WorkerAction::Kind::kSpawn:
+        Spawn(slot);
+        break;
+      case WorkerAction::Kind::kSignal:
+        SignalRun(slot, action.signo);
+        break;
+      case WorkerAction::Kind::kSetTimer: {
+        TimerId& id = timers_[slot][static_cast<int>(action.timer)];
+        if (id != kNoTimer) services_.scheduler.Cancel(id);
+        const WorkerTimer timer = action.timer;
+        id = services_.scheduler.RunAt(action.at, [this, slot, timer] {
+          timers_[slot][static_cast<int>(timer)] = kNoTimer;
+          Execute(slot, workers_[slot]->TimerFired(timer, Now()));
+          CheckIdle();
+        });
+        break;
+      }
+      case WorkerAction::Kind::kCancelTimer: {
+        TimerId& id = timers_[slot][static_cast<int>(action.timer)];
+        if (id != kNoTimer) services_.scheduler.Cancel(id);
+        id = kNoTimer;
+        break;
+      }
+      case WorkerAction::Kind::kStartProbing:
+      case WorkerAction::Kind::kStopProbing:
+        // Readiness probes are driven by the prober (see prober.h); nothing to do here yet.
+        break;
+      case WorkerAction::Kind::kExited: {
+        const ExitRecord& r = action.exit;
+        ++counters_.exits_by_reason[static_cast<int>(r.reason)];
+        const log::Level level = r.graceful ? log::Level::kInfo : log::Level::kWarn;
+        const char* before_ready = r.before_ready ? "true" : "false";
+        if (r.signal > 0) {
+          log::Event(level, "worker_exited", "worker exited",
+                     {{"pool", config_.name}, {"slot", slot}, {"pid", runs_[slot].last_pid},
+                      {"reason", ExitReasonName(r.reason)}, {"signal", SignalName(r.signal)},
+                      {"before_ready", before_ready}, {"restarts", worker.restarts()}});
+        } else {
+          log::Event(level, "worker_exited", "worker exited",
+                     {{"pool", config_.name}, {"slot", slot}, {"pid", runs_[slot].last_pid},
+                      {"reason", ExitReasonName(r.reason)}, {"code", r.code},
+                      {"before_ready", before_ready}, {"restarts", worker.restarts()}});
+        }
+        observer_.OnWorkerExited(*this, slot, r);
+        PumpRecycleQueue();
+        break;
+      }
+      case WorkerAction::Kind::kReadyChanged:
+        if (worker.ready()) {
+          log::Event(log::Level::kInfo, "worker_ready", "worker ready",
+                     {{"pool", config_.name}, {"slot", slot}, {"pid", runs_[slot].pid}});
+        }
+        RecomputeReadiness();
+        PumpRecycleQueue();
+        break;
+      case WorkerAction::Kind::kRecycleDue:
+        RequestRecycle(slot);
+        break;
+      case WorkerAction::Kind::kCrashLoop: {
+        if (failed_) break;
+        failed_ = true;
+        const auto& last = worker.last_exit();
+        log::Event(log::Level::kError, "crash_loop", "pool failed: crash loop",
+                   {{"pool", config_.name}, {"slot", slot},
+                    {"max_restarts", config_.crash_loop.max_restarts},
+                    {"period", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                  config_.crash_loop.period).count()) + "s"},
+                    {"last_exit", last ? DescribeExit(*last) : "none"}});
+        RecomputeReadiness();
+        observer_.OnPoolFailed(*this);
+        break;
+      }
+    }
+  }
+  if (worker.state() == WorkerState::kBackoff && !actions.empty() &&
+      actions.back().kind == WorkerAction::Kind::kSetTimer &&
+      actions.back().timer == WorkerTimer::kBackoff) {
+    log::Event(log::Level::kInfo, "worker_restart_scheduled", "worker restart scheduled",
+               {{"pool", config_.name},
+                {"slot", slot},
+                {"delay_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 actions.back().at - Now()).count()}});
+  }
+}
+
+std::vector<std::string> Pool::WorkerEnvironment(int slot, const std::string& notify_name) const {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    if (IsSupervisorVariable(entry)) continue;
+    const size_t eq = entry.find('=');
+    if (eq != std::string_view::npos && config_.env.count(std::string(entry.substr(0, eq)))) {
+      continue;  // Replaced by the pool's own value below.
+    }
+    env.emplace_back(entry);
+  }
+  for (const auto& [key, value] : config_.env) env.push_back(key + "=" + value);
+  env.push_back("VIGIL_POOL=" + config_.name);
+  env.push_back("VIGIL_WORKER=" + std::to_string(slot));
+  env.push_back("NOTIFY_SOCKET=@" + notify_name);
+  if (config_.watchdog > Duration::zero()) {
+    env.push_back("WATCHDOG_USEC=" +
+                  std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     config_.watchdog).count()));
+  }
+  return env;
+}
+
+void Pool::Spawn(int slot) {
+  Run& run = runs_[slot];
+  const std::string notify_name = services_.notify_prefix + "-" + config_.name + "-" +
+                                  std::to_string(slot) + "-" + std::to_string(++spawn_serial_);
+  SpawnRequest request;
+  request.argv = config_.command;
+  request.env = WorkerEnvironment(slot, notify_name);
+  request.working_dir = config_.working_dir;
+
+  Status failed;
+  if (services_.drop_privileges) failed = ResolveCredentials(config_, &request);
+  StatusOr<UniqueFd> notify_fd = failed.ok() ? services_.notify.Open(notify_name) : failed;
+  SpawnedChild child;
+  SpawnError error;
+  if (!notify_fd.ok()) {
+    error.status = notify_fd.status();
+  } else if (services_.os.Spawn(request, &child, &error)) {
+    run.pid = child.pid;
+    run.main_pid = child.pid;
+    run.pidfd = std::move(child.pidfd);
+    run.notify_fd = std::move(*notify_fd);
+    slot_of_pid_[run.pid] = slot;
+    ++counters_.starts;
+    Status watched = services_.watcher.Watch(run.notify_fd.get(), [this, slot] {
+      OnNotifyReadable(slot);
+    });
+    if (!watched.ok()) log::Warn("pool {}: {}", config_.name, watched.message());
+    log::Event(log::Level::kInfo, "worker_started", "worker started",
+               {{"pool", config_.name}, {"slot", slot}, {"pid", run.pid}});
+    Execute(slot, workers_[slot]->Spawned(Now()));
+    return;
+  }
+  log::Event(log::Level::kError, "worker_spawn_failed", error.status.message(),
+             {{"pool", config_.name}, {"slot", slot}});
+  Execute(slot, workers_[slot]->SpawnFailed(Now()));
+}
+
+void Pool::SignalRun(int slot, int signo) {
+  const Run& run = runs_[slot];
+  if (run.pid <= 0) return;
+  // The whole process group: the worker and whatever it started. The group cannot be reused
+  // while its leader is unreaped, and we only signal before reaping it.
+  Status s = services_.os.SignalGroup(run.pid, signo);
+  if (!s.ok() && s.os_error() != ESRCH) log::Warn("pool {} slot {}: {}", config_.name, slot, s.message());
+  if (run.main_pid != run.pid) {
+    // A MAINPID= that left the group (setsid) still gets the signal.
+    Status m = services_.os.SignalPid(run.main_pid, signo);
+    if (!m.ok() && m.os_error() != ESRCH) log::Warn("pool {} slot {}: {}", config_.name, slot, m.message());
+  }
+  log::Debug("pool {} slot {}: sent {}", config_.name, slot, SignalName(signo));
+}
+
+void Pool::OnNotifyReadable(int slot) {
+  const Run& run = runs_[slot];
+  if (!run.notify_fd) return;
+  for (const NotifyDatagram& d : services_.notify.Drain(run.notify_fd.get())) {
+    HandleDatagram(slot, d);
+  }
+  CheckIdle();
+}
+
+void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
+  Run& run = runs_[slot];
+  auto reject = [&](NotifyRejection why, const std::string& detail) {
+    ++counters_.notify_rejected;
+    log::Event(log::Level::kWarn, "notify_rejected", "notify datagram rejected",
+               {{"pool", config_.name}, {"slot", slot}, {"cause", NotifyRejectionName(why)},
+                {"sender_pid", d.sender_pid}, {"detail", detail}});
+  };
+  // Attributed by socket; the sender's credentials are a second check. A sender from outside
+  // our PID namespace shows as pid 0. A sender that already exited cannot be checked, and the
+  // socket it used is this run's alone, so it is believed.
+  if (d.sender_pid <= 0) return reject(NotifyRejection::kUnauthorized, "sender outside Vigil's PID namespace");
+  if (d.sender_pid != run.pid && d.sender_pid != run.main_pid) {
+    const pid_t group = services_.os.ProcessGroupOf(d.sender_pid);
+    if (group >= 0 && group != run.pid) {
+      return reject(NotifyRejection::kUnauthorized,
+                    "sender pid " + std::to_string(d.sender_pid) + " is not in the worker's process group");
+    }
+  }
+  if (d.truncated) return reject(NotifyRejection::kOversized, "datagram larger than 4096 bytes");
+  NotifyParseResult parsed = ParseNotifyDatagram(d.data);
+  if (parsed.rejection != NotifyRejection::kNone) return reject(parsed.rejection, parsed.error);
+  ++counters_.notify_accepted;
+  const NotifyMessage& m = parsed.message;
+  if (m.main_pid && *m.main_pid != run.main_pid && run.pid > 0) {
+    run.main_pid = *m.main_pid;
+    slot_of_pid_[run.main_pid] = slot;
+    log::Event(log::Level::kInfo, "worker_main_pid", "worker changed its main pid",
+               {{"pool", config_.name}, {"slot", slot}, {"main_pid", run.main_pid}});
+  }
+  if (m.status) {
+    log::Event(log::Level::kDebug, "worker_status", *m.status, {{"pool", config_.name}, {"slot", slot}});
+  }
+  if (m.stop_pod) {
+    log::Event(log::Level::kInfo, "stop_requested", "worker asked to stop the pod",
+               {{"pool", config_.name}, {"slot", slot}});
+    observer_.OnStopPodRequested(*this, slot);
+  }
+  Execute(slot, workers_[slot]->Notified(m, Now()));
+}
+
+bool Pool::OnProcessExited(pid_t pid, int wait_status) {
+  auto it = slot_of_pid_.find(pid);
+  if (it == slot_of_pid_.end()) return false;
+  const int slot = it->second;
+  Run& run = runs_[slot];
+  slot_of_pid_.erase(it);
+  if (pid != run.main_pid) {
+    // The process we spawned handed over to a MAINPID= and exited: the run goes on while the
+    // main pid lives (it is reparented to us, so its exit will be reaped here too).
+    if (run.main_pid > 0 && services_.os.ProcessGroupOf(run.main_pid) >= 0) return true;
+  }
+  EndRun(slot, wait_status);
+  CheckIdle();
+  return true;
+}
+
+void Pool::EndRun(int slot, int wait_status) {
+  // Messages sent just before the exit (X_VIGIL_STOP=1, STATUS=) are still queued: read them
+  // first, so a request is never lost because its sender was quick to exit.
+  OnNotifyReadable(slot);
+  CloseRun(slot);
+  Execute(slot, workers_[slot]->Exited(wait_status, /*oom=*/false, Now()));
+}
+
+void Pool::CloseRun(int slot) {
+  Run& run = runs_[slot];
+  // Whatever the worker left in its process group dies with it; the group id cannot have been
+  // reused while members remain.
+  if (run.pid > 0) {
+    Status s = services_.os.SignalGroup(run.pid, SIGKILL);
+    if (s.ok()) log::Debug("pool {} slot {}: killed what the worker left behind", config_.name, slot);
+  }
+  if (run.notify_fd) {
+    services_.watcher.Unwatch(run.notify_fd.get());
+    run.notify_fd.Reset();
+  }
+  if (run.main_pid != run.pid) slot_of_pid_.erase(run.main_pid);
+  slot_of_pid_.erase(run.pid);
+  run.pidfd.Reset();
+  run.last_pid = run.pid;
+  run.pid = -1;
+  run.main_pid = -1;
+}
+
+bool Pool::ready() const {
+  if (failed_) return false;
+  const int needed = std::min(config_.min_ready, static_cast<int>(workers_.size()));
+  return ready_count_ >= needed;
+}
+
+int Pool::CountIn(WorkerState state) const {
+  int n = 0;
+  for (const auto& w : workers_) n += w->state() == state ? 1 : 0;
+  return n;
+}
+
+bool Pool::idle() const {
+  for (const auto& w : workers_) {
+    if (w->state() != WorkerState::kExited) return false;
+  }
+  return true;
+}
+
+bool Pool::all_ended_gracefully() const {
+  for (const auto& w : workers_) {
+    if (!w->ended_gracefully()) return false;
+  }
+  return true;
+}
+
+bool Pool::any_killed_at_deadline() const {
+  for (const auto& w : workers_) {
+    const auto& last = w->last_exit();
+    if (last && last->reason == ExitReason::kStopTimeoutKilled) return true;
+  }
+  return false;
+}
+
+void Pool::RecomputeReadiness() {
+  int count = 0;
+  for (const auto& w : workers_) count += w->ready() ? 1 : 0;
+  ready_count_ = count;
+  const bool now_ready = ready();
+  if (now_ready != was_ready_) {
+    was_ready_ = now_ready;
+    log::Event(log::Level::kInfo, now_ready ? "pool_ready" : "pool_unready",
+               now_ready ? "pool ready" : "pool not ready",
+               {{"pool", config_.name}, {"ready", ready_count_}, {"desired", config_.replicas}});
+    observer_.OnPoolReadinessChanged(*this);
+  }
+}
+
+void Pool::RequestRecycle(int slot) {
+  if (recycling_slot_ == slot) return;
+  for (int queued : recycle_queue_) {
+    if (queued == slot) return;
+  }
+  recycle_queue_.push_back(slot);
+  PumpRecycleQueue();
+}
+
+void Pool::PumpRecycleQueue() {
+  // One at a time: the next worker is recycled only once the last one's replacement is ready
+  // (or the slot will not come back), so recycling never takes the pool down.
+  if (recycling_slot_ >= 0) {
+    const Worker& w = *workers_[recycling_slot_];
+    if (w.ready() || w.state() == WorkerState::kExited) recycling_slot_ = -1;
+  }
+  while (recycling_slot_ < 0 && !recycle_queue_.empty()) {
+    const int next = recycle_queue_.front();
+    recycle_queue_.pop_front();
+    if (!workers_[next]->running()) continue;
+    recycling_slot_ = next;
+    log::Event(log::Level::kInfo, "worker_recycling", "recycling worker at max lifetime",
+               {{"pool", config_.name}, {"slot", next}});
+    Execute(next, workers_[next]->Stop(StopCause::kRecycle, config_.stop_signal,
+                                       Now() + config_.stop_timeout, Now()));
+  }
+}
+
+void Pool::CheckIdle() {
+  const bool now_idle = idle();
+  if (now_idle && !was_idle_) {
+    was_idle_ = true;
+    observer_.OnPoolIdle(*this);
+  } else if (!now_idle) {
+    was_idle_ = false;
+  }
+}
+
+}  // namespace vigil

@@ -1,0 +1,135 @@
+// Pool: the worker slots of one configured pool, and the executor of their state machines.
+//
+// A Pool turns each Worker's actions into effects: it spawns processes (each in its own process
+// group, with VIGIL_POOL, VIGIL_WORKER, NOTIFY_SOCKET and WATCHDOG_USEC), opens one notify
+// socket per run, arms and cancels timers, signals process groups, reaps what belongs to it,
+// recycles one worker at a time, and reports upward through PoolObserver: exits, readiness,
+// crash-loop verdicts, and workers' requests to stop the pod.
+//
+// Everything it touches is behind an interface (Os, Scheduler, FdWatcher, NotifyTransport,
+// Clock, Random), so it runs against fakes in unit tests and against Linux in the binary.
+// Single-threaded: every method is called from the core loop.
+#pragma once
+
+#include <sys/types.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/base/clock.h"
+#include "agent/base/random.h"
+#include "agent/base/unique_fd.h"
+#include "agent/config/config.h"
+#include "agent/event/fd_watcher.h"
+#include "agent/event/scheduler.h"
+#include "agent/notify/notify_socket.h"
+#include "agent/supervisor/worker.h"
+#include "agent/sys/os.h"
+
+namespace vigil {
+
+class Pool;
+
+class PoolObserver {
+ public:
+  virtual ~PoolObserver() = default;
+  virtual void OnPoolReadinessChanged(Pool& pool) = 0;
+  virtual void OnWorkerExited(Pool& pool, int slot, const ExitRecord& record) = 0;
+  virtual void OnPoolFailed(Pool& pool) = 0;  // crash-loop verdict
+  virtual void OnStopPodRequested(Pool& pool, int slot) = 0;
+  virtual void OnPoolIdle(Pool& pool) = 0;  // no worker running or waiting to restart
+};
+
+struct PoolServices {
+  Os& os;
+  Scheduler& scheduler;
+  FdWatcher& watcher;
+  NotifyTransport& notify;
+  const Clock& clock;
+  Random& random;
+  std::string notify_prefix;  // unique to this agent run; notify sockets are @<prefix>-...
+  bool drop_privileges = false;  // Vigil runs as root: user/group apply
+};
+
+// Counts for metrics and tests (issue: observability reads these).
+struct PoolCounters {
+  uint64_t starts = 0;
+  uint64_t exits_by_reason[kExitReasonCount] = {};
+  uint64_t notify_accepted = 0;
+  uint64_t notify_rejected = 0;
+};
+
+class Pool {
+ public:
+  Pool(const PoolConfig& config, PoolServices services, PoolObserver& observer);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Starts every replica.
+  void Start();
+  // Asks every worker to stop with the pool's graceful (or fast) signal, SIGKILL at `kill_at`.
+  // `cause` decides whether slots come back (drain, admin: no).
+  void StopAll(StopCause cause, bool fast, MonoTime kill_at);
+  // A signal for the workers (SIGHUP, SIGUSR1, ...), after the pool's rewrite table.
+  void ForwardSignal(int signo);
+  // Reaped `pid` with `wait_status`; returns false when the pid is not one of this pool's.
+  bool OnProcessExited(pid_t pid, int wait_status);
+
+  const PoolConfig& config() const { return config_; }
+  const std::string& name() const { return config_.name; }
+  bool ready() const;
+  bool failed() const { return failed_; }
+  bool idle() const;  // nothing running, nothing scheduled
+  int ready_count() const { return ready_count_; }
+  int desired() const { return config_.replicas; }
+  int CountIn(WorkerState state) const;
+  bool all_ended_gracefully() const;
+  bool any_killed_at_deadline() const;
+  const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  const PoolCounters& counters() const { return counters_; }
+
+ private:
+  struct Run {  // The live process of a slot, if any.
+    pid_t pid = -1;       // what we spawned: also its process group
+    pid_t main_pid = -1;  // MAINPID=, else pid
+    pid_t last_pid = -1;  // the pid of the run that ended last, for its exit report
+    UniqueFd pidfd;
+    UniqueFd notify_fd;
+  };
+
+  void Execute(int slot, const WorkerActions& actions);
+  void Spawn(int slot);
+  std::vector<std::string> WorkerEnvironment(int slot, const std::string& notify_name) const;
+  void SignalRun(int slot, int signo);
+  void OnNotifyReadable(int slot);
+  void HandleDatagram(int slot, const NotifyDatagram& datagram);
+  void EndRun(int slot, int wait_status);
+  void CloseRun(int slot);
+  void RecomputeReadiness();
+  void RequestRecycle(int slot);
+  void PumpRecycleQueue();
+  void CheckIdle();
+  MonoTime Now() const { return services_.clock.Now(); }
+
+  const PoolConfig& config_;
+  PoolServices services_;
+  PoolObserver& observer_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<Run> runs_;
+  std::vector<std::vector<TimerId>> timers_;  // [slot][WorkerTimer]
+  std::unordered_map<pid_t, int> slot_of_pid_;
+  std::deque<int> recycle_queue_;
+  int recycling_slot_ = -1;
+  int ready_count_ = 0;
+  bool was_ready_ = false;
+  bool failed_ = false;
+  bool was_idle_ = true;
+  uint64_t spawn_serial_ = 0;
+  PoolCounters counters_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,136 @@
+// Worker: the state machine of one worker slot of a pool, pure.
+//
+//   backoff -> starting -> ready -> stopping -> exited
+//      ^__________|__________|_________|  (restart by policy, after a backoff delay)
+//
+// Each event method takes the time it happened and returns the actions the owner (Pool) must
+// carry out, in order: spawn, signal the process group, (re)arm or cancel a timer, report an
+// exit or a readiness change, start or stop readiness probes, ask for recycling, declare a crash
+// loop. The Worker itself makes no syscall, reads no clock and owns no timer, so every path,
+// including backoff and the crash-loop verdict, is unit-tested deterministically with a fake
+// clock. Single-threaded.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/base/clock.h"
+#include "agent/base/random.h"
+#include "agent/config/config.h"
+#include "agent/notify/notify_message.h"
+#include "agent/supervisor/crash_loop.h"
+#include "agent/supervisor/exit_reason.h"
+
+namespace vigil {
+
+enum class WorkerState { kBackoff, kStarting, kReady, kStopping, kExited };
+const char* WorkerStateName(WorkerState state);
+
+// Why a stop was asked for. Decides the exit reason and whether the slot is restarted.
+enum class StopCause {
+  kNone,
+  kSelf,     // the worker said STOPPING=1: restarted by policy once it exits
+  kDrain,    // the agent is shutting down: not restarted
+  kAdmin,    // scale down, API: not restarted
+  kRecycle,  // max_lifetime: replaced at once, not a failure
+};
+
+enum class WorkerTimer { kBackoff, kBoot, kWatchdog, kStop, kLifetime };
+inline constexpr int kWorkerTimerCount = 5;
+
+struct WorkerAction {
+  enum class Kind {
+    kSpawn,
+    kSignal,        // signo to the worker's process group
+    kSetTimer,      // timer at `at` (replacing an armed one of the same kind)
+    kCancelTimer,
+    kStartProbing,  // readiness probes (exec, tcp, http) from now on
+    kStopProbing,
+    kExited,        // a run ended, as `exit` says
+    kReadyChanged,  // ready() changed
+    kRecycleDue,    // max_lifetime reached; the pool stops it when no other is recycling
+    kCrashLoop,     // more failures than the crash-loop limit: the slot has given up
+  };
+  Kind kind;
+  int signo = 0;
+  WorkerTimer timer = WorkerTimer::kBackoff;
+  MonoTime at{};
+  ExitRecord exit{};
+};
+using WorkerActions = std::vector<WorkerAction>;
+
+class Worker {
+ public:
+  Worker(const PoolConfig& config, int slot, Random& random);
+
+  WorkerActions Start(MonoTime now);
+  WorkerActions Spawned(MonoTime now);
+  WorkerActions SpawnFailed(MonoTime now);
+  WorkerActions Notified(const NotifyMessage& message, MonoTime now);
+  WorkerActions ProbeResult(bool success, MonoTime now);
+  // The worker's main process ended with `wait_status`; `oom` when the container's OOM-kill
+  // counter rose meanwhile.
+  WorkerActions Exited(int wait_status, bool oom, MonoTime now);
+  WorkerActions TimerFired(WorkerTimer timer, MonoTime now);
+  // Sends `signo` (unless it was already the last signal sent) and SIGKILLs at `kill_at` unless
+  // an earlier kill is already armed.
+  WorkerActions Stop(StopCause cause, int signo, MonoTime kill_at, MonoTime now);
+
+  WorkerState state() const { return state_; }
+  bool ready() const { return state_ == WorkerState::kReady; }
+  bool running() const {
+    return state_ == WorkerState::kStarting || state_ == WorkerState::kReady ||
+           state_ == WorkerState::kStopping;
+  }
+  bool crash_looped() const { return crash_looped_; }
+  int slot() const { return slot_; }
+  int restarts() const { return restarts_; }
+  MonoTime since() const { return since_; }  // when the current state was entered
+  const std::optional<ExitRecord>& last_exit() const { return last_exit_; }
+  const std::string& status_text() const { return status_text_; }
+  bool ended_gracefully() const { return !last_exit_ || last_exit_->graceful; }
+
+ private:
+  enum class AbortCause { kNone, kWatchdog, kBootTimeout };
+
+  void Enter(WorkerState state, MonoTime now) {
+    state_ = state;
+    since_ = now;
+  }
+  void SetTimer(WorkerActions* out, WorkerTimer timer, MonoTime at);
+  void CancelTimer(WorkerActions* out, WorkerTimer timer);
+  void BecomeReady(WorkerActions* out, MonoTime now);
+  void LeaveReady(WorkerActions* out);
+  void Abort(WorkerActions* out, AbortCause cause, int signo, Duration kill_after, MonoTime now);
+  WorkerActions Finish(ExitRecord record, MonoTime now);
+  ExitRecord Classify(int wait_status, bool oom) const;
+  bool IsProbeMode() const;
+
+  const PoolConfig& config_;
+  const int slot_;
+  Random& random_;
+  CrashLoopWindow crash_window_;
+
+  WorkerState state_ = WorkerState::kExited;
+  MonoTime since_{};
+  std::optional<MonoTime> armed_[kWorkerTimerCount];
+
+  // The current run.
+  std::optional<MonoTime> ready_since_;
+  bool was_ready_ = false;
+  AbortCause abort_ = AbortCause::kNone;
+  StopCause stop_request_ = StopCause::kNone;
+  int last_signal_ = 0;
+  bool sigkill_sent_ = false;
+  int probe_failures_ = 0;
+
+  // Across runs.
+  int consecutive_failures_ = 0;
+  int restarts_ = 0;
+  bool crash_looped_ = false;
+  std::optional<ExitRecord> last_exit_;
+  std::string status_text_;
+};
+
+}  // namespace vigil
