@@ -10,6 +10,7 @@
 
 #include "agent/base/unique_fd.h"
 #include "agent/config/pool_options.h"
+#include "agent/sys/socket_address.h"
 
 namespace vigil {
 namespace {
@@ -56,6 +57,10 @@ Status ValidateConfig(Config* config) {
     if ((r.mode == ReadinessMode::kTcp || r.mode == ReadinessMode::kHttp) && r.port == 0) {
       return Status::Error(where + ": readiness: mode " + ReadinessModeName(r.mode) +
                            " needs readiness.port");
+    }
+    if (r.mode == ReadinessMode::kTcp || r.mode == ReadinessMode::kHttp) {
+      auto address = ParseSocketAddress(r.host, r.port);
+      if (!address.ok()) return Status::Error(where + ": readiness.host: " + address.status().message());
     }
     if (r.mode == ReadinessMode::kHttp && (r.path.empty() || r.path.front() != '/')) {
       return Status::Error(where + ": readiness.path: must start with '/'");

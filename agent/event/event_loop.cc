@@ -35,15 +35,23 @@ EventLoop::EventLoop(const Clock& clock, UniqueFd epoll_fd, UniqueFd timer_fd)
     : clock_(clock), epoll_fd_(std::move(epoll_fd)), timer_fd_(std::move(timer_fd)) {}
 
 Status EventLoop::Watch(int fd, Callback on_readable) {
+  return Add(fd, EPOLLIN, std::move(on_readable));
+}
+
+Status EventLoop::WatchWritable(int fd, Callback on_writable) {
+  return Add(fd, EPOLLOUT, std::move(on_writable));
+}
+
+Status EventLoop::Add(int fd, uint32_t events, Callback on_ready) {
   if (token_of_fd_.count(fd) != 0) return Status::Error("fd " + std::to_string(fd) + " is watched");
   const uint64_t token = next_token_++;
   epoll_event ev{};
-  ev.events = EPOLLIN;
+  ev.events = events;
   ev.data.u64 = token;
   if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     return Status::FromErrno("epoll_ctl(add " + std::to_string(fd) + ")", errno);
   }
-  watches_.emplace(token, WatchEntry{fd, std::move(on_readable)});
+  watches_.emplace(token, WatchEntry{fd, std::move(on_ready)});
   token_of_fd_.emplace(fd, token);
   return Status();
 }

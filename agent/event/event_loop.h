@@ -29,6 +29,7 @@ class EventLoop final : public Scheduler, public FdWatcher {
 
   // Calls `on_readable` whenever `fd` is readable (or has an error/hang-up). One watch per fd.
   Status Watch(int fd, Callback on_readable) override;
+  Status WatchWritable(int fd, Callback on_writable) override;
   void Unwatch(int fd) override;
 
   TimerId RunAt(MonoTime deadline, std::function<void()> callback) override;
@@ -42,6 +43,7 @@ class EventLoop final : public Scheduler, public FdWatcher {
 
  private:
   EventLoop(const Clock& clock, UniqueFd epoll_fd, UniqueFd timer_fd);
+  Status Add(int fd, uint32_t events, Callback callback);
   void ArmTimer();
   void RunDueTimers();
   void Dispatch(const Callback& callback);

@@ -1,4 +1,4 @@
-// FdWatcher: "call me when this descriptor is readable". Implemented by EventLoop; tests use a
+// FdWatcher: "call me when this descriptor is readable (or writable)". Implemented by EventLoop; tests use a
 // fake that records watches. Single-threaded: only the loop thread calls it.
 #pragma once
 
@@ -12,6 +12,8 @@ class FdWatcher {
  public:
   virtual ~FdWatcher() = default;
   virtual Status Watch(int fd, std::function<void()> on_readable) = 0;
+  // Like Watch, for writability (a non-blocking connect() completing).
+  virtual Status WatchWritable(int fd, std::function<void()> on_writable) = 0;
   virtual void Unwatch(int fd) = 0;
 };
 

@@ -68,7 +68,15 @@ Status ResolveCredentials(const PoolConfig& config, SpawnRequest* request) {
 }  // namespace
 
 Pool::Pool(const PoolConfig& config, PoolServices services, PoolObserver& observer)
-    : config_(config), services_(std::move(services)), observer_(observer) {
+    : config_(config),
+      services_(std::move(services)),
+      observer_(observer),
+      prober_(config_, services_.os, services_.scheduler, services_.watcher, services_.clock,
+              [this](int slot, bool success) {
+                Execute(slot, workers_[slot]->ProbeResult(success, Now()));
+                CheckIdle();
+              }),
+      relay_(services_.watcher) {
   for (int slot = 0; slot < config_.replicas; ++slot) {
     workers_.push_back(std::make_unique<Worker>(config_, slot, services_.random));
   }
@@ -140,8 +148,10 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
         break;
       }
       case WorkerAction::Kind::kStartProbing:
+        prober_.Start(slot, runs_[slot].pid);
+        break;
       case WorkerAction::Kind::kStopProbing:
-        // Readiness probes are driven by the prober (see prober.h); nothing to do here yet.
+        prober_.Stop(slot);
         break;
       case WorkerAction::Kind::kExited: {
         const ExitRecord& r = action.exit;
@@ -236,6 +246,23 @@ void Pool::Spawn(int slot) {
   Status failed;
   if (services_.drop_privileges) failed = ResolveCredentials(config_, &request);
   StatusOr<UniqueFd> notify_fd = failed.ok() ? services_.notify.Open(notify_name) : failed;
+  // With log_prefix, the child's stdout and stderr are pipes to the relay; these are our copies
+  // of their write ends, closed when this function returns.
+  UniqueFd out_pipe, err_pipe;
+  if (notify_fd.ok() && config_.log_prefix) {
+    const std::string prefix = "[" + config_.name + "/" + std::to_string(slot) + "] ";
+    auto out = relay_.Open(prefix, 1);
+    auto err = relay_.Open(prefix, 2);
+    if (out.ok() && err.ok()) {
+      out_pipe = std::move(*out);
+      err_pipe = std::move(*err);
+      request.stdout_fd = out_pipe.get();
+      request.stderr_fd = err_pipe.get();
+    } else {
+      log::Warn("pool {}: no log prefix for slot {}: {}", config_.name, slot,
+                (out.ok() ? err.status() : out.status()).message());
+    }
+  }
   SpawnedChild child;
   SpawnError error;
   if (!notify_fd.ok()) {
@@ -256,6 +283,7 @@ void Pool::Spawn(int slot) {
     Execute(slot, workers_[slot]->Spawned(Now()));
     return;
   }
+  run.last_pid = -1;
   log::Event(log::Level::kError, "worker_spawn_failed", error.status.message(),
              {{"pool", config_.name}, {"slot", slot}});
   Execute(slot, workers_[slot]->SpawnFailed(Now()));
@@ -327,6 +355,7 @@ void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
 }
 
 bool Pool::OnProcessExited(pid_t pid, int wait_status) {
+  if (prober_.OnProcessExited(pid, wait_status)) return true;
   auto it = slot_of_pid_.find(pid);
   if (it == slot_of_pid_.end()) return false;
   const int slot = it->second;

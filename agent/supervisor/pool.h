@@ -26,6 +26,8 @@
 #include "agent/event/fd_watcher.h"
 #include "agent/event/scheduler.h"
 #include "agent/notify/notify_socket.h"
+#include "agent/supervisor/output_relay.h"
+#include "agent/supervisor/prober.h"
 #include "agent/supervisor/worker.h"
 #include "agent/sys/os.h"
 
@@ -119,6 +121,8 @@ class Pool {
   PoolServices services_;
   PoolObserver& observer_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  Prober prober_;
+  OutputRelay relay_;
   std::vector<Run> runs_;
   std::vector<std::vector<TimerId>> timers_;  // [slot][WorkerTimer]
   std::unordered_map<pid_t, int> slot_of_pid_;

@@ -1,0 +1,86 @@
+#include "agent/supervisor/output_relay.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+namespace vigil {
+namespace {
+constexpr size_t kMaxLine = 64 * 1024;
+
+void WriteAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // Our stdout is gone: nothing else to do with the line.
+    done += static_cast<size_t>(n);
+  }
+}
+}  // namespace
+
+OutputRelay::~OutputRelay() {
+  std::vector<int> fds;
+  for (const auto& [fd, stream] : streams_) fds.push_back(fd);
+  for (int fd : fds) Close(fd);
+}
+
+StatusOr<UniqueFd> OutputRelay::Open(const std::string& prefix, int target_fd) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return Status::FromErrno("pipe2", errno);
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
+  // The child's end must block like a normal stdout would.
+  int flags = ::fcntl(write_end.get(), F_GETFL);
+  if (flags >= 0) ::fcntl(write_end.get(), F_SETFL, flags & ~O_NONBLOCK);
+  const int fd = read_end.get();
+  Status s = watcher_.Watch(fd, [this, fd] { OnReadable(fd); });
+  if (!s.ok()) return s;
+  streams_.emplace(fd, Stream{std::move(read_end), prefix, target_fd, {}});
+  return write_end;
+}
+
+void OutputRelay::Emit(const Stream& stream, std::string_view line) {
+  std::string out;
+  out.reserve(stream.prefix.size() + line.size() + 2);
+  out += stream.prefix;
+  out += line;
+  out += '\n';
+  WriteAll(stream.target_fd, out);
+}
+
+void OutputRelay::OnReadable(int fd) {
+  auto it = streams_.find(fd);
+  if (it == streams_.end()) return;
+  Stream& stream = it->second;
+  char buf[16384];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    if (!stream.pending.empty()) Emit(stream, stream.pending);
+    Close(fd);
+    return;
+  }
+  stream.pending.append(buf, static_cast<size_t>(n));
+  size_t start = 0;
+  for (;;) {
+    const size_t eol = stream.pending.find('\n', start);
+    if (eol == std::string::npos) break;
+    Emit(stream, std::string_view(stream.pending).substr(start, eol - start));
+    start = eol + 1;
+  }
+  stream.pending.erase(0, start);
+  if (stream.pending.size() >= kMaxLine) {
+    Emit(stream, stream.pending);
+    stream.pending.clear();
+  }
+}
+
+void OutputRelay::Close(int fd) {
+  watcher_.Unwatch(fd);
+  streams_.erase(fd);
+}
+
+}  // namespace vigil

@@ -1,0 +1,223 @@
+#include "agent/supervisor/prober.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "agent/log/log.h"
+#include "agent/sys/socket_address.h"
+
+extern char** environ;
+
+namespace vigil {
+
+Prober::Prober(const PoolConfig& config, Os& os, Scheduler& scheduler, FdWatcher& watcher,
+               const Clock& clock, ResultCallback on_result)
+    : config_(config),
+      os_(os),
+      scheduler_(scheduler),
+      watcher_(watcher),
+      clock_(clock),
+      on_result_(std::move(on_result)) {}
+
+Prober::~Prober() {
+  for (size_t slot = 0; slot < probes_.size(); ++slot) Stop(static_cast<int>(slot));
+}
+
+Prober::Probe& Prober::at(int slot) {
+  if (static_cast<size_t>(slot) >= probes_.size()) probes_.resize(static_cast<size_t>(slot) + 1);
+  return probes_[static_cast<size_t>(slot)];
+}
+
+void Prober::Start(int slot, pid_t worker_pid) {
+  Probe& p = at(slot);
+  if (p.active) return;
+  p.active = true;
+  p.worker_pid = worker_pid;
+  // The first probe right after a short delay: a process that was just exec'd is rarely
+  // listening yet, and probing it at once only adds a failure.
+  Schedule(slot, std::min<Duration>(config_.readiness.period, std::chrono::milliseconds(100)));
+}
+
+void Prober::Stop(int slot) {
+  Probe& p = at(slot);
+  if (!p.active) return;
+  p.active = false;
+  if (p.next != kNoTimer) scheduler_.Cancel(p.next);
+  p.next = kNoTimer;
+  Abandon(slot);
+}
+
+void Prober::Schedule(int slot, Duration delay) {
+  Probe& p = at(slot);
+  p.next = scheduler_.RunAt(clock_.Now() + delay, [this, slot] {
+    at(slot).next = kNoTimer;
+    Launch(slot);
+  });
+}
+
+void Prober::Launch(int slot) {
+  Probe& p = at(slot);
+  if (!p.active || p.running) return;
+  p.running = true;
+  p.timeout = scheduler_.RunAt(clock_.Now() + config_.readiness.timeout, [this, slot] {
+    at(slot).timeout = kNoTimer;
+    log::Debug("pool {} slot {}: readiness probe timed out", config_.name, slot);
+    Complete(slot, false);
+  });
+  if (config_.readiness.mode == ReadinessMode::kExec) {
+    LaunchExec(slot);
+  } else {
+    LaunchConnect(slot);
+  }
+}
+
+void Prober::LaunchExec(int slot) {
+  Probe& p = at(slot);
+  SpawnRequest request;
+  request.argv = config_.readiness.command;
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
+  env.push_back("VIGIL_POOL=" + config_.name);
+  env.push_back("VIGIL_WORKER=" + std::to_string(slot));
+  env.push_back("VIGIL_WORKER_PID=" + std::to_string(p.worker_pid));
+  request.env = std::move(env);
+  UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+  request.stdout_fd = null.get();
+  request.stderr_fd = null.get();
+  SpawnedChild child;
+  SpawnError error;
+  if (!os_.Spawn(request, &child, &error)) {
+    log::Warn("pool {} slot {}: readiness probe: {}", config_.name, slot, error.status.message());
+    Complete(slot, false);
+    return;
+  }
+  p.exec_pid = child.pid;
+}
+
+bool Prober::OnProcessExited(pid_t pid, int wait_status) {
+  for (size_t slot = 0; slot < probes_.size(); ++slot) {
+    Probe& p = probes_[slot];
+    if (p.exec_pid != pid) continue;
+    p.exec_pid = -1;
+    Complete(static_cast<int>(slot), WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0);
+    return true;
+  }
+  return false;
+}
+
+void Prober::LaunchConnect(int slot) {
+  Probe& p = at(slot);
+  auto address = ParseSocketAddress(config_.readiness.host, config_.readiness.port);
+  if (!address.ok()) {
+    Complete(slot, false);
+    return;
+  }
+  p.socket.Reset(::socket(address->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!p.socket) {
+    log::Warn("pool {}: readiness probe socket: {}", config_.name, std::strerror(errno));
+    Complete(slot, false);
+    return;
+  }
+  int rc = ::connect(p.socket.get(), reinterpret_cast<const sockaddr*>(&address->storage),
+                     address->length);
+  if (rc == 0) {
+    OnConnected(slot);
+    return;
+  }
+  if (errno != EINPROGRESS) {
+    Complete(slot, false);
+    return;
+  }
+  Status s = watcher_.WatchWritable(p.socket.get(), [this, slot] { OnConnected(slot); });
+  if (!s.ok()) {
+    Complete(slot, false);
+    return;
+  }
+  p.watching = true;
+}
+
+void Prober::OnConnected(int slot) {
+  Probe& p = at(slot);
+  if (p.watching) {
+    watcher_.Unwatch(p.socket.get());
+    p.watching = false;
+  }
+  int error = 0;
+  socklen_t len = sizeof error;
+  if (::getsockopt(p.socket.get(), SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) {
+    Complete(slot, false);
+    return;
+  }
+  if (config_.readiness.mode == ReadinessMode::kTcp) {
+    Complete(slot, true);
+    return;
+  }
+  const std::string request = "GET " + config_.readiness.path + " HTTP/1.0\r\nHost: " +
+                              config_.readiness.host + "\r\nUser-Agent: vigil-probe\r\n\r\n";
+  // A few hundred bytes into a fresh socket's empty buffer: one send() takes them all.
+  if (::send(p.socket.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    Complete(slot, false);
+    return;
+  }
+  p.response.clear();
+  if (!watcher_.Watch(p.socket.get(), [this, slot] { OnHttpReadable(slot); }).ok()) {
+    Complete(slot, false);
+    return;
+  }
+  p.watching = true;
+}
+
+void Prober::OnHttpReadable(int slot) {
+  Probe& p = at(slot);
+  char buf[512];
+  ssize_t n = ::recv(p.socket.get(), buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n > 0) p.response.append(buf, static_cast<size_t>(n));
+  const size_t eol = p.response.find("\r\n");
+  if (eol == std::string::npos && n > 0 && p.response.size() < 4096) return;  // Need more.
+  // "HTTP/1.1 200 OK"
+  bool pass = false;
+  if (p.response.rfind("HTTP/", 0) == 0) {
+    const size_t space = p.response.find(' ');
+    if (space != std::string::npos && space + 4 <= p.response.size()) {
+      const int code = std::atoi(p.response.substr(space + 1, 3).c_str());
+      pass = code >= 200 && code < 400;
+    }
+  }
+  Complete(slot, pass);
+}
+
+void Prober::Abandon(int slot) {
+  Probe& p = at(slot);
+  if (p.timeout != kNoTimer) scheduler_.Cancel(p.timeout);
+  p.timeout = kNoTimer;
+  if (p.watching) watcher_.Unwatch(p.socket.get());
+  p.watching = false;
+  p.socket.Reset();
+  if (p.exec_pid > 0) {
+    // The probe's own group; it is unreaped, so the id is still its own. Reaped later as an
+    // orphan.
+    Status s = os_.SignalGroup(p.exec_pid, SIGKILL);
+    (void)s;
+    p.exec_pid = -1;
+  }
+  p.running = false;
+}
+
+void Prober::Complete(int slot, bool success) {
+  Probe& p = at(slot);
+  if (!p.running) return;
+  Abandon(slot);
+  if (p.active) Schedule(slot, config_.readiness.period);
+  on_result_(slot, success);
+}
+
+}  // namespace vigil
