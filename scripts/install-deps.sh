@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev
   # Running and testing: unshare (util-linux), ps (procps), pytest.
   util-linux procps python3 python3-pytest
+  # Example and test workers: sd_notify from Python, a real gunicorn.
+  python3-sdnotify python3-gunicorn
 )
 
 if [ "$(id -u)" -ne 0 ]; then
