@@ -60,7 +60,11 @@ std::string FormatDuration(Duration d) {
   if (ns % 1000000000 == 0) {
     std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(ns / 1000000000));
   } else if (ns >= 1000000000) {
-    std::snprintf(buf, sizeof buf, "%.3gs", static_cast<double>(ns) / 1e9);
+    // Whole seconds and the fraction, trailing zeros trimmed: exact, and ParseDuration reads it.
+    int n = std::snprintf(buf, sizeof buf, "%lld.%09lld", static_cast<long long>(ns / 1000000000),
+                          static_cast<long long>(ns % 1000000000));
+    while (n > 0 && buf[n - 1] == '0') buf[--n] = '\0';
+    std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), "s");
   } else if (ns % 1000000 == 0) {
     std::snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ns / 1000000));
   } else if (ns % 1000 == 0) {

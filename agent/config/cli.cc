@@ -62,9 +62,12 @@ Status ApplyEnvironment(const EnvLookup& env, CliOptions* out) {
 
 }  // namespace
 
+std::string UsageHead();
+
 StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, const EnvLookup& env) {
   CliOptions out;
-  if (Status s = ApplyEnvironment(env, &out); !s.ok()) return s;
+  // A bad variable is reported only when Vigil is to run: --help and --version still work.
+  const Status env_status = ApplyEnvironment(env, &out);
 
   int verbosity = 0;
   size_t i = 1;  // args[0] is the program name.
@@ -96,9 +99,11 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
     };
 
     if (name == "-h" || name == "--help") {
+      if (Status s = no_value(); !s.ok()) return s;
       out.action = CliOptions::Action::kHelp;
       return out;
     } else if (name == "--version" || name == "-V") {
+      if (Status s = no_value(); !s.ok()) return s;
       out.action = CliOptions::Action::kVersion;
       return out;
     } else if (name == "-g" || name == "--pgroup") {
@@ -171,6 +176,7 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
     ++i;
   }
 
+  if (!env_status.ok()) return env_status;
   if (verbosity > 0) {
     const log::Level by_verbosity = verbosity == 1   ? log::Level::kInfo
                                     : verbosity == 2 ? log::Level::kDebug
@@ -208,7 +214,21 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
 }
 
 std::string UsageText() {
+  std::string pool_flags;
+  for (const PoolOption& option : PoolOptions()) {
+    // `rewrite` is -r/--rewrite above, which applies to pools too.
+    if (!option.overridable || std::string_view(option.key) == "rewrite") continue;
+    std::string line = "  " + PoolOptionFlag(option);
+    line.resize(std::max<size_t>(line.size() + 1, 34), ' ');
+    pool_flags += line + PoolOptionEnv(option) + "\n";
+  }
+  return UsageHead() + pool_flags;
+}
+
+std::string UsageHead() {
   return R"(Usage: vigil [OPTIONS] [--] CMD [ARGS...]
+       vigil --config FILE [OPTIONS]
+       vigil --replicas N [POOL OPTIONS] -- CMD [ARGS...]
 
 Vigil runs CMD as the container's init (PID 1): it forwards signals to CMD, reaps every
 zombie, and exits with CMD's status (128+N when CMD was killed by signal N, 127 when CMD is
@@ -229,6 +249,14 @@ Options:
                           is not PID 1.
   -h, --help              Show this help.
   -V, --version           Show the version.
+
+Pool mode (docs/pools.md), selected by a config file or --replicas:
+  -c, --config FILE       YAML file of pools (env VIGIL_CONFIG).
+      --name NAME         The one pool's name with --replicas (default main).
+      --on-pool-failure exit|keep
+                          A crash-loop verdict stops everything and exits 3 (exit, default),
+                          or leaves the other pools running (keep).
+Pool options apply to every pool (flag > env > file > default):
 )";
 }
 

@@ -22,6 +22,13 @@ std::optional<MonoTime> DeadlineQueue::Earliest() const {
   return by_deadline_.begin()->first.first;
 }
 
+std::optional<std::function<void()>> DeadlineQueue::PopNextDue(MonoTime now) {
+  if (by_deadline_.empty() || by_deadline_.begin()->first.first > now) return std::nullopt;
+  auto node = by_deadline_.extract(by_deadline_.begin());
+  deadline_of_.erase(node.key().second);
+  return std::move(node.mapped());
+}
+
 std::vector<std::function<void()>> DeadlineQueue::PopDue(MonoTime now) {
   std::vector<std::function<void()>> due;
   while (!by_deadline_.empty() && by_deadline_.begin()->first.first <= now) {

@@ -23,6 +23,9 @@ class DeadlineQueue {
   std::optional<MonoTime> Earliest() const;
   // Removes and returns every callback due at `now`, earliest first (ties: insertion order).
   std::vector<std::function<void()>> PopDue(MonoTime now);
+  // Removes and returns the earliest callback if it is due at `now`. Run timers one at a time
+  // with this when a callback may cancel another timer due in the same batch.
+  std::optional<std::function<void()>> PopNextDue(MonoTime now);
   size_t size() const { return by_deadline_.size(); }
 
  private:

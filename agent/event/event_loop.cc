@@ -110,7 +110,9 @@ void EventLoop::RunDueTimers() {
   // EAGAIN (a timer re-armed after it fired) is harmless: we look at the queue either way.
   [[maybe_unused]] ssize_t n = ::read(timer_fd_.get(), &expirations, sizeof expirations);
   armed_for_.reset();
-  for (auto& callback : timers_.PopDue(clock_.Now())) Dispatch(callback);
+  // One at a time: a callback may cancel (or add) a timer due in this same batch.
+  const MonoTime now = clock_.Now();
+  while (auto callback = timers_.PopNextDue(now)) Dispatch(*callback);
   ArmTimer();
 }
 

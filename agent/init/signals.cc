@@ -50,13 +50,14 @@ int ParseRealtime(std::string_view text) {
     if (!rest.empty()) {
       if (rest[0] != '+' || (offset = ParseNumber(rest.substr(1))) < 0) return -1;
     }
-    return SIGRTMIN + offset;
+    return SIGRTMIN + offset;  // Above SIGRTMAX: rejected by the range check of ParseSignal.
   }
   if (EqualsIgnoreCase(base, "RTMAX")) {
     if (!rest.empty()) {
       if (rest[0] != '-' || (offset = ParseNumber(rest.substr(1))) < 0) return -1;
     }
-    return SIGRTMAX - offset;
+    // Below SIGRTMIN is not a real-time signal (and 0 would mean "drop" to a rewrite rule).
+    return SIGRTMAX - offset >= SIGRTMIN ? SIGRTMAX - offset : 65;
   }
   return -1;
 }

@@ -67,9 +67,12 @@ void SingleCommand::OnSignal(const ReceivedSignal& signal) {
     return;
   }
   if (signal.signo == SIGCONT && main_stopped_by_tty_) {
-    // `fg` in the shell above: take the terminal back for CMD, then wake its whole group.
+    // `fg` in the shell above gives us the terminal back, and we pass it on to CMD; after `bg`
+    // the shell keeps it, and CMD runs in the background as we do. Either way, wake its group.
     main_stopped_by_tty_ = false;
-    if (Status s = os_.SetForegroundGroup(0, main_pid_); !s.ok()) log::Warn("{}", s.message());
+    if (os_.IsForegroundOfTerminal(0)) {
+      if (Status s = os_.SetForegroundGroup(0, main_pid_); !s.ok()) log::Warn("{}", s.message());
+    }
     if (Status s = os_.SignalGroup(main_pid_, SIGCONT); !s.ok()) log::Warn("{}", s.message());
     return;
   }

@@ -1,0 +1,45 @@
+// FakeClock: a Clock that only moves when the test says so.
+//
+// Starts at an arbitrary non-zero instant (1000 s after the epoch of MonoTime) so that code
+// computing "now - something" never underflows the epoch. Time never goes backwards: Advance()
+// by a negative duration or Set() to an earlier instant is a test bug, reported as a failure.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "agent/base/clock.h"
+
+namespace vigil::testing {
+
+class FakeClock final : public Clock {
+ public:
+  static constexpr MonoTime kStart = MonoTime(std::chrono::seconds(1000));
+
+  FakeClock() = default;
+  explicit FakeClock(MonoTime start) : now_(start) {}
+
+  MonoTime Now() const override { return now_; }
+
+  void Advance(Duration d) {
+    if (d < Duration::zero()) {
+      ADD_FAILURE() << "FakeClock::Advance by a negative duration";
+      return;
+    }
+    now_ += d;
+  }
+
+  void Set(MonoTime t) {
+    if (t < now_) {
+      ADD_FAILURE() << "FakeClock::Set would move time backwards";
+      return;
+    }
+    now_ = t;
+  }
+
+ private:
+  MonoTime now_ = kStart;
+};
+
+}  // namespace vigil::testing
