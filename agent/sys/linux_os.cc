@@ -78,7 +78,16 @@ Status LinuxOs::SetChildSubreaper() {
 pid_t LinuxOs::ProcessGroupOf(pid_t pid) { return ::getpgid(pid); }
 
 bool LinuxOs::IsForegroundOfTerminal(int fd) {
-  return ::isatty(fd) == 1 && ::tcgetpgrp(fd) == ::getpgrp();
+  if (::isatty(fd) != 1) return false;
+  const pid_t foreground = ::tcgetpgrp(fd);
+  const pid_t own = ::getpgrp();
+  if (foreground > 0 && own > 0) return foreground == own;
+  // A 0 means the group lives outside our PID namespace (Vigil as PID 1 under `unshare`):
+  // the ids cannot be compared. Ask the terminal instead: the line discipline checks job
+  // control before anything else, and a background reader with SIGTTIN blocked (as it is in
+  // the core) gets EIO, even for a zero-byte read, which never consumes input or blocks.
+  char c;
+  return ::read(fd, &c, 0) == 0;
 }
 
 Status LinuxOs::SetForegroundGroup(int tty_fd, pid_t pgid) {

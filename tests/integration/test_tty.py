@@ -127,9 +127,8 @@ def test_background_job_does_not_take_the_terminal(shell, vigil_bin, helpers):
     assert shell.foreground() == shell.pid
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: vigil as PID 1 of a PID namespace started in the "
-                   "background takes the terminal for CMD: getpgrp() and tcgetpgrp() are both 0 "
-                   "for groups outside the namespace, so LinuxOs::IsForegroundOfTerminal is true")
+# Regression: getpgrp() and tcgetpgrp() are both 0 for groups outside the namespace, so Vigil
+# used to think it was in the foreground and gave the terminal to CMD.
 def test_background_pid1_does_not_take_the_terminal(shell, vigil_bin, helpers):
     """vigil as PID 1 of a namespace, started in the background, leaves the foreground alone."""
     run_in(shell, " ".join([UNSHARE, "--pid", "--fork", "--mount-proc",
