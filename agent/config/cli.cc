@@ -56,7 +56,6 @@ Status ApplyEnvironment(const EnvLookup& env, CliOptions* out) {
     out->log_format_set = true;
   }
   if (const char* v = env("VIGIL_CONFIG")) out->config_path = v;
-  if (const char* v = env("VIGIL_ON_POOL_FAILURE")) out->on_pool_failure = v;
   return Status();
 }
 
@@ -155,10 +154,14 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
       auto v = value();
       if (!v.ok()) return v.status();
       out.pool_name = *v;
-    } else if (name == "--on-pool-failure") {
-      auto v = value();
-      if (!v.ok()) return v.status();
-      out.on_pool_failure = *v;
+    } else if (const AgentOption* agent_option = FindAgentOptionByFlag(name)) {
+      if (agent_option->is_bool && !inline_value) {
+        out.agent_flags.emplace_back(agent_option, "true");
+      } else {
+        auto v = value();
+        if (!v.ok()) return v.status();
+        out.agent_flags.emplace_back(agent_option, *v);
+      }
     } else if (const PoolOption* option = name.rfind("--", 0) == 0
                                               ? FindPoolOptionByFlag(std::string_view(name).substr(2))
                                               : nullptr;
@@ -202,6 +205,10 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
       return Status::Error(out.single_only_flag + " applies to single-command mode only, not to pools");
     }
     return out;
+  }
+  if (!out.agent_flags.empty()) {
+    return Status::Error(std::string(out.agent_flags.front().first->flag) +
+                         " is a pool-mode option: give --replicas N or --config FILE to run pools");
   }
   if (!out.pool_flags.empty()) {
     return Status::Error(PoolOptionFlag(*out.pool_flags.front().first) +
@@ -256,6 +263,11 @@ Pool mode (docs/pools.md), selected by a config file or --replicas:
       --on-pool-failure exit|keep
                           A crash-loop verdict stops everything and exits 3 (exit, default),
                           or leaves the other pools running (keep).
+      --grace-period DUR  The pod's termination grace period (default 30s).
+      --drain-safety-margin DUR, --drain-propagation-delay DUR
+      --control, --control-binary PATH, --socket PATH, --socket-mode MODE,
+      --health-port PORT, --api-port PORT, --api-address ADDR, --token-file PATH
+                          The control plane (docs/control.md); each also VIGIL_<NAME>.
 Pool options apply to every pool (flag > env > file > default):
 )";
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/base/status.h"
+#include "agent/config/agent_options.h"
 #include "agent/config/pool_options.h"
 #include "agent/init/single_command.h"
 #include "agent/log/log.h"
@@ -34,7 +35,7 @@ struct CliOptions {
   // Pool mode.
   std::string config_path;                     // --config / VIGIL_CONFIG
   std::string pool_name = "main";              // --name: the shorthand pool's name
-  std::string on_pool_failure;                 // --on-pool-failure / VIGIL_ON_POOL_FAILURE
+  std::vector<std::pair<const AgentOption*, std::string>> agent_flags;  // in command-line order
   std::vector<std::pair<const PoolOption*, std::string>> pool_flags;  // in command-line order
   std::string single_only_flag;  // the first single-command-only flag given, for pool-mode errors
 };

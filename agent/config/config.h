@@ -75,12 +75,45 @@ struct PoolConfig {
   SignalRewrite forward_rewrite;  // applied to signals forwarded to the pool's workers
 };
 
+// A command run by the agent at the end of a drain (stop hooks run in reverse order of their
+// registration), bounded by its timeout; it runs even when workers had to be SIGKILLed.
+struct HookConfig {
+  std::string name;
+  std::vector<std::string> command;
+  Duration timeout = 10s;
+};
+
+struct DrainConfig {
+  // The pod's terminationGracePeriodSeconds: told, never guessed (the Helm chart passes it).
+  Duration grace_period = 30s;
+  // Kept free at the end of the grace period for SIGKILLing stragglers, stop hooks and the
+  // termination message, before the kubelet's own SIGKILL.
+  Duration safety_margin = 3s;
+  // After readiness turns NOT_SERVING, how long to wait before stopping workers, so that load
+  // balancers stop sending traffic first.
+  Duration propagation_delay = 0s;
+};
+
+struct ControlConfig {
+  bool enabled = true;                       // spawn vigil-control
+  std::string binary;                        // default: vigil-control next to vigil
+  std::string socket = "/run/vigil/control.sock";
+  int socket_mode = 0600;
+  int health_port = 0;     // TCP port serving grpc.health.v1 only (the kubelet's probe); 0: off
+  int api_port = 0;        // TCP port serving the Lifecycle API too; 0: off
+  std::string token_file;  // bearer token required on the TCP API port
+  std::string api_address = "0.0.0.0";
+};
+
 struct Config {
   std::string source;  // the config file, or "command line"
   std::vector<PoolConfig> pools;
   PoolFailureAction on_pool_failure = PoolFailureAction::kExit;
   log::Level log_level = log::Level::kWarn;
   log::Format log_format = log::Format::kText;
+  DrainConfig drain;
+  ControlConfig control;
+  std::vector<HookConfig> hooks;
 };
 
 }  // namespace vigil

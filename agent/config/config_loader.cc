@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "agent/base/unique_fd.h"
+#include "agent/config/agent_options.h"
 #include "agent/config/pool_options.h"
 #include "agent/sys/socket_address.h"
 
@@ -82,6 +83,23 @@ Status ValidateConfig(Config* config) {
     }
     if (Status s = CheckUserAndGroup(pool, where); !s.ok()) return s;
   }
+  const DrainConfig& d = config->drain;
+  if (d.grace_period <= d.safety_margin + d.propagation_delay) {
+    return Status::Error(config->source + ": drain: grace_period must be longer than "
+                         "safety_margin plus propagation_delay");
+  }
+  if (config->control.api_port != 0 && config->control.token_file.empty()) {
+    return Status::Error(config->source + ": control.api_port needs control.token_file: the "
+                         "Lifecycle API is never served on TCP without a token");
+  }
+  if (config->control.api_port != 0 && config->control.api_port == config->control.health_port) {
+    return Status::Error(config->source + ": control.api_port and control.health_port must differ");
+  }
+  for (const HookConfig& hook : config->hooks) {
+    if (hook.command.empty() || hook.command.front().empty()) {
+      return Status::Error(config->source + ": hook '" + hook.name + "': command must not be empty");
+    }
+  }
   return Status();
 }
 
@@ -123,14 +141,16 @@ StatusOr<Config> LoadConfig(const CliOptions& cli, const EnvLookup& env, const F
     for (PoolConfig& pool : config.pools) pool.forward_rewrite.Set(signo, to);
   }
 
-  if (!cli.on_pool_failure.empty()) {
-    if (cli.on_pool_failure == "exit") {
-      config.on_pool_failure = PoolFailureAction::kExit;
-    } else if (cli.on_pool_failure == "keep") {
-      config.on_pool_failure = PoolFailureAction::kKeepOthers;
-    } else {
-      return Status::Error("--on-pool-failure: expected exit or keep, got '" +
-                           cli.on_pool_failure + "'");
+  for (const AgentOption& option : AgentOptions()) {
+    if (const char* value = env(option.env)) {
+      if (Status s = option.set(&config, value); !s.ok()) {
+        return Status::Error(std::string(option.env) + ": " + s.message());
+      }
+    }
+  }
+  for (const auto& [option, value] : cli.agent_flags) {
+    if (Status s = option->set(&config, value); !s.ok()) {
+      return Status::Error(std::string(option->flag) + ": " + s.message());
     }
   }
   if (cli.log_level_set) config.log_level = cli.log_level;

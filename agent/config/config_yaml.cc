@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "agent/base/duration.h"
+#include "agent/config/agent_options.h"
 #include "agent/config/config_loader.h"
 #include "agent/config/pool_options.h"
 
@@ -106,6 +108,58 @@ Status ParsePool(const YamlError& err, const YAML::Node& node, size_t index, Poo
   return Status();
 }
 
+Status ApplyAgentKey(const YamlError& err, const std::string& key, const YAML::Node& value,
+                     Config* config) {
+  const AgentOption* option = FindAgentOption(key);
+  if (option == nullptr) return err.At(value, key, "unknown key");
+  if (!value.IsScalar()) {
+    return err.At(value, key, std::string("expected a single value, got ") + TypeName(value));
+  }
+  if (Status s = option->set(config, value.Scalar()); !s.ok()) {
+    return err.At(value, key, s.message());
+  }
+  return Status();
+}
+
+// hooks: [{name: flush, command: [...], timeout: 10s}, ...]
+Status ParseHooks(const YamlError& err, const YAML::Node& node, Config* config) {
+  if (!node.IsSequence()) {
+    return err.At(node, "hooks", std::string("expected a list of hooks, got ") + TypeName(node));
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node& item = node[i];
+    const std::string where = "hooks[" + std::to_string(i) + "]";
+    if (!item.IsMap()) return err.At(item, where, std::string("expected a mapping, got ") + TypeName(item));
+    HookConfig hook;
+    hook.name = "hook-" + std::to_string(i);
+    for (const auto& kv : item) {
+      const std::string key = kv.first.Scalar();
+      const YAML::Node& value = kv.second;
+      if (key == "name" && value.IsScalar()) {
+        hook.name = value.Scalar();
+      } else if (key == "command" && value.IsSequence()) {
+        for (const auto& arg : value) {
+          if (!arg.IsScalar()) return err.At(arg, where + ".command", "list items must be single values");
+          hook.command.push_back(arg.Scalar());
+        }
+      } else if (key == "timeout" && value.IsScalar()) {
+        auto d = ParseDuration(value.Scalar());
+        if (!d.ok()) return err.At(value, where + ".timeout", d.status().message());
+        hook.timeout = *d;
+      } else if (key == "name" || key == "command" || key == "timeout") {
+        return err.At(value, where + "." + key, std::string("wrong type: got ") + TypeName(value));
+      } else {
+        return err.At(value, where, "unknown key '" + key + "'");
+      }
+    }
+    if (hook.command.empty() || hook.command.front().empty()) {
+      return err.At(item, where, "missing or empty 'command'");
+    }
+    config->hooks.push_back(std::move(hook));
+  }
+  return Status();
+}
+
 Status ParseTopLevel(const YamlError& err, const YAML::Node& root, Config* config) {
   for (const auto& kv : root) {
     const std::string key = kv.first.Scalar();
@@ -124,15 +178,17 @@ Status ParseTopLevel(const YamlError& err, const YAML::Node& root, Config* confi
         }
         config->pools.push_back(std::move(pool));
       }
-    } else if (key == "on_pool_failure") {
-      const std::string v = value.IsScalar() ? value.Scalar() : "";
-      if (v == "exit") {
-        config->on_pool_failure = PoolFailureAction::kExit;
-      } else if (v == "keep") {
-        config->on_pool_failure = PoolFailureAction::kKeepOthers;
-      } else {
-        return err.At(value, key, "expected exit or keep");
+    } else if (key == "hooks") {
+      if (Status st = ParseHooks(err, value, config); !st.ok()) return st;
+    } else if ((key == "drain" || key == "control") && value.IsMap()) {
+      for (const auto& inner : value) {
+        const std::string name = key + "." + inner.first.Scalar();
+        if (Status st = ApplyAgentKey(err, name, inner.second, config); !st.ok()) return st;
       }
+    } else if (key == "drain" || key == "control") {
+      return err.At(value, key, std::string("expected a mapping, got ") + TypeName(value));
+    } else if (FindAgentOption(key) != nullptr) {
+      if (Status st = ApplyAgentKey(err, key, value, config); !st.ok()) return st;
     } else if (key == "log") {
       if (!value.IsMap()) return err.At(value, key, "expected a mapping (level, format)");
       for (const auto& inner : value) {

@@ -35,14 +35,14 @@ EventLoop::EventLoop(const Clock& clock, UniqueFd epoll_fd, UniqueFd timer_fd)
     : clock_(clock), epoll_fd_(std::move(epoll_fd)), timer_fd_(std::move(timer_fd)) {}
 
 Status EventLoop::Watch(int fd, Callback on_readable) {
-  return Add(fd, EPOLLIN, std::move(on_readable));
+  return Add(fd, EPOLLIN, std::move(on_readable), nullptr);
 }
 
 Status EventLoop::WatchWritable(int fd, Callback on_writable) {
-  return Add(fd, EPOLLOUT, std::move(on_writable));
+  return Add(fd, EPOLLOUT, nullptr, std::move(on_writable));
 }
 
-Status EventLoop::Add(int fd, uint32_t events, Callback on_ready) {
+Status EventLoop::Add(int fd, uint32_t events, Callback on_readable, Callback on_writable) {
   if (token_of_fd_.count(fd) != 0) return Status::Error("fd " + std::to_string(fd) + " is watched");
   const uint64_t token = next_token_++;
   epoll_event ev{};
@@ -51,9 +51,38 @@ Status EventLoop::Add(int fd, uint32_t events, Callback on_ready) {
   if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     return Status::FromErrno("epoll_ctl(add " + std::to_string(fd) + ")", errno);
   }
-  watches_.emplace(token, WatchEntry{fd, std::move(on_ready)});
+  watches_.emplace(token, WatchEntry{fd, events, std::move(on_readable), std::move(on_writable)});
   token_of_fd_.emplace(fd, token);
   return Status();
+}
+
+Status EventLoop::AlsoWatchWritable(int fd, Callback on_writable) {
+  auto it = token_of_fd_.find(fd);
+  if (it == token_of_fd_.end()) return Status::Error("fd " + std::to_string(fd) + " is not watched");
+  WatchEntry& entry = watches_.at(it->second);
+  epoll_event ev{};
+  ev.events = entry.events | EPOLLOUT;
+  ev.data.u64 = it->second;
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &ev) != 0) {
+    return Status::FromErrno("epoll_ctl(mod " + std::to_string(fd) + ")", errno);
+  }
+  entry.events = ev.events;
+  entry.on_writable = std::move(on_writable);
+  return Status();
+}
+
+void EventLoop::StopWritable(int fd) {
+  auto it = token_of_fd_.find(fd);
+  if (it == token_of_fd_.end()) return;
+  WatchEntry& entry = watches_.at(it->second);
+  if ((entry.events & EPOLLOUT) == 0 || !entry.on_readable) return;
+  epoll_event ev{};
+  ev.events = entry.events & ~static_cast<uint32_t>(EPOLLOUT);
+  ev.data.u64 = it->second;
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &ev) == 0) {
+    entry.events = ev.events;
+    entry.on_writable = nullptr;
+  }
 }
 
 void EventLoop::Unwatch(int fd) {
@@ -132,8 +161,19 @@ Status EventLoop::RunOnce() {
     }
     auto it = watches_.find(token);
     if (it == watches_.end()) continue;  // Removed by an earlier callback of this batch.
-    Callback callback = it->second.callback;  // Copy: the callback may Unwatch itself.
-    Dispatch(callback);
+    const uint32_t ready = events[i].events;
+    const bool failed = ready & (EPOLLERR | EPOLLHUP);
+    if ((ready & EPOLLOUT || (failed && !it->second.on_readable)) && it->second.on_writable) {
+      // A failed connect() shows as an error on a write-only watch: its callback reads it.
+      Callback callback = it->second.on_writable;  // Copy: the callback may Unwatch itself.
+      Dispatch(callback);
+      it = watches_.find(token);
+      if (it == watches_.end()) continue;
+    }
+    if ((ready & (EPOLLIN | EPOLLRDHUP) || failed) && it->second.on_readable) {
+      Callback callback = it->second.on_readable;
+      Dispatch(callback);
+    }
   }
   return Status();
 }

@@ -30,6 +30,8 @@ class EventLoop final : public Scheduler, public FdWatcher {
   // Calls `on_readable` whenever `fd` is readable (or has an error/hang-up). One watch per fd.
   Status Watch(int fd, Callback on_readable) override;
   Status WatchWritable(int fd, Callback on_writable) override;
+  Status AlsoWatchWritable(int fd, Callback on_writable) override;
+  void StopWritable(int fd) override;
   void Unwatch(int fd) override;
 
   TimerId RunAt(MonoTime deadline, std::function<void()> callback) override;
@@ -43,7 +45,7 @@ class EventLoop final : public Scheduler, public FdWatcher {
 
  private:
   EventLoop(const Clock& clock, UniqueFd epoll_fd, UniqueFd timer_fd);
-  Status Add(int fd, uint32_t events, Callback callback);
+  Status Add(int fd, uint32_t events, Callback on_readable, Callback on_writable);
   void ArmTimer();
   void RunDueTimers();
   void Dispatch(const Callback& callback);
@@ -57,7 +59,9 @@ class EventLoop final : public Scheduler, public FdWatcher {
   // whose event is in the same epoll batch must not leave that event pointing at freed memory.
   struct WatchEntry {
     int fd;
-    Callback callback;
+    uint32_t events;
+    Callback on_readable;  // EPOLLIN (and errors, when set)
+    Callback on_writable;  // EPOLLOUT
   };
   std::unordered_map<uint64_t, WatchEntry> watches_;
   std::unordered_map<int, uint64_t> token_of_fd_;

@@ -15,6 +15,14 @@ class FdWatcher {
   // Like Watch, for writability (a non-blocking connect() completing).
   virtual Status WatchWritable(int fd, std::function<void()> on_writable) = 0;
   virtual void Unwatch(int fd) = 0;
+  // For an fd already watched for reading: also call `on_writable` while it is writable, until
+  // StopWritable(). For buffered output that must not block (the control socket).
+  virtual Status AlsoWatchWritable(int fd, std::function<void()> on_writable) {
+    (void)fd;
+    (void)on_writable;
+    return Status::Error("AlsoWatchWritable is not supported");
+  }
+  virtual void StopWritable(int fd) { (void)fd; }
 };
 
 }  // namespace vigil

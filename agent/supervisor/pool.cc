@@ -76,12 +76,18 @@ Pool::Pool(const PoolConfig& config, PoolServices services, PoolObserver& observ
                 Execute(slot, workers_[slot]->ProbeResult(success, Now()));
                 CheckIdle();
               }),
-      relay_(services_.watcher) {
-  for (int slot = 0; slot < config_.replicas; ++slot) {
-    workers_.push_back(std::make_unique<Worker>(config_, slot, services_.random));
-  }
-  runs_.resize(workers_.size());
-  timers_.assign(workers_.size(), std::vector<TimerId>(kWorkerTimerCount, kNoTimer));
+      relay_(services_.watcher),
+      desired_(config.replicas) {
+  for (int slot = 0; slot < config_.replicas; ++slot) AddSlot();
+}
+
+int Pool::AddSlot() {
+  const int slot = static_cast<int>(workers_.size());
+  workers_.push_back(std::make_unique<Worker>(config_, slot, services_.random));
+  runs_.emplace_back();
+  timers_.emplace_back(kWorkerTimerCount, kNoTimer);
+  revive_.push_back(false);
+  return slot;
 }
 
 Pool::~Pool() {
@@ -106,6 +112,9 @@ void Pool::Start() {
 void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at) {
   const int signo = fast ? config_.fast_stop_signal : config_.stop_signal;
   recycle_queue_.clear();
+  restart_queue_.clear();
+  restart_batch_.clear();
+  std::fill(revive_.begin(), revive_.end(), false);
   for (size_t slot = 0; slot < workers_.size(); ++slot) {
     Execute(static_cast<int>(slot), workers_[slot]->Stop(cause, signo, kill_at, Now()));
   }
@@ -170,7 +179,12 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
                       {"before_ready", before_ready}, {"restarts", worker.restarts()}});
         }
         observer_.OnWorkerExited(*this, slot, r);
+        if (revive_[slot] && worker.state() == WorkerState::kExited) {
+          revive_[slot] = false;
+          Execute(slot, worker.Start(Now()));
+        }
         PumpRecycleQueue();
+        PumpRollingRestart();
         break;
       }
       case WorkerAction::Kind::kReadyChanged:
@@ -180,6 +194,7 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
         }
         RecomputeReadiness();
         PumpRecycleQueue();
+        PumpRollingRestart();
         break;
       case WorkerAction::Kind::kRecycleDue:
         RequestRecycle(slot);
@@ -200,6 +215,7 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
       }
     }
   }
+  if (!actions.empty()) observer_.OnWorkerChanged(*this, slot);
   if (worker.state() == WorkerState::kBackoff && !actions.empty() &&
       actions.back().kind == WorkerAction::Kind::kSetTimer &&
       actions.back().timer == WorkerTimer::kBackoff) {
@@ -401,7 +417,7 @@ void Pool::CloseRun(int slot) {
 
 bool Pool::ready() const {
   if (failed_) return false;
-  const int needed = std::min(config_.min_ready, static_cast<int>(workers_.size()));
+  const int needed = std::min(config_.min_ready, desired_);
   return ready_count_ >= needed;
 }
 
@@ -475,7 +491,84 @@ void Pool::PumpRecycleQueue() {
   }
 }
 
+void Pool::Scale(int replicas) {
+  const int before = desired_;
+  desired_ = replicas;
+  log::Event(log::Level::kInfo, "pool_scaled", "pool scaled",
+             {{"pool", config_.name}, {"from", before}, {"to", replicas}});
+  for (int slot = 0; slot < replicas; ++slot) {
+    if (slot >= slot_count()) AddSlot();
+    Worker& w = *workers_[slot];
+    if (w.state() == WorkerState::kExited && !w.crash_looped()) {
+      Execute(slot, w.Start(Now()));
+    } else if (w.state() == WorkerState::kStopping) {
+      revive_[slot] = true;  // Still stopping from an earlier scale-down: back once it exits.
+    }
+  }
+  for (int slot = slot_count() - 1; slot >= replicas; --slot) {
+    revive_[slot] = false;
+    Execute(slot, workers_[slot]->Stop(StopCause::kAdmin, config_.stop_signal,
+                                       Now() + config_.stop_timeout, Now()));
+  }
+  TrimRetiredSlots();
+  RecomputeReadiness();
+  CheckIdle();
+}
+
+void Pool::TrimRetiredSlots() {
+  // Slots above the desired count go once they have exited (timers and sockets are closed by
+  // then), from the top, so slot numbers stay 0..n-1.
+  while (slot_count() > desired_ && workers_.back()->state() == WorkerState::kExited &&
+         runs_.back().pid < 0) {
+    workers_.pop_back();
+    runs_.pop_back();
+    timers_.pop_back();
+    revive_.pop_back();
+  }
+}
+
+void Pool::RollingRestart(int max_unavailable) {
+  restart_batch_size_ = std::max(1, max_unavailable);
+  restart_queue_.clear();
+  for (int slot = 0; slot < std::min(desired_, slot_count()); ++slot) {
+    if (workers_[slot]->running()) restart_queue_.push_back(slot);
+  }
+  log::Event(log::Level::kInfo, "pool_restarting", "rolling restart",
+             {{"pool", config_.name}, {"workers", static_cast<int>(restart_queue_.size())},
+              {"max_unavailable", restart_batch_size_}});
+  PumpRollingRestart();
+}
+
+void Pool::PumpRollingRestart() {
+  // The current batch is done when each of its slots is ready again (or will not come back).
+  for (int slot : restart_batch_) {
+    if (slot >= slot_count()) continue;
+    const Worker& w = *workers_[slot];
+    if (!w.ready() && w.state() != WorkerState::kExited) return;
+  }
+  restart_batch_.clear();
+  while (static_cast<int>(restart_batch_.size()) < restart_batch_size_ && !restart_queue_.empty()) {
+    const int slot = restart_queue_.front();
+    restart_queue_.pop_front();
+    if (slot >= slot_count() || !workers_[slot]->running()) continue;
+    restart_batch_.push_back(slot);
+    Execute(slot, workers_[slot]->Stop(StopCause::kRestart, config_.stop_signal,
+                                       Now() + config_.stop_timeout, Now()));
+  }
+}
+
+int Pool::SignalWorkers(int slot, int signo) {
+  int count = 0;
+  for (int s = 0; s < slot_count(); ++s) {
+    if ((slot >= 0 && s != slot) || !workers_[s]->running() || runs_[s].pid <= 0) continue;
+    SignalRun(s, signo);
+    ++count;
+  }
+  return count;
+}
+
 void Pool::CheckIdle() {
+  TrimRetiredSlots();
   const bool now_idle = idle();
   if (now_idle && !was_idle_) {
     was_idle_ = true;

@@ -43,6 +43,11 @@ class PoolObserver {
   virtual void OnPoolFailed(Pool& pool) = 0;  // crash-loop verdict
   virtual void OnStopPodRequested(Pool& pool, int slot) = 0;
   virtual void OnPoolIdle(Pool& pool) = 0;  // no worker running or waiting to restart
+  // A worker's state, pid or restart count changed (for the control plane's read model).
+  virtual void OnWorkerChanged(Pool& pool, int slot) {
+    (void)pool;
+    (void)slot;
+  }
 };
 
 struct PoolServices {
@@ -80,6 +85,17 @@ class Pool {
   void ForwardSignal(int signo);
   // Reaped `pid` with `wait_status`; returns false when the pid is not one of this pool's.
   bool OnProcessExited(pid_t pid, int wait_status);
+  // Changes the number of workers: new slots start at once; the highest slots above `replicas`
+  // are stopped (reason admin) and dropped once they have exited.
+  void Scale(int replicas);
+  // Rolling restart, `max_unavailable` workers at a time: the next batch is stopped only once
+  // the replacements of the last one are ready.
+  void RollingRestart(int max_unavailable);
+  // Sends `signo` to one slot's process group (slot >= 0) or every running worker's; returns how
+  // many were signalled.
+  int SignalWorkers(int slot, int signo);
+  pid_t pid_of(int slot) const { return runs_[slot].pid; }
+  int slot_count() const { return static_cast<int>(workers_.size()); }
 
   const PoolConfig& config() const { return config_; }
   const std::string& name() const { return config_.name; }
@@ -87,7 +103,7 @@ class Pool {
   bool failed() const { return failed_; }
   bool idle() const;  // nothing running, nothing scheduled
   int ready_count() const { return ready_count_; }
-  int desired() const { return config_.replicas; }
+  int desired() const { return desired_; }
   int CountIn(WorkerState state) const;
   bool all_ended_gracefully() const;
   bool any_killed_at_deadline() const;
@@ -114,6 +130,9 @@ class Pool {
   void RecomputeReadiness();
   void RequestRecycle(int slot);
   void PumpRecycleQueue();
+  void PumpRollingRestart();
+  int AddSlot();
+  void TrimRetiredSlots();
   void CheckIdle();
   MonoTime Now() const { return services_.clock.Now(); }
 
@@ -128,6 +147,11 @@ class Pool {
   std::unordered_map<pid_t, int> slot_of_pid_;
   std::deque<int> recycle_queue_;
   int recycling_slot_ = -1;
+  int desired_ = 0;
+  std::deque<int> restart_queue_;   // slots still to restart in a rolling restart
+  std::vector<int> restart_batch_;  // slots restarted in the current batch
+  int restart_batch_size_ = 1;
+  std::vector<bool> revive_;  // scaled down, then up again before it exited: start once it has
   int ready_count_ = 0;
   bool was_ready_ = false;
   bool failed_ = false;

@@ -3,23 +3,62 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+
+#include "agent/base/duration.h"
 #include "agent/init/signals.h"
 #include "agent/log/log.h"
 
+extern char** environ;
+
 namespace vigil {
+namespace {
+
+constexpr int kOk = 0;
+constexpr int kInvalidArgument = 3;
+constexpr int kNotFound = 5;
+constexpr int kFailedPrecondition = 9;
+
+int64_t Millis(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+}  // namespace
 
 const char* AgentPhaseName(AgentPhase phase) {
   switch (phase) {
     case AgentPhase::kStarting: return "starting";
     case AgentPhase::kReady: return "ready";
-    case AgentPhase::kStopping: return "stopping";
-    case AgentPhase::kDone: return "done";
+    case AgentPhase::kStopping: return "draining";
+    case AgentPhase::kDrained: return "drained";
+    case AgentPhase::kDone: return "exiting";
+  }
+  return "?";
+}
+
+const char* DrainTriggerName(DrainTrigger trigger) {
+  switch (trigger) {
+    case DrainTrigger::kSignal: return "signal";
+    case DrainTrigger::kPreStop: return "prestop";
+    case DrainTrigger::kApi: return "api";
+    case DrainTrigger::kWorker: return "worker";
+    case DrainTrigger::kCrashLoop: return "crash_loop";
+    case DrainTrigger::kFastStop: return "fast_stop";
   }
   return "?";
 }
 
 Supervisor::Supervisor(const Config& config, PoolServices services)
     : config_(config), services_(std::move(services)) {}
+
+Supervisor::~Supervisor() {
+  CancelTimer(&propagation_timer_);
+  CancelTimer(&deadline_timer_);
+  CancelTimer(&hook_timer_);
+}
+
+void Supervisor::CancelTimer(TimerId* id) {
+  if (*id != kNoTimer) services_.scheduler.Cancel(*id);
+  *id = kNoTimer;
+}
 
 void Supervisor::Start() {
   self_pid_ = services_.os.GetPid();
@@ -44,16 +83,11 @@ void Supervisor::OnSignal(const ReceivedSignal& signal) {
   if (signal.sender_pid == self_pid_ && self_pid_ != 0) return;  // Our own SIGPIPE and the like.
   switch (signal.signo) {
     case SIGTERM:
-      if (phase_ == AgentPhase::kStopping || phase_ == AgentPhase::kDone) {
-        log::Event(log::Level::kInfo, "signal_ignored",
-                   "SIGTERM again during shutdown: not passed on to workers", {});
-      } else {
-        BeginShutdown(/*fast=*/false, "SIGTERM");
-      }
+      Drain(DrainTrigger::kSignal);
       return;
     case SIGINT:
     case SIGQUIT:
-      BeginShutdown(/*fast=*/true, signal.signo == SIGINT ? "SIGINT" : "SIGQUIT");
+      Drain(DrainTrigger::kFastStop);
       return;
     default:
       log::Event(log::Level::kDebug, "signal_forwarded", "forwarding signal to workers",
@@ -78,31 +112,85 @@ void Supervisor::OnChildEvent() {
         break;
       }
     }
+    if (!owned) owned = OnHookExited(result->pid, result->status);
+    if (!owned && extra_reaper_) owned = extra_reaper_(result->pid, result->status);
     if (!owned) log::Debug("reaped orphan pid {}", result->pid);
   }
   MaybeFinish();
 }
 
-void Supervisor::BeginShutdown(bool fast, const char* why) {
-  if (phase_ == AgentPhase::kDone) return;
-  if (phase_ == AgentPhase::kStopping && (fast_ || !fast)) return;
-  const bool escalate = phase_ == AgentPhase::kStopping;
-  phase_ = AgentPhase::kStopping;
-  fast_ = fast;
-  log::Event(log::Level::kInfo, escalate ? "shutdown_escalated" : "shutdown",
-             fast ? "fast shutdown" : "graceful shutdown", {{"trigger", why}});
-  UpdateReadiness();
-  if (fast) {
-    // Everyone at once, with each pool's fast signal and a short deadline.
-    const MonoTime now = services_.clock.Now();
-    for (auto& pool : pools_) {
-      const Duration timeout = std::min(pool->config().stop_timeout, kFastStopTimeout);
-      pool->StopAll(StopCause::kDrain, /*fast=*/true, now + timeout);
+Supervisor::CommandResult Supervisor::Drain(DrainTrigger trigger, Duration deadline) {
+  if (phase_ == AgentPhase::kDone) return {kOk, "the agent is exiting", 0};
+  const MonoTime now = services_.clock.Now();
+  if (drain_.started) {
+    // A second trigger joins the drain in progress; it never restarts or escalates it, except
+    // that a fast stop is a fast stop.
+    if (trigger == DrainTrigger::kSignal) {
+      if (drain_.exit_when_complete) {
+        log::Event(log::Level::kInfo, "signal_ignored",
+                   "SIGTERM again during the drain: not passed on to workers", {});
+      } else {
+        drain_.exit_when_complete = true;
+        log::Event(log::Level::kInfo, "drain_joined", "stop signal: exiting once the drain completes",
+                   {{"trigger", DrainTriggerName(drain_.trigger)}});
+      }
+      if (drain_.complete) Finish();
+    } else if (trigger == DrainTrigger::kFastStop) {
+      drain_.exit_when_complete = true;
+      if (!fast_) {
+        fast_ = true;
+        log::Event(log::Level::kInfo, "shutdown_escalated", "fast stop during the drain", {});
+        StopAllFast(now + kFastStopTimeout);
+      }
+      if (drain_.complete) Finish();
+    } else if (trigger == DrainTrigger::kWorker || trigger == DrainTrigger::kCrashLoop) {
+      drain_.exit_when_complete = true;
+      if (drain_.complete) Finish();
     }
-    stopping_index_ = -1;
-    MaybeFinish();
-    return;
+    NotifyAgentChanged();
+    return {kOk, "joined the drain in progress", 0};
   }
+
+  drain_.started = true;
+  drain_.trigger = trigger;
+  drain_.started_at = now;
+  drain_.deadline = now + config_.drain.grace_period - config_.drain.safety_margin;
+  if (deadline > Duration::zero()) drain_.deadline = std::min(drain_.deadline, now + deadline);
+  drain_.exit_when_complete = trigger != DrainTrigger::kPreStop && trigger != DrainTrigger::kApi;
+  phase_ = AgentPhase::kStopping;
+  log::Event(log::Level::kInfo, "drain_started",
+             trigger == DrainTrigger::kFastStop ? "fast shutdown" : "drain started",
+             {{"trigger", DrainTriggerName(trigger)},
+              {"deadline_ms", Millis(drain_.deadline - now)}});
+  NotifyAgentChanged();  // Readiness is off from this instant.
+  deadline_timer_ = services_.scheduler.RunAt(drain_.deadline, [this] {
+    deadline_timer_ = kNoTimer;
+    OnDrainDeadline();
+  });
+  if (trigger == DrainTrigger::kFastStop) {
+    fast_ = true;
+    StopAllFast(now + kFastStopTimeout);
+  } else if (config_.drain.propagation_delay > Duration::zero()) {
+    propagation_timer_ = services_.scheduler.RunAt(now + config_.drain.propagation_delay, [this] {
+      propagation_timer_ = kNoTimer;
+      StopPoolsInOrder();
+    });
+  } else {
+    StopPoolsInOrder();
+  }
+  MaybeFinish();
+  return {kOk, "drain started", 0};
+}
+
+MonoTime Supervisor::KillAt(const Pool& pool) const {
+  // The pool's own stop timeout, but never past the drain's deadline plus the short window the
+  // fast signal gets there.
+  const Duration fast_window = std::min(kFastStopTimeout, config_.drain.safety_margin / 2);
+  return std::min(services_.clock.Now() + pool.config().stop_timeout, drain_.deadline + fast_window);
+}
+
+void Supervisor::StopPoolsInOrder() {
+  pools_stopping_ = true;
   stopping_index_ = static_cast<int>(pools_.size());
   StopNextPool();
 }
@@ -112,27 +200,55 @@ void Supervisor::StopNextPool() {
   while (stopping_index_ > 0) {
     Pool& pool = *pools_[--stopping_index_];
     log::Event(log::Level::kInfo, "pool_stopping", "stopping pool", {{"pool", pool.name()}});
-    pool.StopAll(StopCause::kDrain, /*fast=*/false,
-                 services_.clock.Now() + pool.config().stop_timeout);
+    pool.StopAll(StopCause::kDrain, fast_, KillAt(pool));
     if (!pool.idle()) return;  // OnPoolIdle() comes back here.
+  }
+  stopping_index_ = -1;
+  MaybeFinish();
+}
+
+void Supervisor::StopAllFast(MonoTime kill_at) {
+  stopping_index_ = -1;
+  pools_stopping_ = true;
+  const MonoTime now = services_.clock.Now();
+  for (auto& pool : pools_) {
+    const MonoTime pool_kill = std::min({kill_at, now + pool->config().stop_timeout, KillAt(*pool)});
+    pool->StopAll(StopCause::kDrain, /*fast=*/true, std::max(pool_kill, now));
   }
   MaybeFinish();
 }
 
+void Supervisor::OnDrainDeadline() {
+  drain_.deadline_passed = true;
+  const int remaining = WorkersRunning();
+  if (remaining > 0) {
+    log::Event(log::Level::kWarn, "drain_deadline", "drain deadline: fast signal to stragglers",
+               {{"workers", remaining}});
+  }
+  CancelTimer(&propagation_timer_);
+  StopAllFast(drain_.deadline + std::min(kFastStopTimeout, config_.drain.safety_margin / 2));
+  NotifyAgentChanged();
+}
+
 void Supervisor::OnPoolReadinessChanged(Pool&) { UpdateReadiness(); }
 
-void Supervisor::OnWorkerExited(Pool&, int, const ExitRecord&) {}
+void Supervisor::OnWorkerExited(Pool& pool, int slot, const ExitRecord& record) {
+  if (listener_ != nullptr) listener_->OnWorkerExited(pool, slot, record);
+  if (drain_.started && !drain_.complete) NotifyAgentChanged();
+}
+
+void Supervisor::OnWorkerChanged(Pool& pool, int slot) {
+  if (listener_ != nullptr) listener_->OnWorkerChanged(pool, slot);
+}
 
 void Supervisor::OnPoolFailed(Pool& pool) {
-  // The verdict stops the pool for good; its healthy siblings are stopped too (they are no use
-  // to a pool that is declared failed, and Kubernetes' backoff takes over from here).
   // Decided before stopping anything: stopping may finish the agent on the spot.
   const bool exit_agent = config_.on_pool_failure == PoolFailureAction::kExit;
   if (exit_agent) crash_loop_exit_ = true;
   pool.StopAll(StopCause::kDrain, /*fast=*/false,
                services_.clock.Now() + pool.config().stop_timeout);
   if (exit_agent) {
-    BeginShutdown(/*fast=*/false, "crash loop");
+    Drain(DrainTrigger::kCrashLoop);
   } else {
     log::Event(log::Level::kWarn, "pool_failed_kept", "pool failed; other pools keep running",
                {{"pool", pool.name()}});
@@ -141,14 +257,10 @@ void Supervisor::OnPoolFailed(Pool& pool) {
   }
 }
 
-void Supervisor::OnStopPodRequested(Pool& pool, int slot) {
-  (void)slot;
-  const std::string why = "worker request (" + pool.name() + ")";
-  BeginShutdown(/*fast=*/false, why.c_str());
-}
+void Supervisor::OnStopPodRequested(Pool&, int) { Drain(DrainTrigger::kWorker); }
 
 void Supervisor::OnPoolIdle(Pool& pool) {
-  if (phase_ == AgentPhase::kStopping && stopping_index_ >= 0 &&
+  if (pools_stopping_ && stopping_index_ >= 0 && stopping_index_ < static_cast<int>(pools_.size()) &&
       pools_[stopping_index_].get() == &pool) {
     StopNextPool();
     return;
@@ -169,6 +281,7 @@ void Supervisor::UpdateReadiness() {
     phase_ = next;
     log::Event(log::Level::kInfo, next == AgentPhase::kReady ? "agent_ready" : "agent_unready",
                next == AgentPhase::kReady ? "agent ready" : "agent not ready", {});
+    NotifyAgentChanged();
   }
 }
 
@@ -177,7 +290,79 @@ void Supervisor::MaybeFinish() {
   for (const auto& pool : pools_) {
     if (!pool->idle()) return;
   }
-  Finish();
+  if (!drain_.started) {
+    // Every worker ended for good without a drain (restart: never, or all slots verdicts).
+    Finish();
+    return;
+  }
+  if (!hooks_started_) {
+    hooks_started_ = true;
+    next_hook_ = static_cast<int>(config_.hooks.size()) - 1;
+    RunNextHook();
+  }
+}
+
+void Supervisor::RunNextHook() {
+  while (next_hook_ >= 0) {
+    const HookConfig& hook = config_.hooks[static_cast<size_t>(next_hook_--)];
+    SpawnRequest request;
+    request.argv = hook.command;
+    std::vector<std::string> env;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
+    env.push_back("VIGIL_HOOK=" + hook.name);
+    env.push_back(std::string("VIGIL_DRAIN_TRIGGER=") + DrainTriggerName(drain_.trigger));
+    request.env = std::move(env);
+    SpawnedChild child;
+    SpawnError error;
+    if (!services_.os.Spawn(request, &child, &error)) {
+      log::Event(log::Level::kError, "hook_failed", error.status.message(), {{"hook", hook.name}});
+      continue;
+    }
+    hook_pid_ = child.pid;
+    log::Event(log::Level::kInfo, "hook_started", "stop hook started",
+               {{"hook", hook.name}, {"pid", hook_pid_}});
+    const std::string name = hook.name;
+    hook_timer_ = services_.scheduler.RunAt(services_.clock.Now() + hook.timeout, [this, name] {
+      hook_timer_ = kNoTimer;
+      log::Event(log::Level::kWarn, "hook_timeout", "stop hook timed out: SIGKILL",
+                 {{"hook", name}});
+      if (hook_pid_ > 0) {
+        Status s = services_.os.SignalGroup(hook_pid_, SIGKILL);
+        (void)s;
+      }
+    });
+    return;  // OnHookExited() runs the next.
+  }
+  CompleteDrain();
+}
+
+bool Supervisor::OnHookExited(pid_t pid, int wait_status) {
+  if (pid != hook_pid_ || pid <= 0) return false;
+  hook_pid_ = -1;
+  CancelTimer(&hook_timer_);
+  const bool ok = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+  log::Event(ok ? log::Level::kInfo : log::Level::kWarn, "hook_exited", "stop hook finished",
+             {{"code", WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1},
+              {"signal", WIFSIGNALED(wait_status) ? SignalName(WTERMSIG(wait_status)) : ""}});
+  RunNextHook();
+  return true;
+}
+
+void Supervisor::CompleteDrain() {
+  drain_.complete = true;
+  CancelTimer(&deadline_timer_);
+  CancelTimer(&propagation_timer_);
+  const MonoTime now = services_.clock.Now();
+  log::Event(log::Level::kInfo, "drain_complete", "drain complete",
+             {{"trigger", DrainTriggerName(drain_.trigger)},
+              {"duration_ms", Millis(now - drain_.started_at)}});
+  if (drain_.exit_when_complete) {
+    Finish();
+  } else {
+    phase_ = AgentPhase::kDrained;
+    log::Event(log::Level::kInfo, "drained", "drained: waiting for the stop signal to exit", {});
+    NotifyAgentChanged();
+  }
 }
 
 void Supervisor::Finish() {
@@ -196,9 +381,72 @@ void Supervisor::Finish() {
   } else {
     exit_code_ = kPoolExitOk;
   }
+  CancelTimer(&deadline_timer_);
+  CancelTimer(&propagation_timer_);
   phase_ = AgentPhase::kDone;
-  log::Event(log::Level::kInfo, "agent_exit", "all workers have ended",
-             {{"exit_code", exit_code_}});
+  log::Event(log::Level::kInfo, "agent_exit", "all workers have ended", {{"exit_code", exit_code_}});
+  NotifyAgentChanged();
+}
+
+void Supervisor::NotifyAgentChanged() {
+  if (listener_ != nullptr) listener_->OnAgentChanged();
+}
+
+int Supervisor::WorkersRunning() const {
+  int n = 0;
+  for (const auto& pool : pools_) {
+    for (const auto& w : pool->workers()) n += w->running() ? 1 : 0;
+  }
+  return n;
+}
+
+const Pool* Supervisor::FindPool(const std::string& name) const {
+  for (const auto& pool : pools_) {
+    if (pool->name() == name) return pool.get();
+  }
+  return nullptr;
+}
+
+Pool* Supervisor::MutablePool(const std::string& name) {
+  for (auto& pool : pools_) {
+    if (pool->name() == name) return pool.get();
+  }
+  return nullptr;
+}
+
+Supervisor::CommandResult Supervisor::Scale(const std::string& name, int replicas) {
+  if (replicas < 0) return {kInvalidArgument, "replicas must not be negative", 0};
+  if (replicas > 100000) return {kInvalidArgument, "replicas must be at most 100000", 0};
+  Pool* pool = MutablePool(name);
+  if (pool == nullptr) return {kNotFound, "no pool named '" + name + "'", 0};
+  if (drain_.started) return {kFailedPrecondition, "the agent is draining: cannot scale", 0};
+  if (pool->failed()) return {kFailedPrecondition, "pool '" + name + "' has failed", 0};
+  pool->Scale(replicas);
+  UpdateReadiness();
+  return {kOk, "", replicas};
+}
+
+Supervisor::CommandResult Supervisor::Restart(const std::string& name, int max_unavailable) {
+  if (max_unavailable < 0) return {kInvalidArgument, "max_unavailable must not be negative", 0};
+  Pool* pool = MutablePool(name);
+  if (pool == nullptr) return {kNotFound, "no pool named '" + name + "'", 0};
+  if (drain_.started) return {kFailedPrecondition, "the agent is draining: cannot restart", 0};
+  if (pool->failed()) return {kFailedPrecondition, "pool '" + name + "' has failed", 0};
+  pool->RollingRestart(max_unavailable);
+  return {kOk, "", 0};
+}
+
+Supervisor::CommandResult Supervisor::Signal(const std::string& name, int slot, int signo) {
+  if (signo < 1 || signo > SIGRTMAX) return {kInvalidArgument, "invalid signal number", 0};
+  Pool* pool = MutablePool(name);
+  if (pool == nullptr) return {kNotFound, "no pool named '" + name + "'", 0};
+  if (slot >= pool->slot_count() || slot < -1) {
+    return {kNotFound, "pool '" + name + "' has no worker " + std::to_string(slot), 0};
+  }
+  const int count = pool->SignalWorkers(slot, signo);
+  log::Event(log::Level::kInfo, "signal_sent", "signal sent on request",
+             {{"pool", name}, {"slot", slot}, {"signal", SignalName(signo)}, {"workers", count}});
+  return {kOk, "", count};
 }
 
 }  // namespace vigil

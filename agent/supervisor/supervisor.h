@@ -1,21 +1,33 @@
 // Supervisor: pool mode's agent. It owns every Pool, starts them in file order, routes reaped
 // pids to them (everything else is an orphan, reaped and forgotten), tracks the agent's
-// readiness, acts on signals, stops the pools in reverse order, and decides Vigil's exit status.
+// readiness, runs the drain, carries out the control plane's commands, and decides Vigil's exit
+// status.
 //
-// Signals: the stop signal (SIGTERM) starts a graceful shutdown, repeats are logged and never
-// escalated; SIGINT and SIGQUIT stop fast (each pool's fast signal, a short deadline, all pools
-// at once); SIGCHLD reaps; every other signal is forwarded to every worker's process group
-// through each pool's rewrite table.
+// Drain (one idempotent state machine; docs/drain.md):
+//   1. readiness goes off at once;  2. optional propagation delay;  3. pools get their graceful
+//   signal in reverse start order, each once every pool after it is down;  4. workers exit (or
+//   are SIGKILLed at their stop_timeout);  5. at the deadline (start + grace period - safety
+//   margin) stragglers get their fast signal, and SIGKILL shortly after;  6. stop hooks run in
+//   reverse order, each with a timeout;  7. complete.
+// Started by the stop signal (SIGTERM), the API or the preStop hook, a worker (X_VIGIL_STOP=1)
+// or a crash-loop verdict; a second trigger joins the drain in progress. A drain started by the
+// signal, a worker or a verdict exits when complete; one started by preStop or the API waits for
+// the stop signal and then exits at once, so the kubelet never sees PID 1 die under its hook.
 //
-// Exit status (see docs/pools.md):
-//   0  every worker ended gracefully           3  a pool's crash-loop verdict
-//   1  Vigil itself failed                      4  workers were SIGKILLed at a stop deadline
-//   2  usage or configuration error             5  a worker failed and was not restarted
+// Signals: SIGTERM drains (repeats are logged, never passed on); SIGINT and SIGQUIT stop fast
+// (fast signal, short deadline, all pools at once); SIGCHLD reaps; every other signal is
+// forwarded to every worker's process group through each pool's rewrite table.
+//
+// Exit status (docs/pools.md): 0 every worker ended gracefully; 1 Vigil failed; 2 usage or
+// configuration; 3 crash-loop verdict; 4 workers SIGKILLed at a deadline; 5 a worker failed and
+// was not restarted.
 //
 // Single-threaded: every method runs on the core loop.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "agent/config/config.h"
@@ -29,26 +41,68 @@ inline constexpr int kPoolExitCrashLoop = 3;
 inline constexpr int kPoolExitKilledAtDeadline = 4;
 inline constexpr int kPoolExitWorkerFailed = 5;
 
-// How long workers get after the fast stop signal (SIGINT/SIGQUIT to Vigil) before SIGKILL,
-// when their stop_timeout is longer.
+// How long workers get after the fast stop signal (SIGINT/SIGQUIT to Vigil, the deadline of a
+// drain) before SIGKILL, when their stop_timeout is longer.
 inline constexpr Duration kFastStopTimeout = std::chrono::seconds(5);
 
-enum class AgentPhase { kStarting, kReady, kStopping, kDone };
+// kStopping is the drain in progress; kDrained a complete drain waiting for the stop signal.
+enum class AgentPhase { kStarting, kReady, kStopping, kDrained, kDone };
 const char* AgentPhaseName(AgentPhase phase);
+
+enum class DrainTrigger { kSignal, kPreStop, kApi, kWorker, kCrashLoop, kFastStop };
+const char* DrainTriggerName(DrainTrigger trigger);
+
+struct DrainState {
+  bool started = false;
+  DrainTrigger trigger = DrainTrigger::kSignal;
+  MonoTime started_at{};
+  MonoTime deadline{};
+  bool complete = false;
+  bool exit_when_complete = false;
+  bool deadline_passed = false;
+};
+
+// What the control plane hears about (implemented by the core's side of the control link).
+class AgentListener {
+ public:
+  virtual ~AgentListener() = default;
+  virtual void OnWorkerChanged(const Pool& pool, int slot) = 0;
+  virtual void OnWorkerExited(const Pool& pool, int slot, const ExitRecord& record) = 0;
+  virtual void OnAgentChanged() = 0;  // phase, readiness or drain progress
+};
 
 class Supervisor final : public PoolObserver {
  public:
   Supervisor(const Config& config, PoolServices services);
+  ~Supervisor() override;
 
   void Start();
   void OnSignal(const ReceivedSignal& signal);
   void OnChildEvent();
+  // A reaped pid that no pool claimed: offered here first (the control plane's process).
+  void SetExtraReaper(std::function<bool(pid_t, int)> reaper) { extra_reaper_ = std::move(reaper); }
+  void SetListener(AgentListener* listener) { listener_ = listener; }
+
+  // Commands (from the control plane). Errors carry a gRPC-style code in `code`.
+  struct CommandResult {
+    int code = 0;  // grpc::StatusCode: 0 OK, 3 INVALID_ARGUMENT, 5 NOT_FOUND, 9 FAILED_PRECONDITION
+    std::string message;
+    int count = 0;
+  };
+  // Starts the drain or joins the one in progress. `deadline` (if > 0) may shorten it.
+  CommandResult Drain(DrainTrigger trigger, Duration deadline = Duration::zero());
+  CommandResult Scale(const std::string& pool, int replicas);
+  CommandResult Restart(const std::string& pool, int max_unavailable);
+  CommandResult Signal(const std::string& pool, int slot, int signo);
 
   bool finished() const { return phase_ == AgentPhase::kDone; }
   int exit_code() const { return exit_code_; }
   bool ready() const { return phase_ == AgentPhase::kReady; }
   AgentPhase phase() const { return phase_; }
+  const DrainState& drain() const { return drain_; }
+  int WorkersRunning() const;
   const std::vector<std::unique_ptr<Pool>>& pools() const { return pools_; }
+  const Pool* FindPool(const std::string& name) const;
 
   // PoolObserver.
   void OnPoolReadinessChanged(Pool& pool) override;
@@ -56,13 +110,23 @@ class Supervisor final : public PoolObserver {
   void OnPoolFailed(Pool& pool) override;
   void OnStopPodRequested(Pool& pool, int slot) override;
   void OnPoolIdle(Pool& pool) override;
+  void OnWorkerChanged(Pool& pool, int slot) override;
 
  private:
-  void BeginShutdown(bool fast, const char* why);
+  Pool* MutablePool(const std::string& name);
+  void StopPoolsInOrder();
   void StopNextPool();
+  void OnDrainDeadline();
+  void StopAllFast(MonoTime kill_at);
+  MonoTime KillAt(const Pool& pool) const;
+  void RunNextHook();
+  bool OnHookExited(pid_t pid, int wait_status);
+  void CompleteDrain();
   void UpdateReadiness();
   void MaybeFinish();
   void Finish();
+  void NotifyAgentChanged();
+  void CancelTimer(TimerId* id);
 
   const Config& config_;
   PoolServices services_;
@@ -72,8 +136,19 @@ class Supervisor final : public PoolObserver {
   bool started_ = false;
   bool fast_ = false;
   int stopping_index_ = -1;  // the pool being stopped; lower ones wait their turn
+  bool pools_stopping_ = false;
   bool crash_loop_exit_ = false;
   int exit_code_ = kPoolExitOk;
+  DrainState drain_;
+  TimerId propagation_timer_ = kNoTimer;
+  TimerId deadline_timer_ = kNoTimer;
+  // Stop hooks: the next to run (counting down: reverse registration order), the running one.
+  int next_hook_ = -1;
+  bool hooks_started_ = false;
+  pid_t hook_pid_ = -1;
+  TimerId hook_timer_ = kNoTimer;
+  std::function<bool(pid_t, int)> extra_reaper_;
+  AgentListener* listener_ = nullptr;
 };
 
 }  // namespace vigil

@@ -228,7 +228,8 @@ WorkerActions Worker::TimerFired(WorkerTimer timer, MonoTime now) {
 WorkerActions Worker::Stop(StopCause cause, int signo, MonoTime kill_at, MonoTime now) {
   WorkerActions out;
   if (state_ == WorkerState::kBackoff) {
-    if (cause == StopCause::kRecycle) return out;  // Not running: nothing to recycle.
+    // Not running: nothing to recycle or restart; the backoff timer will start it anew.
+    if (cause == StopCause::kRecycle || cause == StopCause::kRestart) return out;
     CancelTimer(&out, WorkerTimer::kBackoff);
     Enter(WorkerState::kExited, now);
     stop_request_ = cause;
@@ -284,7 +285,7 @@ ExitRecord Worker::Classify(int wait_status, bool oom) const {
     r.reason = ExitReason::kOomKilled;
   } else if (stop_request_ == StopCause::kRecycle) {
     r.reason = ExitReason::kRecycled;
-  } else if (stop_request_ == StopCause::kAdmin) {
+  } else if (stop_request_ == StopCause::kAdmin || stop_request_ == StopCause::kRestart) {
     r.reason = ExitReason::kAdmin;
   } else if (!was_ready_ && !requested && !success_code) {
     r.reason = ExitReason::kBootFailure;
@@ -299,7 +300,8 @@ ExitRecord Worker::Classify(int wait_status, bool oom) const {
   r.graceful = abort_ == AbortCause::kNone && !sigkill_sent_ && (success_code || died_as_asked);
   const bool stopped_by_us = stop_request_ == StopCause::kDrain ||
                              stop_request_ == StopCause::kAdmin ||
-                             stop_request_ == StopCause::kRecycle;
+                             stop_request_ == StopCause::kRecycle ||
+                             stop_request_ == StopCause::kRestart;
   r.failure = !r.graceful && !(stopped_by_us && abort_ == AbortCause::kNone);
   return r;
 }
@@ -329,7 +331,7 @@ WorkerActions Worker::Finish(ExitRecord record, MonoTime now) {
     Enter(WorkerState::kExited, now);
     return out;
   }
-  if (request == StopCause::kRecycle && !record.failure) {
+  if ((request == StopCause::kRecycle || request == StopCause::kRestart) && !record.failure) {
     ++restarts_;
     Enter(WorkerState::kBackoff, now);
     WorkerActions start = Start(now);

@@ -34,6 +34,7 @@ enum class StopCause {
   kDrain,    // the agent is shutting down: not restarted
   kAdmin,    // scale down, API: not restarted
   kRecycle,  // max_lifetime: replaced at once, not a failure
+  kRestart,  // rolling restart (API): replaced at once, reason admin
 };
 
 enum class WorkerTimer { kBackoff, kBoot, kWatchdog, kStop, kLifetime };

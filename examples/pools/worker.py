@@ -29,12 +29,14 @@ time.sleep(float(os.environ.get("BOOT_SECONDS", "0.3")))  # loading the applicat
 notifier.notify("READY=1\nSTATUS=serving")
 print(f"worker {pool}/{slot}: ready", flush=True)
 
-# Ping the watchdog at half its interval, as systemd recommends.
-tick = watchdog_usec / 2e6 if watchdog_usec else 0.5
+# Ping the watchdog at half its interval, as systemd recommends; check for SIGTERM often.
+ping_every = watchdog_usec / 2e6 if watchdog_usec else None
+last_ping = time.monotonic()
 while not stopping:
-    time.sleep(tick)
-    if watchdog_usec:
+    time.sleep(0.05)  # one unit of "work"
+    if ping_every and time.monotonic() - last_ping >= ping_every:
         notifier.notify("WATCHDOG=1")
+        last_ping = time.monotonic()
 
 notifier.notify("STOPPING=1\nSTATUS=finishing in-flight work")
 print(f"worker {pool}/{slot}: SIGTERM, finishing in-flight work", flush=True)

@@ -1,0 +1,115 @@
+#include "agent/config/agent_options.h"
+
+#include <charconv>
+
+#include "agent/base/duration.h"
+
+namespace vigil {
+namespace {
+
+Status Dur(const std::string& v, Duration* out) {
+  auto d = ParseDuration(v);
+  if (!d.ok()) return d.status();
+  *out = *d;
+  return Status();
+}
+
+Status Port(const std::string& v, int* out) {
+  int port = -1;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), port);
+  if (ec != std::errc() || ptr != v.data() + v.size() || port < 0 || port > 65535) {
+    return Status::Error("expected a port number 0..65535 (0: off), got '" + v + "'");
+  }
+  *out = port;
+  return Status();
+}
+
+Status Bool(const std::string& v, bool* out) {
+  if (v == "true" || v == "yes" || v == "on" || v == "1") {
+    *out = true;
+  } else if (v == "false" || v == "no" || v == "off" || v == "0") {
+    *out = false;
+  } else {
+    return Status::Error("expected true or false, got '" + v + "'");
+  }
+  return Status();
+}
+
+Status Mode(const std::string& v, int* out) {
+  int mode = -1;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), mode, 8);
+  if (ec != std::errc() || ptr != v.data() + v.size() || mode < 0 || mode > 0777) {
+    return Status::Error("expected an octal file mode such as 0600, got '" + v + "'");
+  }
+  *out = mode;
+  return Status();
+}
+
+const std::vector<AgentOption> kOptions = {
+    {"on_pool_failure", "--on-pool-failure", "VIGIL_ON_POOL_FAILURE", false,
+     [](Config* c, const std::string& v) -> Status {
+       if (v == "exit") {
+         c->on_pool_failure = PoolFailureAction::kExit;
+       } else if (v == "keep") {
+         c->on_pool_failure = PoolFailureAction::kKeepOthers;
+       } else {
+         return Status::Error("expected exit or keep, got '" + v + "'");
+       }
+       return Status();
+     }},
+    {"drain.grace_period", "--grace-period", "VIGIL_GRACE_PERIOD", false,
+     [](Config* c, const std::string& v) { return Dur(v, &c->drain.grace_period); }},
+    {"drain.safety_margin", "--drain-safety-margin", "VIGIL_DRAIN_SAFETY_MARGIN", false,
+     [](Config* c, const std::string& v) { return Dur(v, &c->drain.safety_margin); }},
+    {"drain.propagation_delay", "--drain-propagation-delay", "VIGIL_DRAIN_PROPAGATION_DELAY", false,
+     [](Config* c, const std::string& v) { return Dur(v, &c->drain.propagation_delay); }},
+    {"control.enabled", "--control", "VIGIL_CONTROL", true,
+     [](Config* c, const std::string& v) { return Bool(v, &c->control.enabled); }},
+    {"control.binary", "--control-binary", "VIGIL_CONTROL_BINARY", false,
+     [](Config* c, const std::string& v) -> Status {
+       c->control.binary = v;
+       return Status();
+     }},
+    {"control.socket", "--socket", "VIGIL_SOCKET", false,
+     [](Config* c, const std::string& v) -> Status {
+       if (v.empty() || v.front() != '/') return Status::Error("must be an absolute path");
+       c->control.socket = v;
+       return Status();
+     }},
+    {"control.socket_mode", "--socket-mode", "VIGIL_SOCKET_MODE", false,
+     [](Config* c, const std::string& v) { return Mode(v, &c->control.socket_mode); }},
+    {"control.health_port", "--health-port", "VIGIL_HEALTH_PORT", false,
+     [](Config* c, const std::string& v) { return Port(v, &c->control.health_port); }},
+    {"control.api_port", "--api-port", "VIGIL_API_PORT", false,
+     [](Config* c, const std::string& v) { return Port(v, &c->control.api_port); }},
+    {"control.api_address", "--api-address", "VIGIL_API_ADDRESS", false,
+     [](Config* c, const std::string& v) -> Status {
+       c->control.api_address = v;
+       return Status();
+     }},
+    {"control.token_file", "--token-file", "VIGIL_TOKEN_FILE", false,
+     [](Config* c, const std::string& v) -> Status {
+       c->control.token_file = v;
+       return Status();
+     }},
+};
+
+}  // namespace
+
+const std::vector<AgentOption>& AgentOptions() { return kOptions; }
+
+const AgentOption* FindAgentOption(std::string_view key) {
+  for (const auto& o : kOptions) {
+    if (key == o.key) return &o;
+  }
+  return nullptr;
+}
+
+const AgentOption* FindAgentOptionByFlag(std::string_view flag) {
+  for (const auto& o : kOptions) {
+    if (flag == o.flag) return &o;
+  }
+  return nullptr;
+}
+
+}  // namespace vigil
