@@ -12,6 +12,7 @@
 #include "agent/config/cli.h"
 #include "agent/config/config_loader.h"
 #include "agent/event/event_loop.h"
+#include "agent/ipc/control_link.h"
 #include "agent/init/exit_status.h"
 #include "agent/init/signal_source.h"
 #include "agent/init/single_command.h"
@@ -97,6 +98,16 @@ void RaiseFileLimit() {
   }
 }
 
+// vigil-control lives next to vigil unless configured otherwise.
+std::string ControlBinary(const Config& config) {
+  if (!config.control.binary.empty()) return config.control.binary;
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "vigil-control";
+  std::string path(self, static_cast<size_t>(n));
+  return path.substr(0, path.rfind('/') + 1) + "vigil-control";
+}
+
 int RunPools(const Config& config) {
   LinuxOs os;
   MonotonicClock clock;
@@ -129,6 +140,20 @@ int RunPools(const Config& config) {
   }
   PoolServices services{os, **loop, **loop, notify, clock, random, prefix, root};
   Supervisor supervisor(config, services);
+  std::unique_ptr<ControlLink> control;
+  if (config.control.enabled) {
+    const std::string binary = ControlBinary(config);
+    if (::access(binary.c_str(), X_OK) != 0) {
+      // The workers matter more than the API: run without it rather than not at all.
+      log::Error("control plane disabled: cannot execute {}", binary);
+    } else {
+      control = std::make_unique<ControlLink>(config, supervisor, os, **loop, **loop, clock, binary);
+      supervisor.SetListener(control.get());
+      supervisor.SetExtraReaper([&control](pid_t pid, int status) {
+        return control->OnProcessExited(pid, status);
+      });
+    }
+  }
   Status watched = (*loop)->Watch(signals->fd(), [&] {
     for (const ReceivedSignal& signal : signals->ReadPending()) supervisor.OnSignal(signal);
   });
@@ -137,12 +162,14 @@ int RunPools(const Config& config) {
     return kExitInternal;
   }
   supervisor.Start();
+  if (control) control->Start();
   while (!supervisor.finished()) {
     if (Status s = (*loop)->RunOnce(); !s.ok()) {
       log::Error("{}", s.message());
       return kExitInternal;
     }
   }
+  if (control) control->Stop();
   return supervisor.exit_code();
 }
 

@@ -72,6 +72,7 @@ WorkerActions Worker::Start(MonoTime now) {
 
 WorkerActions Worker::Spawned(MonoTime now) {
   WorkerActions out;
+  stopped_idle_ = false;
   Enter(WorkerState::kStarting, now);
   ready_since_.reset();
   was_ready_ = false;
@@ -233,6 +234,7 @@ WorkerActions Worker::Stop(StopCause cause, int signo, MonoTime kill_at, MonoTim
     CancelTimer(&out, WorkerTimer::kBackoff);
     Enter(WorkerState::kExited, now);
     stop_request_ = cause;
+    stopped_idle_ = true;
     return out;
   }
   if (!running()) return out;

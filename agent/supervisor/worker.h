@@ -90,7 +90,9 @@ class Worker {
   MonoTime since() const { return since_; }  // when the current state was entered
   const std::optional<ExitRecord>& last_exit() const { return last_exit_; }
   const std::string& status_text() const { return status_text_; }
-  bool ended_gracefully() const { return !last_exit_ || last_exit_->graceful; }
+  // Nothing of it was left to end badly: its last run ended gracefully, or it was stopped while
+  // waiting to restart (there was no process to stop).
+  bool ended_gracefully() const { return stopped_idle_ || !last_exit_ || last_exit_->graceful; }
 
  private:
   enum class AbortCause { kNone, kWatchdog, kBootTimeout };
@@ -130,6 +132,7 @@ class Worker {
   int consecutive_failures_ = 0;
   int restarts_ = 0;
   bool crash_looped_ = false;
+  bool stopped_idle_ = false;  // the last stop request found it in backoff
   std::optional<ExitRecord> last_exit_;
   std::string status_text_;
 };

@@ -41,7 +41,7 @@ constexpr const char* kStepNames[] = {"exec",  "setpgid", "tcsetpgrp", "dup2",
 
 // Runs in the child between fork and exec. Only async-signal-safe calls.
 [[noreturn]] void ChildMain(const SpawnRequest& request, char* const* argv, char* const* envp,
-                            int pipe_fd) {
+                            int pipe_fd) {  // NOLINT: pipe_fd may move.
   // Our own process group, so signals and kills can target the worker and its descendants.
   if (::setpgid(0, 0) != 0) ChildFail(pipe_fd, kSetpgid, errno);
   if (request.foreground_tty_fd >= 0) {
@@ -77,9 +77,26 @@ constexpr const char* kStepNames[] = {"exec",  "setpgid", "tcsetpgrp", "dup2",
     if (signo == SIGKILL || signo == SIGSTOP) continue;
     ::sigaction(signo, &dfl, nullptr);  // EINVAL for glibc's internal signals: ignored.
   }
-  // No descriptor but 0, 1, 2 survives exec; the error pipe is already close-on-exec.
-  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    for (int fd = 3; fd < 1024; ++fd) {
+  // The one descriptor meant for the child, as its fd 3 (dup2 leaves the copy inheritable).
+  unsigned first_closed = 3;
+  if (request.pass_fd >= 0) {
+    if (request.pass_fd == pipe_fd) ChildFail(pipe_fd, kDup2, EBADF);
+    if (request.pass_fd != 3) {
+      if (pipe_fd == 3) {
+        // Move the error pipe out of the way first.
+        const int moved = ::fcntl(pipe_fd, F_DUPFD_CLOEXEC, 4);
+        if (moved < 0) ChildFail(pipe_fd, kDup2, errno);
+        pipe_fd = moved;
+      }
+      if (::dup2(request.pass_fd, 3) < 0) ChildFail(pipe_fd, kDup2, errno);
+    } else if (::fcntl(3, F_SETFD, 0) != 0) {
+      ChildFail(pipe_fd, kDup2, errno);
+    }
+    first_closed = 4;
+  }
+  // No other descriptor survives exec; the error pipe is already close-on-exec.
+  if (::syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = static_cast<int>(first_closed); fd < 1024; ++fd) {
       if (fd != pipe_fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
   }

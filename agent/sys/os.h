@@ -33,6 +33,8 @@ struct SpawnRequest {
   // When >= 0, become the child's stdout / stderr (for per-line log prefixes).
   int stdout_fd = -1;
   int stderr_fd = -1;
+  // When >= 0, handed to the child as its fd 3 (the control plane's end of its socketpair).
+  int pass_fd = -1;
 };
 
 // The child always starts in a new process group (its pgid is its pid), with default signal

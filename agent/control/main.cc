@@ -1,0 +1,210 @@
+// vigil-control: the control plane, a child of the PID-1 core (docs/control.md). main() wires:
+// the core connection on fd 3, the read model, the Lifecycle API and grpc.health.v1 on the unix
+// socket, an optional health-only TCP listener for the kubelet's gRPC probe, and an optional
+// TCP listener for the API, guarded by a bearer token.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "agent/control/core_connection.h"
+#include "agent/control/lifecycle_service.h"
+#include "agent/control/read_model.h"
+#include "agent/log/log.h"
+
+namespace vigil::control {
+namespace {
+
+struct Options {
+  int fd = 3;
+  std::string socket = "/run/vigil/control.sock";
+  int socket_mode = 0600;
+  int health_port = 0;
+  int api_port = 0;
+  std::string api_address = "0.0.0.0";
+  std::string token_file;
+  log::Level log_level = log::Level::kWarn;
+  log::Format log_format = log::Format::kText;
+};
+
+bool ParseArgs(int argc, char** argv, Options* o, std::string* error) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) {
+      *error = flag + " needs a value";
+      return false;
+    }
+    const std::string value = argv[++i];
+    if (flag == "--fd") {
+      o->fd = std::stoi(value);
+    } else if (flag == "--socket") {
+      o->socket = value;
+    } else if (flag == "--socket-mode") {
+      o->socket_mode = std::stoi(value);
+    } else if (flag == "--health-port") {
+      o->health_port = std::stoi(value);
+    } else if (flag == "--api-port") {
+      o->api_port = std::stoi(value);
+    } else if (flag == "--api-address") {
+      o->api_address = value;
+    } else if (flag == "--token-file") {
+      o->token_file = value;
+    } else if (flag == "--log-level") {
+      auto l = log::ParseLevel(value);
+      if (l.ok()) o->log_level = *l;
+    } else if (flag == "--log-format") {
+      auto f = log::ParseFormat(value);
+      if (f.ok()) o->log_format = *f;
+    } else {
+      *error = "unknown option " + flag;
+      return false;
+    }
+  }
+  return true;
+}
+
+// mkdir -p for the socket's directory.
+void MakeParents(const std::string& path) {
+  for (size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
+    ::mkdir(path.substr(0, pos).c_str(), 0755);  // EEXIST and the like: the bind will tell.
+  }
+}
+
+std::string ReadToken(const std::string& path, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = "cannot read token file '" + path + "': " + std::strerror(errno);
+    return "";
+  }
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+    token.pop_back();
+  }
+  if (token.empty()) *error = "token file '" + path + "' is empty";
+  return token;
+}
+
+void SetHealth(grpc::Server* server, bool ready) {
+  if (server == nullptr) return;
+  auto* health = server->GetHealthCheckService();
+  if (health == nullptr) return;
+  // Liveness stays SERVING while the agent runs, draining included: the kubelet must not
+  // restart a container in the middle of its drain.
+  health->SetServingStatus("liveness", true);
+  health->SetServingStatus("readiness", ready);
+  health->SetServingStatus("", ready);
+}
+
+int Run(const Options& options) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  // Blocked before any thread exists, so only the main thread's sigwait receives them.
+  ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::string token;
+  if (options.api_port != 0) {
+    std::string error;
+    token = ReadToken(options.token_file, &error);
+    if (!error.empty()) {
+      log::Error("{}", error);
+      return 2;
+    }
+  }
+
+  ReadModel model;
+  CoreConnection core(options.fd, model, [] { ::kill(::getpid(), SIGTERM); });
+  LifecycleService local_api(model, core, "");
+  LifecycleService remote_api(model, core, token);
+  grpc::EnableDefaultHealthCheckService(true);
+
+  // The unix socket: the Lifecycle API and health, for vigilctl and exec probes.
+  MakeParents(options.socket);
+  ::unlink(options.socket.c_str());  // A stale socket from an earlier run.
+  const mode_t old_umask = ::umask(0077);  // Born private; widened below only if configured.
+  grpc::ServerBuilder local_builder;
+  local_builder.AddListeningPort("unix:" + options.socket, grpc::InsecureServerCredentials());
+  local_builder.RegisterService(&local_api);
+  std::unique_ptr<grpc::Server> local = local_builder.BuildAndStart();
+  ::umask(old_umask);
+  if (!local) {
+    log::Error("cannot listen on unix socket {}", options.socket);
+    return 1;
+  }
+  if (::chmod(options.socket.c_str(), static_cast<mode_t>(options.socket_mode)) != 0) {
+    log::Warn("chmod {}: {}", options.socket, std::strerror(errno));
+  }
+
+  // The kubelet's gRPC probe: grpc.health.v1 only, nothing else on this port.
+  std::unique_ptr<grpc::Server> health_only;
+  if (options.health_port != 0) {
+    grpc::ServerBuilder b;
+    b.AddListeningPort("0.0.0.0:" + std::to_string(options.health_port),
+                       grpc::InsecureServerCredentials());
+    health_only = b.BuildAndStart();
+    if (!health_only) log::Error("cannot listen on health port {}", options.health_port);
+  }
+  // The API on TCP, only when asked for, only with a token.
+  std::unique_ptr<grpc::Server> remote;
+  if (options.api_port != 0) {
+    grpc::ServerBuilder b;
+    b.AddListeningPort(options.api_address + ":" + std::to_string(options.api_port),
+                       grpc::InsecureServerCredentials());
+    b.RegisterService(&remote_api);
+    remote = b.BuildAndStart();
+    if (!remote) log::Error("cannot listen on API port {}", options.api_port);
+  }
+
+  auto update_health = [&] {
+    const bool ready = model.ready();
+    SetHealth(local.get(), ready);
+    SetHealth(health_only.get(), ready);
+    SetHealth(remote.get(), ready);
+  };
+  update_health();
+  const int health_sub = model.Subscribe(
+      [&](const v1::Event& e) {
+        if (e.kind() == v1::Event::SNAPSHOT || e.kind() == v1::Event::READINESS ||
+            e.kind() == v1::Event::DRAIN) {
+          update_health();
+        }
+      },
+      false);
+  core.Start();
+  log::Info("vigil-control serving on unix:{}", options.socket);
+
+  int signo = 0;
+  ::sigwait(&stop_signals, &signo);
+  model.Unsubscribe(health_sub);
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(500);
+  for (auto* server : {local.get(), health_only.get(), remote.get()}) {
+    if (server != nullptr) server->Shutdown(deadline);
+  }
+  ::unlink(options.socket.c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace vigil::control
+
+int main(int argc, char** argv) {
+  vigil::control::Options options;
+  std::string error;
+  if (!vigil::control::ParseArgs(argc, argv, &options, &error)) {
+    std::fprintf(stderr, "vigil-control: %s\n", error.c_str());
+    return 2;
+  }
+  vigil::log::Setup(options.log_level, options.log_format);
+  return vigil::control::Run(options);
+}

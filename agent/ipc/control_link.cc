@@ -1,0 +1,319 @@
+#include "agent/ipc/control_link.h"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+
+#include "agent/init/signals.h"
+#include "agent/log/log.h"
+
+extern char** environ;
+
+namespace vigil {
+namespace {
+
+constexpr Duration kRestartInitial = std::chrono::seconds(1);
+constexpr Duration kRestartMax = std::chrono::seconds(30);
+
+const char* LevelName(log::Level level) {
+  switch (level) {
+    case log::Level::kTrace: return "trace";
+    case log::Level::kDebug: return "debug";
+    case log::Level::kInfo: return "info";
+    case log::Level::kWarn: return "warn";
+    case log::Level::kError: return "error";
+    case log::Level::kOff: return "off";
+  }
+  return "warn";
+}
+
+}  // namespace
+
+ControlLink::ControlLink(const Config& config, Supervisor& supervisor, Os& os,
+                         Scheduler& scheduler, FdWatcher& watcher, const Clock& clock,
+                         std::string binary)
+    : config_(config),
+      supervisor_(supervisor),
+      os_(os),
+      scheduler_(scheduler),
+      watcher_(watcher),
+      clock_(clock),
+      binary_(std::move(binary)),
+      builder_(supervisor, clock) {}
+
+ControlLink::~ControlLink() {
+  if (restart_timer_ != kNoTimer) scheduler_.Cancel(restart_timer_);
+  if (socket_) watcher_.Unwatch(socket_.get());
+}
+
+void ControlLink::Start() { Spawn(); }
+
+std::vector<std::string> ControlLink::Arguments() const {
+  std::vector<std::string> args = {binary_, "--fd", "3", "--socket", config_.control.socket,
+                                   "--socket-mode", std::to_string(config_.control.socket_mode),
+                                   "--log-level", LevelName(config_.log_level), "--log-format",
+                                   config_.log_format == log::Format::kJson ? "json" : "text"};
+  if (config_.control.health_port != 0) {
+    args.insert(args.end(), {"--health-port", std::to_string(config_.control.health_port)});
+  }
+  if (config_.control.api_port != 0) {
+    args.insert(args.end(), {"--api-port", std::to_string(config_.control.api_port),
+                             "--api-address", config_.control.api_address, "--token-file",
+                             config_.control.token_file});
+  }
+  return args;
+}
+
+void ControlLink::Spawn() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    log::Error("control plane: socketpair: {}", std::strerror(errno));
+    ScheduleRestart();
+    return;
+  }
+  UniqueFd ours(fds[0]);
+  UniqueFd theirs(fds[1]);
+  SpawnRequest request;
+  request.argv = Arguments();
+  request.pass_fd = theirs.get();
+  SpawnedChild child;
+  SpawnError error;
+  if (!os_.Spawn(request, &child, &error)) {
+    log::Event(log::Level::kError, "control_spawn_failed", error.status.message(), {});
+    ScheduleRestart();
+    return;
+  }
+  pid_ = child.pid;
+  // Non-blocking from now on: the core must never wait for the control plane.
+  const int flags = ::fcntl(ours.get(), F_GETFL);
+  if (flags >= 0) ::fcntl(ours.get(), F_SETFL, flags | O_NONBLOCK);
+  socket_ = std::move(ours);
+  decoder_ = FrameDecoder();
+  out_.clear();
+  writable_watched_ = false;
+  if (Status s = watcher_.Watch(socket_.get(), [this] { OnReadable(); }); !s.ok()) {
+    log::Error("control plane: {}", s.message());
+  }
+  log::Event(log::Level::kInfo, "control_started", "control plane started", {{"pid", pid_}});
+  internal::v1::CoreMessage hello;
+  *hello.mutable_snapshot() = builder_.Snapshot();
+  Send(hello);
+  last_phase_ = builder_.Phase();
+  last_ready_ = supervisor_.ready();
+}
+
+void ControlLink::ScheduleRestart() {
+  if (stopping_ || restart_timer_ != kNoTimer) return;
+  ++consecutive_failures_;
+  Duration delay = kRestartInitial;
+  for (int i = 1; i < consecutive_failures_ && delay < kRestartMax; ++i) delay *= 2;
+  delay = std::min(delay, kRestartMax);
+  restart_timer_ = scheduler_.RunAt(clock_.Now() + delay, [this] {
+    restart_timer_ = kNoTimer;
+    ++restarts_;
+    Spawn();
+  });
+}
+
+bool ControlLink::OnProcessExited(pid_t pid, int wait_status) {
+  if (pid != pid_ || pid <= 0) return false;
+  pid_ = -1;
+  Disconnect();
+  if (stopping_) return true;
+  const std::string how = WIFEXITED(wait_status)
+                              ? "exited with code " + std::to_string(WEXITSTATUS(wait_status))
+                              : "killed by " + SignalName(WTERMSIG(wait_status));
+  log::Event(log::Level::kWarn, "control_exited", "control plane " + how + "; restarting", {});
+  ScheduleRestart();
+  return true;
+}
+
+void ControlLink::Disconnect() {
+  if (!socket_) return;
+  watcher_.Unwatch(socket_.get());
+  socket_.Reset();
+  out_.clear();
+  writable_watched_ = false;
+}
+
+void ControlLink::Stop() {
+  stopping_ = true;
+  if (restart_timer_ != kNoTimer) scheduler_.Cancel(restart_timer_);
+  restart_timer_ = kNoTimer;
+  Flush();
+  if (pid_ > 0) {
+    Status s = os_.SignalPid(pid_, SIGTERM);
+    (void)s;
+  }
+}
+
+void ControlLink::Send(const internal::v1::CoreMessage& message) {
+  if (!socket_) return;
+  std::string payload;
+  if (!message.SerializeToString(&payload)) return;
+  out_ += EncodeFrame(payload);
+  if (out_.size() > kMaxFrame) {
+    // Hopelessly behind (stuck?): start it over rather than buffer without bound.
+    log::Event(log::Level::kError, "control_stalled", "control plane not reading: restarting", {});
+    Disconnect();
+    if (pid_ > 0) {
+      Status s = os_.SignalPid(pid_, SIGKILL);
+      (void)s;
+    }
+    return;
+  }
+  Flush();
+}
+
+void ControlLink::Flush() {
+  while (socket_ && !out_.empty()) {
+    ssize_t n = ::send(socket_.get(), out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      out_.erase(0, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!writable_watched_) {
+        writable_watched_ = watcher_.AlsoWatchWritable(socket_.get(), [this] { Flush(); }).ok();
+      }
+      return;
+    }
+    Disconnect();  // EPIPE: it died; its exit is reaped and it is restarted then.
+    return;
+  }
+  if (socket_ && writable_watched_) {
+    watcher_.StopWritable(socket_.get());
+    writable_watched_ = false;
+  }
+}
+
+void ControlLink::OnReadable() {
+  char buf[65536];
+  ssize_t n = ::recv(socket_.get(), buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    Disconnect();
+    return;
+  }
+  consecutive_failures_ = 0;  // It is alive and talking.
+  decoder_.Append(buf, static_cast<size_t>(n));
+  for (;;) {
+    bool corrupt = false;
+    std::optional<std::string> payload = decoder_.Next(&corrupt);
+    if (corrupt) {
+      log::Error("control plane: corrupt frame; restarting it");
+      Disconnect();
+      if (pid_ > 0) {
+        Status s = os_.SignalPid(pid_, SIGKILL);
+        (void)s;
+      }
+      return;
+    }
+    if (!payload) return;
+    internal::v1::ControlMessage message;
+    if (!message.ParseFromString(*payload) || !message.has_command()) {
+      log::Warn("control plane: unreadable message ignored");
+      continue;
+    }
+    Handle(message.command());
+    if (!socket_) return;
+  }
+}
+
+void ControlLink::Handle(const internal::v1::Command& command) {
+  Supervisor::CommandResult result;
+  switch (command.body_case()) {
+    case internal::v1::Command::kDrain: {
+      const std::string& t = command.drain().trigger();
+      const DrainTrigger trigger = t == "prestop" ? DrainTrigger::kPreStop : DrainTrigger::kApi;
+      log::Event(log::Level::kInfo, "drain_requested", "drain requested",
+                 {{"trigger", DrainTriggerName(trigger)}, {"reason", command.drain().reason()}});
+      result = supervisor_.Drain(trigger, std::chrono::milliseconds(command.drain().deadline_ms()));
+      break;
+    }
+    case internal::v1::Command::kScale:
+      result = supervisor_.Scale(command.scale().pool(), command.scale().replicas());
+      break;
+    case internal::v1::Command::kRestart:
+      result = supervisor_.Restart(command.restart().pool(), command.restart().max_unavailable());
+      break;
+    case internal::v1::Command::kSignal:
+      result = supervisor_.Signal(command.signal().pool(), command.signal().slot(),
+                                  command.signal().signo());
+      break;
+    case internal::v1::Command::kShutdown:
+      log::Event(log::Level::kInfo, "shutdown_requested", "shutdown requested",
+                 {{"reason", command.shutdown().reason()}});
+      result = supervisor_.Drain(DrainTrigger::kFastStop);
+      break;
+    default:
+      result = {3, "unknown command", 0};
+  }
+  internal::v1::CoreMessage reply;
+  auto* r = reply.mutable_result();
+  r->set_id(command.id());
+  r->set_code(result.code);
+  r->set_message(result.message);
+  r->set_count(result.count);
+  Send(reply);
+}
+
+void ControlLink::OnWorkerChanged(const Pool& pool, int slot) {
+  if (!socket_ || slot >= pool.slot_count()) return;
+  internal::v1::CoreMessage m;
+  auto* e = m.mutable_event();
+  e->set_kind(2);  // WORKER_STATE
+  e->set_time_unix_ms(builder_.NowUnixMs());
+  e->set_pool(pool.name());
+  e->set_slot(slot);
+  builder_.FillWorker(pool, slot, e->mutable_worker());
+  builder_.FillPool(pool, /*with_workers=*/false, e->mutable_pool_info());
+  Send(m);
+}
+
+void ControlLink::OnWorkerExited(const Pool& pool, int slot, const ExitRecord&) {
+  if (!socket_ || slot >= pool.slot_count()) return;
+  internal::v1::CoreMessage m;
+  auto* e = m.mutable_event();
+  e->set_kind(3);  // WORKER_EXITED
+  e->set_time_unix_ms(builder_.NowUnixMs());
+  e->set_pool(pool.name());
+  e->set_slot(slot);
+  builder_.FillWorker(pool, slot, e->mutable_worker());
+  builder_.FillPool(pool, /*with_workers=*/false, e->mutable_pool_info());
+  Send(m);
+}
+
+void ControlLink::OnAgentChanged() {
+  if (!socket_) return;
+  const int phase = builder_.Phase();
+  const bool ready = supervisor_.ready();
+  const bool draining = supervisor_.drain().started;
+  const int remaining = draining ? supervisor_.WorkersRunning() : -1;
+  const bool complete = supervisor_.drain().complete;
+  if (phase == last_phase_ && ready == last_ready_ && remaining == last_remaining_ &&
+      complete == last_complete_) {
+    return;
+  }
+  internal::v1::CoreMessage m;
+  auto* e = m.mutable_event();
+  e->set_kind(draining ? 5 : 4);  // DRAIN or READINESS
+  e->set_time_unix_ms(builder_.NowUnixMs());
+  e->set_ready(ready);
+  e->set_phase(phase);
+  if (draining) builder_.FillDrain(e->mutable_drain());
+  // Pool-level counts travel with every agent event, so the read model's pools stay current.
+  Send(m);
+  last_phase_ = phase;
+  last_ready_ = ready;
+  last_remaining_ = remaining;
+  last_complete_ = complete;
+}
+
+}  // namespace vigil

@@ -1,0 +1,106 @@
+#include "agent/ipc/status_builder.h"
+
+#include <time.h>
+
+#include "agent/supervisor/exit_reason.h"
+
+namespace vigil {
+namespace {
+
+// vigil.v1.WorkerState values.
+int StateNumber(WorkerState s) {
+  switch (s) {
+    case WorkerState::kBackoff: return 1;
+    case WorkerState::kStarting: return 2;
+    case WorkerState::kReady: return 3;
+    case WorkerState::kStopping: return 4;
+    case WorkerState::kExited: return 5;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int64_t StatusBuilder::NowUnixMs() const {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t StatusBuilder::ToUnixMs(MonoTime t) const {
+  const auto ago = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - t);
+  return NowUnixMs() - ago.count();
+}
+
+int StatusBuilder::Phase() const {
+  switch (supervisor_.phase()) {
+    case AgentPhase::kStarting: return 1;
+    case AgentPhase::kReady: return 2;
+    case AgentPhase::kStopping: return 3;
+    case AgentPhase::kDrained: return 4;
+    case AgentPhase::kDone: return 5;
+  }
+  return 0;
+}
+
+void StatusBuilder::FillWorker(const Pool& pool, int slot, internal::v1::WorkerInfo* out) const {
+  const Worker& w = *pool.workers()[static_cast<size_t>(slot)];
+  out->set_slot(slot);
+  out->set_pid(w.running() ? pool.pid_of(slot) : 0);
+  out->set_state(StateNumber(w.state()));
+  out->set_since_unix_ms(ToUnixMs(w.since()));
+  out->set_restarts(w.restarts());
+  out->set_status_text(w.status_text());
+  if (const auto& last = w.last_exit()) {
+    auto* e = out->mutable_last_exit();
+    e->set_reason(ExitReasonName(last->reason));
+    e->set_code(last->code);
+    e->set_signal(last->signal);
+    e->set_graceful(last->graceful);
+    e->set_before_ready(last->before_ready);
+  }
+}
+
+void StatusBuilder::FillPool(const Pool& pool, bool with_workers,
+                             internal::v1::PoolInfo* out) const {
+  out->set_name(pool.name());
+  out->set_desired(pool.desired());
+  out->set_ready(pool.ready_count());
+  out->set_starting(pool.CountIn(WorkerState::kStarting));
+  out->set_backoff(pool.CountIn(WorkerState::kBackoff));
+  out->set_failed(pool.failed());
+  out->set_pool_ready(pool.ready());
+  if (!with_workers) return;
+  for (int slot = 0; slot < pool.slot_count(); ++slot) FillWorker(pool, slot, out->add_workers());
+}
+
+void StatusBuilder::FillDrain(internal::v1::DrainInfo* out) const {
+  const DrainState& d = supervisor_.drain();
+  out->set_trigger(DrainTriggerName(d.trigger));
+  out->set_started_unix_ms(ToUnixMs(d.started_at));
+  out->set_deadline_unix_ms(ToUnixMs(d.deadline));
+  out->set_workers_remaining(supervisor_.WorkersRunning());
+  out->set_complete(d.complete);
+  bool graceful = d.complete;
+  for (const auto& pool : supervisor_.pools()) {
+    for (const auto& w : pool->workers()) {
+      const auto& last = w->last_exit();
+      if (last && last->reason == ExitReason::kStopTimeoutKilled) {
+        graceful = false;
+        out->add_stragglers(pool->name() + "/" + std::to_string(w->slot()));
+      }
+    }
+  }
+  out->set_graceful(graceful);
+}
+
+internal::v1::Snapshot StatusBuilder::Snapshot() const {
+  internal::v1::Snapshot s;
+  s.set_phase(Phase());
+  s.set_ready(supervisor_.ready());
+  for (const auto& pool : supervisor_.pools()) FillPool(*pool, true, s.add_pools());
+  if (supervisor_.drain().started) FillDrain(s.mutable_drain());
+  return s;
+}
+
+}  // namespace vigil

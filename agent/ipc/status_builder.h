@@ -1,0 +1,30 @@
+// Turns the Supervisor's state into the messages of the control protocol (ipc.proto): the
+// snapshot sent on every (re)connect of vigil-control and the events that follow. Times go out
+// as wall-clock milliseconds (for people and the API), converted from the core's monotonic
+// clock at the moment of building. Read-only; called on the core loop.
+#pragma once
+
+#include "agent/supervisor/supervisor.h"
+#include "vigil/internal/v1/ipc.pb.h"
+
+namespace vigil {
+
+class StatusBuilder {
+ public:
+  StatusBuilder(const Supervisor& supervisor, const Clock& clock)
+      : supervisor_(supervisor), clock_(clock) {}
+
+  internal::v1::Snapshot Snapshot() const;
+  void FillWorker(const Pool& pool, int slot, internal::v1::WorkerInfo* out) const;
+  void FillPool(const Pool& pool, bool with_workers, internal::v1::PoolInfo* out) const;
+  void FillDrain(internal::v1::DrainInfo* out) const;
+  int Phase() const;  // vigil.v1.Phase
+  int64_t NowUnixMs() const;
+  int64_t ToUnixMs(MonoTime t) const;
+
+ private:
+  const Supervisor& supervisor_;
+  const Clock& clock_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,110 @@
+#include "client/vigil_client.h"
+
+namespace vigil::client {
+
+VigilClient::VigilClient(const Endpoint& endpoint)
+    : endpoint_(endpoint),
+      channel_(grpc::CreateChannel(endpoint.target, grpc::InsecureChannelCredentials())),
+      lifecycle_(v1::Lifecycle::NewStub(channel_)),
+      health_(grpc::health::v1::Health::NewStub(channel_)) {}
+
+void VigilClient::Prepare(grpc::ClientContext* context, std::chrono::milliseconds timeout) const {
+  context->set_deadline(std::chrono::system_clock::now() + timeout);
+  if (!endpoint_.token.empty()) context->AddMetadata("authorization", "Bearer " + endpoint_.token);
+}
+
+grpc::Status VigilClient::GetStatus(v1::AgentStatus* status, std::chrono::milliseconds timeout) {
+  grpc::ClientContext context;
+  Prepare(&context, timeout);
+  v1::GetStatusResponse response;
+  grpc::Status s = lifecycle_->GetStatus(&context, v1::GetStatusRequest(), &response);
+  if (s.ok()) *status = response.status();
+  return s;
+}
+
+grpc::Status VigilClient::Drain(const v1::DrainRequest& request, v1::DrainProgress* progress,
+                                std::chrono::milliseconds timeout) {
+  grpc::ClientContext context;
+  Prepare(&context, timeout);
+  v1::DrainResponse response;
+  grpc::Status s = lifecycle_->Drain(&context, request, &response);
+  if (s.ok()) *progress = response.progress();
+  return s;
+}
+
+grpc::Status VigilClient::Scale(const std::string& pool, int replicas, v1::Pool* result,
+                                std::chrono::milliseconds timeout) {
+  grpc::ClientContext context;
+  Prepare(&context, timeout);
+  v1::ScaleRequest request;
+  request.set_pool(pool);
+  request.set_replicas(replicas);
+  v1::ScaleResponse response;
+  grpc::Status s = lifecycle_->Scale(&context, request, &response);
+  if (s.ok() && result != nullptr) *result = response.pool();
+  return s;
+}
+
+grpc::Status VigilClient::Restart(const std::string& pool, int max_unavailable,
+                                  std::chrono::milliseconds timeout) {
+  grpc::ClientContext context;
+  Prepare(&context, timeout);
+  v1::RestartRequest request;
+  request.set_pool(pool);
+  request.set_max_unavailable(max_unavailable);
+  v1::RestartResponse response;
+  return lifecycle_->Restart(&context, request, &response);
+}
+
+grpc::Status VigilClient::Signal(const std::string& pool, int slot, const std::string& signal,
+                                 int* signalled, std::chrono::milliseconds timeout) {
+  grpc::ClientContext context;
+  Prepare(&context, timeout);
+  v1::SignalRequest request;
+  request.set_pool(pool);
+  request.set_slot(slot);
+  request.set_signal(signal);
+  v1::SignalResponse response;
+  grpc::Status s = lifecycle_->Signal(&context, request, &response);
+  if (s.ok() && signalled != nullptr) *signalled = response.workers_signalled();
+  return s;
+}
+
+grpc::Status VigilClient::Shutdown(const std::string& reason, std::chrono::milliseconds timeout) {
+  grpc::ClientContext context;
+  Prepare(&context, timeout);
+  v1::ShutdownRequest request;
+  request.set_reason(reason);
+  v1::ShutdownResponse response;
+  return lifecycle_->Shutdown(&context, request, &response);
+}
+
+grpc::Status VigilClient::Health(const std::string& service, bool* serving,
+                                 std::chrono::milliseconds timeout) {
+  grpc::ClientContext context;
+  Prepare(&context, timeout);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status s = health_->Check(&context, request, &response);
+  if (s.ok()) *serving = response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  return s;
+}
+
+grpc::Status VigilClient::Watch(const std::function<bool(const v1::Event&)>& on_event,
+                                std::chrono::milliseconds timeout) {
+  grpc::ClientContext context;
+  Prepare(&context, timeout);
+  auto reader = lifecycle_->Watch(&context, v1::WatchRequest());
+  v1::Event event;
+  while (reader->Read(&event)) {
+    if (!on_event(event)) {
+      context.TryCancel();
+      break;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  return s.error_code() == grpc::StatusCode::CANCELLED ? grpc::Status::OK : s;
+}
+
+}  // namespace vigil::client
