@@ -8,8 +8,10 @@ VigilClient::VigilClient(const Endpoint& endpoint)
       lifecycle_(v1::Lifecycle::NewStub(channel_)),
       health_(grpc::health::v1::Health::NewStub(channel_)) {}
 
-void VigilClient::Prepare(grpc::ClientContext* context, std::chrono::milliseconds timeout) const {
+void VigilClient::Prepare(grpc::ClientContext* context, std::chrono::milliseconds timeout,
+                          bool wait_for_ready) const {
   context->set_deadline(std::chrono::system_clock::now() + timeout);
+  context->set_wait_for_ready(wait_for_ready);
   if (!endpoint_.token.empty()) context->AddMetadata("authorization", "Bearer " + endpoint_.token);
 }
 
@@ -25,7 +27,7 @@ grpc::Status VigilClient::GetStatus(v1::AgentStatus* status, std::chrono::millis
 grpc::Status VigilClient::Drain(const v1::DrainRequest& request, v1::DrainProgress* progress,
                                 std::chrono::milliseconds timeout) {
   grpc::ClientContext context;
-  Prepare(&context, timeout);
+  Prepare(&context, timeout, /*wait_for_ready=*/request.wait());
   v1::DrainResponse response;
   grpc::Status s = lifecycle_->Drain(&context, request, &response);
   if (s.ok()) *progress = response.progress();
@@ -94,7 +96,7 @@ grpc::Status VigilClient::Health(const std::string& service, bool* serving,
 grpc::Status VigilClient::Watch(const std::function<bool(const v1::Event&)>& on_event,
                                 std::chrono::milliseconds timeout) {
   grpc::ClientContext context;
-  Prepare(&context, timeout);
+  Prepare(&context, timeout, /*wait_for_ready=*/true);
   auto reader = lifecycle_->Watch(&context, v1::WatchRequest());
   v1::Event event;
   while (reader->Read(&event)) {

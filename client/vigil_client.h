@@ -47,7 +47,10 @@ class VigilClient {
   const std::string& target() const { return endpoint_.target; }
 
  private:
-  void Prepare(grpc::ClientContext* context, std::chrono::milliseconds timeout) const;
+  // `wait_for_ready`: keep trying to reach the agent until the deadline instead of failing at
+  // once (wait-ready before the agent is up; a preStop drain while vigil-control restarts).
+  void Prepare(grpc::ClientContext* context, std::chrono::milliseconds timeout,
+               bool wait_for_ready = false) const;
 
   Endpoint endpoint_;
   std::shared_ptr<grpc::Channel> channel_;

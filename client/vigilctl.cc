@@ -302,15 +302,19 @@ int Run(const Args& a) {
   if (command == "wait-ready") {
     if (nargs != 0) return Usage("wait-ready takes no arguments");
     bool ready = false;
+    bool reached = false;
     grpc::Status s = client.Watch(
         [&](const v1::Event& e) {
+          reached = true;
           if (e.kind() == v1::Event::SNAPSHOT) ready = e.status().ready();
           if (e.kind() == v1::Event::READINESS || e.kind() == v1::Event::DRAIN) ready = e.ready();
           return !ready;
         },
         timeout);
     if (ready) return kOk;
-    if (!s.ok() && s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) return Failed(client, s);
+    if (!reached || (!s.ok() && s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED)) {
+      return Failed(client, s);
+    }
     std::fprintf(stderr, "vigilctl: the agent is not ready\n");
     return kNo;
   }
