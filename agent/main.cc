@@ -188,6 +188,7 @@ int Main(int argc, char** argv) {
       std::printf("vigil %s\n", VIGIL_VERSION);
       return 0;
     case CliOptions::Action::kRun:
+    case CliOptions::Action::kCheck:
       break;
   }
   if (options->mode == CliOptions::Mode::kPools) {
@@ -197,8 +198,20 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "vigil: %s\n", config.status().message().c_str());
       return kExitUsage;
     }
+    if (options->action == CliOptions::Action::kCheck) {
+      std::printf("%s: configuration OK:", config->source.c_str());
+      for (const PoolConfig& pool : config->pools) {
+        std::printf(" %s (%d x %s)", pool.name.c_str(), pool.replicas, pool.command[0].c_str());
+      }
+      std::printf("\n");
+      return 0;
+    }
     log::Setup(config->log_level, config->log_format);
     return RunPools(*config);
+  }
+  if (options->action == CliOptions::Action::kCheck) {
+    std::printf("single-command mode: %s\n", options->single.command[0].c_str());
+    return 0;
   }
   log::Setup(options->log_level, options->log_format);
   return RunSingleCommand(*options);

@@ -146,6 +146,9 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
       if (!f.ok()) return Prefixed(name, f.status());
       out.log_format = *f;
       out.log_format_set = true;
+    } else if (name == "--check") {
+      if (Status s = no_value(); !s.ok()) return s;
+      out.action = CliOptions::Action::kCheck;
     } else if (name == "-c" || name == "--config") {
       auto v = value();
       if (!v.ok()) return v.status();
@@ -259,6 +262,7 @@ Options:
 
 Pool mode (docs/pools.md), selected by a config file or --replicas:
   -c, --config FILE       YAML file of pools (env VIGIL_CONFIG).
+      --check             Validate the configuration, print a summary, and exit (0 or 2).
       --name NAME         The one pool's name with --replicas (default main).
       --on-pool-failure exit|keep
                           A crash-loop verdict stops everything and exits 3 (exit, default),

@@ -19,7 +19,7 @@
 namespace vigil {
 
 struct CliOptions {
-  enum class Action { kRun, kHelp, kVersion };
+  enum class Action { kRun, kHelp, kVersion, kCheck };
   // Single-command mode (a drop-in for tini) unless a config file or --replicas/VIGIL_REPLICAS
   // asks for pools.
   enum class Mode { kSingle, kPools };
