@@ -220,7 +220,11 @@ std::string LastExit(const v1::Worker& w) {
 }
 
 void PrintStatus(const v1::AgentStatus& s) {
-  std::printf("agent: %s, %s\n", PhaseName(s.phase()), s.ready() ? "ready" : "not ready");
+  if (s.phase() == v1::PHASE_READY) {
+    std::printf("agent: ready\n");
+  } else {
+    std::printf("agent: %s, not ready\n", PhaseName(s.phase()));
+  }
   if (s.has_drain()) {
     const auto& d = s.drain();
     std::printf("drain: %s (trigger %s), %d worker(s) remaining\n",

@@ -1,32 +1,38 @@
 #!/usr/bin/env bash
-# Runs the example pool (examples/pools/vigil.yaml) under Vigil as PID 1 of a new PID namespace,
-# waits until every worker is ready, then stops it the way the kubelet does (SIGTERM).
+# Runs the example pool (examples/pools/vigil.yaml) under Vigil as PID 1 of a new PID namespace
+# and drives it the way the kubelet does: wait until ready, run the preStop hook
+# (`vigilctl drain --wait`), then send SIGTERM.
 set -euo pipefail
 vigil=${1:?usage: demo.sh PATH_TO_VIGIL}
+vigilctl="$(dirname "$vigil")/vigilctl"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export VIGIL_SOCKET="$work/control.sock"
 cd "$repo"
 
 echo "demo: unshare --pid --fork --mount-proc $vigil --config examples/pools/vigil.yaml"
-unshare --pid --fork --mount-proc "$vigil" --config examples/pools/vigil.yaml >"$log" 2>&1 &
+unshare --pid --fork --mount-proc "$vigil" --config examples/pools/vigil.yaml \
+  --socket "$VIGIL_SOCKET" >"$work/log" 2>&1 &
 unshare_pid=$!
 
-# Wait (at most 20 s) for the three workers to be ready.
-for _ in $(seq 200); do
-  [ "$(grep -c 'worker ready' "$log" || true)" -ge 3 ] && break
-  kill -0 "$unshare_pid" 2>/dev/null || break
-  sleep 0.1
-done
-vigil_pid=$(cat /proc/$unshare_pid/task/*/children 2>/dev/null | tr -d ' ' || true)
-if [ -z "$vigil_pid" ] || ! grep -q 'agent ready' "$log"; then
-  cat "$log"; echo "demo: the pool did not become ready" >&2; exit 1
+echo "demo: vigilctl wait-ready --timeout 20s"
+if ! "$vigilctl" wait-ready --timeout 20s; then
+  cat "$work/log"; echo "demo: the pool did not become ready" >&2; exit 1
 fi
-echo "demo: the pool is ready; workers under vigil (pid $vigil_pid outside the namespace):"
-ps -o pid=,pgid=,args= --ppid "$vigil_pid" | sed 's/^/demo:   /'
-echo "demo: kill -TERM $vigil_pid   (what the kubelet does at pod deletion)"
+echo "demo: vigilctl status"
+"$vigilctl" status | sed 's/^/demo:   /'
+echo "demo: vigilctl health: $("$vigilctl" health || true)"
+
+echo "demo: vigilctl drain --wait   (the Kubernetes preStop hook)"
+"$vigilctl" drain --wait | sed 's/^/demo:   /'
+echo "demo: vigilctl health: $("$vigilctl" health || true); $("$vigilctl" health --service liveness || true)"
+
+vigil_pid=$(cat /proc/$unshare_pid/task/*/children 2>/dev/null | tr -d ' ' || true)
+echo "demo: kill -TERM $vigil_pid   (the kubelet's stop signal, after the hook)"
 kill -TERM "$vigil_pid"
 status=0
 wait "$unshare_pid" || status=$?
-cat "$log"
+echo "demo: what Vigil logged:"
+sed 's/^/demo:   /' "$work/log"
 echo "demo: vigil exited with status $status"
