@@ -73,6 +73,12 @@ struct PoolConfig {
   int min_ready = 1;  // ready workers for the pool to be ready (at most replicas)
   bool log_prefix = false;
   SignalRewrite forward_rewrite;  // applied to signals forwarded to the pool's workers
+
+  // Where the pool and each of its set options came from ("vigil.yaml:12", "--user",
+  // "VIGIL_STOP_TIMEOUT"), so that checks made after parsing still name the source.
+  std::string location = "command line";
+  std::string label;  // "pools[0] (web)" for a pool from the file
+  std::map<std::string, std::string> origin;
 };
 
 // A command run by the agent at the end of a drain (stop hooks run in reverse order of their

@@ -23,6 +23,7 @@ Status ApplyEverywhere(Config* config, const PoolOption& option, const std::stri
     if (Status s = option.set(&pool, values); !s.ok()) {
       return Status::Error(origin + ": " + s.message());
     }
+    pool.origin[option.key] = origin;
   }
   return Status();
 }
@@ -33,12 +34,24 @@ bool IsNumber(const std::string& s) {
   return !s.empty() && ec == std::errc() && ptr == s.data() + s.size();
 }
 
-Status CheckUserAndGroup(const PoolConfig& pool, const std::string& where) {
+// "vigil.yaml:14: pool 'web': user: no such user 'x'", or "--user: no such user 'x'": the
+// error names where the offending value was set.
+Status FieldError(const PoolConfig& pool, const std::string& key, const std::string& what) {
+  auto it = pool.origin.find(key);
+  if (it != pool.origin.end() && (it->second.rfind("--", 0) == 0 || it->second.rfind("VIGIL_", 0) == 0)) {
+    return Status::Error(it->second + ": " + what);
+  }
+  const std::string& where = it != pool.origin.end() ? it->second : pool.location;
+  const std::string label = pool.label.empty() ? "pool '" + pool.name + "'" : pool.label;
+  return Status::Error(where + ": " + label + "." + key + ": " + what);
+}
+
+Status CheckUserAndGroup(const PoolConfig& pool) {
   if (!pool.user.empty() && !IsNumber(pool.user) && ::getpwnam(pool.user.c_str()) == nullptr) {
-    return Status::Error(where + ": user: no such user '" + pool.user + "'");
+    return FieldError(pool, "user", "no such user '" + pool.user + "'");
   }
   if (!pool.group.empty() && !IsNumber(pool.group) && ::getgrnam(pool.group.c_str()) == nullptr) {
-    return Status::Error(where + ": group: no such group '" + pool.group + "'");
+    return FieldError(pool, "group", "no such group '" + pool.group + "'");
   }
   return Status();
 }
@@ -47,41 +60,40 @@ Status CheckUserAndGroup(const PoolConfig& pool, const std::string& where) {
 
 Status ValidateConfig(Config* config) {
   for (PoolConfig& pool : config->pools) {
-    const std::string where = config->source + ": pool '" + pool.name + "'";
     if (pool.command.empty() || pool.command.front().empty()) {
-      return Status::Error(where + ": command: must not be empty");
+      return FieldError(pool, "command", "must not be empty");
     }
     const ReadinessConfig& r = pool.readiness;
     if (r.mode == ReadinessMode::kExec && r.command.empty()) {
-      return Status::Error(where + ": readiness: mode exec needs readiness.command");
+      return FieldError(pool, "readiness.mode", "mode exec needs readiness.command");
     }
     if ((r.mode == ReadinessMode::kTcp || r.mode == ReadinessMode::kHttp) && r.port == 0) {
-      return Status::Error(where + ": readiness: mode " + ReadinessModeName(r.mode) +
-                           " needs readiness.port");
+      return FieldError(pool, "readiness.mode",
+                        std::string("mode ") + ReadinessModeName(r.mode) + " needs readiness.port");
     }
     if (r.mode == ReadinessMode::kTcp || r.mode == ReadinessMode::kHttp) {
       auto address = ParseSocketAddress(r.host, r.port);
-      if (!address.ok()) return Status::Error(where + ": readiness.host: " + address.status().message());
+      if (!address.ok()) return FieldError(pool, "readiness.host", address.status().message());
     }
     if (r.mode == ReadinessMode::kHttp && (r.path.empty() || r.path.front() != '/')) {
-      return Status::Error(where + ": readiness.path: must start with '/'");
+      return FieldError(pool, "readiness.path", "must start with '/'");
     }
-    if (r.period <= Duration::zero() || r.timeout <= Duration::zero()) {
-      return Status::Error(where + ": readiness: period and timeout must be more than 0");
-    }
+    if (r.period <= Duration::zero()) return FieldError(pool, "readiness.period", "must be more than 0");
+    if (r.timeout <= Duration::zero()) return FieldError(pool, "readiness.timeout", "must be more than 0");
     if (pool.backoff.max < pool.backoff.initial) {
-      return Status::Error(where + ": backoff.max must not be less than backoff.initial");
+      return FieldError(pool, pool.origin.count("backoff.max") ? "backoff.max" : "backoff.initial",
+                        "backoff.max must not be less than backoff.initial");
     }
     if (pool.crash_loop.period <= Duration::zero()) {
-      return Status::Error(where + ": crash_loop.period must be more than 0");
+      return FieldError(pool, "crash_loop.period", "must be more than 0");
     }
     if (pool.max_lifetime_jitter > Duration::zero() && pool.max_lifetime == Duration::zero()) {
-      return Status::Error(where + ": max_lifetime_jitter needs max_lifetime");
+      return FieldError(pool, "max_lifetime_jitter", "needs max_lifetime");
     }
     if (pool.max_lifetime > Duration::zero() && pool.max_lifetime_jitter >= pool.max_lifetime) {
-      return Status::Error(where + ": max_lifetime_jitter must be less than max_lifetime");
+      return FieldError(pool, "max_lifetime_jitter", "must be less than max_lifetime");
     }
-    if (Status s = CheckUserAndGroup(pool, where); !s.ok()) return s;
+    if (Status s = CheckUserAndGroup(pool); !s.ok()) return s;
   }
   const DrainConfig& d = config->drain;
   if (d.grace_period <= d.safety_margin + d.propagation_delay) {

@@ -15,6 +15,9 @@ namespace {
 class YamlError {
  public:
   explicit YamlError(std::string source) : source_(std::move(source)) {}
+  std::string Location(const YAML::Node& node) const {
+    return source_ + ":" + std::to_string(node.Mark().line + 1);
+  }
   Status At(const YAML::Node& node, const std::string& where, const std::string& what) const {
     return Status::Error(source_ + ":" + std::to_string(node.Mark().line + 1) + ": " + where +
                          ": " + what);
@@ -73,6 +76,7 @@ Status ApplyPoolKey(const YamlError& err, const std::string& where, const std::s
   if (Status s = option->set(pool, values); !s.ok()) {
     return err.At(value, where + "." + key, s.message());
   }
+  pool->origin[key] = err.Location(value);
   return Status();
 }
 
@@ -84,7 +88,9 @@ bool IsSection(const std::string& key) {
 Status ParsePool(const YamlError& err, const YAML::Node& node, size_t index, PoolConfig* pool) {
   std::string where = "pools[" + std::to_string(index) + "]";
   if (!node.IsMap()) return err.At(node, where, std::string("expected a mapping, got ") + TypeName(node));
+  pool->location = err.Location(node);
   if (node["name"] && node["name"].IsScalar()) where += " (" + node["name"].Scalar() + ")";
+  pool->label = where;
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
     const YAML::Node& value = kv.second;

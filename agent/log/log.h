@@ -41,7 +41,9 @@ struct Field {
   Field(std::string_view k, std::string_view v) : key(k), value(v), quoted(true) {}
   Field(std::string_view k, const char* v) : key(k), value(v), quoted(true) {}
   Field(std::string_view k, const std::string& v) : key(k), value(v), quoted(true) {}
-  template <typename T, typename = std::enable_if_t<std::is_integral_v<T>>>
+  Field(std::string_view k, bool v) : key(k), value(v ? "true" : "false"), quoted(false) {}
+  template <typename T,
+            typename = std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>>
   Field(std::string_view k, T v) : key(k), value(std::to_string(v)), quoted(false) {}
   std::string_view key;
   std::string value;

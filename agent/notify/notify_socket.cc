@@ -1,16 +1,30 @@
 #include "agent/notify/notify_socket.h"
 
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstddef>
 #include <cstring>
 
 #include "agent/notify/notify_message.h"
 
 namespace vigil {
+
+std::string NotifyTransport::NewToken() {
+  uint64_t value = 0;
+  if (::getrandom(&value, sizeof value, GRND_NONBLOCK) != sizeof value) {
+    // No entropy yet (very early boot): still unique, if guessable.
+    static uint64_t counter = 0;
+    value = (static_cast<uint64_t>(::getpid()) << 32) ^ ++counter ^ reinterpret_cast<uintptr_t>(&value);
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(value));
+  return buf;
+}
 
 StatusOr<UniqueFd> LinuxNotifyTransport::Open(const std::string& name) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));

@@ -33,6 +33,9 @@ class NotifyTransport {
   virtual StatusOr<UniqueFd> Open(const std::string& name) = 0;
   // Every datagram queued on `fd`, oldest first.
   virtual std::vector<NotifyDatagram> Drain(int fd) = 0;
+  // 64 random bits from the kernel, as hex: each worker run's socket name carries its own, so
+  // no process can address a worker's socket without reading that worker's environment.
+  virtual std::string NewToken();
 };
 
 class LinuxNotifyTransport final : public NotifyTransport {

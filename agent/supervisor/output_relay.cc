@@ -22,9 +22,26 @@ void WriteAll(int fd, const std::string& data) {
 }  // namespace
 
 OutputRelay::~OutputRelay() {
+  // The agent is exiting: what the workers wrote last is still in the pipes (and a last line
+  // without a newline in `pending`). Pass it all on before the pipes close.
   std::vector<int> fds;
   for (const auto& [fd, stream] : streams_) fds.push_back(fd);
-  for (int fd : fds) Close(fd);
+  for (int fd : fds) {
+    auto it = streams_.find(fd);
+    Stream& stream = it->second;
+    char buf[16384];
+    for (int i = 0; i < 64; ++i) {  // Bounded: a writer that never stops must not hold us.
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      stream.pending.append(buf, static_cast<size_t>(n));
+    }
+    size_t start = 0;
+    for (size_t eol; (eol = stream.pending.find('\n', start)) != std::string::npos; start = eol + 1) {
+      Emit(stream, std::string_view(stream.pending).substr(start, eol - start));
+    }
+    if (start < stream.pending.size()) Emit(stream, std::string_view(stream.pending).substr(start));
+    Close(fd);
+  }
 }
 
 StatusOr<UniqueFd> OutputRelay::Open(const std::string& prefix, int target_fd) {

@@ -166,7 +166,7 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
         const ExitRecord& r = action.exit;
         ++counters_.exits_by_reason[static_cast<int>(r.reason)];
         const log::Level level = r.graceful ? log::Level::kInfo : log::Level::kWarn;
-        const char* before_ready = r.before_ready ? "true" : "false";
+        const bool before_ready = r.before_ready;
         if (r.signal > 0) {
           log::Event(level, "worker_exited", "worker exited",
                      {{"pool", config_.name}, {"slot", slot}, {"pid", runs_[slot].last_pid},
@@ -253,7 +253,8 @@ std::vector<std::string> Pool::WorkerEnvironment(int slot, const std::string& no
 void Pool::Spawn(int slot) {
   Run& run = runs_[slot];
   const std::string notify_name = services_.notify_prefix + "-" + config_.name + "-" +
-                                  std::to_string(slot) + "-" + std::to_string(++spawn_serial_);
+                                  std::to_string(slot) + "-" + std::to_string(++spawn_serial_) +
+                                  "-" + services_.notify.NewToken();
   SpawnRequest request;
   request.argv = config_.command;
   request.env = WorkerEnvironment(slot, notify_name);
@@ -309,9 +310,12 @@ void Pool::SignalRun(int slot, int signo) {
   const Run& run = runs_[slot];
   if (run.pid <= 0) return;
   // The whole process group: the worker and whatever it started. The group cannot be reused
-  // while its leader is unreaped, and we only signal before reaping it.
-  Status s = services_.os.SignalGroup(run.pid, signo);
-  if (!s.ok() && s.os_error() != ESRCH) log::Warn("pool {} slot {}: {}", config_.name, slot, s.message());
+  // while its leader is unreaped; once a MAINPID wrapper's leader is reaped, only MAINPID is
+  // signalled.
+  if (!run.leader_reaped) {
+    Status s = services_.os.SignalGroup(run.pid, signo);
+    if (!s.ok() && s.os_error() != ESRCH) log::Warn("pool {} slot {}: {}", config_.name, slot, s.message());
+  }
   if (run.main_pid != run.pid) {
     // A MAINPID= that left the group (setsid) still gets the signal.
     Status m = services_.os.SignalPid(run.main_pid, signo);
@@ -380,7 +384,11 @@ bool Pool::OnProcessExited(pid_t pid, int wait_status) {
   if (pid != run.main_pid) {
     // The process we spawned handed over to a MAINPID= and exited: the run goes on while the
     // main pid lives (it is reparented to us, so its exit will be reaped here too).
-    if (run.main_pid > 0 && services_.os.ProcessGroupOf(run.main_pid) >= 0) return true;
+    if (run.main_pid > 0 && services_.os.ProcessGroupOf(run.main_pid) >= 0) {
+      // Its id may now be reused: never signal that group again.
+      run.leader_reaped = true;
+      return true;
+    }
   }
   EndRun(slot, wait_status);
   CheckIdle();
@@ -399,7 +407,7 @@ void Pool::CloseRun(int slot) {
   Run& run = runs_[slot];
   // Whatever the worker left in its process group dies with it; the group id cannot have been
   // reused while members remain.
-  if (run.pid > 0) {
+  if (run.pid > 0 && !run.leader_reaped) {
     Status s = services_.os.SignalGroup(run.pid, SIGKILL);
     if (s.ok()) log::Debug("pool {} slot {}: killed what the worker left behind", config_.name, slot);
   }
@@ -412,6 +420,7 @@ void Pool::CloseRun(int slot) {
   run.pidfd.Reset();
   run.last_pid = run.pid;
   run.pid = -1;
+  run.leader_reaped = false;
   run.main_pid = -1;
 }
 

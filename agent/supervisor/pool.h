@@ -115,6 +115,7 @@ class Pool {
     pid_t pid = -1;       // what we spawned: also its process group
     pid_t main_pid = -1;  // MAINPID=, else pid
     pid_t last_pid = -1;  // the pid of the run that ended last, for its exit report
+    bool leader_reaped = false;  // `pid` exited and was reaped while MAINPID lives on
     UniqueFd pidfd;
     UniqueFd notify_fd;
   };

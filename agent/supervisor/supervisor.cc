@@ -368,11 +368,13 @@ void Supervisor::CompleteDrain() {
 void Supervisor::Finish() {
   bool killed = false;
   bool failed = false;
+  bool verdict = crash_loop_exit_;
   for (const auto& pool : pools_) {
     killed = killed || pool->any_killed_at_deadline();
     failed = failed || !pool->all_ended_gracefully();
+    verdict = verdict || pool->failed();  // With on_pool_failure: keep, too.
   }
-  if (crash_loop_exit_) {
+  if (verdict) {
     exit_code_ = kPoolExitCrashLoop;
   } else if (killed) {
     exit_code_ = kPoolExitKilledAtDeadline;

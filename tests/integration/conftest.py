@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from vigiltest import REPO, Helpers, Launcher
+from vigiltest import REPO, Helpers, Launcher, PoolLauncher
 
 HELPER_NAMES = ("sigrecord", "selfreport", "orphans")
 
@@ -71,3 +71,9 @@ def start(launcher, mode):
 def run(launcher, mode):
     """run(ARGS, **kw) -> Completed: vigil run to completion in this test's mode."""
     return functools.partial(launcher.run, pid1=mode == "pid1")
+
+
+@pytest.fixture
+def pools(launcher, tmp_path) -> PoolLauncher:
+    """Starts vigil in pool mode (JSON logs, workers' records in tmp_path/records)."""
+    return PoolLauncher(launcher, tmp_path)

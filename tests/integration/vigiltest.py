@@ -9,6 +9,8 @@ left, daemons included, even when a test fails halfway.
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import json
 import os
 import pty
 import re
@@ -16,6 +18,7 @@ import resource
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -301,6 +304,10 @@ class VigilProcess:
     def stderr(self) -> str:
         return self._err.read_text()
 
+    @property
+    def stderr_path(self) -> Path:
+        return self._err
+
 
 class Launcher:
     """Starts vigil (and other processes) for one test and kills whatever is left at the end."""
@@ -463,3 +470,301 @@ class Terminal:
         os.close(self.fd)
         if self._status is None:
             os.waitpid(self.pid, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pool mode: vigil's JSON log, the records of workers/pool_worker.py, config files
+
+WORKERS = Path(__file__).resolve().parent / "workers"
+PYTHON3 = "/usr/bin/python3"
+
+
+def log_time(record: dict) -> float:
+    """A JSON log line's "time" (UTC, millisecond precision) as seconds since the epoch, the
+    clock of time.time()."""
+    parsed = datetime.datetime.strptime(record["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    return parsed.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def _field_matches(actual, expected) -> bool:
+    if callable(expected):
+        return bool(expected(actual))
+    if isinstance(expected, bool):  # Booleans are logged as "true"/"false".
+        return str(actual).lower() == str(expected).lower()
+    return actual == expected
+
+
+class VigilLog:
+    """Vigil's JSON log (--log-format json) read from its stderr file as it grows: `records`
+    holds every JSON line so far, `other` every line that is not JSON (workers share stderr)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._offset = 0
+        self._partial = b""
+        self._records: list[dict] = []
+        self._other: list[str] = []
+
+    def refresh(self) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        self._offset += len(data)
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        for raw in lines:
+            line = raw.decode(errors="replace")
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if isinstance(record, dict) and "msg" in record and "level" in record:
+                self._records.append(record)
+            else:
+                self._other.append(line)
+
+    @property
+    def records(self) -> list[dict]:
+        self.refresh()
+        return self._records
+
+    @property
+    def other(self) -> list[str]:
+        self.refresh()
+        return self._other
+
+    def events(self, event: Optional[str] = None, **fields) -> list[dict]:
+        """Every record of `event` (any event when None) whose fields match: a value, a bool
+        (matches "true"/"false") or a predicate."""
+        return [r for r in self.records
+                if (event is None or r.get("event") == event)
+                and all(_field_matches(r.get(k), v) for k, v in fields.items())]
+
+    def names(self) -> list[str]:
+        return [r.get("event", "") for r in self.records]
+
+    def summary(self, last: int = 40) -> str:
+        keep = ("pool", "slot", "pid", "reason", "code", "signal", "cause", "delay_ms")
+        lines = [f"{r.get('time', '')[11:]} {r.get('event', r.get('msg'))} "
+                 + " ".join(f"{k}={r[k]}" for k in keep if k in r)
+                 for r in self.records[-last:]]
+        return "\n  ".join(["vigil's log (last events):"] + lines)
+
+    def wait(self, event: str, timeout: float = DEFAULT_TIMEOUT, count: int = 1,
+             **fields) -> dict:
+        """The count-th record of `event` matching fields, once it is logged."""
+        def found():
+            matches = self.events(event, **fields)
+            return matches[count - 1] if len(matches) >= count else None
+        try:
+            return wait_for(found, timeout, f"{count} x {event} {fields}")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{self.summary()}") from None
+
+    def index(self, record: dict) -> int:
+        """Position of record in the log (by identity)."""
+        for i, r in enumerate(self.records):
+            if r is record:
+                return i
+        raise AssertionError(f"not in the log: {record}")
+
+
+class WorkerRun:
+    """What one run of pool_worker.py recorded (one process and the children it forked)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @property
+    def lines(self) -> list[dict]:
+        out = []
+        for line in self.path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:  # A line being written right now.
+                pass
+        return out
+
+    def of(self, ev: str, proc: str = "worker") -> list[dict]:
+        return [r for r in self.lines if r["ev"] == ev and r["proc"] == proc]
+
+    @property
+    def start(self) -> dict:
+        return self.of("start")[0]
+
+    @property
+    def pid(self) -> int:
+        """The worker's pid as Vigil sees it (inside Vigil's namespace as PID 1)."""
+        return self.start["pid"]
+
+    @property
+    def pool(self) -> str:
+        return self.start["env"].get("VIGIL_POOL", "")
+
+    @property
+    def slot(self) -> int:
+        return int(self.start["env"]["VIGIL_WORKER"])
+
+    @property
+    def env(self) -> dict:
+        return self.start["env"]
+
+    def signals(self, proc: str = "worker") -> list[str]:
+        return [r["sig"] for r in self.of("signal", proc)]
+
+    def signal_times(self, sig: str, proc: str = "worker") -> list[float]:
+        return [r["t"] for r in self.of("signal", proc) if r["sig"] == sig]
+
+    @property
+    def exit(self) -> Optional[dict]:
+        exits = self.of("exit")
+        return exits[0] if exits else None
+
+    def children(self, proc: str = "child") -> list[dict]:
+        return [r for r in self.lines if r["ev"] == "child" and r["proc"] == proc]
+
+    def wait(self, predicate: Callable[["WorkerRun"], T], timeout: float = DEFAULT_TIMEOUT,
+             what: str = "") -> T:
+        return wait_for(lambda: predicate(self), timeout,
+                        f"{what or predicate} in {self.path.name}: {self.lines}")
+
+    def __repr__(self) -> str:
+        return f"WorkerRun({self.path.name})"
+
+
+class WorkerRecords:
+    """The directory where every pool_worker.py run records itself (WORKER_RECORDS)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        directory.mkdir(exist_ok=True)
+
+    def runs(self, pool: Optional[str] = None, slot: Optional[int] = None) -> list[WorkerRun]:
+        """Runs that recorded their start, oldest first."""
+        out = []
+        for path in self.directory.glob("*.jsonl"):
+            run = WorkerRun(path)
+            if not run.of("start"):
+                continue
+            if (pool is None or run.pool == pool) and (slot is None or run.slot == slot):
+                out.append(run)
+        return sorted(out, key=lambda r: r.start["t"])
+
+    def wait_runs(self, count: int, pool: Optional[str] = None, slot: Optional[int] = None,
+                  timeout: float = DEFAULT_TIMEOUT) -> list[WorkerRun]:
+        return wait_for(lambda: (lambda runs: runs if len(runs) >= count else None)(
+            self.runs(pool, slot)), timeout, f"{count} worker run(s) of {pool}/{slot}")
+
+    def by_pid(self, pid: int) -> WorkerRun:
+        (run,) = [r for r in self.runs() if r.pid == pid]
+        return run
+
+
+class PoolVigil:
+    """A vigil running pools: the VigilProcess, its JSON log and its workers' records."""
+
+    def __init__(self, vigil: VigilProcess, records: WorkerRecords):
+        self.vigil = vigil
+        self.log = VigilLog(vigil.stderr_path)
+        self.records = records
+
+    def __getattr__(self, name):
+        return getattr(self.vigil, name)
+
+    def exits_within(self, timeout: float) -> Optional[int]:
+        """Vigil's exit code if it exits within timeout, else None (it keeps running)."""
+        try:
+            return self.vigil.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def wait(self, timeout: float = DEFAULT_TIMEOUT) -> int:
+        try:
+            return self.vigil.wait(timeout)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{self.log.summary()}") from None
+
+
+def yaml_value(value) -> str:
+    """A YAML flow value: JSON is YAML."""
+    return json.dumps(value)
+
+
+def pool_yaml(pools: Sequence[dict], **top) -> str:
+    """A config file: top-level keys, then `pools:` with one key a line per pool (values in
+    flow style), so that a test can tell which line holds what."""
+    lines = [f"{key}: {yaml_value(value)}" for key, value in top.items()]
+    lines.append("pools:")
+    for pool in pools:
+        first = True
+        for key, value in pool.items():
+            lines.append(f"  {'- ' if first else '  '}{key}: {yaml_value(value)}")
+            first = False
+    return "\n".join(lines) + "\n"
+
+
+class PoolLauncher:
+    """Starts vigil in pool mode for one test, with JSON logs and worker records."""
+
+    def __init__(self, launcher: Launcher, workdir: Path):
+        self.launcher = launcher
+        self.workdir = workdir
+        self.records = WorkerRecords(workdir / "records")
+        self._configs = 0
+
+    @staticmethod
+    def worker(*args: str) -> list[str]:
+        """argv of workers/pool_worker.py with args."""
+        return [PYTHON3, str(WORKERS / "pool_worker.py"), *map(str, args)]
+
+    def config(self, pools: Sequence[dict], **top) -> Path:
+        return self.config_text(pool_yaml(pools, **top))
+
+    def config_text(self, text: str) -> Path:
+        self._configs += 1
+        path = self.workdir / f"vigil{self._configs}.yaml"
+        path.write_text(text)
+        return path
+
+    def start(self, args: Sequence[str] = (), *, config: Optional[Path] = None, pid1: bool = True,
+              env: Optional[dict[str, str]] = None, json_log: bool = True, **kwargs) -> PoolVigil:
+        argv = ["--log-format", "json", "--log-level", "info"] if json_log else []
+        if config is not None:
+            argv += ["--config", str(config)]
+        # Each vigil's control plane (if any) gets its own socket: tests run in parallel.
+        env = {"WORKER_RECORDS": str(self.records.directory),
+               "VIGIL_SOCKET": str(self.workdir / "control.sock"), **(env or {})}
+        vigil = self.launcher.start([*argv, *args], pid1=pid1, env=env, **kwargs)
+        if pid1:
+            found = wait_for(lambda: self._vigil_under(vigil.popen.pid) or
+                             (vigil.popen.poll() is not None and "exited"),
+                             what="vigil to run under unshare")
+            if found != "exited":
+                vigil._pid = found
+        return PoolVigil(vigil, self.records)
+
+    def _vigil_under(self, unshare_pid: int) -> Optional[int]:
+        """unshare's child once it is vigil; unlike VigilProcess.pid, also while the binary is
+        being rebuilt (/proc/PID/exe then ends with " (deleted)")."""
+        for child in children_of(unshare_pid):
+            try:
+                if os.readlink(f"/proc/{child}/exe").startswith(self.launcher.vigil_bin):
+                    return child
+            except OSError:
+                pass
+        return None
+
+    def run(self, args: Sequence[str] = (), *, timeout: float = DEFAULT_TIMEOUT,
+            **kwargs) -> tuple[PoolVigil, int]:
+        vigil = self.start(args, **kwargs)
+        return vigil, vigil.wait(timeout)
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 free right now (bound to port 0, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
