@@ -87,6 +87,10 @@ const std::vector<AgentOption> kOptions = {
        c->control.api_address = v;
        return Status();
      }},
+    {"control.http_port", "--http-port", "VIGIL_HTTP_PORT", false,
+     [](Config* c, const std::string& v) { return Port(v, &c->control.http_port); }},
+    {"control.http_drain", "--http-drain", "VIGIL_HTTP_DRAIN", true,
+     [](Config* c, const std::string& v) { return Bool(v, &c->control.http_drain); }},
     {"control.token_file", "--token-file", "VIGIL_TOKEN_FILE", false,
      [](Config* c, const std::string& v) -> Status {
        c->control.token_file = v;

@@ -109,6 +109,8 @@ struct ControlConfig {
   int api_port = 0;        // TCP port serving the Lifecycle API too; 0: off
   std::string token_file;  // bearer token required on the TCP API port
   std::string api_address = "0.0.0.0";
+  int http_port = 0;        // plain HTTP: /healthz/ready, /healthz/live, /drain; 0: off
+  bool http_drain = false;  // serve the /drain preStop endpoint on http_port
 };
 
 struct Config {

@@ -104,6 +104,9 @@ Status ValidateConfig(Config* config) {
     return Status::Error(config->source + ": control.api_port needs control.token_file: the "
                          "Lifecycle API is never served on TCP without a token");
   }
+  if (config->control.http_drain && config->control.http_port == 0) {
+    return Status::Error(config->source + ": control.http_drain needs control.http_port");
+  }
   if (config->control.api_port != 0 && config->control.api_port == config->control.health_port) {
     return Status::Error(config->source + ": control.api_port and control.health_port must differ");
   }

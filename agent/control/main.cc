@@ -18,6 +18,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "agent/control/core_connection.h"
+#include "agent/control/http_server.h"
 #include "agent/control/lifecycle_service.h"
 #include "agent/control/read_model.h"
 #include "agent/log/log.h"
@@ -33,6 +34,8 @@ struct Options {
   int api_port = 0;
   std::string api_address = "0.0.0.0";
   std::string token_file;
+  int http_port = 0;
+  bool http_drain = false;
   log::Level log_level = log::Level::kWarn;
   log::Format log_format = log::Format::kText;
 };
@@ -59,6 +62,10 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* error) {
       o->api_address = value;
     } else if (flag == "--token-file") {
       o->token_file = value;
+    } else if (flag == "--http-port") {
+      o->http_port = std::stoi(value);
+    } else if (flag == "--http-drain") {
+      o->http_drain = value == "1";
     } else if (flag == "--log-level") {
       auto l = log::ParseLevel(value);
       if (l.ok()) o->log_level = *l;
@@ -114,7 +121,7 @@ int Run(const Options& options) {
   ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   std::string token;
-  if (options.api_port != 0) {
+  if (options.api_port != 0 || !options.token_file.empty()) {
     std::string error;
     token = ReadToken(options.token_file, &error);
     if (!error.empty()) {
@@ -164,6 +171,21 @@ int Run(const Options& options) {
     b.RegisterService(&remote_api);
     remote = b.BuildAndStart();
     if (!remote) log::Error("cannot listen on API port {}", options.api_port);
+  }
+
+  std::unique_ptr<HttpServer> http;
+  if (options.http_port != 0) {
+    HttpOptions http_options;
+    http_options.address = options.api_address;
+    http_options.port = options.http_port;
+    http_options.drain_enabled = options.http_drain;
+    http_options.token = token;
+    if (options.http_drain && token.empty()) {
+      log::Warn("HTTP /drain without a token: anyone who can reach port {} can drain this pod",
+                options.http_port);
+    }
+    http = std::make_unique<HttpServer>(http_options, model, core);
+    if (!http->Start()) http.reset();
   }
 
   auto update_health = [&] {

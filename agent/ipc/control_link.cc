@@ -61,6 +61,13 @@ std::vector<std::string> ControlLink::Arguments() const {
   if (config_.control.health_port != 0) {
     args.insert(args.end(), {"--health-port", std::to_string(config_.control.health_port)});
   }
+  if (config_.control.http_port != 0) {
+    args.insert(args.end(), {"--http-port", std::to_string(config_.control.http_port),
+                             "--http-drain", config_.control.http_drain ? "1" : "0"});
+  }
+  if (!config_.control.token_file.empty() && config_.control.api_port == 0) {
+    args.insert(args.end(), {"--token-file", config_.control.token_file});
+  }
   if (config_.control.api_port != 0) {
     args.insert(args.end(), {"--api-port", std::to_string(config_.control.api_port),
                              "--api-address", config_.control.api_address, "--token-file",

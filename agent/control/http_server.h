@@ -1,0 +1,41 @@
+// HttpServer: vigil-control's optional plain-HTTP listener (control.http_port), for images or
+// clusters where exec hooks and gRPC probes are unwanted. Paths:
+//   GET|POST /drain        preStop: starts the drain (trigger prestop) and blocks until it is
+//                          complete: 200 "drained" when every worker ended gracefully, 500 with
+//                          the stragglers otherwise, 504 at ?timeout= (default: 1h). Only with
+//                          control.http_drain: true; needs "Authorization: Bearer <token>" when a
+//                          token file is configured.
+//   GET /healthz/ready     200 when the agent is ready, else 503.
+//   GET /healthz/live      200 while the agent runs.
+// civetweb serves requests on its own threads; a /drain request holds one of them while it
+// waits, which is what the kubelet's httpGet preStop expects.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "agent/control/core_connection.h"
+#include "agent/control/read_model.h"
+
+namespace vigil::control {
+
+struct HttpOptions {
+  std::string address = "0.0.0.0";
+  int port = 0;
+  bool drain_enabled = false;
+  std::string token;  // empty: no token required
+};
+
+class HttpServer {
+ public:
+  HttpServer(const HttpOptions& options, ReadModel& model, CoreConnection& core);
+  ~HttpServer();
+  // False when the port could not be opened (the error is logged).
+  bool Start();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vigil::control
