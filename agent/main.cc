@@ -3,6 +3,8 @@
 
 #include <cstdio>
 #include <exception>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,10 +14,10 @@
 #include "agent/config/cli.h"
 #include "agent/config/config_loader.h"
 #include "agent/event/event_loop.h"
-#include "agent/ipc/control_link.h"
 #include "agent/init/exit_status.h"
 #include "agent/init/signal_source.h"
 #include "agent/init/single_command.h"
+#include "agent/ipc/control_link.h"
 #include "agent/log/log.h"
 #include "agent/notify/notify_socket.h"
 #include "agent/supervisor/supervisor.h"
@@ -31,48 +33,68 @@
 namespace vigil {
 namespace {
 
-int RunSingleCommand(const CliOptions& options) {
-  LinuxOs os;
-  MonotonicClock clock;
+// What both modes set up before their first child: subreaper (when not PID 1), the loop and
+// the signalfd, with `on_signal` called for every signal received.
+struct Core {
+  std::unique_ptr<EventLoop> loop;
+  std::unique_ptr<SignalSource> signals;
+};
 
+StatusOr<Core> SetUpCore(Os& os, const Clock& clock) {
   if (os.GetPid() != 1) {
-    // Orphans of CMD are reparented to us rather than to the real init, so we can reap them
-    // (shareProcessNamespace, tests, running under another supervisor).
+    // Orphans of our children are reparented to us rather than to the real init, so we can
+    // reap them (shareProcessNamespace, tests, running under another supervisor).
     if (Status s = os.SetChildSubreaper(); !s.ok()) {
       log::Warn("{}: orphans will not be reaped by vigil", s.message());
     }
   }
-
   auto loop = EventLoop::Create(clock);
-  if (!loop.ok()) {
-    log::Error("{}", loop.status().message());
-    return kExitInternal;
-  }
+  if (!loop.ok()) return loop.status();
   auto signals = SignalSource::Create();
-  if (!signals.ok()) {
-    log::Error("{}", signals.status().message());
-    return kExitInternal;
-  }
+  if (!signals.ok()) return signals.status();
+  return Core{std::move(*loop), std::make_unique<SignalSource>(std::move(*signals))};
+}
 
-  SingleCommand command(os, **loop, clock, options.single);
-  if (Status s = command.Start(); !s.ok()) {
-    log::Error("{}", s.message());
-    return command.exit_code();
-  }
-  Status watched = (*loop)->Watch(signals->fd(), [&] {
-    for (const ReceivedSignal& signal : signals->ReadPending()) command.OnSignal(signal);
+Status WatchSignals(Core& core, std::function<void(const ReceivedSignal&)> on_signal) {
+  SignalSource* signals = core.signals.get();
+  return core.loop->Watch(signals->fd(), [signals, on_signal] {
+    for (const ReceivedSignal& signal : signals->ReadPending())
+      on_signal(signal);
   });
-  if (!watched.ok()) {
-    log::Error("{}", watched.message());
-    return kExitInternal;
-  }
-  while (!command.finished()) {
-    if (Status s = (*loop)->RunOnce(); !s.ok()) {
+}
+
+// The core loop: until `finished()`, or a failure of epoll itself (reported, exit 1).
+int RunUntil(EventLoop& loop, const std::function<bool()>& finished,
+             const std::function<int()>& exit_code) {
+  while (!finished()) {
+    if (Status s = loop.RunOnce(); !s.ok()) {
       log::Error("{}", s.message());
       return kExitInternal;
     }
   }
-  return command.exit_code();
+  return exit_code();
+}
+
+int RunSingleCommand(const CliOptions& options) {
+  LinuxOs os;
+  MonotonicClock clock;
+  auto core = SetUpCore(os, clock);
+  if (!core.ok()) {
+    log::Error("{}", core.status().message());
+    return kExitInternal;
+  }
+  SingleCommand command(os, *core->loop, clock, options.single);
+  if (Status s = command.Start(); !s.ok()) {
+    log::Error("{}", s.message());
+    return command.exit_code();
+  }
+  if (Status s = WatchSignals(*core, [&](const ReceivedSignal& sig) { command.OnSignal(sig); });
+      !s.ok()) {
+    log::Error("{}", s.message());
+    return kExitInternal;
+  }
+  return RunUntil(
+      *core->loop, [&] { return command.finished(); }, [&] { return command.exit_code(); });
 }
 
 // Unique per run, so that two agents sharing a network namespace (two containers of one pod)
@@ -111,22 +133,13 @@ std::string ControlBinary(const Config& config) {
 int RunPools(const Config& config) {
   LinuxOs os;
   MonotonicClock clock;
-  if (os.GetPid() != 1) {
-    if (Status s = os.SetChildSubreaper(); !s.ok()) {
-      log::Warn("{}: orphans will not be reaped by vigil", s.message());
-    }
+  auto core = SetUpCore(os, clock);
+  if (!core.ok()) {
+    log::Error("{}", core.status().message());
+    return kExitInternal;
   }
   RaiseFileLimit();
-  auto loop = EventLoop::Create(clock);
-  if (!loop.ok()) {
-    log::Error("{}", loop.status().message());
-    return kExitInternal;
-  }
-  auto signals = SignalSource::Create();
-  if (!signals.ok()) {
-    log::Error("{}", signals.status().message());
-    return kExitInternal;
-  }
+  EventLoop& loop = *core->loop;
   LinuxNotifyTransport notify;
   const std::string prefix = NotifyPrefix();
   uint64_t seed = 0;
@@ -138,7 +151,7 @@ int RunPools(const Config& config) {
       log::Warn("pool {}: not running as root, so user/group are ignored", pool.name);
     }
   }
-  PoolServices services{os, **loop, **loop, notify, clock, random, prefix, root};
+  PoolServices services{os, loop, loop, notify, clock, random, prefix, root};
   Supervisor supervisor(config, services);
   std::unique_ptr<ControlLink> control;
   if (config.control.enabled) {
@@ -147,30 +160,23 @@ int RunPools(const Config& config) {
       // The workers matter more than the API: run without it rather than not at all.
       log::Error("control plane disabled: cannot execute {}", binary);
     } else {
-      control = std::make_unique<ControlLink>(config, supervisor, os, **loop, **loop, clock, binary);
+      control = std::make_unique<ControlLink>(config, supervisor, os, loop, loop, clock, binary);
       supervisor.SetListener(control.get());
-      supervisor.SetExtraReaper([&control](pid_t pid, int status) {
-        return control->OnProcessExited(pid, status);
-      });
+      supervisor.SetExtraReaper(
+          [&control](pid_t pid, int status) { return control->OnProcessExited(pid, status); });
     }
   }
-  Status watched = (*loop)->Watch(signals->fd(), [&] {
-    for (const ReceivedSignal& signal : signals->ReadPending()) supervisor.OnSignal(signal);
-  });
-  if (!watched.ok()) {
-    log::Error("{}", watched.message());
+  if (Status s = WatchSignals(*core, [&](const ReceivedSignal& sig) { supervisor.OnSignal(sig); });
+      !s.ok()) {
+    log::Error("{}", s.message());
     return kExitInternal;
   }
   supervisor.Start();
   if (control) control->Start();
-  while (!supervisor.finished()) {
-    if (Status s = (*loop)->RunOnce(); !s.ok()) {
-      log::Error("{}", s.message());
-      return kExitInternal;
-    }
-  }
+  const int code = RunUntil(
+      loop, [&] { return supervisor.finished(); }, [&] { return supervisor.exit_code(); });
   if (control) control->Stop();
-  return supervisor.exit_code();
+  return code;
 }
 
 int Main(int argc, char** argv) {
@@ -192,8 +198,8 @@ int Main(int argc, char** argv) {
       break;
   }
   if (options->mode == CliOptions::Mode::kPools) {
-    auto config = LoadConfig(*options, [](const char* name) { return ::getenv(name); },
-                             ReadWholeFile);
+    auto config = LoadConfig(
+        *options, [](const char* name) { return ::getenv(name); }, ReadWholeFile);
     if (!config.ok()) {
       std::fprintf(stderr, "vigil: %s\n", config.status().message().c_str());
       return kExitUsage;

@@ -35,8 +35,8 @@ class VigilClient {
                      std::chrono::milliseconds timeout);
   grpc::Status Restart(const std::string& pool, int max_unavailable,
                        std::chrono::milliseconds timeout);
-  grpc::Status Signal(const std::string& pool, int slot, const std::string& signal,
-                      int* signalled, std::chrono::milliseconds timeout);
+  grpc::Status Signal(const std::string& pool, int slot, const std::string& signal, int* signalled,
+                      std::chrono::milliseconds timeout);
   grpc::Status Shutdown(const std::string& reason, std::chrono::milliseconds timeout);
   // grpc.health.v1 Check of `service` ("liveness", "readiness", "").
   grpc::Status Health(const std::string& service, bool* serving, std::chrono::milliseconds timeout);

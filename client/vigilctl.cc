@@ -7,10 +7,10 @@
 
 #include <cctype>
 #include <cstdio>
-#include <optional>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +27,8 @@ constexpr int kNo = 1;
 constexpr int kUsage = 2;
 constexpr int kUnreachable = 3;
 
-const char* kUsageText = R"(Usage: vigilctl [--socket PATH | --address HOST:PORT --token-file F] COMMAND
+const char* kUsageText =
+    R"(Usage: vigilctl [--socket PATH | --address HOST:PORT --token-file F] COMMAND
 
 Commands:
   status [--json]                 The agent, its pools and workers.
@@ -99,7 +100,10 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* error) {
         *error = arg + ": " + d.status().message();
         return false;
       }
-      if (arg == "--timeout") a->timeout = *d; else a->deadline = *d;
+      if (arg == "--timeout")
+        a->timeout = *d;
+      else
+        a->deadline = *d;
     } else if (arg == "--max-unavailable") {
       if (!value(&v)) return false;
       char* end = nullptr;
@@ -144,7 +148,8 @@ Endpoint ResolveEndpoint(const Args& a, std::string* error) {
         return e;
       }
       std::getline(in, e.token);
-      while (!e.token.empty() && (e.token.back() == '\r' || e.token.back() == ' ')) e.token.pop_back();
+      while (!e.token.empty() && (e.token.back() == '\r' || e.token.back() == ' '))
+        e.token.pop_back();
     }
     return e;
   }
@@ -162,7 +167,8 @@ int Failed(const VigilClient& client, const grpc::Status& s) {
     std::fprintf(stderr, "vigilctl: cannot reach the agent at %s: %s\n", client.target().c_str(),
                  s.error_message().c_str());
   } else if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    std::fprintf(stderr, "vigilctl: no answer from the agent at %s in time\n", client.target().c_str());
+    std::fprintf(stderr, "vigilctl: no answer from the agent at %s in time\n",
+                 client.target().c_str());
   } else {
     std::fprintf(stderr, "vigilctl: %s\n", s.error_message().c_str());
   }
@@ -171,23 +177,35 @@ int Failed(const VigilClient& client, const grpc::Status& s) {
 
 const char* PhaseName(v1::Phase phase) {
   switch (phase) {
-    case v1::PHASE_STARTING: return "starting";
-    case v1::PHASE_READY: return "ready";
-    case v1::PHASE_DRAINING: return "draining";
-    case v1::PHASE_DRAINED: return "drained";
-    case v1::PHASE_EXITING: return "exiting";
-    default: return "unknown";
+    case v1::PHASE_STARTING:
+      return "starting";
+    case v1::PHASE_READY:
+      return "ready";
+    case v1::PHASE_DRAINING:
+      return "draining";
+    case v1::PHASE_DRAINED:
+      return "drained";
+    case v1::PHASE_EXITING:
+      return "exiting";
+    default:
+      return "unknown";
   }
 }
 
 const char* StateName(v1::WorkerState state) {
   switch (state) {
-    case v1::WORKER_STATE_BACKOFF: return "backoff";
-    case v1::WORKER_STATE_STARTING: return "starting";
-    case v1::WORKER_STATE_READY: return "ready";
-    case v1::WORKER_STATE_STOPPING: return "stopping";
-    case v1::WORKER_STATE_EXITED: return "exited";
-    default: return "unknown";
+    case v1::WORKER_STATE_BACKOFF:
+      return "backoff";
+    case v1::WORKER_STATE_STARTING:
+      return "starting";
+    case v1::WORKER_STATE_READY:
+      return "ready";
+    case v1::WORKER_STATE_STOPPING:
+      return "stopping";
+    case v1::WORKER_STATE_EXITED:
+      return "exited";
+    default:
+      return "unknown";
   }
 }
 
@@ -282,7 +300,8 @@ int Run(const Args& a) {
     request.set_reason(a.reason.empty() ? "vigilctl drain" : a.reason);
     request.set_wait(a.wait);
     request.set_trigger(a.wait ? "prestop" : "api");
-    request.set_deadline_ms(std::chrono::duration_cast<std::chrono::milliseconds>(a.deadline).count());
+    request.set_deadline_ms(
+        std::chrono::duration_cast<std::chrono::milliseconds>(a.deadline).count());
     v1::DrainProgress progress;
     const auto drain_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         a.timeout.value_or(a.wait ? std::chrono::hours(1) : std::chrono::seconds(10)));
@@ -298,7 +317,8 @@ int Run(const Args& a) {
       return kOk;
     }
     std::string stragglers;
-    for (const auto& s : progress.stragglers()) stragglers += " " + s;
+    for (const auto& s : progress.stragglers())
+      stragglers += " " + s;
     std::printf("drained with stragglers (killed at the deadline):%s\n",
                 stragglers.empty() ? " none recorded" : stragglers.c_str());
     return kNo;
@@ -328,7 +348,8 @@ int Run(const Args& a) {
     const long n = std::strtol(a.positional[2].c_str(), &end, 10);
     if (a.positional[2].empty() || *end != '\0') return Usage("N must be a whole number");
     v1::Pool pool;
-    if (grpc::Status s = client.Scale(a.positional[1], static_cast<int>(n), &pool, timeout); !s.ok()) {
+    if (grpc::Status s = client.Scale(a.positional[1], static_cast<int>(n), &pool, timeout);
+        !s.ok()) {
       return Failed(client, s);
     }
     std::printf("pool %s scaled to %ld\n", a.positional[1].c_str(), n);
@@ -362,7 +383,8 @@ int Run(const Args& a) {
   if (command == "health") {
     if (nargs != 0) return Usage("health takes no arguments");
     bool serving = false;
-    if (grpc::Status s = client.Health(a.service, &serving, timeout); !s.ok()) return Failed(client, s);
+    if (grpc::Status s = client.Health(a.service, &serving, timeout); !s.ok())
+      return Failed(client, s);
     std::printf("%s: %s\n", a.service.empty() ? "\"\"" : a.service.c_str(),
                 serving ? "SERVING" : "NOT_SERVING");
     return serving ? kOk : kNo;

@@ -17,7 +17,9 @@ double UnitNanos(std::string_view unit) {
   return 0;
 }
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 }  // namespace
 
@@ -32,14 +34,16 @@ StatusOr<Duration> ParseDuration(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     size_t start = i;
-    while (i < text.size() && (IsDigit(text[i]) || text[i] == '.')) ++i;
+    while (i < text.size() && (IsDigit(text[i]) || text[i] == '.'))
+      ++i;
     if (start == i) return invalid("expected a number");
     std::string number(text.substr(start, i - start));
     char* end = nullptr;
     double value = std::strtod(number.c_str(), &end);
     if (end != number.c_str() + number.size()) return invalid("bad number");
     size_t unit_start = i;
-    while (i < text.size() && !IsDigit(text[i]) && text[i] != '.') ++i;
+    while (i < text.size() && !IsDigit(text[i]) && text[i] != '.')
+      ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);
     if (unit.empty()) {
       // A bare number is seconds, but only as the whole text ("30"), never as "1m30".
@@ -63,7 +67,8 @@ std::string FormatDuration(Duration d) {
     // Whole seconds and the fraction, trailing zeros trimmed: exact, and ParseDuration reads it.
     int n = std::snprintf(buf, sizeof buf, "%lld.%09lld", static_cast<long long>(ns / 1000000000),
                           static_cast<long long>(ns % 1000000000));
-    while (n > 0 && buf[n - 1] == '0') buf[--n] = '\0';
+    while (n > 0 && buf[n - 1] == '0')
+      buf[--n] = '\0';
     std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), "s");
   } else if (ns % 1000000 == 0) {
     std::snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ns / 1000000));

@@ -38,7 +38,7 @@ class Status {
 template <typename T>
 class StatusOr {
  public:
-  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design.
+  StatusOr(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design.
   StatusOr(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design.
     assert(!status_.ok());
   }

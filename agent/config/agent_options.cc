@@ -100,7 +100,9 @@ const std::vector<AgentOption> kOptions = {
 
 }  // namespace
 
-const std::vector<AgentOption>& AgentOptions() { return kOptions; }
+const std::vector<AgentOption>& AgentOptions() {
+  return kOptions;
+}
 
 const AgentOption* FindAgentOption(std::string_view key) {
   for (const auto& o : kOptions) {

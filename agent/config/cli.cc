@@ -165,9 +165,9 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
         if (!v.ok()) return v.status();
         out.agent_flags.emplace_back(agent_option, *v);
       }
-    } else if (const PoolOption* option = name.rfind("--", 0) == 0
-                                              ? FindPoolOptionByFlag(std::string_view(name).substr(2))
-                                              : nullptr;
+    } else if (const PoolOption* option =
+                   name.rfind("--", 0) == 0 ? FindPoolOptionByFlag(std::string_view(name).substr(2))
+                                            : nullptr;
                option != nullptr && option->overridable) {
       if (option->kind == PoolOption::Kind::kBool && !inline_value) {
         out.pool_flags.emplace_back(option, "true");  // A lone boolean flag turns it on.
@@ -198,14 +198,17 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
   if (!out.config_path.empty() || replicas_given) {
     out.mode = CliOptions::Mode::kPools;
     if (!out.config_path.empty() && !out.single.command.empty()) {
-      return Status::Error("a command after the options is not allowed with --config: the file "
-                           "describes the pools' commands");
+      return Status::Error(
+          "a command after the options is not allowed with --config: the file "
+          "describes the pools' commands");
     }
     if (out.config_path.empty() && out.single.command.empty()) {
-      return Status::Error("no command given (usage: vigil --replicas N [OPTIONS] -- CMD [ARGS...])");
+      return Status::Error(
+          "no command given (usage: vigil --replicas N [OPTIONS] -- CMD [ARGS...])");
     }
     if (!out.single_only_flag.empty()) {
-      return Status::Error(out.single_only_flag + " applies to single-command mode only, not to pools");
+      return Status::Error(out.single_only_flag +
+                           " applies to single-command mode only, not to pools");
     }
     return out;
   }

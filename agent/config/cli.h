@@ -29,14 +29,14 @@ struct CliOptions {
                                 // rewrite rules (applied to every pool) are used.
   log::Level log_level = log::Level::kWarn;
   log::Format log_format = log::Format::kText;
-  bool log_level_set = false;   // by flag or environment: the config file may not override it
+  bool log_level_set = false;  // by flag or environment: the config file may not override it
   bool log_format_set = false;
 
   // Pool mode.
-  std::string config_path;                     // --config / VIGIL_CONFIG
-  std::string pool_name = "main";              // --name: the shorthand pool's name
+  std::string config_path;         // --config / VIGIL_CONFIG
+  std::string pool_name = "main";  // --name: the shorthand pool's name
   std::vector<std::pair<const AgentOption*, std::string>> agent_flags;  // in command-line order
-  std::vector<std::pair<const PoolOption*, std::string>> pool_flags;  // in command-line order
+  std::vector<std::pair<const PoolOption*, std::string>> pool_flags;    // in command-line order
   std::string single_only_flag;  // the first single-command-only flag given, for pool-mode errors
 };
 

@@ -33,14 +33,14 @@ struct ReadinessConfig {
   std::string path = "/";            // http
   Duration period = 1s;              // probes: time between probes
   Duration timeout = 1s;             // probes: time one probe may take
-  int failure_threshold = 3;         // probes: consecutive failures that make a ready worker unready
+  int failure_threshold = 3;  // probes: consecutive failures that make a ready worker unready
 };
 
 struct BackoffConfig {
   Duration initial = 1s;  // 0: restart at once
   Duration max = 30s;
   double multiplier = 2.0;
-  double jitter = 0.2;       // +-20% of each delay, so replicas do not restart in lockstep
+  double jitter = 0.2;         // +-20% of each delay, so replicas do not restart in lockstep
   Duration reset_after = 60s;  // ready this long: the next failure starts from `initial` again
 };
 
@@ -60,8 +60,8 @@ struct PoolConfig {
   RestartPolicy restart = RestartPolicy::kAlways;
   ExitCodeSet success_exit_codes = ExitCodeSet().set(0);
   ExitCodeSet no_restart_exit_codes;
-  int stop_signal = 15;       // SIGTERM: graceful
-  int fast_stop_signal = 2;   // SIGINT: fast
+  int stop_signal = 15;      // SIGTERM: graceful
+  int fast_stop_signal = 2;  // SIGINT: fast
   Duration stop_timeout = 10s;
   ReadinessConfig readiness;
   Duration boot_timeout = 60s;  // starting longer than this: stopped, reason boot_timeout
@@ -101,8 +101,8 @@ struct DrainConfig {
 };
 
 struct ControlConfig {
-  bool enabled = true;                       // spawn vigil-control
-  std::string binary;                        // default: vigil-control next to vigil
+  bool enabled = true;  // spawn vigil-control
+  std::string binary;   // default: vigil-control next to vigil
   std::string socket = "/run/vigil/control.sock";
   int socket_mode = 0600;
   int health_port = 0;     // TCP port serving grpc.health.v1 only (the kubelet's probe); 0: off

@@ -38,7 +38,8 @@ bool IsNumber(const std::string& s) {
 // error names where the offending value was set.
 Status FieldError(const PoolConfig& pool, const std::string& key, const std::string& what) {
   auto it = pool.origin.find(key);
-  if (it != pool.origin.end() && (it->second.rfind("--", 0) == 0 || it->second.rfind("VIGIL_", 0) == 0)) {
+  if (it != pool.origin.end() &&
+      (it->second.rfind("--", 0) == 0 || it->second.rfind("VIGIL_", 0) == 0)) {
     return Status::Error(it->second + ": " + what);
   }
   const std::string& where = it != pool.origin.end() ? it->second : pool.location;
@@ -78,8 +79,10 @@ Status ValidateConfig(Config* config) {
     if (r.mode == ReadinessMode::kHttp && (r.path.empty() || r.path.front() != '/')) {
       return FieldError(pool, "readiness.path", "must start with '/'");
     }
-    if (r.period <= Duration::zero()) return FieldError(pool, "readiness.period", "must be more than 0");
-    if (r.timeout <= Duration::zero()) return FieldError(pool, "readiness.timeout", "must be more than 0");
+    if (r.period <= Duration::zero())
+      return FieldError(pool, "readiness.period", "must be more than 0");
+    if (r.timeout <= Duration::zero())
+      return FieldError(pool, "readiness.timeout", "must be more than 0");
     if (pool.backoff.max < pool.backoff.initial) {
       return FieldError(pool, pool.origin.count("backoff.max") ? "backoff.max" : "backoff.initial",
                         "backoff.max must not be less than backoff.initial");
@@ -97,11 +100,13 @@ Status ValidateConfig(Config* config) {
   }
   const DrainConfig& d = config->drain;
   if (d.grace_period <= d.safety_margin + d.propagation_delay) {
-    return Status::Error(config->source + ": drain: grace_period must be longer than "
+    return Status::Error(config->source +
+                         ": drain: grace_period must be longer than "
                          "safety_margin plus propagation_delay");
   }
   if (config->control.api_port != 0 && config->control.token_file.empty()) {
-    return Status::Error(config->source + ": control.api_port needs control.token_file: the "
+    return Status::Error(config->source +
+                         ": control.api_port needs control.token_file: the "
                          "Lifecycle API is never served on TCP without a token");
   }
   if (config->control.http_drain && config->control.http_port == 0) {
@@ -112,7 +117,8 @@ Status ValidateConfig(Config* config) {
   }
   for (const HookConfig& hook : config->hooks) {
     if (hook.command.empty() || hook.command.front().empty()) {
-      return Status::Error(config->source + ": hook '" + hook.name + "': command must not be empty");
+      return Status::Error(config->source + ": hook '" + hook.name +
+                           "': command must not be empty");
     }
   }
   return Status();
@@ -153,7 +159,8 @@ StatusOr<Config> LoadConfig(const CliOptions& cli, const EnvLookup& env, const F
   for (int signo = 1; signo <= 64; ++signo) {
     const int to = cli.single.rewrite.Apply(signo);
     if (to == signo) continue;
-    for (PoolConfig& pool : config.pools) pool.forward_rewrite.Set(signo, to);
+    for (PoolConfig& pool : config.pools)
+      pool.forward_rewrite.Set(signo, to);
   }
 
   for (const AgentOption& option : AgentOptions()) {

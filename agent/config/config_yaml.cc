@@ -29,11 +29,16 @@ class YamlError {
 
 const char* TypeName(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a single value";
-    case YAML::NodeType::Null: return "nothing";
-    default: return "an undefined value";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a single value";
+    case YAML::NodeType::Null:
+      return "nothing";
+    default:
+      return "an undefined value";
   }
 }
 
@@ -41,21 +46,26 @@ const char* TypeName(const YAML::Node& node) {
 Status ValuesOf(const YAML::Node& node, const PoolOption& option, std::vector<std::string>* out) {
   using Kind = PoolOption::Kind;
   if (option.kind == Kind::kScalar || option.kind == Kind::kBool) {
-    if (!node.IsScalar()) return Status::Error(std::string("expected a single value, got ") + TypeName(node));
+    if (!node.IsScalar())
+      return Status::Error(std::string("expected a single value, got ") + TypeName(node));
     out->push_back(node.Scalar());
     return Status();
   }
   if (option.kind == Kind::kList) {
     if (!node.IsSequence()) {
-      return Status::Error(std::string("expected a list, e.g. [\"a\", \"b\"], got ") + TypeName(node));
+      return Status::Error(std::string("expected a list, e.g. [\"a\", \"b\"], got ") +
+                           TypeName(node));
     }
     for (const auto& item : node) {
-      if (!item.IsScalar()) return Status::Error(std::string("list items must be single values, got ") + TypeName(item));
+      if (!item.IsScalar())
+        return Status::Error(std::string("list items must be single values, got ") +
+                             TypeName(item));
       out->push_back(item.Scalar());
     }
     return Status();
   }
-  if (!node.IsMap()) return Status::Error(std::string("expected a mapping of NAME: value, got ") + TypeName(node));
+  if (!node.IsMap())
+    return Status::Error(std::string("expected a mapping of NAME: value, got ") + TypeName(node));
   for (const auto& kv : node) {
     if (!kv.second.IsScalar()) {
       return Status::Error("value of " + kv.first.Scalar() + " must be a single value");
@@ -87,7 +97,8 @@ bool IsSection(const std::string& key) {
 
 Status ParsePool(const YamlError& err, const YAML::Node& node, size_t index, PoolConfig* pool) {
   std::string where = "pools[" + std::to_string(index) + "]";
-  if (!node.IsMap()) return err.At(node, where, std::string("expected a mapping, got ") + TypeName(node));
+  if (!node.IsMap())
+    return err.At(node, where, std::string("expected a mapping, got ") + TypeName(node));
   pool->location = err.Location(node);
   if (node["name"] && node["name"].IsScalar()) where += " (" + node["name"].Scalar() + ")";
   pool->label = where;
@@ -96,7 +107,8 @@ Status ParsePool(const YamlError& err, const YAML::Node& node, size_t index, Poo
     const YAML::Node& value = kv.second;
     if (IsSection(key) && value.IsMap()) {
       for (const auto& inner : value) {
-        if (Status s = ApplyPoolKey(err, where, key + "." + inner.first.Scalar(), inner.second, pool);
+        if (Status s =
+                ApplyPoolKey(err, where, key + "." + inner.first.Scalar(), inner.second, pool);
             !s.ok()) {
           return s;
         }
@@ -104,7 +116,8 @@ Status ParsePool(const YamlError& err, const YAML::Node& node, size_t index, Poo
     } else if (key == "readiness" && value.IsScalar()) {
       if (Status s = ApplyPoolKey(err, where, "readiness.mode", value, pool); !s.ok()) return s;
     } else if (IsSection(key)) {
-      return err.At(value, where + "." + key, std::string("expected a mapping, got ") + TypeName(value));
+      return err.At(value, where + "." + key,
+                    std::string("expected a mapping, got ") + TypeName(value));
     } else {
       if (Status s = ApplyPoolKey(err, where, key, value, pool); !s.ok()) return s;
     }
@@ -135,7 +148,8 @@ Status ParseHooks(const YamlError& err, const YAML::Node& node, Config* config) 
   for (size_t i = 0; i < node.size(); ++i) {
     const YAML::Node& item = node[i];
     const std::string where = "hooks[" + std::to_string(i) + "]";
-    if (!item.IsMap()) return err.At(item, where, std::string("expected a mapping, got ") + TypeName(item));
+    if (!item.IsMap())
+      return err.At(item, where, std::string("expected a mapping, got ") + TypeName(item));
     HookConfig hook;
     hook.name = "hook-" + std::to_string(i);
     for (const auto& kv : item) {
@@ -145,7 +159,8 @@ Status ParseHooks(const YamlError& err, const YAML::Node& node, Config* config) 
         hook.name = value.Scalar();
       } else if (key == "command" && value.IsSequence()) {
         for (const auto& arg : value) {
-          if (!arg.IsScalar()) return err.At(arg, where + ".command", "list items must be single values");
+          if (!arg.IsScalar())
+            return err.At(arg, where + ".command", "list items must be single values");
           hook.command.push_back(arg.Scalar());
         }
       } else if (key == "timeout" && value.IsScalar()) {
@@ -233,7 +248,8 @@ StatusOr<Config> ParseConfigYaml(const std::string& text, const std::string& sou
     }
     if (Status s = ParseTopLevel(err, root, &config); !s.ok()) return s;
   } catch (const YAML::Exception& e) {
-    return Status::Error(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+    return Status::Error(source + ":" + std::to_string(e.mark.line + 1) +
+                         ": invalid YAML: " + e.msg);
   }
   return config;
 }

@@ -27,8 +27,8 @@ Status Int(const Values& v, int min, int max, int* out) {
     return Status::Error("expected a whole number, got '" + s + "'");
   }
   if (value < min || value > max) {
-    return Status::Error("must be between " + std::to_string(min) + " and " +
-                         std::to_string(max) + ", got " + s);
+    return Status::Error("must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                         ", got " + s);
   }
   *out = value;
   return Status();
@@ -100,7 +100,9 @@ Status Codes(const Values& v, ExitCodeSet* out) {
   return Status();
 }
 
-Status Text(const Values& v, std::string* out) { return One(v, out); }
+Status Text(const Values& v, std::string* out) {
+  return One(v, out);
+}
 
 // Pool names appear in metrics labels, log prefixes and socket names: keep them simple.
 Status Name(PoolConfig* p, const Values& v) {
@@ -136,8 +138,10 @@ Status Readiness(PoolConfig* p, const Values& v) {
   std::string s;
   if (Status st = One(v, &s); !st.ok()) return st;
   static const std::pair<const char*, ReadinessMode> kModes[] = {
-      {"started", ReadinessMode::kStarted}, {"notify", ReadinessMode::kNotify},
-      {"exec", ReadinessMode::kExec},       {"tcp", ReadinessMode::kTcp},
+      {"started", ReadinessMode::kStarted},
+      {"notify", ReadinessMode::kNotify},
+      {"exec", ReadinessMode::kExec},
+      {"tcp", ReadinessMode::kTcp},
       {"http", ReadinessMode::kHttp}};
   for (const auto& [name, mode] : kModes) {
     if (s == name) {
@@ -170,39 +174,71 @@ using K = PoolOption::Kind;
 
 const std::vector<PoolOption> kOptions = {
     {"name", K::kScalar, false, Name},
-    {"command", K::kList, false, [](PoolConfig* p, const Values& v) { return Command(v, &p->command); }},
+    {"command", K::kList, false,
+     [](PoolConfig* p, const Values& v) { return Command(v, &p->command); }},
     {"env", K::kMap, true, Env},
-    {"working_dir", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Text(v, &p->working_dir); }},
+    {"working_dir", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Text(v, &p->working_dir); }},
     {"user", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Text(v, &p->user); }},
     {"group", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Text(v, &p->group); }},
-    {"replicas", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Int(v, 0, 100000, &p->replicas); }},
+    {"replicas", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Int(v, 0, 100000, &p->replicas); }},
     {"restart", K::kScalar, true, Restart},
-    {"success_exit_codes", K::kList, true, [](PoolConfig* p, const Values& v) { return Codes(v, &p->success_exit_codes); }},
-    {"no_restart_exit_codes", K::kList, true, [](PoolConfig* p, const Values& v) { return Codes(v, &p->no_restart_exit_codes); }},
-    {"stop_signal", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Signal(v, &p->stop_signal); }},
-    {"fast_stop_signal", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Signal(v, &p->fast_stop_signal); }},
-    {"stop_timeout", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Dur(v, &p->stop_timeout); }},
+    {"success_exit_codes", K::kList, true,
+     [](PoolConfig* p, const Values& v) { return Codes(v, &p->success_exit_codes); }},
+    {"no_restart_exit_codes", K::kList, true,
+     [](PoolConfig* p, const Values& v) { return Codes(v, &p->no_restart_exit_codes); }},
+    {"stop_signal", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Signal(v, &p->stop_signal); }},
+    {"fast_stop_signal", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Signal(v, &p->fast_stop_signal); }},
+    {"stop_timeout", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Dur(v, &p->stop_timeout); }},
     {"readiness.mode", K::kScalar, true, Readiness},
-    {"readiness.command", K::kList, true, [](PoolConfig* p, const Values& v) { return Command(v, &p->readiness.command); }},
-    {"readiness.host", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Text(v, &p->readiness.host); }},
-    {"readiness.port", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Int(v, 1, 65535, &p->readiness.port); }},
-    {"readiness.path", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Text(v, &p->readiness.path); }},
-    {"readiness.period", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Dur(v, &p->readiness.period); }},
-    {"readiness.timeout", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Dur(v, &p->readiness.timeout); }},
-    {"readiness.failure_threshold", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Int(v, 1, 1000, &p->readiness.failure_threshold); }},
-    {"boot_timeout", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Dur(v, &p->boot_timeout); }},
-    {"watchdog", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Dur(v, &p->watchdog); }},
-    {"backoff.initial", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Dur(v, &p->backoff.initial); }},
-    {"backoff.max", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Dur(v, &p->backoff.max); }},
-    {"backoff.multiplier", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Real(v, 1.0, 100.0, &p->backoff.multiplier); }},
-    {"backoff.jitter", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Real(v, 0.0, 1.0, &p->backoff.jitter); }},
-    {"backoff.reset_after", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Dur(v, &p->backoff.reset_after); }},
-    {"crash_loop.max_restarts", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Int(v, 0, 1000000, &p->crash_loop.max_restarts); }},
-    {"crash_loop.period", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Dur(v, &p->crash_loop.period); }},
-    {"max_lifetime", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Dur(v, &p->max_lifetime); }},
-    {"max_lifetime_jitter", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Dur(v, &p->max_lifetime_jitter); }},
-    {"min_ready", K::kScalar, true, [](PoolConfig* p, const Values& v) { return Int(v, 0, 100000, &p->min_ready); }},
-    {"log_prefix", K::kBool, true, [](PoolConfig* p, const Values& v) { return Bool(v, &p->log_prefix); }},
+    {"readiness.command", K::kList, true,
+     [](PoolConfig* p, const Values& v) { return Command(v, &p->readiness.command); }},
+    {"readiness.host", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Text(v, &p->readiness.host); }},
+    {"readiness.port", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Int(v, 1, 65535, &p->readiness.port); }},
+    {"readiness.path", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Text(v, &p->readiness.path); }},
+    {"readiness.period", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Dur(v, &p->readiness.period); }},
+    {"readiness.timeout", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Dur(v, &p->readiness.timeout); }},
+    {"readiness.failure_threshold", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) {
+       return Int(v, 1, 1000, &p->readiness.failure_threshold);
+     }},
+    {"boot_timeout", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Dur(v, &p->boot_timeout); }},
+    {"watchdog", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Dur(v, &p->watchdog); }},
+    {"backoff.initial", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Dur(v, &p->backoff.initial); }},
+    {"backoff.max", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Dur(v, &p->backoff.max); }},
+    {"backoff.multiplier", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Real(v, 1.0, 100.0, &p->backoff.multiplier); }},
+    {"backoff.jitter", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Real(v, 0.0, 1.0, &p->backoff.jitter); }},
+    {"backoff.reset_after", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Dur(v, &p->backoff.reset_after); }},
+    {"crash_loop.max_restarts", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) {
+       return Int(v, 0, 1000000, &p->crash_loop.max_restarts);
+     }},
+    {"crash_loop.period", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Dur(v, &p->crash_loop.period); }},
+    {"max_lifetime", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Dur(v, &p->max_lifetime); }},
+    {"max_lifetime_jitter", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Dur(v, &p->max_lifetime_jitter); }},
+    {"min_ready", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Int(v, 0, 100000, &p->min_ready); }},
+    {"log_prefix", K::kBool, true,
+     [](PoolConfig* p, const Values& v) { return Bool(v, &p->log_prefix); }},
     {"rewrite", K::kList, true, Rewrite},
 };
 
@@ -222,7 +258,9 @@ std::string Transform(std::string_view key, char dot_to, char underscore_to, boo
 
 }  // namespace
 
-const std::vector<PoolOption>& PoolOptions() { return kOptions; }
+const std::vector<PoolOption>& PoolOptions() {
+  return kOptions;
+}
 
 const PoolOption* FindPoolOption(std::string_view key) {
   for (const auto& option : kOptions) {
@@ -259,8 +297,10 @@ std::vector<std::string> SplitOptionValue(const PoolOption& option, std::string_
     size_t end = text.find(separator, pos);
     if (end == std::string_view::npos) end = text.size();
     std::string_view part = text.substr(pos, end - pos);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    while (!part.empty() && part.front() == ' ')
+      part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ')
+      part.remove_suffix(1);
     if (!part.empty()) out.emplace_back(part);
     pos = end + 1;
   }

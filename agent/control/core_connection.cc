@@ -16,7 +16,9 @@ CoreConnection::~CoreConnection() {
   ::close(fd_);
 }
 
-void CoreConnection::Start() { reader_ = std::thread([this] { ReadLoop(); }); }
+void CoreConnection::Start() {
+  reader_ = std::thread([this] { ReadLoop(); });
+}
 
 void CoreConnection::Send(internal::v1::Command command, Done done) {
   {

@@ -123,7 +123,8 @@ class DrainHandler final : public CivetHandler {
         Reply(conn, 200, "OK", "drained: every worker ended gracefully\n");
       } else {
         std::string stragglers;
-        for (const auto& s : progress.stragglers()) stragglers += " " + s;
+        for (const auto& s : progress.stragglers())
+          stragglers += " " + s;
         Reply(conn, 500, "Internal Server Error",
               "drained with stragglers (killed at the deadline):" + stragglers + "\n");
       }
@@ -145,7 +146,7 @@ class HttpServer::Impl {
 
   bool Start() {
     const std::string port = options_.address + ":" + std::to_string(options_.port);
-    std::vector<std::string> civet_options = {"listening_ports", port, "num_threads", "8",
+    std::vector<std::string> civet_options = {"listening_ports",   port, "num_threads", "8",
                                               "enable_keep_alive", "no"};
     try {
       server_ = std::make_unique<CivetServer>(civet_options);
@@ -170,6 +171,8 @@ class HttpServer::Impl {
 HttpServer::HttpServer(const HttpOptions& options, ReadModel& model, CoreConnection& core)
     : impl_(std::make_unique<Impl>(options, model, core)) {}
 HttpServer::~HttpServer() = default;
-bool HttpServer::Start() { return impl_->Start(); }
+bool HttpServer::Start() {
+  return impl_->Start();
+}
 
 }  // namespace vigil::control

@@ -40,7 +40,8 @@ grpc::Status LifecycleService::Admit(grpc::CallbackServerContext* context) const
   if (!token_.empty()) {
     const auto& metadata = context->client_metadata();
     auto it = metadata.find("authorization");
-    const std::string header = it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
+    const std::string header =
+        it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
     if (!TokenMatches(header, token_)) {
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                           "missing or wrong bearer token (authorization: Bearer <token>)");
@@ -77,9 +78,9 @@ grpc::ServerWriteReactor<v1::Event>* LifecycleService::Watch(grpc::CallbackServe
     QueuedWriter<v1::Event>::FinishWith(handle, s);
     return writer;
   }
-  const int id = model_.Subscribe(
-      [handle](const v1::Event& e) { QueuedWriter<v1::Event>::Push(handle, e); },
-      /*with_snapshot=*/true);
+  const int id =
+      model_.Subscribe([handle](const v1::Event& e) { QueuedWriter<v1::Event>::Push(handle, e); },
+                       /*with_snapshot=*/true);
   writer->set_on_done([this, id] { model_.Unsubscribe(id); });
   return writer;
 }
@@ -159,8 +160,8 @@ grpc::ServerUnaryReactor* LifecycleService::Scale(grpc::CallbackServerContext* c
                                                   v1::ScaleResponse* response) {
   if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
   if (request->replicas() < 0) {
-    return Reject(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                        "replicas must not be negative"));
+    return Reject(
+        context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "replicas must not be negative"));
   }
   internal::v1::Command command;
   command.mutable_scale()->set_pool(request->pool());
@@ -195,7 +196,8 @@ grpc::ServerUnaryReactor* LifecycleService::Signal(grpc::CallbackServerContext* 
   if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
   auto signo = ParseSignal(request->signal());
   if (!signo.ok()) {
-    return Reject(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, signo.status().message()));
+    return Reject(context,
+                  grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, signo.status().message()));
   }
   internal::v1::Command command;
   command.mutable_signal()->set_pool(request->pool());

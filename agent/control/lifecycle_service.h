@@ -28,8 +28,8 @@ class LifecycleService final : public v1::Lifecycle::CallbackService {
   grpc::ServerUnaryReactor* Drain(grpc::CallbackServerContext* context,
                                   const v1::DrainRequest* request,
                                   v1::DrainResponse* response) override;
-  grpc::ServerWriteReactor<v1::DrainProgress>* DrainStream(grpc::CallbackServerContext* context,
-                                                           const v1::DrainRequest* request) override;
+  grpc::ServerWriteReactor<v1::DrainProgress>* DrainStream(
+      grpc::CallbackServerContext* context, const v1::DrainRequest* request) override;
   grpc::ServerUnaryReactor* Scale(grpc::CallbackServerContext* context,
                                   const v1::ScaleRequest* request,
                                   v1::ScaleResponse* response) override;

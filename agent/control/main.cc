@@ -138,7 +138,7 @@ int Run(const Options& options) {
 
   // The unix socket: the Lifecycle API and health, for vigilctl and exec probes.
   MakeParents(options.socket);
-  ::unlink(options.socket.c_str());  // A stale socket from an earlier run.
+  ::unlink(options.socket.c_str());        // A stale socket from an earlier run.
   const mode_t old_umask = ::umask(0077);  // Born private; widened below only if configured.
   grpc::ServerBuilder local_builder;
   local_builder.AddListeningPort("unix:" + options.socket, grpc::InsecureServerCredentials());

@@ -32,7 +32,8 @@ void ToPublic(const internal::v1::PoolInfo& in, v1::Pool* out) {
   out->set_failed(in.failed());
   out->set_pool_ready(in.pool_ready());
   out->clear_workers();
-  for (const auto& w : in.workers()) ToPublic(w, out->add_workers());
+  for (const auto& w : in.workers())
+    ToPublic(w, out->add_workers());
 }
 
 void ToPublic(const internal::v1::DrainInfo& in, v1::DrainProgress* out) {
@@ -43,7 +44,8 @@ void ToPublic(const internal::v1::DrainInfo& in, v1::DrainProgress* out) {
   out->set_complete(in.complete());
   out->set_graceful(in.graceful());
   out->clear_stragglers();
-  for (const auto& s : in.stragglers()) out->add_stragglers(s);
+  for (const auto& s : in.stragglers())
+    out->add_stragglers(s);
 }
 
 namespace {
@@ -71,7 +73,8 @@ void ReadModel::ApplySnapshot(const internal::v1::Snapshot& snapshot) {
     status_.Clear();
     status_.set_phase(static_cast<v1::Phase>(snapshot.phase()));
     status_.set_ready(snapshot.ready());
-    for (const auto& p : snapshot.pools()) ToPublic(p, status_.add_pools());
+    for (const auto& p : snapshot.pools())
+      ToPublic(p, status_.add_pools());
     if (snapshot.has_drain()) ToPublic(snapshot.drain(), status_.mutable_drain());
     event.set_kind(v1::Event::SNAPSHOT);
     *event.mutable_status() = status_;
@@ -92,7 +95,8 @@ void ReadModel::ApplyEvent(const internal::v1::Event& in) {
       for (auto& pool : *status_.mutable_pools()) {
         if (pool.name() != in.pool()) continue;
         // Slots are dense (0..n-1): grow to the slot reported, shrink to the pool's slot count.
-        while (pool.workers_size() <= in.slot()) pool.add_workers()->set_slot(pool.workers_size() - 1);
+        while (pool.workers_size() <= in.slot())
+          pool.add_workers()->set_slot(pool.workers_size() - 1);
         *pool.mutable_workers(in.slot()) = event.worker();
         if (in.has_pool_info()) {
           const auto& info = in.pool_info();
@@ -167,9 +171,11 @@ void ReadModel::Publish(const v1::Event& event) {
   std::vector<Listener> listeners;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [id, l] : listeners_) listeners.push_back(l);
+    for (const auto& [id, l] : listeners_)
+      listeners.push_back(l);
   }
-  for (const auto& l : listeners) l(event);
+  for (const auto& l : listeners)
+    l(event);
 }
 
 }  // namespace vigil::control

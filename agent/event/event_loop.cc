@@ -27,8 +27,7 @@ StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const Clock& clock) {
   if (::epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, timer_fd.get(), &ev) != 0) {
     return Status::FromErrno("epoll_ctl(timerfd)", errno);
   }
-  return std::unique_ptr<EventLoop>(
-      new EventLoop(clock, std::move(epoll_fd), std::move(timer_fd)));
+  return std::unique_ptr<EventLoop>(new EventLoop(clock, std::move(epoll_fd), std::move(timer_fd)));
 }
 
 EventLoop::EventLoop(const Clock& clock, UniqueFd epoll_fd, UniqueFd timer_fd)
@@ -58,7 +57,8 @@ Status EventLoop::Add(int fd, uint32_t events, Callback on_readable, Callback on
 
 Status EventLoop::AlsoWatchWritable(int fd, Callback on_writable) {
   auto it = token_of_fd_.find(fd);
-  if (it == token_of_fd_.end()) return Status::Error("fd " + std::to_string(fd) + " is not watched");
+  if (it == token_of_fd_.end())
+    return Status::Error("fd " + std::to_string(fd) + " is not watched");
   WatchEntry& entry = watches_.at(it->second);
   epoll_event ev{};
   ev.events = entry.events | EPOLLOUT;
@@ -141,7 +141,8 @@ void EventLoop::RunDueTimers() {
   armed_for_.reset();
   // One at a time: a callback may cancel (or add) a timer due in this same batch.
   const MonoTime now = clock_.Now();
-  while (auto callback = timers_.PopNextDue(now)) Dispatch(*callback);
+  while (auto callback = timers_.PopNextDue(now))
+    Dispatch(*callback);
   ArmTimer();
 }
 

@@ -1,5 +1,5 @@
-// FdWatcher: "call me when this descriptor is readable (or writable)". Implemented by EventLoop; tests use a
-// fake that records watches. Single-threaded: only the loop thread calls it.
+// FdWatcher: "call me when this descriptor is readable (or writable)". Implemented by EventLoop;
+// tests use a fake that records watches. Single-threaded: only the loop thread calls it.
 #pragma once
 
 #include <functional>

@@ -7,7 +7,8 @@
 namespace vigil {
 
 SignalRewrite::SignalRewrite() {
-  for (int i = 0; i <= kMaxSignal; ++i) map_[i] = i;
+  for (int i = 0; i <= kMaxSignal; ++i)
+    map_[i] = i;
 }
 
 Status SignalRewrite::AddRule(std::string_view rule) {

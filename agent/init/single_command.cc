@@ -63,7 +63,7 @@ void SingleCommand::OnSignal(const ReceivedSignal& signal) {
     // CMD is gone and its leftovers are already being stopped on a deadline: a late signal
     // (a second `docker stop`) must neither shorten nor extend that.
     log::Debug("{} received after the main process exited: not forwarded",
-                  SignalName(signal.signo));
+               SignalName(signal.signo));
     return;
   }
   if (signal.signo == SIGCONT && main_stopped_by_tty_) {
@@ -97,7 +97,7 @@ void SingleCommand::Forward(int signo) {
     log::Warn("forwarding {}: {}", SignalName(signo), s.message());
   } else {
     log::Debug("forwarded {} to {} {}", SignalName(signo),
-                  options_.signal_process_group ? "process group" : "pid", main_pid_);
+               options_.signal_process_group ? "process group" : "pid", main_pid_);
   }
 }
 
@@ -155,7 +155,7 @@ void SingleCommand::OnMainExited(int wait_status) {
   main_pidfd_.Reset();
   exit_code_ = ExitCodeFromWaitStatus(wait_status, options_.success_codes);
   log::Info("main process {} {}; exit status {}", main_pid_, DescribeWaitStatus(wait_status),
-               exit_code_);
+            exit_code_);
 }
 
 void SingleCommand::BeginStragglers() {
@@ -167,7 +167,7 @@ void SingleCommand::BeginStragglers() {
   }
   phase_ = Phase::kStragglersTerm;
   log::Info("main process exited; giving the processes left behind up to {} after SIGTERM",
-               FormatDuration(options_.kill_grace));
+            FormatDuration(options_.kill_grace));
   SignalStragglers(SIGTERM);
   // A stopped process cannot act on SIGTERM until it is continued.
   SignalStragglers(SIGCONT);
@@ -175,12 +175,12 @@ void SingleCommand::BeginStragglers() {
     phase_timer_ = kNoTimer;
     phase_ = Phase::kStragglersKill;
     log::Warn("processes still running {} after the main process exited: sending SIGKILL",
-                 FormatDuration(options_.kill_grace));
+              FormatDuration(options_.kill_grace));
     SignalStragglers(SIGKILL);
     phase_timer_ = scheduler_.RunAt(clock_.Now() + options_.kill_wait, [this] {
       phase_timer_ = kNoTimer;
       log::Warn("processes survived SIGKILL for {}: exiting anyway",
-                   FormatDuration(options_.kill_wait));
+                FormatDuration(options_.kill_wait));
       Finish();
     });
   });

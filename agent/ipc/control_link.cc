@@ -5,9 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 
 #include "agent/init/signals.h"
 #include "agent/log/log.h"
@@ -22,21 +22,26 @@ constexpr Duration kRestartMax = std::chrono::seconds(30);
 
 const char* LevelName(log::Level level) {
   switch (level) {
-    case log::Level::kTrace: return "trace";
-    case log::Level::kDebug: return "debug";
-    case log::Level::kInfo: return "info";
-    case log::Level::kWarn: return "warn";
-    case log::Level::kError: return "error";
-    case log::Level::kOff: return "off";
+    case log::Level::kTrace:
+      return "trace";
+    case log::Level::kDebug:
+      return "debug";
+    case log::Level::kInfo:
+      return "info";
+    case log::Level::kWarn:
+      return "warn";
+    case log::Level::kError:
+      return "error";
+    case log::Level::kOff:
+      return "off";
   }
   return "warn";
 }
 
 }  // namespace
 
-ControlLink::ControlLink(const Config& config, Supervisor& supervisor, Os& os,
-                         Scheduler& scheduler, FdWatcher& watcher, const Clock& clock,
-                         std::string binary)
+ControlLink::ControlLink(const Config& config, Supervisor& supervisor, Os& os, Scheduler& scheduler,
+                         FdWatcher& watcher, const Clock& clock, std::string binary)
     : config_(config),
       supervisor_(supervisor),
       os_(os),
@@ -51,12 +56,21 @@ ControlLink::~ControlLink() {
   if (socket_) watcher_.Unwatch(socket_.get());
 }
 
-void ControlLink::Start() { Spawn(); }
+void ControlLink::Start() {
+  Spawn();
+}
 
 std::vector<std::string> ControlLink::Arguments() const {
-  std::vector<std::string> args = {binary_, "--fd", "3", "--socket", config_.control.socket,
-                                   "--socket-mode", std::to_string(config_.control.socket_mode),
-                                   "--log-level", LevelName(config_.log_level), "--log-format",
+  std::vector<std::string> args = {binary_,
+                                   "--fd",
+                                   "3",
+                                   "--socket",
+                                   config_.control.socket,
+                                   "--socket-mode",
+                                   std::to_string(config_.control.socket_mode),
+                                   "--log-level",
+                                   LevelName(config_.log_level),
+                                   "--log-format",
                                    config_.log_format == log::Format::kJson ? "json" : "text"};
   if (config_.control.health_port != 0) {
     args.insert(args.end(), {"--health-port", std::to_string(config_.control.health_port)});
@@ -69,9 +83,9 @@ std::vector<std::string> ControlLink::Arguments() const {
     args.insert(args.end(), {"--token-file", config_.control.token_file});
   }
   if (config_.control.api_port != 0) {
-    args.insert(args.end(), {"--api-port", std::to_string(config_.control.api_port),
-                             "--api-address", config_.control.api_address, "--token-file",
-                             config_.control.token_file});
+    args.insert(args.end(),
+                {"--api-port", std::to_string(config_.control.api_port), "--api-address",
+                 config_.control.api_address, "--token-file", config_.control.token_file});
   }
   return args;
 }
@@ -118,7 +132,8 @@ void ControlLink::ScheduleRestart() {
   if (stopping_ || restart_timer_ != kNoTimer) return;
   ++consecutive_failures_;
   Duration delay = kRestartInitial;
-  for (int i = 1; i < consecutive_failures_ && delay < kRestartMax; ++i) delay *= 2;
+  for (int i = 1; i < consecutive_failures_ && delay < kRestartMax; ++i)
+    delay *= 2;
   delay = std::min(delay, kRestartMax);
   restart_timer_ = scheduler_.RunAt(clock_.Now() + delay, [this] {
     restart_timer_ = kNoTimer;
@@ -271,11 +286,11 @@ void ControlLink::Handle(const internal::v1::Command& command) {
   Send(reply);
 }
 
-void ControlLink::OnWorkerChanged(const Pool& pool, int slot) {
+void ControlLink::SendWorkerEvent(int kind, const Pool& pool, int slot) {
   if (!socket_ || slot >= pool.slot_count()) return;
   internal::v1::CoreMessage m;
   auto* e = m.mutable_event();
-  e->set_kind(2);  // WORKER_STATE
+  e->set_kind(kind);
   e->set_time_unix_ms(builder_.NowUnixMs());
   e->set_pool(pool.name());
   e->set_slot(slot);
@@ -284,17 +299,12 @@ void ControlLink::OnWorkerChanged(const Pool& pool, int slot) {
   Send(m);
 }
 
+void ControlLink::OnWorkerChanged(const Pool& pool, int slot) {
+  SendWorkerEvent(2, pool, slot);  // WORKER_STATE
+}
+
 void ControlLink::OnWorkerExited(const Pool& pool, int slot, const ExitRecord&) {
-  if (!socket_ || slot >= pool.slot_count()) return;
-  internal::v1::CoreMessage m;
-  auto* e = m.mutable_event();
-  e->set_kind(3);  // WORKER_EXITED
-  e->set_time_unix_ms(builder_.NowUnixMs());
-  e->set_pool(pool.name());
-  e->set_slot(slot);
-  builder_.FillWorker(pool, slot, e->mutable_worker());
-  builder_.FillPool(pool, /*with_workers=*/false, e->mutable_pool_info());
-  Send(m);
+  SendWorkerEvent(3, pool, slot);  // WORKER_EXITED
 }
 
 void ControlLink::OnAgentChanged() {

@@ -50,6 +50,7 @@ class ControlLink final : public AgentListener {
   void Flush();
   void OnReadable();
   void Handle(const internal::v1::Command& command);
+  void SendWorkerEvent(int kind, const Pool& pool, int slot);  // kind: vigil.v1.Event.Kind
   std::vector<std::string> Arguments() const;
 
   const Config& config_;

@@ -6,7 +6,8 @@ std::string EncodeFrame(std::string_view payload) {
   std::string out;
   out.reserve(payload.size() + 4);
   const uint32_t n = static_cast<uint32_t>(payload.size());
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
   out.append(payload);
   return out;
 }
@@ -16,8 +17,9 @@ std::optional<std::string> FrameDecoder::Next(bool* corrupt) {
   if (buffered() < 4) return std::nullopt;
   uint32_t n = 0;
   for (int i = 0; i < 4; ++i) {
-    n |= static_cast<uint32_t>(static_cast<unsigned char>(buffer_[offset_ + static_cast<size_t>(i)]))
-         << (8 * i);
+    n |=
+        static_cast<uint32_t>(static_cast<unsigned char>(buffer_[offset_ + static_cast<size_t>(i)]))
+        << (8 * i);
   }
   if (n > kMaxFrame) {
     *corrupt = true;

@@ -10,11 +10,16 @@ namespace {
 // vigil.v1.WorkerState values.
 int StateNumber(WorkerState s) {
   switch (s) {
-    case WorkerState::kBackoff: return 1;
-    case WorkerState::kStarting: return 2;
-    case WorkerState::kReady: return 3;
-    case WorkerState::kStopping: return 4;
-    case WorkerState::kExited: return 5;
+    case WorkerState::kBackoff:
+      return 1;
+    case WorkerState::kStarting:
+      return 2;
+    case WorkerState::kReady:
+      return 3;
+    case WorkerState::kStopping:
+      return 4;
+    case WorkerState::kExited:
+      return 5;
   }
   return 0;
 }
@@ -34,11 +39,16 @@ int64_t StatusBuilder::ToUnixMs(MonoTime t) const {
 
 int StatusBuilder::Phase() const {
   switch (supervisor_.phase()) {
-    case AgentPhase::kStarting: return 1;
-    case AgentPhase::kReady: return 2;
-    case AgentPhase::kStopping: return 3;
-    case AgentPhase::kDrained: return 4;
-    case AgentPhase::kDone: return 5;
+    case AgentPhase::kStarting:
+      return 1;
+    case AgentPhase::kReady:
+      return 2;
+    case AgentPhase::kStopping:
+      return 3;
+    case AgentPhase::kDrained:
+      return 4;
+    case AgentPhase::kDone:
+      return 5;
   }
   return 0;
 }
@@ -71,7 +81,8 @@ void StatusBuilder::FillPool(const Pool& pool, bool with_workers,
   out->set_failed(pool.failed());
   out->set_pool_ready(pool.ready());
   if (!with_workers) return;
-  for (int slot = 0; slot < pool.slot_count(); ++slot) FillWorker(pool, slot, out->add_workers());
+  for (int slot = 0; slot < pool.slot_count(); ++slot)
+    FillWorker(pool, slot, out->add_workers());
 }
 
 void StatusBuilder::FillDrain(internal::v1::DrainInfo* out) const {
@@ -98,7 +109,8 @@ internal::v1::Snapshot StatusBuilder::Snapshot() const {
   internal::v1::Snapshot s;
   s.set_phase(Phase());
   s.set_ready(supervisor_.ready());
-  for (const auto& pool : supervisor_.pools()) FillPool(*pool, true, s.add_pools());
+  for (const auto& pool : supervisor_.pools())
+    FillPool(*pool, true, s.add_pools());
   if (supervisor_.drain().started) FillDrain(s.mutable_drain());
   return s;
 }

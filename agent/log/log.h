@@ -60,23 +60,28 @@ inline void Event(Level level, std::string_view event, std::string_view message,
 
 template <typename... Args>
 void Trace(fmt::format_string<Args...> f, Args&&... args) {
-  if (Enabled(Level::kTrace)) Write(Level::kTrace, {}, fmt::format(f, std::forward<Args>(args)...), {});
+  if (Enabled(Level::kTrace))
+    Write(Level::kTrace, {}, fmt::format(f, std::forward<Args>(args)...), {});
 }
 template <typename... Args>
 void Debug(fmt::format_string<Args...> f, Args&&... args) {
-  if (Enabled(Level::kDebug)) Write(Level::kDebug, {}, fmt::format(f, std::forward<Args>(args)...), {});
+  if (Enabled(Level::kDebug))
+    Write(Level::kDebug, {}, fmt::format(f, std::forward<Args>(args)...), {});
 }
 template <typename... Args>
 void Info(fmt::format_string<Args...> f, Args&&... args) {
-  if (Enabled(Level::kInfo)) Write(Level::kInfo, {}, fmt::format(f, std::forward<Args>(args)...), {});
+  if (Enabled(Level::kInfo))
+    Write(Level::kInfo, {}, fmt::format(f, std::forward<Args>(args)...), {});
 }
 template <typename... Args>
 void Warn(fmt::format_string<Args...> f, Args&&... args) {
-  if (Enabled(Level::kWarn)) Write(Level::kWarn, {}, fmt::format(f, std::forward<Args>(args)...), {});
+  if (Enabled(Level::kWarn))
+    Write(Level::kWarn, {}, fmt::format(f, std::forward<Args>(args)...), {});
 }
 template <typename... Args>
 void Error(fmt::format_string<Args...> f, Args&&... args) {
-  if (Enabled(Level::kError)) Write(Level::kError, {}, fmt::format(f, std::forward<Args>(args)...), {});
+  if (Enabled(Level::kError))
+    Write(Level::kError, {}, fmt::format(f, std::forward<Args>(args)...), {});
 }
 
 // Escapes `text` for use inside a JSON string (quotes, backslashes, control characters).

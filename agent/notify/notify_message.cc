@@ -23,12 +23,18 @@ NotifyParseResult Reject(NotifyRejection why, std::string error) {
 
 const char* NotifyRejectionName(NotifyRejection rejection) {
   switch (rejection) {
-    case NotifyRejection::kNone: return "none";
-    case NotifyRejection::kOversized: return "oversized";
-    case NotifyRejection::kEmpty: return "empty";
-    case NotifyRejection::kNotText: return "not_text";
-    case NotifyRejection::kMalformed: return "malformed";
-    case NotifyRejection::kUnauthorized: return "unauthorized";
+    case NotifyRejection::kNone:
+      return "none";
+    case NotifyRejection::kOversized:
+      return "oversized";
+    case NotifyRejection::kEmpty:
+      return "empty";
+    case NotifyRejection::kNotText:
+      return "not_text";
+    case NotifyRejection::kMalformed:
+      return "malformed";
+    case NotifyRejection::kUnauthorized:
+      return "unauthorized";
   }
   return "unknown";
 }

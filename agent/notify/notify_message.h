@@ -36,10 +36,10 @@ struct NotifyMessage {
 // Why a datagram was rejected; also a metrics label.
 enum class NotifyRejection {
   kNone,
-  kOversized,   // more than kMaxNotifyDatagram bytes
+  kOversized,  // more than kMaxNotifyDatagram bytes
   kEmpty,
-  kNotText,     // NUL or other binary bytes
-  kMalformed,   // a line without '=', or a bad value for a known key
+  kNotText,       // NUL or other binary bytes
+  kMalformed,     // a line without '=', or a bad value for a known key
   kUnauthorized,  // sent by a process that is not the worker's (decided by the socket owner)
 };
 

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 
 #include "agent/notify/notify_message.h"
@@ -19,7 +19,8 @@ std::string NotifyTransport::NewToken() {
   if (::getrandom(&value, sizeof value, GRND_NONBLOCK) != sizeof value) {
     // No entropy yet (very early boot): still unique, if guessable.
     static uint64_t counter = 0;
-    value = (static_cast<uint64_t>(::getpid()) << 32) ^ ++counter ^ reinterpret_cast<uintptr_t>(&value);
+    value =
+        (static_cast<uint64_t>(::getpid()) << 32) ^ ++counter ^ reinterpret_cast<uintptr_t>(&value);
   }
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(value));

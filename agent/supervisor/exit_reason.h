@@ -38,11 +38,11 @@ const char* ExitReasonName(ExitReason reason);
 // How one run of a worker ended.
 struct ExitRecord {
   ExitReason reason = ExitReason::kExited;
-  int code = -1;          // exit code when it exited, else -1
-  int signal = 0;         // terminating signal when it was killed, else 0
+  int code = -1;              // exit code when it exited, else -1
+  int signal = 0;             // terminating signal when it was killed, else 0
   bool before_ready = false;  // it never became ready in this run (a boot-phase end)
-  bool graceful = false;  // ended as asked: a success code, or the stop signal Vigil sent
-  bool failure = false;   // counts toward backoff and the crash-loop verdict
+  bool graceful = false;      // ended as asked: a success code, or the stop signal Vigil sent
+  bool failure = false;       // counts toward backoff and the crash-loop verdict
 };
 
 // "exited with code 1", "killed by SIGKILL", for logs and the termination message.

@@ -25,7 +25,8 @@ OutputRelay::~OutputRelay() {
   // The agent is exiting: what the workers wrote last is still in the pipes (and a last line
   // without a newline in `pending`). Pass it all on before the pipes close.
   std::vector<int> fds;
-  for (const auto& [fd, stream] : streams_) fds.push_back(fd);
+  for (const auto& [fd, stream] : streams_)
+    fds.push_back(fd);
   for (int fd : fds) {
     auto it = streams_.find(fd);
     Stream& stream = it->second;
@@ -36,7 +37,8 @@ OutputRelay::~OutputRelay() {
       stream.pending.append(buf, static_cast<size_t>(n));
     }
     size_t start = 0;
-    for (size_t eol; (eol = stream.pending.find('\n', start)) != std::string::npos; start = eol + 1) {
+    for (size_t eol; (eol = stream.pending.find('\n', start)) != std::string::npos;
+         start = eol + 1) {
       Emit(stream, std::string_view(stream.pending).substr(start, eol - start));
     }
     if (start < stream.pending.size()) Emit(stream, std::string_view(stream.pending).substr(start));

@@ -78,7 +78,8 @@ Pool::Pool(const PoolConfig& config, PoolServices services, PoolObserver& observ
               }),
       relay_(services_.watcher),
       desired_(config.replicas) {
-  for (int slot = 0; slot < config_.replicas; ++slot) AddSlot();
+  for (int slot = 0; slot < config_.replicas; ++slot)
+    AddSlot();
 }
 
 int Pool::AddSlot() {
@@ -169,14 +170,22 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
         const bool before_ready = r.before_ready;
         if (r.signal > 0) {
           log::Event(level, "worker_exited", "worker exited",
-                     {{"pool", config_.name}, {"slot", slot}, {"pid", runs_[slot].last_pid},
-                      {"reason", ExitReasonName(r.reason)}, {"signal", SignalName(r.signal)},
-                      {"before_ready", before_ready}, {"restarts", worker.restarts()}});
+                     {{"pool", config_.name},
+                      {"slot", slot},
+                      {"pid", runs_[slot].last_pid},
+                      {"reason", ExitReasonName(r.reason)},
+                      {"signal", SignalName(r.signal)},
+                      {"before_ready", before_ready},
+                      {"restarts", worker.restarts()}});
         } else {
           log::Event(level, "worker_exited", "worker exited",
-                     {{"pool", config_.name}, {"slot", slot}, {"pid", runs_[slot].last_pid},
-                      {"reason", ExitReasonName(r.reason)}, {"code", r.code},
-                      {"before_ready", before_ready}, {"restarts", worker.restarts()}});
+                     {{"pool", config_.name},
+                      {"slot", slot},
+                      {"pid", runs_[slot].last_pid},
+                      {"reason", ExitReasonName(r.reason)},
+                      {"code", r.code},
+                      {"before_ready", before_ready},
+                      {"restarts", worker.restarts()}});
         }
         observer_.OnWorkerExited(*this, slot, r);
         if (revive_[slot] && worker.state() == WorkerState::kExited) {
@@ -204,10 +213,13 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
         failed_ = true;
         const auto& last = worker.last_exit();
         log::Event(log::Level::kError, "crash_loop", "pool failed: crash loop",
-                   {{"pool", config_.name}, {"slot", slot},
+                   {{"pool", config_.name},
+                    {"slot", slot},
                     {"max_restarts", config_.crash_loop.max_restarts},
                     {"period", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                  config_.crash_loop.period).count()) + "s"},
+                                                  config_.crash_loop.period)
+                                                  .count()) +
+                                   "s"},
                     {"last_exit", last ? DescribeExit(*last) : "none"}});
         RecomputeReadiness();
         observer_.OnPoolFailed(*this);
@@ -222,8 +234,9 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
     log::Event(log::Level::kInfo, "worker_restart_scheduled", "worker restart scheduled",
                {{"pool", config_.name},
                 {"slot", slot},
-                {"delay_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 actions.back().at - Now()).count()}});
+                {"delay_ms",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(actions.back().at - Now())
+                     .count()}});
   }
 }
 
@@ -238,14 +251,16 @@ std::vector<std::string> Pool::WorkerEnvironment(int slot, const std::string& no
     }
     env.emplace_back(entry);
   }
-  for (const auto& [key, value] : config_.env) env.push_back(key + "=" + value);
+  for (const auto& [key, value] : config_.env)
+    env.push_back(key + "=" + value);
   env.push_back("VIGIL_POOL=" + config_.name);
   env.push_back("VIGIL_WORKER=" + std::to_string(slot));
   env.push_back("NOTIFY_SOCKET=@" + notify_name);
   if (config_.watchdog > Duration::zero()) {
-    env.push_back("WATCHDOG_USEC=" +
-                  std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
-                                     config_.watchdog).count()));
+    env.push_back(
+        "WATCHDOG_USEC=" +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::microseconds>(config_.watchdog).count()));
   }
   return env;
 }
@@ -291,9 +306,8 @@ void Pool::Spawn(int slot) {
     run.notify_fd = std::move(*notify_fd);
     slot_of_pid_[run.pid] = slot;
     ++counters_.starts;
-    Status watched = services_.watcher.Watch(run.notify_fd.get(), [this, slot] {
-      OnNotifyReadable(slot);
-    });
+    Status watched =
+        services_.watcher.Watch(run.notify_fd.get(), [this, slot] { OnNotifyReadable(slot); });
     if (!watched.ok()) log::Warn("pool {}: {}", config_.name, watched.message());
     log::Event(log::Level::kInfo, "worker_started", "worker started",
                {{"pool", config_.name}, {"slot", slot}, {"pid", run.pid}});
@@ -314,12 +328,14 @@ void Pool::SignalRun(int slot, int signo) {
   // signalled.
   if (!run.leader_reaped) {
     Status s = services_.os.SignalGroup(run.pid, signo);
-    if (!s.ok() && s.os_error() != ESRCH) log::Warn("pool {} slot {}: {}", config_.name, slot, s.message());
+    if (!s.ok() && s.os_error() != ESRCH)
+      log::Warn("pool {} slot {}: {}", config_.name, slot, s.message());
   }
   if (run.main_pid != run.pid) {
     // A MAINPID= that left the group (setsid) still gets the signal.
     Status m = services_.os.SignalPid(run.main_pid, signo);
-    if (!m.ok() && m.os_error() != ESRCH) log::Warn("pool {} slot {}: {}", config_.name, slot, m.message());
+    if (!m.ok() && m.os_error() != ESRCH)
+      log::Warn("pool {} slot {}: {}", config_.name, slot, m.message());
   }
   log::Debug("pool {} slot {}: sent {}", config_.name, slot, SignalName(signo));
 }
@@ -338,18 +354,22 @@ void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
   auto reject = [&](NotifyRejection why, const std::string& detail) {
     ++counters_.notify_rejected;
     log::Event(log::Level::kWarn, "notify_rejected", "notify datagram rejected",
-               {{"pool", config_.name}, {"slot", slot}, {"cause", NotifyRejectionName(why)},
-                {"sender_pid", d.sender_pid}, {"detail", detail}});
+               {{"pool", config_.name},
+                {"slot", slot},
+                {"cause", NotifyRejectionName(why)},
+                {"sender_pid", d.sender_pid},
+                {"detail", detail}});
   };
   // Attributed by socket; the sender's credentials are a second check. A sender from outside
   // our PID namespace shows as pid 0. A sender that already exited cannot be checked, and the
   // socket it used is this run's alone, so it is believed.
-  if (d.sender_pid <= 0) return reject(NotifyRejection::kUnauthorized, "sender outside Vigil's PID namespace");
+  if (d.sender_pid <= 0)
+    return reject(NotifyRejection::kUnauthorized, "sender outside Vigil's PID namespace");
   if (d.sender_pid != run.pid && d.sender_pid != run.main_pid) {
     const pid_t group = services_.os.ProcessGroupOf(d.sender_pid);
     if (group >= 0 && group != run.pid) {
-      return reject(NotifyRejection::kUnauthorized,
-                    "sender pid " + std::to_string(d.sender_pid) + " is not in the worker's process group");
+      return reject(NotifyRejection::kUnauthorized, "sender pid " + std::to_string(d.sender_pid) +
+                                                        " is not in the worker's process group");
     }
   }
   if (d.truncated) return reject(NotifyRejection::kOversized, "datagram larger than 4096 bytes");
@@ -364,7 +384,8 @@ void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
                {{"pool", config_.name}, {"slot", slot}, {"main_pid", run.main_pid}});
   }
   if (m.status) {
-    log::Event(log::Level::kDebug, "worker_status", *m.status, {{"pool", config_.name}, {"slot", slot}});
+    log::Event(log::Level::kDebug, "worker_status", *m.status,
+               {{"pool", config_.name}, {"slot", slot}});
   }
   if (m.stop_pod) {
     log::Event(log::Level::kInfo, "stop_requested", "worker asked to stop the pod",
@@ -409,7 +430,8 @@ void Pool::CloseRun(int slot) {
   // reused while members remain.
   if (run.pid > 0 && !run.leader_reaped) {
     Status s = services_.os.SignalGroup(run.pid, SIGKILL);
-    if (s.ok()) log::Debug("pool {} slot {}: killed what the worker left behind", config_.name, slot);
+    if (s.ok())
+      log::Debug("pool {} slot {}: killed what the worker left behind", config_.name, slot);
   }
   if (run.notify_fd) {
     services_.watcher.Unwatch(run.notify_fd.get());
@@ -432,7 +454,8 @@ bool Pool::ready() const {
 
 int Pool::CountIn(WorkerState state) const {
   int n = 0;
-  for (const auto& w : workers_) n += w->state() == state ? 1 : 0;
+  for (const auto& w : workers_)
+    n += w->state() == state ? 1 : 0;
   return n;
 }
 
@@ -460,7 +483,8 @@ bool Pool::any_killed_at_deadline() const {
 
 void Pool::RecomputeReadiness() {
   int count = 0;
-  for (const auto& w : workers_) count += w->ready() ? 1 : 0;
+  for (const auto& w : workers_)
+    count += w->ready() ? 1 : 0;
   ready_count_ = count;
   const bool now_ready = ready();
   if (now_ready != was_ready_) {
@@ -543,7 +567,8 @@ void Pool::RollingRestart(int max_unavailable) {
     if (workers_[slot]->running()) restart_queue_.push_back(slot);
   }
   log::Event(log::Level::kInfo, "pool_restarting", "rolling restart",
-             {{"pool", config_.name}, {"workers", static_cast<int>(restart_queue_.size())},
+             {{"pool", config_.name},
+              {"workers", static_cast<int>(restart_queue_.size())},
               {"max_unavailable", restart_batch_size_}});
   PumpRollingRestart();
 }

@@ -57,7 +57,7 @@ struct PoolServices {
   NotifyTransport& notify;
   const Clock& clock;
   Random& random;
-  std::string notify_prefix;  // unique to this agent run; notify sockets are @<prefix>-...
+  std::string notify_prefix;     // unique to this agent run; notify sockets are @<prefix>-...
   bool drop_privileges = false;  // Vigil runs as root: user/group apply
 };
 
@@ -111,10 +111,10 @@ class Pool {
   const PoolCounters& counters() const { return counters_; }
 
  private:
-  struct Run {  // The live process of a slot, if any.
-    pid_t pid = -1;       // what we spawned: also its process group
-    pid_t main_pid = -1;  // MAINPID=, else pid
-    pid_t last_pid = -1;  // the pid of the run that ended last, for its exit report
+  struct Run {                   // The live process of a slot, if any.
+    pid_t pid = -1;              // what we spawned: also its process group
+    pid_t main_pid = -1;         // MAINPID=, else pid
+    pid_t last_pid = -1;         // the pid of the run that ended last, for its exit report
     bool leader_reaped = false;  // `pid` exited and was reaped while MAINPID lives on
     UniqueFd pidfd;
     UniqueFd notify_fd;

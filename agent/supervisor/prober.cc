@@ -27,7 +27,8 @@ Prober::Prober(const PoolConfig& config, Os& os, Scheduler& scheduler, FdWatcher
       on_result_(std::move(on_result)) {}
 
 Prober::~Prober() {
-  for (size_t slot = 0; slot < probes_.size(); ++slot) Stop(static_cast<int>(slot));
+  for (size_t slot = 0; slot < probes_.size(); ++slot)
+    Stop(static_cast<int>(slot));
 }
 
 Prober::Probe& Prober::at(int slot) {
@@ -83,7 +84,8 @@ void Prober::LaunchExec(int slot) {
   SpawnRequest request;
   request.argv = config_.readiness.command;
   std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
+    env.emplace_back(*e);
   env.push_back("VIGIL_POOL=" + config_.name);
   env.push_back("VIGIL_WORKER=" + std::to_string(slot));
   env.push_back("VIGIL_WORKER_PID=" + std::to_string(p.worker_pid));
@@ -159,8 +161,9 @@ void Prober::OnConnected(int slot) {
     Complete(slot, true);
     return;
   }
-  const std::string request = "GET " + config_.readiness.path + " HTTP/1.0\r\nHost: " +
-                              config_.readiness.host + "\r\nUser-Agent: vigil-probe\r\n\r\n";
+  const std::string request = "GET " + config_.readiness.path +
+                              " HTTP/1.0\r\nHost: " + config_.readiness.host +
+                              "\r\nUser-Agent: vigil-probe\r\n\r\n";
   // A few hundred bytes into a fresh socket's empty buffer: one send() takes them all.
   if (::send(p.socket.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(request.size())) {

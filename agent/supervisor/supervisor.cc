@@ -19,29 +19,42 @@ constexpr int kInvalidArgument = 3;
 constexpr int kNotFound = 5;
 constexpr int kFailedPrecondition = 9;
 
-int64_t Millis(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+int64_t Millis(Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
 
 }  // namespace
 
 const char* AgentPhaseName(AgentPhase phase) {
   switch (phase) {
-    case AgentPhase::kStarting: return "starting";
-    case AgentPhase::kReady: return "ready";
-    case AgentPhase::kStopping: return "draining";
-    case AgentPhase::kDrained: return "drained";
-    case AgentPhase::kDone: return "exiting";
+    case AgentPhase::kStarting:
+      return "starting";
+    case AgentPhase::kReady:
+      return "ready";
+    case AgentPhase::kStopping:
+      return "draining";
+    case AgentPhase::kDrained:
+      return "drained";
+    case AgentPhase::kDone:
+      return "exiting";
   }
   return "?";
 }
 
 const char* DrainTriggerName(DrainTrigger trigger) {
   switch (trigger) {
-    case DrainTrigger::kSignal: return "signal";
-    case DrainTrigger::kPreStop: return "prestop";
-    case DrainTrigger::kApi: return "api";
-    case DrainTrigger::kWorker: return "worker";
-    case DrainTrigger::kCrashLoop: return "crash_loop";
-    case DrainTrigger::kFastStop: return "fast_stop";
+    case DrainTrigger::kSignal:
+      return "signal";
+    case DrainTrigger::kPreStop:
+      return "prestop";
+    case DrainTrigger::kApi:
+      return "api";
+    case DrainTrigger::kWorker:
+      return "worker";
+    case DrainTrigger::kCrashLoop:
+      return "crash_loop";
+    case DrainTrigger::kFastStop:
+      return "fast_stop";
   }
   return "?";
 }
@@ -92,7 +105,8 @@ void Supervisor::OnSignal(const ReceivedSignal& signal) {
     default:
       log::Event(log::Level::kDebug, "signal_forwarded", "forwarding signal to workers",
                  {{"signal", SignalName(signal.signo)}});
-      for (auto& pool : pools_) pool->ForwardSignal(signal.signo);
+      for (auto& pool : pools_)
+        pool->ForwardSignal(signal.signo);
   }
 }
 
@@ -131,7 +145,8 @@ Supervisor::CommandResult Supervisor::Drain(DrainTrigger trigger, Duration deadl
                    "SIGTERM again during the drain: not passed on to workers", {});
       } else {
         drain_.exit_when_complete = true;
-        log::Event(log::Level::kInfo, "drain_joined", "stop signal: exiting once the drain completes",
+        log::Event(log::Level::kInfo, "drain_joined",
+                   "stop signal: exiting once the drain completes",
                    {{"trigger", DrainTriggerName(drain_.trigger)}});
       }
       if (drain_.complete) Finish();
@@ -158,10 +173,10 @@ Supervisor::CommandResult Supervisor::Drain(DrainTrigger trigger, Duration deadl
   if (deadline > Duration::zero()) drain_.deadline = std::min(drain_.deadline, now + deadline);
   drain_.exit_when_complete = trigger != DrainTrigger::kPreStop && trigger != DrainTrigger::kApi;
   phase_ = AgentPhase::kStopping;
-  log::Event(log::Level::kInfo, "drain_started",
-             trigger == DrainTrigger::kFastStop ? "fast shutdown" : "drain started",
-             {{"trigger", DrainTriggerName(trigger)},
-              {"deadline_ms", Millis(drain_.deadline - now)}});
+  log::Event(
+      log::Level::kInfo, "drain_started",
+      trigger == DrainTrigger::kFastStop ? "fast shutdown" : "drain started",
+      {{"trigger", DrainTriggerName(trigger)}, {"deadline_ms", Millis(drain_.deadline - now)}});
   NotifyAgentChanged();  // Readiness is off from this instant.
   deadline_timer_ = services_.scheduler.RunAt(drain_.deadline, [this] {
     deadline_timer_ = kNoTimer;
@@ -186,7 +201,8 @@ MonoTime Supervisor::KillAt(const Pool& pool) const {
   // The pool's own stop timeout, but never past the drain's deadline plus the short window the
   // fast signal gets there.
   const Duration fast_window = std::min(kFastStopTimeout, config_.drain.safety_margin / 2);
-  return std::min(services_.clock.Now() + pool.config().stop_timeout, drain_.deadline + fast_window);
+  return std::min(services_.clock.Now() + pool.config().stop_timeout,
+                  drain_.deadline + fast_window);
 }
 
 void Supervisor::StopPoolsInOrder() {
@@ -212,7 +228,8 @@ void Supervisor::StopAllFast(MonoTime kill_at) {
   pools_stopping_ = true;
   const MonoTime now = services_.clock.Now();
   for (auto& pool : pools_) {
-    const MonoTime pool_kill = std::min({kill_at, now + pool->config().stop_timeout, KillAt(*pool)});
+    const MonoTime pool_kill =
+        std::min({kill_at, now + pool->config().stop_timeout, KillAt(*pool)});
     pool->StopAll(StopCause::kDrain, /*fast=*/true, std::max(pool_kill, now));
   }
   MaybeFinish();
@@ -230,7 +247,9 @@ void Supervisor::OnDrainDeadline() {
   NotifyAgentChanged();
 }
 
-void Supervisor::OnPoolReadinessChanged(Pool&) { UpdateReadiness(); }
+void Supervisor::OnPoolReadinessChanged(Pool&) {
+  UpdateReadiness();
+}
 
 void Supervisor::OnWorkerExited(Pool& pool, int slot, const ExitRecord& record) {
   if (listener_ != nullptr) listener_->OnWorkerExited(pool, slot, record);
@@ -257,11 +276,13 @@ void Supervisor::OnPoolFailed(Pool& pool) {
   }
 }
 
-void Supervisor::OnStopPodRequested(Pool&, int) { Drain(DrainTrigger::kWorker); }
+void Supervisor::OnStopPodRequested(Pool&, int) {
+  Drain(DrainTrigger::kWorker);
+}
 
 void Supervisor::OnPoolIdle(Pool& pool) {
-  if (pools_stopping_ && stopping_index_ >= 0 && stopping_index_ < static_cast<int>(pools_.size()) &&
-      pools_[stopping_index_].get() == &pool) {
+  if (pools_stopping_ && stopping_index_ >= 0 &&
+      stopping_index_ < static_cast<int>(pools_.size()) && pools_[stopping_index_].get() == &pool) {
     StopNextPool();
     return;
   }
@@ -308,7 +329,8 @@ void Supervisor::RunNextHook() {
     SpawnRequest request;
     request.argv = hook.command;
     std::vector<std::string> env;
-    for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e)
+      env.emplace_back(*e);
     env.push_back("VIGIL_HOOK=" + hook.name);
     env.push_back(std::string("VIGIL_DRAIN_TRIGGER=") + DrainTriggerName(drain_.trigger));
     request.env = std::move(env);
@@ -386,7 +408,8 @@ void Supervisor::Finish() {
   CancelTimer(&deadline_timer_);
   CancelTimer(&propagation_timer_);
   phase_ = AgentPhase::kDone;
-  log::Event(log::Level::kInfo, "agent_exit", "all workers have ended", {{"exit_code", exit_code_}});
+  log::Event(log::Level::kInfo, "agent_exit", "all workers have ended",
+             {{"exit_code", exit_code_}});
   NotifyAgentChanged();
 }
 
@@ -397,7 +420,8 @@ void Supervisor::NotifyAgentChanged() {
 int Supervisor::WorkersRunning() const {
   int n = 0;
   for (const auto& pool : pools_) {
-    for (const auto& w : pool->workers()) n += w->running() ? 1 : 0;
+    for (const auto& w : pool->workers())
+      n += w->running() ? 1 : 0;
   }
   return n;
 }

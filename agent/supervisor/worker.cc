@@ -26,11 +26,16 @@ WorkerAction Simple(Kind kind) {
 
 const char* WorkerStateName(WorkerState state) {
   switch (state) {
-    case WorkerState::kBackoff: return "backoff";
-    case WorkerState::kStarting: return "starting";
-    case WorkerState::kReady: return "ready";
-    case WorkerState::kStopping: return "stopping";
-    case WorkerState::kExited: return "exited";
+    case WorkerState::kBackoff:
+      return "backoff";
+    case WorkerState::kStarting:
+      return "starting";
+    case WorkerState::kReady:
+      return "ready";
+    case WorkerState::kStopping:
+      return "stopping";
+    case WorkerState::kExited:
+      return "exited";
   }
   return "?";
 }
@@ -271,11 +276,12 @@ ExitRecord Worker::Classify(int wait_status, bool oom) const {
   } else if (WIFSIGNALED(wait_status)) {
     r.signal = WTERMSIG(wait_status);
   }
-  const bool success_code = r.code >= 0 && config_.success_exit_codes.test(static_cast<size_t>(r.code));
+  const bool success_code =
+      r.code >= 0 && config_.success_exit_codes.test(static_cast<size_t>(r.code));
   // Dying of the signal Vigil sent to ask for a stop is a graceful end (systemd treats SIGTERM
   // so), but dying of the SIGKILL of a deadline is not.
-  const bool died_as_asked = requested && r.signal != 0 && r.signal == last_signal_ &&
-                             r.signal != SIGKILL;
+  const bool died_as_asked =
+      requested && r.signal != 0 && r.signal == last_signal_ && r.signal != SIGKILL;
 
   if (abort_ == AbortCause::kWatchdog) {
     r.reason = ExitReason::kWatchdog;
@@ -300,10 +306,9 @@ ExitRecord Worker::Classify(int wait_status, bool oom) const {
   }
 
   r.graceful = abort_ == AbortCause::kNone && !sigkill_sent_ && (success_code || died_as_asked);
-  const bool stopped_by_us = stop_request_ == StopCause::kDrain ||
-                             stop_request_ == StopCause::kAdmin ||
-                             stop_request_ == StopCause::kRecycle ||
-                             stop_request_ == StopCause::kRestart;
+  const bool stopped_by_us =
+      stop_request_ == StopCause::kDrain || stop_request_ == StopCause::kAdmin ||
+      stop_request_ == StopCause::kRecycle || stop_request_ == StopCause::kRestart;
   r.failure = !r.graceful && !(stopped_by_us && abort_ == AbortCause::kNone);
   return r;
 }

@@ -43,8 +43,8 @@ inline constexpr int kWorkerTimerCount = 5;
 struct WorkerAction {
   enum class Kind {
     kSpawn,
-    kSignal,        // signo to the worker's process group
-    kSetTimer,      // timer at `at` (replacing an armed one of the same kind)
+    kSignal,    // signo to the worker's process group
+    kSetTimer,  // timer at `at` (replacing an armed one of the same kind)
     kCancelTimer,
     kStartProbing,  // readiness probes (exec, tcp, http) from now on
     kStopProbing,

@@ -18,8 +18,12 @@
 
 namespace vigil {
 
-pid_t LinuxOs::GetPid() { return ::getpid(); }
-pid_t LinuxOs::GetProcessGroup() { return ::getpgrp(); }
+pid_t LinuxOs::GetPid() {
+  return ::getpid();
+}
+pid_t LinuxOs::GetProcessGroup() {
+  return ::getpgrp();
+}
 
 Status LinuxOs::SignalPidfd(int pidfd, int signo) {
   if (::syscall(SYS_pidfd_send_signal, pidfd, signo, nullptr, 0) != 0) {
@@ -66,7 +70,9 @@ StatusOr<WaitResult> LinuxOs::WaitAny() {
   return result;
 }
 
-std::vector<pid_t> LinuxOs::ListDescendants() { return ReadProcTable("/proc").DescendantsOf(::getpid()); }
+std::vector<pid_t> LinuxOs::ListDescendants() {
+  return ReadProcTable("/proc").DescendantsOf(::getpid());
+}
 
 Status LinuxOs::SetChildSubreaper() {
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
@@ -75,7 +81,9 @@ Status LinuxOs::SetChildSubreaper() {
   return Status();
 }
 
-pid_t LinuxOs::ProcessGroupOf(pid_t pid) { return ::getpgid(pid); }
+pid_t LinuxOs::ProcessGroupOf(pid_t pid) {
+  return ::getpgid(pid);
+}
 
 bool LinuxOs::IsForegroundOfTerminal(int fd) {
   if (::isatty(fd) != 1) return false;

@@ -29,8 +29,8 @@ struct ChildFailure {
 };
 
 enum Step : int { kExec = 0, kSetpgid, kTcsetpgrp, kDup2, kChdir, kGroups, kSetgid, kSetuid };
-constexpr const char* kStepNames[] = {"exec",  "setpgid", "tcsetpgrp", "dup2",
-                                      "chdir", "setgroups", "setgid",  "setuid"};
+constexpr const char* kStepNames[] = {"exec",  "setpgid",   "tcsetpgrp", "dup2",
+                                      "chdir", "setgroups", "setgid",    "setuid"};
 
 [[noreturn]] void ChildFail(int pipe_fd, int stage, int err) {
   ChildFailure failure{stage, err};
@@ -47,7 +47,8 @@ constexpr const char* kStepNames[] = {"exec",  "setpgid", "tcsetpgrp", "dup2",
   if (request.foreground_tty_fd >= 0) {
     // Still blocked here: SIGTTOU, which would otherwise stop us for calling tcsetpgrp from a
     // background group.
-    if (::tcsetpgrp(request.foreground_tty_fd, ::getpid()) != 0) ChildFail(pipe_fd, kTcsetpgrp, errno);
+    if (::tcsetpgrp(request.foreground_tty_fd, ::getpid()) != 0)
+      ChildFail(pipe_fd, kTcsetpgrp, errno);
   }
   if (request.stdout_fd >= 0 && ::dup2(request.stdout_fd, 1) < 0) ChildFail(pipe_fd, kDup2, errno);
   if (request.stderr_fd >= 0 && ::dup2(request.stderr_fd, 2) < 0) ChildFail(pipe_fd, kDup2, errno);
@@ -112,7 +113,8 @@ constexpr const char* kStepNames[] = {"exec",  "setpgid", "tcsetpgrp", "dup2",
 std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   std::vector<char*> out;
   out.reserve(strings.size() + 1);
-  for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  for (const auto& s : strings)
+    out.push_back(const_cast<char*>(s.c_str()));
   out.push_back(nullptr);
   return out;
 }

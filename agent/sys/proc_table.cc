@@ -19,7 +19,8 @@ bool ParseInt(std::string_view field, pid_t* out) {
 
 // Splits off the next space-separated field of `rest`.
 std::string_view NextField(std::string_view* rest) {
-  while (!rest->empty() && rest->front() == ' ') rest->remove_prefix(1);
+  while (!rest->empty() && rest->front() == ' ')
+    rest->remove_prefix(1);
   size_t end = rest->find(' ');
   std::string_view field = rest->substr(0, end);
   rest->remove_prefix(end == std::string_view::npos ? rest->size() : end);
@@ -50,7 +51,8 @@ std::optional<ProcEntry> ParseProcStat(std::string_view stat) {
 
 std::vector<pid_t> ProcTable::DescendantsOf(pid_t root) const {
   std::unordered_multimap<pid_t, const ProcEntry*> children;
-  for (const auto& e : entries_) children.emplace(e.ppid, &e);
+  for (const auto& e : entries_)
+    children.emplace(e.ppid, &e);
   std::vector<pid_t> result;
   std::vector<pid_t> frontier = {root};
   while (!frontier.empty()) {

@@ -28,7 +28,8 @@ StatusOr<SocketAddress> ParseSocketAddress(const std::string& host, int port) {
     out.family = AF_INET6;
     return out;
   }
-  return Status::Error("'" + host + "' is not a numeric IPv4 or IPv6 address (names are not "
+  return Status::Error("'" + host +
+                       "' is not a numeric IPv4 or IPv6 address (names are not "
                        "resolved)");
 }
 

@@ -22,7 +22,8 @@ TEST(Frame, DecodesFramesSplitAcrossReadsAndBatchedInOne) {
   std::vector<std::string> out;
   for (char c : stream) {
     decoder.Append(&c, 1);
-    while (auto p = decoder.Next(&corrupt)) out.push_back(*p);
+    while (auto p = decoder.Next(&corrupt))
+      out.push_back(*p);
     ASSERT_FALSE(corrupt);
   }
   EXPECT_EQ(out, (std::vector<std::string>{"first", "", "third"}));
