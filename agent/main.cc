@@ -18,6 +18,7 @@
 #include "agent/init/signal_source.h"
 #include "agent/init/single_command.h"
 #include "agent/ipc/control_link.h"
+#include "agent/lifecycle/termination_message.h"
 #include "agent/log/log.h"
 #include "agent/notify/notify_socket.h"
 #include "agent/supervisor/supervisor.h"
@@ -176,6 +177,11 @@ int RunPools(const Config& config) {
   const int code = RunUntil(
       loop, [&] { return supervisor.finished(); }, [&] { return supervisor.exit_code(); });
   if (control) control->Stop();
+  if (Status s = WriteTerminationMessage(config.termination_message_path,
+                                         BuildTerminationMessage(supervisor, clock.Now()));
+      !s.ok()) {
+    log::Warn("{}", s.message());
+  }
   return code;
 }
 

@@ -57,6 +57,12 @@ const std::vector<AgentOption> kOptions = {
        }
        return Status();
      }},
+    {"termination_message_path", "--termination-message-path",
+     "VIGIL_TERMINATION_MESSAGE_PATH", false,
+     [](Config* c, const std::string& v) -> Status {
+       c->termination_message_path = v;
+       return Status();
+     }},
     {"drain.grace_period", "--grace-period", "VIGIL_GRACE_PERIOD", false,
      [](Config* c, const std::string& v) { return Dur(v, &c->drain.grace_period); }},
     {"drain.safety_margin", "--drain-safety-margin", "VIGIL_DRAIN_SAFETY_MARGIN", false,

@@ -121,6 +121,9 @@ struct Config {
   log::Format log_format = log::Format::kText;
   DrainConfig drain;
   ControlConfig control;
+  // Where the summary of how Vigil ended goes (Kubernetes' terminationMessagePath); written
+  // only if the file exists. Empty: nowhere.
+  std::string termination_message_path = "/dev/termination-log";
   std::vector<HookConfig> hooks;
 };
 

@@ -1,0 +1,103 @@
+#include "agent/lifecycle/termination_message.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+
+#include "agent/base/duration.h"
+#include "agent/base/unique_fd.h"
+#include "agent/init/signals.h"
+
+namespace vigil {
+namespace {
+
+std::string ExitLabel(const ExitRecord& r) {
+  std::string label = ExitReasonName(r.reason);
+  if (r.signal > 0) {
+    label += "(" + SignalName(r.signal) + ")";
+  } else if (r.code >= 0) {
+    label += "(" + std::to_string(r.code) + ")";
+  }
+  return label;
+}
+
+// Cuts at a line boundary when it can, so the message never ends in half a line.
+std::string Fit(std::string text) {
+  if (text.size() <= kMaxTerminationMessage) return text;
+  const std::string more = "...\n";
+  text.resize(kMaxTerminationMessage - more.size());
+  const size_t eol = text.rfind('\n');
+  if (eol != std::string::npos && eol > kMaxTerminationMessage / 2) text.resize(eol + 1);
+  return text + more;
+}
+
+}  // namespace
+
+std::string BuildTerminationMessage(const Supervisor& supervisor, MonoTime now) {
+  int killed = 0;
+  for (const auto& pool : supervisor.pools()) {
+    for (const auto& w : pool->workers()) {
+      const auto& last = w->last_exit();
+      killed += last && last->reason == ExitReason::kStopTimeoutKilled ? 1 : 0;
+    }
+  }
+  std::string text = "vigil exited " + std::to_string(supervisor.exit_code()) + ": ";
+  const DrainState& drain = supervisor.drain();
+  if (drain.started) {
+    text += std::string(drain.complete ? "drain complete" : "drain incomplete") + " (trigger " +
+            DrainTriggerName(drain.trigger) + ", " +
+            FormatDuration(
+                std::chrono::duration_cast<std::chrono::milliseconds>(now - drain.started_at)) +
+            ")";
+  } else {
+    text += "every worker ended for good";
+  }
+  if (killed > 0) text += ", " + std::to_string(killed) + " worker(s) killed at a deadline";
+  text += "\n";
+  for (const auto& pool : supervisor.pools()) {
+    int graceful = 0;
+    std::map<std::string, int> ends;
+    for (const auto& w : pool->workers()) {
+      graceful += w->ended_gracefully() ? 1 : 0;
+      ends[w->last_exit() ? ExitLabel(*w->last_exit()) : "never ran"] += 1;
+    }
+    text += "pool " + pool->name() + ": " + std::to_string(graceful) + "/" +
+            std::to_string(pool->workers().size()) + " ended gracefully";
+    if (pool->failed()) text += ", FAILED (crash loop)";
+    std::string sep = ": ";
+    for (const auto& [label, count] : ends) {
+      text += sep + label + " x" + std::to_string(count);
+      sep = ", ";
+    }
+    text += "\n";
+  }
+  return Fit(std::move(text));
+}
+
+std::string BuildSingleCommandTerminationMessage(const std::string& command, int exit_code) {
+  return Fit("vigil exited " + std::to_string(exit_code) + ": main process '" + command +
+             "' ended with status " + std::to_string(exit_code) + "\n");
+}
+
+Status WriteTerminationMessage(const std::string& path, const std::string& text) {
+  if (path.empty()) return Status();
+  // O_TRUNC without O_CREAT: only a file the kubelet (or the user) made is written.
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY));
+  if (!fd) {
+    if (errno == ENOENT) return Status();
+    return Status::FromErrno("termination message " + path, errno);
+  }
+  const std::string fitted = Fit(text);
+  size_t done = 0;
+  while (done < fitted.size()) {
+    ssize_t n = ::write(fd.get(), fitted.data() + done, fitted.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::FromErrno("termination message " + path, errno);
+    done += static_cast<size_t>(n);
+  }
+  return Status();
+}
+
+}  // namespace vigil
