@@ -1,5 +1,8 @@
 #include "client/vigil_client.h"
 
+#include <algorithm>
+#include <thread>
+
 namespace vigil::client {
 
 VigilClient::VigilClient(const Endpoint& endpoint)
@@ -26,12 +29,24 @@ grpc::Status VigilClient::GetStatus(v1::AgentStatus* status, std::chrono::millis
 
 grpc::Status VigilClient::Drain(const v1::DrainRequest& request, v1::DrainProgress* progress,
                                 std::chrono::milliseconds timeout) {
-  grpc::ClientContext context;
-  Prepare(&context, timeout, /*wait_for_ready=*/request.wait());
-  v1::DrainResponse response;
-  grpc::Status s = lifecycle_->Drain(&context, request, &response);
-  if (s.ok()) *progress = response.progress();
-  return s;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    grpc::ClientContext context;
+    Prepare(&context, std::max(left, std::chrono::milliseconds(1)),
+            /*wait_for_ready=*/request.wait());
+    v1::DrainResponse response;
+    grpc::Status s = lifecycle_->Drain(&context, request, &response);
+    if (s.ok()) *progress = response.progress();
+    // A waiting drain cut off by a restart of vigil-control is asked again: a second Drain
+    // joins the one in progress (or finds it complete), so repeating it is safe.
+    const bool cut_off = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                         s.error_code() == grpc::StatusCode::UNKNOWN ||
+                         s.error_code() == grpc::StatusCode::CANCELLED;
+    if (!request.wait() || !cut_off || std::chrono::steady_clock::now() >= deadline) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // Let it come back up.
+  }
 }
 
 grpc::Status VigilClient::Scale(const std::string& pool, int replicas, v1::Pool* result,

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include "agent/control/core_connection.h"
+#include "agent/control/health_service.h"
 #include "agent/control/http_server.h"
 #include "agent/control/lifecycle_service.h"
 #include "agent/control/read_model.h"
@@ -101,17 +101,6 @@ std::string ReadToken(const std::string& path, std::string* error) {
   return token;
 }
 
-void SetHealth(grpc::Server* server, bool ready) {
-  if (server == nullptr) return;
-  auto* health = server->GetHealthCheckService();
-  if (health == nullptr) return;
-  // Liveness stays SERVING while the agent runs, draining included: the kubelet must not
-  // restart a container in the middle of its drain.
-  health->SetServingStatus("liveness", true);
-  health->SetServingStatus("readiness", ready);
-  health->SetServingStatus("", ready);
-}
-
 int Run(const Options& options) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -134,7 +123,8 @@ int Run(const Options& options) {
   CoreConnection core(options.fd, model, [] { ::kill(::getpid(), SIGTERM); });
   LifecycleService local_api(model, core, "");
   LifecycleService remote_api(model, core, token);
-  grpc::EnableDefaultHealthCheckService(true);
+  HealthService local_health(model, "");
+  HealthService remote_health(model, token);
 
   // The unix socket: the Lifecycle API and health, for vigilctl and exec probes.
   MakeParents(options.socket);
@@ -143,6 +133,7 @@ int Run(const Options& options) {
   grpc::ServerBuilder local_builder;
   local_builder.AddListeningPort("unix:" + options.socket, grpc::InsecureServerCredentials());
   local_builder.RegisterService(&local_api);
+  local_builder.RegisterService(&local_health);
   std::unique_ptr<grpc::Server> local = local_builder.BuildAndStart();
   ::umask(old_umask);
   if (!local) {
@@ -159,6 +150,7 @@ int Run(const Options& options) {
     grpc::ServerBuilder b;
     b.AddListeningPort("0.0.0.0:" + std::to_string(options.health_port),
                        grpc::InsecureServerCredentials());
+    b.RegisterService(&local_health);  // Health alone: the Lifecycle API is not on this port.
     health_only = b.BuildAndStart();
     if (!health_only) log::Error("cannot listen on health port {}", options.health_port);
   }
@@ -169,6 +161,7 @@ int Run(const Options& options) {
     b.AddListeningPort(options.api_address + ":" + std::to_string(options.api_port),
                        grpc::InsecureServerCredentials());
     b.RegisterService(&remote_api);
+    b.RegisterService(&remote_health);
     remote = b.BuildAndStart();
     if (!remote) log::Error("cannot listen on API port {}", options.api_port);
   }
@@ -188,27 +181,11 @@ int Run(const Options& options) {
     if (!http->Start()) http.reset();
   }
 
-  auto update_health = [&] {
-    const bool ready = model.ready();
-    SetHealth(local.get(), ready);
-    SetHealth(health_only.get(), ready);
-    SetHealth(remote.get(), ready);
-  };
-  update_health();
-  const int health_sub = model.Subscribe(
-      [&](const v1::Event& e) {
-        if (e.kind() == v1::Event::SNAPSHOT || e.kind() == v1::Event::READINESS ||
-            e.kind() == v1::Event::DRAIN) {
-          update_health();
-        }
-      },
-      false);
   core.Start();
   log::Info("vigil-control serving on unix:{}", options.socket);
 
   int signo = 0;
   ::sigwait(&stop_signals, &signo);
-  model.Unsubscribe(health_sub);
   const auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(500);
   for (auto* server : {local.get(), health_only.get(), remote.get()}) {
     if (server != nullptr) server->Shutdown(deadline);

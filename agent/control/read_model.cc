@@ -90,6 +90,19 @@ void ReadModel::ApplyEvent(const internal::v1::Event& in) {
     event.set_time_unix_ms(in.time_unix_ms());
     event.set_pool(in.pool());
     event.set_slot(in.slot());
+    if (in.kind() == v1::Event::POOL && in.has_pool_info()) {
+      for (auto& pool : *status_.mutable_pools()) {
+        if (pool.name() != in.pool()) continue;
+        const auto& info = in.pool_info();
+        pool.set_desired(info.desired());
+        pool.set_ready(info.ready());
+        pool.set_starting(info.starting());
+        pool.set_backoff(info.backoff());
+        pool.set_failed(info.failed());
+        pool.set_pool_ready(info.pool_ready());
+        while (pool.workers_size() > info.slots()) pool.mutable_workers()->RemoveLast();
+      }
+    }
     if (in.has_worker()) {
       ToPublic(in.worker(), event.mutable_worker());
       for (auto& pool : *status_.mutable_pools()) {

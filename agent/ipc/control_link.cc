@@ -299,6 +299,17 @@ void ControlLink::SendWorkerEvent(int kind, const Pool& pool, int slot) {
   Send(m);
 }
 
+void ControlLink::OnPoolChanged(const Pool& pool) {
+  if (!socket_) return;
+  internal::v1::CoreMessage m;
+  auto* e = m.mutable_event();
+  e->set_kind(6);  // POOL
+  e->set_time_unix_ms(builder_.NowUnixMs());
+  e->set_pool(pool.name());
+  builder_.FillPool(pool, /*with_workers=*/false, e->mutable_pool_info());
+  Send(m);
+}
+
 void ControlLink::OnWorkerChanged(const Pool& pool, int slot) {
   SendWorkerEvent(2, pool, slot);  // WORKER_STATE
 }

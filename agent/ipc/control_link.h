@@ -41,6 +41,7 @@ class ControlLink final : public AgentListener {
   void OnWorkerChanged(const Pool& pool, int slot) override;
   void OnWorkerExited(const Pool& pool, int slot, const ExitRecord& record) override;
   void OnAgentChanged() override;
+  void OnPoolChanged(const Pool& pool) override;
 
  private:
   void Spawn();

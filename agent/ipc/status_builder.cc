@@ -80,6 +80,7 @@ void StatusBuilder::FillPool(const Pool& pool, bool with_workers,
   out->set_backoff(pool.CountIn(WorkerState::kBackoff));
   out->set_failed(pool.failed());
   out->set_pool_ready(pool.ready());
+  out->set_slots(pool.slot_count());
   if (!with_workers) return;
   for (int slot = 0; slot < pool.slot_count(); ++slot)
     FillWorker(pool, slot, out->add_workers());

@@ -551,13 +551,16 @@ void Pool::Scale(int replicas) {
 void Pool::TrimRetiredSlots() {
   // Slots above the desired count go once they have exited (timers and sockets are closed by
   // then), from the top, so slot numbers stay 0..n-1.
+  bool trimmed = false;
   while (slot_count() > desired_ && workers_.back()->state() == WorkerState::kExited &&
          runs_.back().pid < 0) {
     workers_.pop_back();
     runs_.pop_back();
     timers_.pop_back();
     revive_.pop_back();
+    trimmed = true;
   }
+  if (trimmed) observer_.OnPoolChanged(*this);
 }
 
 void Pool::RollingRestart(int max_unavailable) {

@@ -48,6 +48,8 @@ class PoolObserver {
     (void)pool;
     (void)slot;
   }
+  // The pool's size changed (slots dropped after a scale-down).
+  virtual void OnPoolChanged(Pool& pool) { (void)pool; }
 };
 
 struct PoolServices {

@@ -260,6 +260,10 @@ void Supervisor::OnWorkerChanged(Pool& pool, int slot) {
   if (listener_ != nullptr) listener_->OnWorkerChanged(pool, slot);
 }
 
+void Supervisor::OnPoolChanged(Pool& pool) {
+  if (listener_ != nullptr) listener_->OnPoolChanged(pool);
+}
+
 void Supervisor::OnPoolFailed(Pool& pool) {
   // Decided before stopping anything: stopping may finish the agent on the spot.
   const bool exit_agent = config_.on_pool_failure == PoolFailureAction::kExit;
@@ -312,8 +316,12 @@ void Supervisor::MaybeFinish() {
     if (!pool->idle()) return;
   }
   if (!drain_.started) {
-    // Every worker ended for good without a drain (restart: never, or all slots verdicts).
-    Finish();
+    // Every worker ended for good without a drain (restart: never, verdicts): the pod's work is
+    // over. But pools scaled to zero on purpose are a standby, not an end: stay up for the next
+    // scale or the stop signal.
+    bool any_wanted = false;
+    for (const auto& pool : pools_) any_wanted = any_wanted || pool->desired() > 0;
+    if (any_wanted) Finish();
     return;
   }
   if (!hooks_started_) {
@@ -344,7 +352,16 @@ void Supervisor::RunNextHook() {
     log::Event(log::Level::kInfo, "hook_started", "stop hook started",
                {{"hook", hook.name}, {"pid", hook_pid_}});
     const std::string name = hook.name;
-    hook_timer_ = services_.scheduler.RunAt(services_.clock.Now() + hook.timeout, [this, name] {
+    // Within the grace period (less a moment to exit), or the kubelet's SIGKILL lands on Vigil
+    // itself: what is left is shared fairly among the hooks still to run (this one included),
+    // each getting at most its own timeout, so a hung hook never starves the ones after it.
+    const MonoTime now = services_.clock.Now();
+    const Duration left =
+        drain_.started_at + config_.drain.grace_period - std::chrono::milliseconds(500) - now;
+    const Duration share = left / (next_hook_ + 2);
+    const MonoTime hook_end =
+        now + std::min(hook.timeout, std::max<Duration>(share, std::chrono::milliseconds(100)));
+    hook_timer_ = services_.scheduler.RunAt(hook_end, [this, name] {
       hook_timer_ = kNoTimer;
       log::Event(log::Level::kWarn, "hook_timeout", "stop hook timed out: SIGKILL",
                  {{"hook", name}});

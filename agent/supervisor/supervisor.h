@@ -69,6 +69,7 @@ class AgentListener {
   virtual void OnWorkerChanged(const Pool& pool, int slot) = 0;
   virtual void OnWorkerExited(const Pool& pool, int slot, const ExitRecord& record) = 0;
   virtual void OnAgentChanged() = 0;  // phase, readiness or drain progress
+  virtual void OnPoolChanged(const Pool& pool) { (void)pool; }
 };
 
 class Supervisor final : public PoolObserver {
@@ -111,6 +112,7 @@ class Supervisor final : public PoolObserver {
   void OnStopPodRequested(Pool& pool, int slot) override;
   void OnPoolIdle(Pool& pool) override;
   void OnWorkerChanged(Pool& pool, int slot) override;
+  void OnPoolChanged(Pool& pool) override;
 
  private:
   Pool* MutablePool(const std::string& name);

@@ -1,0 +1,36 @@
+// HealthService: grpc.health.v1.Health (proto/grpc/health/v1/health.proto), the protocol of
+// the kubelet's native gRPC probe, answered from the ReadModel:
+//   "liveness"           SERVING while vigil-control runs (the agent is alive, draining too)
+//   "readiness" and ""   SERVING when the agent is ready; NOT_SERVING from the first instant of
+//                        a drain
+//   anything else        NOT_FOUND (Check) or SERVICE_UNKNOWN (Watch), as the protocol says
+// Our own implementation rather than gRPC's built-in one, so that a server can serve health
+// alone (the kubelet's port) and so that the token-guarded port guards health too.
+#pragma once
+
+#include <string>
+
+#include "agent/control/read_model.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace vigil::control {
+
+class HealthService final : public grpc::health::v1::Health::CallbackService {
+ public:
+  HealthService(ReadModel& model, std::string token) : model_(model), token_(std::move(token)) {}
+
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
+                                  const grpc::health::v1::HealthCheckRequest* request,
+                                  grpc::health::v1::HealthCheckResponse* response) override;
+  grpc::ServerWriteReactor<grpc::health::v1::HealthCheckResponse>* Watch(
+      grpc::CallbackServerContext* context,
+      const grpc::health::v1::HealthCheckRequest* request) override;
+
+ private:
+  bool Authorized(grpc::CallbackServerContext* context) const;
+
+  ReadModel& model_;
+  std::string token_;
+};
+
+}  // namespace vigil::control
