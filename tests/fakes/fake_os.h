@@ -69,8 +69,12 @@ class FakeOs final : public Os {
   Status subreaper_result;
   // What WaitAny returns once its script is used up.
   WaitResult::Kind wait_when_unscripted = WaitResult::Kind::kNone;
+  // When > 0, unscripted spawns succeed as this pid, which then grows by one per spawn (for
+  // code that starts many processes); when 0, they all succeed as pid 100.
+  pid_t next_unscripted_pid = 0;
 
-  // ---- Spawn script: outcomes are consumed in order; unscripted spawns succeed as pid 100 ----
+  // ---- Spawn script: outcomes are consumed in order; unscripted spawns succeed (as pid 100, or
+  // as next_unscripted_pid when set) ----
   void ScriptSpawnSuccess(pid_t child_pid, bool with_pidfd = true) {
     spawn_script_.push_back(SpawnOutcome{true, child_pid, with_pidfd, Status(), 0});
   }
@@ -137,6 +141,8 @@ class FakeOs final : public Os {
     if (!spawn_script_.empty()) {
       outcome = std::move(spawn_script_.front());
       spawn_script_.pop_front();
+    } else if (next_unscripted_pid > 0) {
+      outcome.pid = next_unscripted_pid++;
     }
     actions.push_back("Spawn(" + (request.argv.empty() ? std::string() : request.argv[0]) + ")");
     if (!outcome.ok) {

@@ -50,7 +50,8 @@ class FakeScheduler final : public Scheduler {
       std::optional<MonoTime> earliest = queue_.Earliest();
       if (!earliest || *earliest > t) break;
       if (*earliest > clock_.Now()) clock_.Set(*earliest);
-      while (auto callback = queue_.PopNextDue(clock_.Now())) (*callback)();
+      while (auto callback = queue_.PopNextDue(clock_.Now()))
+        (*callback)();
     }
     if (t > clock_.Now()) clock_.Set(t);
   }

@@ -140,9 +140,10 @@ TEST(FormatDuration, ExactRenderingsParseBack) {
   }
 }
 
-// Regression test for a fixed bug: FormatDuration uses printf "%.3g" for fractional seconds >= 1s, so 1000.5s renders as
-// "1e+03s" (exponent notation, which ParseDuration rejects) and 100.5s as "100s" (reads as an
-// exact value, off by 0.5s). `--kill-grace 1000.5s` logs "up to 1e+03s after SIGTERM".
+// Regression test for a fixed bug: FormatDuration uses printf "%.3g" for fractional seconds >= 1s,
+// so 1000.5s renders as "1e+03s" (exponent notation, which ParseDuration rejects) and 100.5s as
+// "100s" (reads as an exact value, off by 0.5s). `--kill-grace 1000.5s` logs "up to 1e+03s after
+// SIGTERM".
 TEST(FormatDuration, LargeFractionalSecondsStayReadableAndParseable) {
   EXPECT_EQ(FormatDuration(1000500ms), "1000.5s");
   auto back = ParseDuration(FormatDuration(1000500ms));

@@ -113,19 +113,39 @@ TEST_F(CliTest, EveryOptionInTheUsageTextIsAccepted) {
 
 // A valid value for every pool option that a flag may set.
 std::string PoolSample(const std::string& key) {
-  static const std::map<std::string, std::string> kSamples = {
-      {"env", "A=1,B=2"},          {"working_dir", "/tmp"},       {"user", "root"},
-      {"group", "root"},           {"replicas", "2"},             {"restart", "on-failure"},
-      {"success_exit_codes", "0,143"}, {"no_restart_exit_codes", "3,4"},
-      {"stop_signal", "QUIT"},     {"fast_stop_signal", "INT"},   {"stop_timeout", "5s"},
-      {"readiness.mode", "notify"}, {"readiness.command", "true"}, {"readiness.host", "::1"},
-      {"readiness.port", "8080"},  {"readiness.path", "/healthz"}, {"readiness.period", "2s"},
-      {"readiness.timeout", "1s"}, {"readiness.failure_threshold", "2"},
-      {"boot_timeout", "30s"},     {"watchdog", "10s"},           {"backoff.initial", "0"},
-      {"backoff.max", "10s"},      {"backoff.multiplier", "1.5"}, {"backoff.jitter", "0.1"},
-      {"backoff.reset_after", "1m"}, {"crash_loop.max_restarts", "3"},
-      {"crash_loop.period", "30s"}, {"max_lifetime", "1h"},       {"max_lifetime_jitter", "5m"},
-      {"min_ready", "1"},          {"log_prefix", "true"},        {"rewrite", "USR1:HUP"}};
+  static const std::map<std::string, std::string> kSamples = {{"env", "A=1,B=2"},
+                                                              {"working_dir", "/tmp"},
+                                                              {"user", "root"},
+                                                              {"group", "root"},
+                                                              {"replicas", "2"},
+                                                              {"restart", "on-failure"},
+                                                              {"success_exit_codes", "0,143"},
+                                                              {"no_restart_exit_codes", "3,4"},
+                                                              {"stop_signal", "QUIT"},
+                                                              {"fast_stop_signal", "INT"},
+                                                              {"stop_timeout", "5s"},
+                                                              {"readiness.mode", "notify"},
+                                                              {"readiness.command", "true"},
+                                                              {"readiness.host", "::1"},
+                                                              {"readiness.port", "8080"},
+                                                              {"readiness.path", "/healthz"},
+                                                              {"readiness.period", "2s"},
+                                                              {"readiness.timeout", "1s"},
+                                                              {"readiness.failure_threshold", "2"},
+                                                              {"boot_timeout", "30s"},
+                                                              {"watchdog", "10s"},
+                                                              {"backoff.initial", "0"},
+                                                              {"backoff.max", "10s"},
+                                                              {"backoff.multiplier", "1.5"},
+                                                              {"backoff.jitter", "0.1"},
+                                                              {"backoff.reset_after", "1m"},
+                                                              {"crash_loop.max_restarts", "3"},
+                                                              {"crash_loop.period", "30s"},
+                                                              {"max_lifetime", "1h"},
+                                                              {"max_lifetime_jitter", "5m"},
+                                                              {"min_ready", "1"},
+                                                              {"log_prefix", "true"},
+                                                              {"rewrite", "USR1:HUP"}};
   auto it = kSamples.find(key);
   return it == kSamples.end() ? "" : it->second;
 }

@@ -190,10 +190,11 @@ TEST_F(EventLoopTest, TimerCallbackMayCancelALaterTimer) {
   EXPECT_FALSE(later_fired);
 }
 
-// Regression test for a fixed bug: RunDueTimers() pops every due timer (DeadlineQueue::PopDue) before running any, so a
-// timer callback that Cancel()s another timer due in the same batch does not stop it: Cancel()
-// finds nothing to remove and the cancelled callback runs anyway. The header promises callbacks
-// may remove timers, and Scheduler::Cancel's contract is that a cancelled timer never runs.
+// Regression test for a fixed bug: RunDueTimers() pops every due timer (DeadlineQueue::PopDue)
+// before running any, so a timer callback that Cancel()s another timer due in the same batch does
+// not stop it: Cancel() finds nothing to remove and the cancelled callback runs anyway. The header
+// promises callbacks may remove timers, and Scheduler::Cancel's contract is that a cancelled timer
+// never runs.
 TEST_F(EventLoopTest, TimerCallbackMayCancelATimerDueInTheSameBatch) {
   bool second_fired = false;
   TimerId second = kNoTimer;

@@ -138,9 +138,10 @@ TEST(ParseSignal, UnknownNamesAreRejectedNamingTheInput) {
   }
 }
 
-// Regression test for a fixed bug: "RTMAX-n" is not checked against SIGRTMIN: RTMAX-40 parses as 24 (SIGXCPU), RTMAX-31 as
-// 33 (a glibc-internal signal), and RTMAX-64 with allow_zero as 0, so `--rewrite TERM:RTMAX-64`
-// silently drops SIGTERM. RTMIN+n past SIGRTMAX is rejected; RTMAX-n below SIGRTMIN should be too.
+// Regression test for a fixed bug: "RTMAX-n" is not checked against SIGRTMIN: RTMAX-40 parses as 24
+// (SIGXCPU), RTMAX-31 as 33 (a glibc-internal signal), and RTMAX-64 with allow_zero as 0, so
+// `--rewrite TERM:RTMAX-64` silently drops SIGTERM. RTMIN+n past SIGRTMAX is rejected; RTMAX-n
+// below SIGRTMIN should be too.
 TEST(ParseSignal, RtmaxMinusTooMuchIsOutOfRange) {
   for (int below : {1, 10, 30}) {
     const std::string text = "RTMAX-" + std::to_string(SIGRTMAX - SIGRTMIN + below);

@@ -732,12 +732,12 @@ TEST_F(SingleCommandJobControlTest, JobControlFailuresAreTolerated) {
   EXPECT_FALSE(cmd_->finished());
 }
 
-// Regression test for a fixed bug: on the SIGCONT that follows a mirrored stop, SingleCommand always calls
-// SetForegroundGroup(0, main pid), without checking that Vigil was continued in the foreground.
-// After `bg` (the shell continues the job but keeps the terminal), Vigil still makes CMD the
-// terminal's foreground group, stealing the terminal from the interactive shell. It should hand
-// the terminal over only when os.IsForegroundOfTerminal(0) holds again (`fg`), and in both cases
-// continue CMD's group.
+// Regression test for a fixed bug: on the SIGCONT that follows a mirrored stop, SingleCommand
+// always calls SetForegroundGroup(0, main pid), without checking that Vigil was continued in the
+// foreground. After `bg` (the shell continues the job but keeps the terminal), Vigil still makes
+// CMD the terminal's foreground group, stealing the terminal from the interactive shell. It should
+// hand the terminal over only when os.IsForegroundOfTerminal(0) holds again (`fg`), and in both
+// cases continue CMD's group.
 TEST_F(SingleCommandJobControlTest, SigcontAfterBgDoesNotStealTheTerminal) {
   StartOk();
   MainStops();

@@ -1,0 +1,542 @@
+// Supervisor: pool mode's agent, with every pool running against FakeOs, FakeScheduler,
+// FakeFdWatcher and FakeNotifyTransport. Signals and SIGCHLD are delivered by hand; reaped
+// exits are scripted in FakeOs; time only moves when the test says so.
+#include "agent/supervisor/supervisor.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_fd_watcher.h"
+#include "tests/fakes/fake_notify_transport.h"
+#include "tests/fakes/fake_os.h"
+#include "tests/fakes/fake_random.h"
+#include "tests/fakes/fake_scheduler.h"
+
+namespace vigil {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::vigil::testing::FakeClock;
+using ::vigil::testing::FakeFdWatcher;
+using ::vigil::testing::FakeNotifyTransport;
+using ::vigil::testing::FakeOs;
+using ::vigil::testing::FakeRandom;
+using ::vigil::testing::FakeScheduler;
+using ::vigil::testing::SignalCall;
+
+constexpr int ExitedWith(int code) {
+  return W_EXITCODE(code, 0);
+}
+constexpr int KilledBy(int signo) {
+  return W_EXITCODE(0, signo);
+}
+constexpr pid_t kVigil = 4242;  // FakeOs's own pid.
+constexpr pid_t kShell = 999;   // Whoever sends Vigil signals (the kubelet, a shell).
+
+PoolConfig MakePool(const std::string& name) {
+  PoolConfig p;
+  p.name = name;
+  p.command = {name + "-server"};
+  p.backoff.jitter = 0;
+  return p;
+}
+
+class SupervisorTest : public ::testing::Test {
+ protected:
+  SupervisorTest() {
+    config_.source = "test";
+    config_.pools = {MakePool("a"), MakePool("b")};
+    os_.next_unscripted_pid = 100;
+  }
+
+  // Creates the supervisor for config_ as it is now and starts it. Pools spawn in file order,
+  // so with one replica each pool i's first worker is pid 100 + i.
+  void Start() {
+    supervisor_ = std::make_unique<Supervisor>(
+        config_,
+        PoolServices{os_, scheduler_, watcher_, notify_, clock_, random_, "vigil-test", false});
+    supervisor_->Start();
+  }
+  Supervisor& sup() { return *supervisor_; }
+  const Pool& pool(int i) { return *sup().pools()[static_cast<size_t>(i)]; }
+  const Worker& worker(int pool_index, int slot) {
+    return *pool(pool_index).workers()[static_cast<size_t>(slot)];
+  }
+
+  void Signal(int signo, pid_t sender = kShell) {
+    sup().OnSignal(ReceivedSignal{signo, sender, SI_USER});
+  }
+  // `pid` ended with `status`; Vigil gets SIGCHLD.
+  void Reap(pid_t pid, int status) {
+    os_.QueueReaped(pid, status);
+    sup().OnSignal(ReceivedSignal{SIGCHLD, pid, CLD_EXITED});
+  }
+  int NotifyFd(const std::string& pool_name, int slot) {
+    return notify_.LastFdWithPrefix("vigil-test-" + pool_name + "-" + std::to_string(slot) + "-");
+  }
+  void Send(const std::string& pool_name, int slot, const std::string& text, pid_t sender) {
+    const int fd = NotifyFd(pool_name, slot);
+    ASSERT_GE(fd, 0);
+    notify_.Queue(fd, text, sender);
+    ASSERT_TRUE(watcher_.Fire(fd));
+  }
+  // The stop signals (anything but SIGKILL) a process group got, and the SIGKILLs apart.
+  std::vector<int> GroupSignals(pid_t pgid) {
+    return os_.SignalsTo(SignalCall::Target::kGroup, pgid);
+  }
+  std::vector<int> StopSignals(pid_t pgid) {
+    std::vector<int> out;
+    for (int s : GroupSignals(pgid)) {
+      if (s != SIGKILL) out.push_back(s);
+    }
+    return out;
+  }
+
+  Config config_;
+  FakeOs os_;
+  FakeClock clock_;
+  FakeScheduler scheduler_{clock_};
+  FakeFdWatcher watcher_;
+  FakeNotifyTransport notify_;
+  FakeRandom random_;
+  std::unique_ptr<Supervisor> supervisor_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Start and readiness
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(SupervisorTest, PoolsStartInFileOrderAndTheAgentIsReadyOnceEveryPoolIs) {
+  config_.pools[1].readiness.mode = ReadinessMode::kNotify;
+  Start();
+  ASSERT_EQ(os_.spawn_requests.size(), 2u);
+  EXPECT_THAT(os_.spawn_requests[0].argv, ElementsAre("a-server"));
+  EXPECT_THAT(os_.spawn_requests[1].argv, ElementsAre("b-server"));
+  EXPECT_TRUE(pool(0).ready());
+  EXPECT_FALSE(pool(1).ready());
+  EXPECT_EQ(sup().phase(), AgentPhase::kStarting);
+  EXPECT_FALSE(sup().ready());
+  Send("b", 0, "READY=1", 101);
+  EXPECT_EQ(sup().phase(), AgentPhase::kReady);
+  EXPECT_TRUE(sup().ready());
+  EXPECT_FALSE(sup().finished());
+}
+
+TEST_F(SupervisorTest, TheAgentIsUnreadyWhileAPoolIsBelowMinReady) {
+  Start();
+  ASSERT_TRUE(sup().ready());
+  Reap(101, ExitedWith(1));
+  EXPECT_EQ(sup().phase(), AgentPhase::kStarting);
+  scheduler_.AdvanceBy(1s);  // Restarted and ready again.
+  EXPECT_TRUE(sup().ready());
+}
+
+// BUG: Supervisor::Start stops starting pools as soon as the phase leaves kStarting ("a verdict
+// or stop request came in already"), but the phase also leaves it when the agent becomes READY.
+// With a later pool whose min_ready is 0 (ready with no worker), the earlier pools' workers
+// become ready synchronously in their Start(), UpdateReadiness() sees every pool ready, the
+// phase turns kReady, and the loop breaks: the later pool is never started. Fix: break only on
+// kStopping/kDone (or on drain_.started), not on kReady.
+TEST_F(SupervisorTest, DISABLED_APoolWithMinReadyZeroIsStartedToo) {
+  config_.pools[1].min_ready = 0;
+  Start();
+  EXPECT_EQ(os_.spawn_requests.size(), 2u);
+  EXPECT_TRUE(worker(1, 0).running());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reaping
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(SupervisorTest, ReapedWorkersGoToTheirOwnPool) {
+  Start();
+  Reap(101, ExitedWith(1));
+  EXPECT_EQ(worker(1, 0).state(), WorkerState::kBackoff);
+  ASSERT_TRUE(worker(1, 0).last_exit().has_value());
+  EXPECT_EQ(worker(1, 0).last_exit()->code, 1);
+  EXPECT_TRUE(worker(0, 0).ready());
+  EXPECT_FALSE(worker(0, 0).last_exit().has_value());
+}
+
+TEST_F(SupervisorTest, OrphansAreReapedAndForgottenNeverMistakenForWorkers) {
+  Start();
+  os_.QueueReaped(555, ExitedWith(3));  // An orphan exiting with the code of a boot error.
+  os_.QueueReaped(556, KilledBy(SIGSEGV));
+  os_.QueueReaped(101, ExitedWith(0));
+  sup().OnSignal(ReceivedSignal{SIGCHLD, 555, CLD_EXITED});
+  EXPECT_EQ(os_.wait_script_left(), 0u);  // Every one reaped in the same round.
+  EXPECT_TRUE(worker(0, 0).ready());
+  EXPECT_EQ(worker(1, 0).last_exit()->code, 0);
+  EXPECT_FALSE(sup().finished());
+  EXPECT_EQ(os_.spawn_requests.size(), 2u);
+}
+
+TEST_F(SupervisorTest, AWorkersExitSigkillsWhatItLeftInItsProcessGroup) {
+  Start();
+  Reap(100, ExitedWith(0));
+  EXPECT_THAT(GroupSignals(100), ElementsAre(SIGKILL));
+  EXPECT_THAT(GroupSignals(101), IsEmpty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signals
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(SupervisorTest, SigtermStopsPoolsInReverseOrderEachAfterTheNextOneIsDown) {
+  Start();
+  Signal(SIGTERM);
+  EXPECT_EQ(sup().phase(), AgentPhase::kStopping);
+  EXPECT_FALSE(sup().ready());
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+  EXPECT_THAT(StopSignals(100), IsEmpty());  // Pool a waits until b has gone idle.
+  Reap(101, KilledBy(SIGTERM));
+  EXPECT_THAT(StopSignals(100), ElementsAre(SIGTERM));
+  EXPECT_FALSE(sup().finished());
+  Reap(100, KilledBy(SIGTERM));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitOk);
+  EXPECT_EQ(os_.spawn_requests.size(), 2u);  // Nothing restarted during the shutdown.
+}
+
+TEST_F(SupervisorTest, ThreePoolsStopOneAfterAnotherFromTheLast) {
+  config_.pools.push_back(MakePool("c"));
+  Start();
+  Signal(SIGTERM);
+  EXPECT_THAT(StopSignals(102), ElementsAre(SIGTERM));
+  EXPECT_THAT(StopSignals(101), IsEmpty());
+  EXPECT_THAT(StopSignals(100), IsEmpty());
+  Reap(102, ExitedWith(0));
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+  EXPECT_THAT(StopSignals(100), IsEmpty());
+  Reap(101, ExitedWith(0));
+  EXPECT_THAT(StopSignals(100), ElementsAre(SIGTERM));
+  Reap(100, ExitedWith(0));
+  EXPECT_TRUE(sup().finished());
+}
+
+// BUG: the reverse order breaks when the last pool goes idle inside its own StopAll (its workers
+// were all waiting in backoff, so Stop ends them at once). Pool::StopAll -> CheckIdle ->
+// Supervisor::OnPoolIdle re-enters StopNextPool, which stops the next pool (b) and returns
+// because b is busy; back in the outer StopNextPool, the loop sees the last pool idle and goes
+// on to stop pool a too, while b is still running. Fix: make StopNextPool non-reentrant (a
+// `stopping_in_progress_` guard that the nested call respects), or have the outer loop re-read
+// stopping_index_ and return when a nested call already advanced it.
+TEST_F(SupervisorTest, DISABLED_ReverseOrderHoldsWhenTheLastPoolWasWaitingToRestart) {
+  config_.pools.push_back(MakePool("c"));
+  Start();
+  Reap(102, ExitedWith(1));  // c's only worker crashed: in backoff when SIGTERM arrives.
+  ASSERT_EQ(worker(2, 0).state(), WorkerState::kBackoff);
+  Signal(SIGTERM);
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+  EXPECT_THAT(StopSignals(100), IsEmpty()) << "pool a was stopped while pool b is still running";
+}
+
+TEST_F(SupervisorTest, ARepeatedSigtermIsNeverPassedOn) {
+  Start();
+  Signal(SIGTERM);
+  const size_t sent = os_.signals.size();
+  Signal(SIGTERM);
+  Signal(SIGTERM);
+  EXPECT_EQ(os_.signals.size(), sent);
+  EXPECT_EQ(sup().phase(), AgentPhase::kStopping);
+}
+
+TEST_F(SupervisorTest, SigintStopsEveryPoolAtOnceWithItsFastSignalAndAShortDeadline) {
+  config_.pools[0].stop_timeout = 30s;
+  config_.pools[1].stop_timeout = 2s;
+  config_.pools[1].fast_stop_signal = SIGQUIT;
+  Start();
+  Signal(SIGINT);
+  EXPECT_EQ(sup().phase(), AgentPhase::kStopping);
+  EXPECT_THAT(GroupSignals(100), ElementsAre(SIGINT));
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGQUIT));
+  scheduler_.AdvanceBy(2s);  // min(stop_timeout, 5s) for b.
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGQUIT, SIGKILL));
+  EXPECT_THAT(GroupSignals(100), ElementsAre(SIGINT));
+  scheduler_.AdvanceBy(3s);  // min(stop_timeout, 5s) for a.
+  EXPECT_THAT(GroupSignals(100), ElementsAre(SIGINT, SIGKILL));
+}
+
+TEST_F(SupervisorTest, SigquitIsAFastStopToo) {
+  Start();
+  Signal(SIGQUIT);
+  EXPECT_THAT(GroupSignals(100), ElementsAre(SIGINT));
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGINT));
+}
+
+TEST_F(SupervisorTest, SigintDuringAGracefulShutdownEscalatesEveryPool) {
+  Start();
+  Signal(SIGTERM);
+  ASSERT_THAT(StopSignals(100), IsEmpty());
+  Signal(SIGINT);
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM, SIGINT));
+  EXPECT_THAT(StopSignals(100), ElementsAre(SIGINT));
+  const size_t sent = os_.signals.size();
+  Signal(SIGINT);  // Once is enough.
+  EXPECT_EQ(os_.signals.size(), sent);
+}
+
+TEST_F(SupervisorTest, OtherSignalsAreForwardedToEveryWorkerThroughEachPoolsRewrite) {
+  ASSERT_TRUE(config_.pools[0].forward_rewrite.AddRule("HUP:0").ok());
+  ASSERT_TRUE(config_.pools[1].forward_rewrite.AddRule("USR1:USR2").ok());
+  Start();
+  Signal(SIGHUP);
+  Signal(SIGUSR1);
+  Signal(SIGWINCH);
+  EXPECT_THAT(GroupSignals(100), ElementsAre(SIGUSR1, SIGWINCH));
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGHUP, SIGUSR2, SIGWINCH));
+  EXPECT_EQ(sup().phase(), AgentPhase::kReady);
+}
+
+TEST_F(SupervisorTest, SignalsVigilSentItselfAreIgnored) {
+  Start();
+  Signal(SIGTERM, kVigil);
+  Signal(SIGHUP, kVigil);
+  EXPECT_THAT(os_.signals, IsEmpty());
+  EXPECT_EQ(sup().phase(), AgentPhase::kReady);
+}
+
+// ---------------------------------------------------------------------------------------------
+// X_VIGIL_STOP=1: a worker asks to stop the pod
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(SupervisorTest, AWorkersStopRequestStartsAGracefulShutdown) {
+  Start();
+  Send("a", 0, "X_VIGIL_STOP=1", 100);
+  EXPECT_EQ(sup().phase(), AgentPhase::kStopping);
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));  // In reverse order, as on SIGTERM.
+  EXPECT_THAT(StopSignals(100), IsEmpty());
+  Reap(101, ExitedWith(0));
+  Reap(100, ExitedWith(0));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitOk);
+}
+
+TEST_F(SupervisorTest, AStopRequestBeforeReadyIsActedOn) {
+  config_.pools[1].readiness.mode = ReadinessMode::kNotify;
+  Start();
+  ASSERT_EQ(sup().phase(), AgentPhase::kStarting);
+  Send("b", 0, "X_VIGIL_STOP=1", 101);
+  EXPECT_EQ(sup().phase(), AgentPhase::kStopping);
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+}
+
+TEST_F(SupervisorTest, AStopRequestFromAWorkerThatExitsAtOnceIsStillHeard) {
+  Start();
+  notify_.Queue(NotifyFd("b", 0), "X_VIGIL_STOP=1", 101);  // Unread when the exit is reaped.
+  Reap(101, ExitedWith(0));
+  EXPECT_EQ(sup().phase(), AgentPhase::kStopping);
+  EXPECT_EQ(worker(1, 0).state(), WorkerState::kExited);  // Drained, not restarted.
+  EXPECT_THAT(StopSignals(100), ElementsAre(SIGTERM));    // Pool b is down: a's turn.
+  scheduler_.AdvanceBy(5s);
+  EXPECT_EQ(os_.spawn_requests.size(), 2u);
+  Reap(100, KilledBy(SIGTERM));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitOk);
+}
+
+TEST_F(SupervisorTest, ARejectedStopRequestChangesNothing) {
+  Start();
+  os_.process_groups[555] = 555;  // Some process outside the worker's group.
+  Send("a", 0, "X_VIGIL_STOP=1", 555);
+  Send("a", 0, "X_VIGIL_STOP=1", 0);  // From another container of the pod.
+  EXPECT_EQ(sup().phase(), AgentPhase::kReady);
+  EXPECT_EQ(pool(0).counters().notify_rejected, 2u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crash-loop verdict
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(SupervisorTest, ACrashLoopVerdictStopsEverythingAndExits3) {
+  config_.pools[0].crash_loop.max_restarts = 0;
+  Start();
+  Reap(100, ExitedWith(1));
+  EXPECT_TRUE(pool(0).failed());
+  EXPECT_EQ(sup().phase(), AgentPhase::kStopping);
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+  Reap(101, KilledBy(SIGTERM));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitCrashLoop);
+}
+
+TEST_F(SupervisorTest, AWorkerThatCanNeverStartReachesTheVerdictAfterItsBackoffs) {
+  config_.pools.pop_back();
+  config_.pools[0].restart = RestartPolicy::kAlways;
+  config_.pools[0].crash_loop.max_restarts = 2;
+  Start();
+  Reap(100, ExitedWith(1));
+  scheduler_.AdvanceBy(1s);
+  Reap(101, ExitedWith(1));
+  scheduler_.AdvanceBy(2s);
+  EXPECT_FALSE(sup().finished());
+  Reap(102, ExitedWith(1));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitCrashLoop);
+  EXPECT_EQ(clock_.Now(), FakeClock::kStart + 3s);
+}
+
+TEST_F(SupervisorTest, WithOnPoolFailureKeepTheOtherPoolsRunAndReadinessIgnoresTheFailedPool) {
+  config_.on_pool_failure = PoolFailureAction::kKeepOthers;
+  config_.pools[0].crash_loop.max_restarts = 0;
+  Start();
+  Reap(100, ExitedWith(1));
+  EXPECT_TRUE(pool(0).failed());
+  EXPECT_THAT(StopSignals(101), IsEmpty());
+  EXPECT_TRUE(worker(1, 0).ready());
+  EXPECT_EQ(sup().phase(), AgentPhase::kReady);
+  EXPECT_FALSE(sup().finished());
+  Reap(101, ExitedWith(1));  // The healthy pool still restarts its workers.
+  EXPECT_EQ(sup().phase(), AgentPhase::kStarting);
+  scheduler_.AdvanceBy(1s);
+  EXPECT_EQ(sup().phase(), AgentPhase::kReady);
+  // When Vigil exits later, the verdict still shows in its status.
+  Signal(SIGTERM);
+  EXPECT_THAT(StopSignals(102), ElementsAre(SIGTERM));
+  Reap(102, KilledBy(SIGTERM));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitCrashLoop);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exit status
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(SupervisorTest, ExitStatusIs0WhenEveryWorkerEndedGracefully) {
+  config_.pools[0].success_exit_codes = ExitCodeSet().set(0).set(143);
+  Start();
+  Signal(SIGTERM);
+  Reap(101, KilledBy(SIGTERM));  // Died of the signal Vigil sent.
+  Reap(100, ExitedWith(143));    // A success code.
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitOk);
+}
+
+TEST_F(SupervisorTest, ExitStatusIs4WhenAWorkerHadToBeKilledAtItsDeadline) {
+  Start();
+  Signal(SIGTERM);
+  scheduler_.AdvanceBy(10s);  // b ignored SIGTERM for its whole stop_timeout.
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGTERM, SIGKILL));
+  Reap(101, KilledBy(SIGKILL));
+  EXPECT_THAT(StopSignals(100), ElementsAre(SIGTERM));
+  Reap(100, KilledBy(SIGTERM));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitKilledAtDeadline);
+}
+
+TEST_F(SupervisorTest, ExitStatusIs5WhenAWorkerFailedAndWasNotRestarted) {
+  config_.pools[0].restart = RestartPolicy::kNever;
+  Start();
+  Reap(100, ExitedWith(1));
+  EXPECT_TRUE(pool(0).idle());
+  EXPECT_FALSE(sup().finished());  // b still runs.
+  Signal(SIGTERM);
+  Reap(101, KilledBy(SIGTERM));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitWorkerFailed);
+}
+
+TEST_F(SupervisorTest, AWorkerWaitingToRestartWhenTheDrainComesDoesNotFailTheExitStatus) {
+  Start();
+  Reap(101, ExitedWith(1));  // b's worker crashed and waits for its restart...
+  Signal(SIGTERM);           // ...when the pod is stopped: it is simply not restarted.
+  EXPECT_TRUE(pool(1).idle());
+  Reap(100, KilledBy(SIGTERM));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitOk);
+}
+
+TEST_F(SupervisorTest, ANoRestartExitCodeEndsTheAgentOnceNothingRunsWith5) {
+  config_.pools.pop_back();
+  config_.pools[0].no_restart_exit_codes = ExitCodeSet().set(4);
+  Start();
+  Reap(100, ExitedWith(4));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitWorkerFailed);
+}
+
+TEST_F(SupervisorTest, TheAgentEndsWith0WhenEveryWorkerEndedForGoodWithSuccess) {
+  config_.pools.pop_back();
+  config_.pools[0].restart = RestartPolicy::kOnFailure;
+  config_.pools[0].replicas = 2;
+  Start();
+  Reap(100, ExitedWith(0));
+  EXPECT_FALSE(sup().finished());
+  Reap(101, ExitedWith(0));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitOk);
+}
+
+TEST_F(SupervisorTest, ACrashLoopWinsOverKilledWorkersForTheExitStatus) {
+  config_.pools[0].crash_loop.max_restarts = 0;
+  Start();
+  Reap(100, ExitedWith(1));
+  scheduler_.AdvanceBy(10s);
+  Reap(101, KilledBy(SIGKILL));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitCrashLoop);
+}
+
+// ---------------------------------------------------------------------------------------------
+// MAINPID
+// ---------------------------------------------------------------------------------------------
+
+// BUG: MAINPID= is taken on trust (Pool::HandleDatagram): any pid becomes the slot's main pid,
+// is added to the pool's pid routing and gets the slot's signals. A worker that names a process
+// of another pool (a wrong value, a pid file that went stale) steals that worker's exit: the
+// Supervisor offers reaped pids to pools in file order, pool a claims pool b's pid, and pool b
+// never learns its worker died (it is never restarted, and a drain waits for it forever), while
+// pool a declares its own worker exited although pid 100 still runs. MAINPID=1 likewise makes
+// the run "live as long as PID 1". Fix: accept MAINPID only for a descendant of
+// the worker (ListDescendants, or the process group/session), never a pid another slot owns.
+TEST_F(SupervisorTest, DISABLED_AMainPidNamingAnotherPoolsWorkerDoesNotStealItsExit) {
+  Start();
+  os_.process_groups[101] = 101;
+  Send("a", 0, "MAINPID=101", 100);
+  Reap(101, ExitedWith(1));
+  EXPECT_EQ(worker(1, 0).state(), WorkerState::kBackoff) << "pool b never saw its worker exit";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recycling through the agent: one worker at a time
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(SupervisorTest, RecyclingReplacesOneWorkerAtATimeWhileTheAgentStaysReady) {
+  config_.pools.pop_back();
+  PoolConfig& p = config_.pools[0];
+  p.replicas = 2;
+  p.min_ready = 1;
+  p.readiness.mode = ReadinessMode::kNotify;
+  p.max_lifetime = 1h;
+  Start();
+  Send("a", 0, "READY=1", 100);
+  Send("a", 1, "READY=1", 101);
+  ASSERT_TRUE(sup().ready());
+  scheduler_.AdvanceBy(1h);
+  EXPECT_THAT(StopSignals(100), ElementsAre(SIGTERM));
+  EXPECT_THAT(StopSignals(101), IsEmpty());
+  EXPECT_TRUE(sup().ready());
+  Reap(100, KilledBy(SIGTERM));
+  EXPECT_THAT(StopSignals(101), IsEmpty());
+  Send("a", 0, "READY=1", 102);
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+  Reap(101, KilledBy(SIGTERM));
+  Send("a", 1, "READY=1", 103);
+  EXPECT_TRUE(sup().ready());
+  EXPECT_EQ(worker(0, 0).last_exit()->reason, ExitReason::kRecycled);
+  EXPECT_EQ(worker(0, 1).last_exit()->reason, ExitReason::kRecycled);
+  EXPECT_FALSE(sup().finished());
+}
+
+}  // namespace
+}  // namespace vigil

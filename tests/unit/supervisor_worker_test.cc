@@ -1,0 +1,1413 @@
+// Worker: the pure state machine of one worker slot. Every event is fed with an explicit time and
+// the returned actions are compared, in order, with readable strings ("set boot +60s" is a boot
+// timer due 60 s after kT0). No clock, no sleeps, no processes.
+#include "agent/supervisor/worker.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/init/signals.h"
+#include "agent/notify/notify_message.h"
+#include "tests/fakes/fake_random.h"
+
+namespace vigil {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::vigil::testing::FakeRandom;
+
+constexpr MonoTime kT0 = MonoTime(std::chrono::seconds(1000));
+
+// Wait statuses, encoded as waitpid() reports them.
+constexpr int ExitedWith(int code) {
+  return W_EXITCODE(code, 0);
+}
+constexpr int KilledBy(int signo) {
+  return W_EXITCODE(0, signo);
+}
+constexpr int DumpedCore(int signo) {
+  return W_EXITCODE(0, signo) | WCOREFLAG;
+}
+
+std::string Offset(Duration d) {
+  const auto ns = d.count();
+  if (ns % 1'000'000'000 == 0) return "+" + std::to_string(ns / 1'000'000'000) + "s";
+  if (ns % 1'000'000 == 0) return "+" + std::to_string(ns / 1'000'000) + "ms";
+  return "+" + std::to_string(ns) + "ns";
+}
+
+const char* TimerName(WorkerTimer timer) {
+  switch (timer) {
+    case WorkerTimer::kBackoff:
+      return "backoff";
+    case WorkerTimer::kBoot:
+      return "boot";
+    case WorkerTimer::kWatchdog:
+      return "watchdog";
+    case WorkerTimer::kStop:
+      return "stop";
+    case WorkerTimer::kLifetime:
+      return "lifetime";
+  }
+  return "?";
+}
+
+// One readable line per action; timer deadlines relative to kT0.
+std::vector<std::string> Describe(const WorkerActions& actions) {
+  using Kind = WorkerAction::Kind;
+  std::vector<std::string> out;
+  for (const WorkerAction& a : actions) {
+    switch (a.kind) {
+      case Kind::kSpawn:
+        out.push_back("spawn");
+        break;
+      case Kind::kSignal:
+        out.push_back("signal " + SignalName(a.signo));
+        break;
+      case Kind::kSetTimer:
+        out.push_back(std::string("set ") + TimerName(a.timer) + " " + Offset(a.at - kT0));
+        break;
+      case Kind::kCancelTimer:
+        out.push_back(std::string("cancel ") + TimerName(a.timer));
+        break;
+      case Kind::kStartProbing:
+        out.push_back("start_probing");
+        break;
+      case Kind::kStopProbing:
+        out.push_back("stop_probing");
+        break;
+      case Kind::kExited:
+        out.push_back(std::string("exited ") + ExitReasonName(a.exit.reason));
+        break;
+      case Kind::kReadyChanged:
+        out.push_back("ready_changed");
+        break;
+      case Kind::kRecycleDue:
+        out.push_back("recycle_due");
+        break;
+      case Kind::kCrashLoop:
+        out.push_back("crash_loop");
+        break;
+    }
+  }
+  return out;
+}
+
+// The deadline of the backoff timer the actions arm, relative to kT0; -1s when none.
+Duration BackoffDeadline(const WorkerActions& actions) {
+  for (const WorkerAction& a : actions) {
+    if (a.kind == WorkerAction::Kind::kSetTimer && a.timer == WorkerTimer::kBackoff) {
+      return a.at - kT0;
+    }
+  }
+  return -1s;
+}
+
+NotifyMessage Msg(std::string_view text) {
+  NotifyParseResult parsed = ParseNotifyDatagram(text);
+  EXPECT_EQ(parsed.rejection, NotifyRejection::kNone) << parsed.error;
+  return parsed.message;
+}
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  WorkerTest() {
+    config_.name = "web";
+    config_.command = {"app"};
+    config_.backoff.jitter = 0;  // Exact deadlines unless a test asks for jitter.
+  }
+
+  // Creates the worker from config_ as it is now (the Worker keeps a reference to it).
+  Worker& Make(int slot = 0) {
+    worker_ = std::make_unique<Worker>(config_, slot, random_);
+    return *worker_;
+  }
+  Worker& w() { return *worker_; }
+  static MonoTime At(Duration d) { return kT0 + d; }
+
+  // Start + Spawned at `at`; returns what Spawned asked for.
+  std::vector<std::string> Run(Duration at = 0s) {
+    EXPECT_THAT(Describe(w().Start(At(at))), ElementsAre("spawn"));
+    return Describe(w().Spawned(At(at)));
+  }
+  std::vector<std::string> Exit(int status, Duration at, bool oom = false) {
+    return Describe(w().Exited(status, oom, At(at)));
+  }
+  std::vector<std::string> Notify(std::string_view text, Duration at) {
+    return Describe(w().Notified(Msg(text), At(at)));
+  }
+  std::vector<std::string> Fire(WorkerTimer timer, Duration at) {
+    return Describe(w().TimerFired(timer, At(at)));
+  }
+  std::vector<std::string> Stop(StopCause cause, int signo, Duration kill_at, Duration at) {
+    return Describe(w().Stop(cause, signo, At(kill_at), At(at)));
+  }
+  std::vector<std::string> Probe(bool success, Duration at) {
+    return Describe(w().ProbeResult(success, At(at)));
+  }
+  const ExitRecord& Last() {
+    EXPECT_TRUE(w().last_exit().has_value());
+    static const ExitRecord kNone;
+    return w().last_exit() ? *w().last_exit() : kNone;
+  }
+
+  PoolConfig config_;
+  FakeRandom random_;
+  std::unique_ptr<Worker> worker_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Starting, and readiness mode "started"
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(WorkerTest, StartAsksForASpawnAndTheSlotIsStartingOnlyOnceSpawned) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+  EXPECT_THAT(Describe(w().Start(At(0s))), ElementsAre("spawn"));
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+  EXPECT_FALSE(w().running());
+  EXPECT_THAT(Describe(w().Spawned(At(1s))), ElementsAre("set boot +61s"));
+  EXPECT_EQ(w().state(), WorkerState::kStarting);
+  EXPECT_TRUE(w().running());
+  EXPECT_EQ(w().since(), At(1s));
+  EXPECT_EQ(w().slot(), 0);
+}
+
+TEST_F(WorkerTest, StartIsIgnoredWhileTheWorkerRuns) {
+  Make(3);
+  Run();
+  EXPECT_THAT(Describe(w().Start(At(1s))), IsEmpty());
+  EXPECT_EQ(w().slot(), 3);
+}
+
+TEST_F(WorkerTest, StartedModeIsReadyAsSoonAsSpawnedWithoutABootTimer) {
+  Make();
+  EXPECT_THAT(Run(), ElementsAre("ready_changed"));
+  EXPECT_EQ(w().state(), WorkerState::kReady);
+  EXPECT_TRUE(w().ready());
+  EXPECT_EQ(w().since(), At(0s));
+  EXPECT_EQ(w().restarts(), 0);
+  EXPECT_FALSE(w().last_exit().has_value());
+  EXPECT_TRUE(w().ended_gracefully());  // Nothing ended yet.
+}
+
+TEST_F(WorkerTest, WorkerStateNamesAreTheDocumentedOnes) {
+  EXPECT_STREQ(WorkerStateName(WorkerState::kBackoff), "backoff");
+  EXPECT_STREQ(WorkerStateName(WorkerState::kStarting), "starting");
+  EXPECT_STREQ(WorkerStateName(WorkerState::kReady), "ready");
+  EXPECT_STREQ(WorkerStateName(WorkerState::kStopping), "stopping");
+  EXPECT_STREQ(WorkerStateName(WorkerState::kExited), "exited");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readiness mode "notify"
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(WorkerTest, NotifyModeWaitsForReady1UnderTheBootTimer) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  EXPECT_THAT(Run(), ElementsAre("set boot +60s"));
+  EXPECT_EQ(w().state(), WorkerState::kStarting);
+  EXPECT_THAT(Notify("STATUS=loading", 1s), IsEmpty());
+  EXPECT_EQ(w().state(), WorkerState::kStarting);
+  EXPECT_THAT(Notify("READY=1", 2s), ElementsAre("cancel boot", "ready_changed"));
+  EXPECT_TRUE(w().ready());
+  EXPECT_EQ(w().since(), At(2s));
+}
+
+TEST_F(WorkerTest, Ready1IsIgnoredInEveryOtherReadinessMode) {
+  for (ReadinessMode mode : {ReadinessMode::kExec, ReadinessMode::kTcp, ReadinessMode::kHttp}) {
+    SCOPED_TRACE(ReadinessModeName(mode));
+    config_.readiness.mode = mode;
+    Make();
+    Run();
+    EXPECT_THAT(Notify("READY=1", 1s), IsEmpty());
+    EXPECT_EQ(w().state(), WorkerState::kStarting);
+  }
+  config_.readiness.mode = ReadinessMode::kStarted;
+  Make();
+  Run();
+  EXPECT_THAT(Notify("READY=1", 1s), IsEmpty());
+}
+
+TEST_F(WorkerTest, Ready1IsIgnoredOnceReadyAndWhileStopping) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  Run();
+  Notify("READY=1", 1s);
+  EXPECT_THAT(Notify("READY=1", 2s), IsEmpty());
+  Stop(StopCause::kDrain, SIGTERM, 12s, 2s);
+  EXPECT_THAT(Notify("READY=1", 3s), IsEmpty());
+  EXPECT_EQ(w().state(), WorkerState::kStopping);
+}
+
+TEST_F(WorkerTest, NotificationsChangeNothingWhenNoRunIsLiveButStatusTextIsKept) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  EXPECT_THAT(Notify("READY=1\nSTATUS=waiting\nWATCHDOG=trigger\nSTOPPING=1", 0s), IsEmpty());
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+  EXPECT_EQ(w().status_text(), "waiting");
+  Run();
+  Notify("STATUS=serving", 1s);
+  EXPECT_EQ(w().status_text(), "serving");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probe readiness modes (exec, tcp, http): the same state machine
+// ---------------------------------------------------------------------------------------------
+
+class WorkerProbeTest : public WorkerTest, public ::testing::WithParamInterface<ReadinessMode> {
+ protected:
+  WorkerProbeTest() {
+    config_.readiness.mode = GetParam();
+    config_.readiness.failure_threshold = 3;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(ProbeModes, WorkerProbeTest,
+                         ::testing::Values(ReadinessMode::kExec, ReadinessMode::kTcp,
+                                           ReadinessMode::kHttp),
+                         [](const auto& param_info) {
+                           return std::string(ReadinessModeName(param_info.param));
+                         });
+
+TEST_P(WorkerProbeTest, SpawnStartsProbingUnderTheBootTimer) {
+  Make();
+  EXPECT_THAT(Run(), ElementsAre("set boot +60s", "start_probing"));
+  EXPECT_EQ(w().state(), WorkerState::kStarting);
+}
+
+TEST_P(WorkerProbeTest, APassingProbeMakesTheWorkerReady) {
+  Make();
+  Run();
+  EXPECT_THAT(Probe(true, 3s), ElementsAre("cancel boot", "ready_changed"));
+  EXPECT_TRUE(w().ready());
+  EXPECT_EQ(w().since(), At(3s));
+}
+
+TEST_P(WorkerProbeTest, FailingProbesWhileStartingLeaveItToTheBootTimeout) {
+  Make();
+  Run();
+  for (int i = 1; i <= 10; ++i)
+    EXPECT_THAT(Probe(false, Duration(i * 1s)), IsEmpty());
+  EXPECT_EQ(w().state(), WorkerState::kStarting);
+  EXPECT_THAT(Fire(WorkerTimer::kBoot, 60s),
+              ElementsAre("stop_probing", "signal SIGTERM", "set stop +70s"));
+}
+
+TEST_P(WorkerProbeTest, FailureThresholdFailuresInARowMakeAReadyWorkerUnreadyWithoutABootTimer) {
+  Make();
+  Run();
+  Probe(true, 1s);
+  EXPECT_THAT(Probe(false, 2s), IsEmpty());
+  EXPECT_THAT(Probe(false, 3s), IsEmpty());
+  EXPECT_TRUE(w().ready());
+  EXPECT_THAT(Probe(false, 4s), ElementsAre("ready_changed"));  // No "set boot".
+  EXPECT_EQ(w().state(), WorkerState::kStarting);
+  EXPECT_FALSE(w().ready());
+  EXPECT_TRUE(w().running());
+  // Not restarted for that, and the boot timeout applies to the first boot only.
+  EXPECT_THAT(Probe(false, 5s), IsEmpty());
+  EXPECT_THAT(Fire(WorkerTimer::kBoot, 100s), IsEmpty());
+  EXPECT_EQ(w().state(), WorkerState::kStarting);
+  // A passing probe makes it ready again.
+  EXPECT_THAT(Probe(true, 101s), ElementsAre("ready_changed"));
+  EXPECT_TRUE(w().ready());
+}
+
+TEST_P(WorkerProbeTest, APassingProbeResetsTheFailureCount) {
+  Make();
+  Run();
+  Probe(true, 1s);
+  for (bool result : {false, false, true, false, false, true, false, false}) {
+    EXPECT_THAT(Probe(result, 2s), IsEmpty());
+  }
+  EXPECT_TRUE(w().ready());
+}
+
+TEST_P(WorkerProbeTest, GoingUnreadyCancelsTheWatchdog) {
+  config_.watchdog = 10s;
+  Make();
+  EXPECT_THAT(Run(), ElementsAre("set boot +60s", "start_probing"));
+  EXPECT_THAT(Probe(true, 1s), ElementsAre("cancel boot", "set watchdog +11s", "ready_changed"));
+  Probe(false, 2s);
+  Probe(false, 3s);
+  EXPECT_THAT(Probe(false, 4s), ElementsAre("ready_changed", "cancel watchdog"));
+}
+
+TEST_P(WorkerProbeTest, StopAndExitStopTheProbes) {
+  Make();
+  Run();
+  EXPECT_THAT(Stop(StopCause::kDrain, SIGTERM, 10s, 0s),
+              ElementsAre("cancel boot", "stop_probing", "signal SIGTERM", "set stop +10s"));
+  EXPECT_THAT(Exit(KilledBy(SIGTERM), 1s),
+              ElementsAre("cancel stop", "stop_probing", "exited signaled"));
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+}
+
+TEST_P(WorkerProbeTest, ProbeResultsAfterTheRunAreIgnored) {
+  Make();
+  Run();
+  Exit(ExitedWith(1), 1s);
+  EXPECT_EQ(w().state(), WorkerState::kBackoff);
+  EXPECT_THAT(Probe(true, 1s), IsEmpty());
+  EXPECT_EQ(w().state(), WorkerState::kBackoff);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Boot timeout
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(WorkerTest, BootTimeoutSendsTheStopSignalThenSigkillAtStopTimeout) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  EXPECT_THAT(Run(), ElementsAre("set boot +60s"));
+  EXPECT_THAT(Fire(WorkerTimer::kBoot, 60s), ElementsAre("signal SIGTERM", "set stop +70s"));
+  EXPECT_EQ(w().state(), WorkerState::kStopping);
+  EXPECT_THAT(Fire(WorkerTimer::kStop, 70s), ElementsAre("signal SIGKILL"));
+  EXPECT_THAT(Exit(KilledBy(SIGKILL), 70s), ElementsAre("exited boot_timeout", "set backoff +71s"));
+  const ExitRecord& r = Last();
+  EXPECT_EQ(r.reason, ExitReason::kBootTimeout);
+  EXPECT_EQ(r.signal, SIGKILL);
+  EXPECT_TRUE(r.before_ready);
+  EXPECT_FALSE(r.graceful);
+  EXPECT_TRUE(r.failure);
+}
+
+TEST_F(WorkerTest, BootTimeoutUsesThePoolsStopSignalAndStopTimeout) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  config_.boot_timeout = 5s;
+  config_.stop_signal = SIGQUIT;
+  config_.stop_timeout = 3s;
+  Make();
+  EXPECT_THAT(Run(), ElementsAre("set boot +5s"));
+  EXPECT_THAT(Fire(WorkerTimer::kBoot, 5s), ElementsAre("signal SIGQUIT", "set stop +8s"));
+}
+
+TEST_F(WorkerTest, BootTimeoutIsTheReasonEvenWhenTheWorkerDiesOfTheStopSignal) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  Run();
+  Fire(WorkerTimer::kBoot, 60s);
+  EXPECT_THAT(Exit(KilledBy(SIGTERM), 61s),
+              ElementsAre("cancel stop", "exited boot_timeout", "set backoff +62s"));
+  EXPECT_FALSE(Last().graceful);
+  EXPECT_TRUE(Last().failure);
+}
+
+TEST_F(WorkerTest, ZeroBootTimeoutArmsNoBootTimer) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  config_.boot_timeout = 0s;
+  Make();
+  EXPECT_THAT(Run(), IsEmpty());
+  EXPECT_EQ(w().state(), WorkerState::kStarting);
+}
+
+TEST_F(WorkerTest, ABootTimerFiringAfterReadinessDoesNothing) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  Run();
+  Notify("READY=1", 1s);
+  EXPECT_THAT(Fire(WorkerTimer::kBoot, 60s), IsEmpty());
+  EXPECT_TRUE(w().ready());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watchdog
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(WorkerTest, WatchdogIsArmedWhenTheWorkerBecomesReady) {
+  config_.watchdog = 10s;
+  Make();
+  EXPECT_THAT(Run(), ElementsAre("set watchdog +10s", "ready_changed"));
+}
+
+TEST_F(WorkerTest, WatchdogPingReArmsTheWatchdog) {
+  config_.watchdog = 10s;
+  Make();
+  Run();
+  EXPECT_THAT(Notify("WATCHDOG=1", 4s), ElementsAre("set watchdog +14s"));
+  EXPECT_THAT(Notify("WATCHDOG=1", 13s), ElementsAre("set watchdog +23s"));
+  EXPECT_TRUE(w().ready());
+}
+
+TEST_F(WorkerTest, WatchdogIsNotArmedWhileBootingUntilTheFirstPing) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  config_.watchdog = 10s;
+  Make();
+  EXPECT_THAT(Run(), ElementsAre("set boot +60s"));  // The boot phase is boot_timeout's.
+  EXPECT_THAT(Notify("WATCHDOG=1", 1s), ElementsAre("set watchdog +11s"));
+  // Missed while still booting: aborted as hung.
+  EXPECT_THAT(Fire(WorkerTimer::kWatchdog, 11s),
+              ElementsAre("cancel boot", "signal SIGABRT", "set stop +16s"));
+  Exit(DumpedCore(SIGABRT), 12s);
+  EXPECT_EQ(Last().reason, ExitReason::kWatchdog);
+  EXPECT_TRUE(Last().before_ready);
+}
+
+TEST_F(WorkerTest, MissedWatchdogSendsSigabrtThenSigkillAfterFiveSeconds) {
+  config_.watchdog = 10s;
+  config_.stop_timeout = 30s;
+  Make();
+  Run();
+  EXPECT_THAT(Fire(WorkerTimer::kWatchdog, 10s),
+              ElementsAre("ready_changed", "signal SIGABRT", "set stop +15s"));
+  EXPECT_EQ(w().state(), WorkerState::kStopping);
+  EXPECT_THAT(Fire(WorkerTimer::kStop, 15s), ElementsAre("signal SIGKILL"));
+  EXPECT_THAT(Exit(KilledBy(SIGKILL), 15s), ElementsAre("exited watchdog", "set backoff +16s"));
+  EXPECT_EQ(Last().reason, ExitReason::kWatchdog);
+  EXPECT_FALSE(Last().graceful);
+  EXPECT_TRUE(Last().failure);
+  EXPECT_FALSE(Last().before_ready);
+}
+
+TEST_F(WorkerTest, MissedWatchdogKillsAfterStopTimeoutWhenThatIsShorter) {
+  config_.watchdog = 10s;
+  config_.stop_timeout = 2s;
+  Make();
+  Run();
+  EXPECT_THAT(Fire(WorkerTimer::kWatchdog, 10s),
+              ElementsAre("ready_changed", "signal SIGABRT", "set stop +12s"));
+}
+
+TEST_F(WorkerTest, WatchdogIsTheReasonWhenTheAbortedWorkerDumpsCoreOrExits) {
+  config_.watchdog = 10s;
+  Make();
+  Run();
+  Fire(WorkerTimer::kWatchdog, 10s);
+  Exit(DumpedCore(SIGABRT), 11s);
+  EXPECT_EQ(Last().reason, ExitReason::kWatchdog);
+  EXPECT_TRUE(Last().failure);
+  Fire(WorkerTimer::kBackoff, 12s);
+  w().Spawned(At(12s));
+  Fire(WorkerTimer::kWatchdog, 22s);
+  Exit(ExitedWith(0), 23s);  // Even a clean exit after the abort.
+  EXPECT_EQ(Last().reason, ExitReason::kWatchdog);
+  EXPECT_FALSE(Last().graceful);
+  EXPECT_TRUE(Last().failure);
+}
+
+TEST_F(WorkerTest, WatchdogTriggerAbortsAtOnce) {
+  config_.watchdog = 10s;
+  Make();
+  Run();
+  EXPECT_THAT(Notify("WATCHDOG=trigger", 3s),
+              ElementsAre("ready_changed", "cancel watchdog", "signal SIGABRT", "set stop +8s"));
+  EXPECT_THAT(Notify("WATCHDOG=trigger", 4s), IsEmpty());  // Once.
+  Exit(KilledBy(SIGABRT), 4s);
+  EXPECT_EQ(Last().reason, ExitReason::kWatchdog);
+}
+
+TEST_F(WorkerTest, WatchdogTriggerWorksWithoutAConfiguredWatchdog) {
+  Make();
+  Run();
+  EXPECT_THAT(Notify("WATCHDOG=trigger", 3s),
+              ElementsAre("ready_changed", "signal SIGABRT", "set stop +8s"));
+}
+
+// BUG (minor): WATCHDOG=trigger while the worker is already stopping runs Worker::Abort, which
+// re-arms the stop timer at now + min(stop_timeout, 5s) unconditionally (worker.cc). That
+// postpones an earlier kill deadline (a drain's, or a fast stop's), which Stop() never does,
+// and after the deadline's SIGKILL it sends SIGABRT and arms a second SIGKILL. Fix: in Abort,
+// keep an armed earlier kStop deadline and send nothing once sigkill_sent_ (or ignore the
+// trigger once stopping).
+TEST_F(WorkerTest, DISABLED_WatchdogTriggerWhileStoppingNeverPostponesTheKillDeadline) {
+  Make();
+  Run();
+  Stop(StopCause::kDrain, SIGTERM, 2s, 0s);
+  for (const std::string& action : Notify("WATCHDOG=trigger", 1s)) {
+    EXPECT_NE(action.rfind("set stop", 0), 0u) << action;
+  }
+  Make();
+  Run();
+  Stop(StopCause::kDrain, SIGTERM, 2s, 0s);
+  Fire(WorkerTimer::kStop, 2s);  // SIGKILL sent.
+  EXPECT_THAT(Notify("WATCHDOG=trigger", 3s), IsEmpty());
+}
+
+TEST_F(WorkerTest, WatchdogPingsAreIgnoredWithoutAWatchdogAndWhileStopping) {
+  Make();
+  Run();
+  EXPECT_THAT(Notify("WATCHDOG=1", 1s), IsEmpty());
+  config_.watchdog = 10s;
+  Make();
+  Run();
+  Stop(StopCause::kDrain, SIGTERM, 20s, 2s);
+  EXPECT_THAT(Notify("WATCHDOG=1", 3s), IsEmpty());
+  EXPECT_THAT(Fire(WorkerTimer::kWatchdog, 10s), IsEmpty());  // Stale: no abort while stopping.
+}
+
+// ---------------------------------------------------------------------------------------------
+// EXTEND_TIMEOUT_USEC
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(WorkerTest, ExtendTimeoutExtendsTheBootTimeout) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  Run();
+  EXPECT_THAT(Notify("EXTEND_TIMEOUT_USEC=20000000", 50s), ElementsAre("set boot +70s"));
+  EXPECT_THAT(Fire(WorkerTimer::kBoot, 70s), ElementsAre("signal SIGTERM", "set stop +80s"));
+}
+
+TEST_F(WorkerTest, ExtendTimeoutNeverShortensTheBootTimeout) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  Run();
+  EXPECT_THAT(Notify("EXTEND_TIMEOUT_USEC=5000000", 10s), IsEmpty());
+  EXPECT_THAT(Notify("EXTEND_TIMEOUT_USEC=50000000", 10s), IsEmpty());  // Exactly the deadline.
+  EXPECT_THAT(Notify("EXTEND_TIMEOUT_USEC=50000001", 10s), ElementsAre("set boot +60000001000ns"));
+}
+
+TEST_F(WorkerTest, ExtendTimeoutExtendsButNeverShortensTheStopTimeout) {
+  Make();
+  Run();
+  Stop(StopCause::kDrain, SIGTERM, 10s, 0s);
+  EXPECT_THAT(Notify("EXTEND_TIMEOUT_USEC=30000000", 5s), ElementsAre("set stop +35s"));
+  EXPECT_THAT(Notify("EXTEND_TIMEOUT_USEC=1000000", 6s), IsEmpty());
+  EXPECT_THAT(Fire(WorkerTimer::kStop, 35s), ElementsAre("signal SIGKILL"));
+}
+
+TEST_F(WorkerTest, ExtendTimeoutHasNothingToExtendOnceReady) {
+  Make();
+  Run();
+  EXPECT_THAT(Notify("EXTEND_TIMEOUT_USEC=30000000", 5s), IsEmpty());
+}
+
+// BUG: EXTEND_TIMEOUT_USEC is parsed as a uint64 but converted with
+// std::chrono::microseconds(*m.extend_timeout_usec) (worker.cc, Worker::Notified), which wraps
+// values above INT64_MAX to negative and overflows (undefined behaviour) when the microseconds
+// are converted to nanoseconds for values above ~9.2e15. systemd's "infinity" (USEC_INFINITY,
+// 2^64-1) therefore yields a deadline in the past and the timeout is not extended at all.
+// Fix: saturate, e.g. until = usec >= (MonoTime::max() - now) / 1us ? MonoTime::max() : ...
+TEST_F(WorkerTest, DISABLED_ExtendTimeoutWithAHugeValueExtendsInsteadOfBeingIgnored) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  Run();
+  auto extends_boot = [](const WorkerActions& actions) {
+    for (const WorkerAction& a : actions) {
+      if (a.kind == WorkerAction::Kind::kSetTimer && a.timer == WorkerTimer::kBoot &&
+          a.at > At(60s)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  // systemd's "infinity".
+  EXPECT_TRUE(extends_boot(w().Notified(Msg("EXTEND_TIMEOUT_USEC=18446744073709551615"), At(50s))));
+  // 317 years: fits an int64 of microseconds, overflows the nanosecond arithmetic.
+  EXPECT_TRUE(extends_boot(w().Notified(Msg("EXTEND_TIMEOUT_USEC=10000000000000000"), At(51s))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// STOPPING=1: the worker stops by itself
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(WorkerTest, Stopping1LeavesReadinessAndArmsTheStopTimerWithoutSignalling) {
+  Make();
+  Run();
+  EXPECT_THAT(Notify("STOPPING=1", 5s), ElementsAre("ready_changed", "set stop +15s"));
+  EXPECT_EQ(w().state(), WorkerState::kStopping);
+  EXPECT_FALSE(w().ready());
+  EXPECT_THAT(Fire(WorkerTimer::kStop, 15s), ElementsAre("signal SIGKILL"));
+}
+
+TEST_F(WorkerTest, Stopping1WhileBootingCancelsTheBootTimer) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  Run();
+  EXPECT_THAT(Notify("STOPPING=1", 1s), ElementsAre("cancel boot", "set stop +11s"));
+}
+
+TEST_F(WorkerTest, AWorkerThatStoppedItselfIsRestartedByPolicyWhenItExits) {
+  Make();
+  Run();
+  Notify("STOPPING=1", 5s);
+  EXPECT_THAT(Exit(ExitedWith(0), 6s),
+              ElementsAre("cancel stop", "exited exited", "set backoff +7s"));
+  EXPECT_TRUE(Last().graceful);
+  EXPECT_FALSE(Last().failure);
+  EXPECT_EQ(w().state(), WorkerState::kBackoff);
+  EXPECT_EQ(w().restarts(), 1);
+  EXPECT_THAT(Fire(WorkerTimer::kBackoff, 7s), ElementsAre("spawn"));
+}
+
+TEST_F(WorkerTest, AWorkerThatStoppedItselfSuccessfullyStaysDownUnderOnFailure) {
+  config_.restart = RestartPolicy::kOnFailure;
+  Make();
+  Run();
+  Notify("STOPPING=1", 5s);
+  EXPECT_THAT(Exit(ExitedWith(0), 6s), ElementsAre("cancel stop", "exited exited"));
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+}
+
+TEST_F(WorkerTest, AWorkerThatStoppedItselfAndHadToBeKilledFailed) {
+  Make();
+  Run();
+  Notify("STOPPING=1", 5s);
+  Fire(WorkerTimer::kStop, 15s);
+  EXPECT_THAT(Exit(KilledBy(SIGKILL), 15s),
+              ElementsAre("exited stop_timeout_killed", "set backoff +16s"));
+  EXPECT_FALSE(Last().graceful);
+  EXPECT_TRUE(Last().failure);
+}
+
+TEST_F(WorkerTest, ADrainAfterStopping1KeepsTheSlotDown) {
+  Make();
+  Run();
+  Notify("STOPPING=1", 5s);
+  EXPECT_THAT(Notify("STOPPING=1", 5s), IsEmpty());
+  // The worker's own stop sent no signal: the drain's signal goes out; its later kill deadline
+  // does not move the armed one.
+  EXPECT_THAT(Stop(StopCause::kDrain, SIGTERM, 16s, 6s), ElementsAre("signal SIGTERM"));
+  EXPECT_THAT(Exit(ExitedWith(0), 7s), ElementsAre("cancel stop", "exited exited"));
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stop (drain, admin)
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(WorkerTest, DrainSignalsTheGroupAndArmsTheKillDeadline) {
+  Make();
+  Run();
+  EXPECT_THAT(Stop(StopCause::kDrain, SIGTERM, 10s, 0s),
+              ElementsAre("ready_changed", "signal SIGTERM", "set stop +10s"));
+  EXPECT_EQ(w().state(), WorkerState::kStopping);
+  EXPECT_EQ(w().since(), At(0s));
+}
+
+TEST_F(WorkerTest, ADrainedWorkerThatDiesOfTheStopSignalEndedGracefullyAndStaysDown) {
+  Make();
+  Run();
+  Stop(StopCause::kDrain, SIGTERM, 10s, 0s);
+  EXPECT_THAT(Exit(KilledBy(SIGTERM), 1s), ElementsAre("cancel stop", "exited signaled"));
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+  EXPECT_EQ(Last().signal, SIGTERM);
+  EXPECT_TRUE(Last().graceful);
+  EXPECT_FALSE(Last().failure);
+  EXPECT_EQ(w().restarts(), 0);
+}
+
+TEST_F(WorkerTest, ADrainedWorkerWithAFailingCodeIsNotGracefulButNotAFailure) {
+  Make();
+  Run();
+  Stop(StopCause::kDrain, SIGTERM, 10s, 0s);
+  Exit(ExitedWith(1), 1s);
+  EXPECT_EQ(Last().reason, ExitReason::kExited);
+  EXPECT_FALSE(Last().graceful);
+  EXPECT_FALSE(Last().failure);
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+}
+
+TEST_F(WorkerTest, AdminStopIsReasonAdminAndTheSlotStaysDown) {
+  Make();
+  Run();
+  Stop(StopCause::kAdmin, SIGTERM, 10s, 0s);
+  EXPECT_THAT(Exit(ExitedWith(0), 1s), ElementsAre("cancel stop", "exited admin"));
+  EXPECT_EQ(Last().reason, ExitReason::kAdmin);
+  EXPECT_TRUE(Last().graceful);
+  EXPECT_FALSE(Last().failure);
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+}
+
+TEST_F(WorkerTest, StopWhileBootingCancelsTheBootTimerAndIsNoBootFailure) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  Run();
+  EXPECT_THAT(Stop(StopCause::kDrain, SIGTERM, 10s, 0s),
+              ElementsAre("cancel boot", "signal SIGTERM", "set stop +10s"));
+  Exit(ExitedWith(0), 1s);
+  EXPECT_EQ(Last().reason, ExitReason::kExited);
+  EXPECT_TRUE(Last().before_ready);
+  EXPECT_TRUE(Last().graceful);
+}
+
+TEST_F(WorkerTest, StopDuringBackoffEndsTheSlotWithoutASpawn) {
+  Make();
+  Run();
+  Exit(ExitedWith(1), 1s);
+  ASSERT_EQ(w().state(), WorkerState::kBackoff);
+  EXPECT_THAT(Stop(StopCause::kDrain, SIGTERM, 11s, 1s), ElementsAre("cancel backoff"));
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+  EXPECT_THAT(Fire(WorkerTimer::kBackoff, 2s), IsEmpty());  // A stale timer spawns nothing.
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+  // There was no process to stop: nothing of it ended badly.
+  EXPECT_TRUE(w().ended_gracefully());
+}
+
+TEST_F(WorkerTest, AFailureAfterARestartIsNotCoveredByAnEarlierStopDuringBackoff) {
+  Make();
+  Run();
+  Exit(ExitedWith(1), 1s);
+  Stop(StopCause::kDrain, SIGTERM, 11s, 1s);
+  ASSERT_TRUE(w().ended_gracefully());
+  Run(2s);
+  Exit(ExitedWith(1), 3s);
+  EXPECT_FALSE(w().ended_gracefully());
+}
+
+TEST_F(WorkerTest, RecycleStopDuringBackoffIsIgnored) {
+  Make();
+  Run();
+  Exit(ExitedWith(1), 1s);
+  EXPECT_THAT(Stop(StopCause::kRecycle, SIGTERM, 11s, 1s), IsEmpty());
+  EXPECT_EQ(w().state(), WorkerState::kBackoff);
+  EXPECT_THAT(Fire(WorkerTimer::kBackoff, 2s), ElementsAre("spawn"));
+}
+
+TEST_F(WorkerTest, StopOfAnExitedSlotDoesNothing) {
+  Make();
+  EXPECT_THAT(Stop(StopCause::kDrain, SIGTERM, 10s, 0s), IsEmpty());
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+}
+
+TEST_F(WorkerTest, ASecondStopWithTheSameSignalSendsNothing) {
+  Make();
+  Run();
+  Stop(StopCause::kDrain, SIGTERM, 10s, 0s);
+  EXPECT_THAT(Stop(StopCause::kDrain, SIGTERM, 10s, 1s), IsEmpty());
+}
+
+TEST_F(WorkerTest, AFastStopAfterAGracefulOneSendsTheFastSignalOnceAndAnEarlierKillShortens) {
+  Make();
+  Run();
+  Stop(StopCause::kDrain, SIGTERM, 10s, 0s);
+  EXPECT_THAT(Stop(StopCause::kDrain, SIGINT, 6s, 1s),
+              ElementsAre("signal SIGINT", "set stop +6s"));
+  EXPECT_THAT(Stop(StopCause::kDrain, SIGINT, 6s, 2s), IsEmpty());
+  EXPECT_THAT(Fire(WorkerTimer::kStop, 6s), ElementsAre("signal SIGKILL"));
+}
+
+TEST_F(WorkerTest, ALaterKillDeadlineDoesNotPostponeTheArmedOne) {
+  Make();
+  Run();
+  Stop(StopCause::kDrain, SIGTERM, 10s, 0s);
+  EXPECT_THAT(Stop(StopCause::kDrain, SIGINT, 30s, 1s), ElementsAre("signal SIGINT"));
+  EXPECT_THAT(Fire(WorkerTimer::kStop, 10s), ElementsAre("signal SIGKILL"));
+}
+
+TEST_F(WorkerTest, NothingIsSentOrArmedAfterTheDeadlineSigkill) {
+  Make();
+  Run();
+  Stop(StopCause::kDrain, SIGTERM, 10s, 0s);
+  Fire(WorkerTimer::kStop, 10s);
+  EXPECT_THAT(Stop(StopCause::kDrain, SIGINT, 12s, 11s), IsEmpty());
+}
+
+TEST_F(WorkerTest, DyingOfTheFastSignalVigilSentLastIsGraceful) {
+  Make();
+  Run();
+  Stop(StopCause::kDrain, SIGTERM, 10s, 0s);
+  Stop(StopCause::kDrain, SIGINT, 5s, 1s);
+  Exit(KilledBy(SIGINT), 2s);
+  EXPECT_TRUE(Last().graceful);
+  EXPECT_FALSE(Last().failure);
+}
+
+TEST_F(WorkerTest, KilledAtTheStopDeadlineIsStopTimeoutKilledAndNotGraceful) {
+  Make();
+  Run();
+  Stop(StopCause::kDrain, SIGTERM, 10s, 0s);
+  Fire(WorkerTimer::kStop, 10s);
+  EXPECT_THAT(Exit(KilledBy(SIGKILL), 10s), ElementsAre("exited stop_timeout_killed"));
+  EXPECT_EQ(Last().reason, ExitReason::kStopTimeoutKilled);
+  EXPECT_EQ(Last().signal, SIGKILL);
+  EXPECT_FALSE(Last().graceful);
+  EXPECT_FALSE(Last().failure);  // Stopped on purpose: the SIGKILL was Vigil's own.
+  EXPECT_FALSE(w().ended_gracefully());
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exit classification
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(WorkerTest, ExitWithASuccessCodeIsGracefulAndNoFailure) {
+  Make();
+  Run();
+  EXPECT_THAT(Exit(ExitedWith(0), 5s),
+              ElementsAre("ready_changed", "exited exited", "set backoff +6s"));
+  const ExitRecord& r = Last();
+  EXPECT_EQ(r.reason, ExitReason::kExited);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.signal, 0);
+  EXPECT_FALSE(r.before_ready);
+  EXPECT_TRUE(r.graceful);
+  EXPECT_FALSE(r.failure);
+  EXPECT_TRUE(w().ended_gracefully());
+}
+
+TEST_F(WorkerTest, ExitWithAFailingCodeIsAFailure) {
+  Make();
+  Run();
+  Exit(ExitedWith(1), 5s);
+  EXPECT_EQ(Last().reason, ExitReason::kExited);
+  EXPECT_EQ(Last().code, 1);
+  EXPECT_FALSE(Last().graceful);
+  EXPECT_TRUE(Last().failure);
+  EXPECT_FALSE(w().ended_gracefully());
+}
+
+TEST_F(WorkerTest, DeathByASignalVigilDidNotSendIsSignaledAndAFailure) {
+  for (int signo : {SIGSEGV, SIGTERM, SIGKILL}) {
+    SCOPED_TRACE(SignalName(signo));
+    Make();
+    Run();
+    Exit(KilledBy(signo), 5s);
+    EXPECT_EQ(Last().reason, ExitReason::kSignaled);
+    EXPECT_EQ(Last().signal, signo);
+    EXPECT_EQ(Last().code, -1);
+    EXPECT_FALSE(Last().graceful);
+    EXPECT_TRUE(Last().failure);
+  }
+}
+
+TEST_F(WorkerTest, CoreDumpIsCoreDumpAndAFailure) {
+  Make();
+  Run();
+  Exit(DumpedCore(SIGSEGV), 5s);
+  EXPECT_EQ(Last().reason, ExitReason::kCoreDump);
+  EXPECT_EQ(Last().signal, SIGSEGV);
+  EXPECT_TRUE(Last().failure);
+}
+
+TEST_F(WorkerTest, EndingBeforeReadyIsABootFailure) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  for (int status : {ExitedWith(1), KilledBy(SIGSEGV), DumpedCore(SIGABRT)}) {
+    Make();
+    Run();
+    EXPECT_THAT(Exit(status, 2s),
+                ElementsAre("cancel boot", "exited boot_failure", "set backoff +3s"));
+    EXPECT_EQ(Last().reason, ExitReason::kBootFailure);
+    EXPECT_TRUE(Last().before_ready);
+    EXPECT_FALSE(Last().graceful);
+    EXPECT_TRUE(Last().failure);
+  }
+}
+
+TEST_F(WorkerTest, ASuccessExitBeforeReadyIsNoBootFailure) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  Run();
+  Exit(ExitedWith(0), 2s);
+  EXPECT_EQ(Last().reason, ExitReason::kExited);
+  EXPECT_TRUE(Last().before_ready);
+  EXPECT_TRUE(Last().graceful);
+  EXPECT_FALSE(Last().failure);
+}
+
+TEST_F(WorkerTest, ACrashAfterReadinessIsNoBootFailure) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  Run();
+  Notify("READY=1", 1s);
+  Exit(ExitedWith(1), 2s);
+  EXPECT_EQ(Last().reason, ExitReason::kExited);
+  EXPECT_FALSE(Last().before_ready);
+}
+
+TEST_F(WorkerTest, SigkillWhileTheOomCounterRoseIsOomKilled) {
+  Make();
+  Run();
+  Exit(KilledBy(SIGKILL), 5s, /*oom=*/true);
+  EXPECT_EQ(Last().reason, ExitReason::kOomKilled);
+  EXPECT_EQ(Last().signal, SIGKILL);
+  EXPECT_TRUE(Last().failure);
+  EXPECT_FALSE(Last().graceful);
+}
+
+TEST_F(WorkerTest, TheOomFlagWithAnotherSignalIsSignaled) {
+  Make();
+  Run();
+  Exit(KilledBy(SIGSEGV), 5s, /*oom=*/true);
+  EXPECT_EQ(Last().reason, ExitReason::kSignaled);
+}
+
+TEST_F(WorkerTest, TheDeadlineSigkillIsStopTimeoutKilledEvenWhenTheOomCounterRose) {
+  Make();
+  Run();
+  Stop(StopCause::kDrain, SIGTERM, 10s, 0s);
+  Fire(WorkerTimer::kStop, 10s);
+  Exit(KilledBy(SIGKILL), 10s, /*oom=*/true);
+  EXPECT_EQ(Last().reason, ExitReason::kStopTimeoutKilled);
+}
+
+TEST_F(WorkerTest, SpawnFailureIsASpawnFailedFailureBeforeReady) {
+  Make();
+  EXPECT_THAT(Describe(w().Start(At(0s))), ElementsAre("spawn"));
+  EXPECT_THAT(Describe(w().SpawnFailed(At(0s))),
+              ElementsAre("exited spawn_failed", "set backoff +1s"));
+  EXPECT_EQ(w().state(), WorkerState::kBackoff);
+  EXPECT_EQ(Last().reason, ExitReason::kSpawnFailed);
+  EXPECT_TRUE(Last().before_ready);
+  EXPECT_TRUE(Last().failure);
+  EXPECT_FALSE(Last().graceful);
+  EXPECT_EQ(w().restarts(), 1);
+  EXPECT_THAT(Fire(WorkerTimer::kBackoff, 1s), ElementsAre("spawn"));
+}
+
+TEST_F(WorkerTest, SuccessExitCodesAreGracefulAndNoFailure) {
+  config_.success_exit_codes = ExitCodeSet().set(0).set(143);
+  Make();
+  Run();
+  Exit(ExitedWith(143), 5s);
+  EXPECT_TRUE(Last().graceful);
+  EXPECT_FALSE(Last().failure);
+  config_.success_exit_codes = ExitCodeSet().set(3);
+  Make();
+  Run();
+  Exit(ExitedWith(0), 5s);  // 0 is a success only while it is listed.
+  EXPECT_FALSE(Last().graceful);
+  EXPECT_TRUE(Last().failure);
+}
+
+TEST_F(WorkerTest, ExitOfAWorkerThatIsNotRunningIsIgnored) {
+  Make();
+  EXPECT_THAT(Exit(ExitedWith(1), 0s), IsEmpty());
+  Run();
+  Exit(ExitedWith(1), 1s);
+  EXPECT_THAT(Exit(ExitedWith(1), 1s), IsEmpty());  // In backoff now.
+  EXPECT_EQ(w().restarts(), 1);
+}
+
+TEST_F(WorkerTest, ExitCancelsEveryArmedTimer) {
+  config_.watchdog = 10s;
+  config_.max_lifetime = 1h;
+  Make();
+  EXPECT_THAT(Run(), ElementsAre("set lifetime +3600s", "set watchdog +10s", "ready_changed"));
+  EXPECT_THAT(Exit(ExitedWith(1), 2s),
+              ElementsAre("ready_changed", "cancel watchdog", "cancel lifetime", "exited exited",
+                          "set backoff +3s"));
+}
+
+TEST_F(WorkerTest, ExitReasonNamesAndDescriptionsAreTheDocumentedOnes) {
+  const char* names[] = {"exited",   "signaled",     "core_dump",    "oom_killed",
+                         "watchdog", "boot_timeout", "boot_failure", "stop_timeout_killed",
+                         "recycled", "spawn_failed", "admin"};
+  for (int i = 0; i < kExitReasonCount; ++i) {
+    EXPECT_STREQ(ExitReasonName(static_cast<ExitReason>(i)), names[i]);
+  }
+  ExitRecord exited;
+  exited.code = 1;
+  EXPECT_EQ(DescribeExit(exited), "exited (code 1)");
+  ExitRecord killed;
+  killed.reason = ExitReason::kStopTimeoutKilled;
+  killed.signal = SIGKILL;
+  EXPECT_EQ(DescribeExit(killed), "stop_timeout_killed (SIGKILL)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restart policy
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(WorkerTest, AlwaysRestartsAfterSuccessesAndFailures) {
+  Make();
+  Run();
+  EXPECT_EQ(BackoffDeadline(w().Exited(ExitedWith(0), false, At(1s))), 2s);
+  EXPECT_EQ(w().state(), WorkerState::kBackoff);
+  Fire(WorkerTimer::kBackoff, 2s);
+  w().Spawned(At(2s));
+  EXPECT_EQ(BackoffDeadline(w().Exited(ExitedWith(1), false, At(3s))), 4s);
+  EXPECT_EQ(w().restarts(), 2);
+}
+
+TEST_F(WorkerTest, OnFailureRestartsOnlyAfterAFailure) {
+  config_.restart = RestartPolicy::kOnFailure;
+  Make();
+  Run();
+  EXPECT_THAT(Exit(ExitedWith(0), 1s), ElementsAre("ready_changed", "exited exited"));
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+  EXPECT_EQ(w().restarts(), 0);
+  Run(2s);
+  EXPECT_THAT(Exit(ExitedWith(1), 3s),
+              ElementsAre("ready_changed", "exited exited", "set backoff +4s"));
+  EXPECT_EQ(w().state(), WorkerState::kBackoff);
+}
+
+TEST_F(WorkerTest, NeverKeepsTheSlotDownEvenAfterAFailure) {
+  config_.restart = RestartPolicy::kNever;
+  Make();
+  Run();
+  EXPECT_THAT(Exit(ExitedWith(1), 1s), ElementsAre("ready_changed", "exited exited"));
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+  EXPECT_TRUE(Last().failure);
+  EXPECT_FALSE(w().ended_gracefully());
+  EXPECT_EQ(w().restarts(), 0);
+}
+
+TEST_F(WorkerTest, NoRestartExitCodesKeepTheSlotDownWhateverThePolicy) {
+  config_.no_restart_exit_codes = ExitCodeSet().set(3).set(4);
+  for (RestartPolicy policy : {RestartPolicy::kAlways, RestartPolicy::kOnFailure}) {
+    SCOPED_TRACE(RestartPolicyName(policy));
+    config_.restart = policy;
+    Make();
+    Run();
+    EXPECT_THAT(Exit(ExitedWith(3), 1s), ElementsAre("ready_changed", "exited exited"));
+    EXPECT_EQ(w().state(), WorkerState::kExited);
+    EXPECT_TRUE(Last().failure);
+  }
+  // Boot errors too (gunicorn exits 3 or 4 when it cannot boot).
+  config_.restart = RestartPolicy::kAlways;
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  Run();
+  EXPECT_THAT(Exit(ExitedWith(4), 1s), ElementsAre("cancel boot", "exited boot_failure"));
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+  // Other codes still restart.
+  Make();
+  Run();
+  Exit(ExitedWith(5), 1s);
+  EXPECT_EQ(w().state(), WorkerState::kBackoff);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backoff
+// ---------------------------------------------------------------------------------------------
+
+class WorkerBackoffTest : public WorkerTest {
+ protected:
+  WorkerBackoffTest() {
+    config_.backoff.initial = 1s;
+    config_.backoff.max = 30s;
+    config_.backoff.multiplier = 2;
+    config_.crash_loop.max_restarts = 1000;
+  }
+  // The slot is in backoff: its timer fires at `at`, the spawn succeeds and the worker is ready.
+  void Respawn(Duration at) {
+    ASSERT_EQ(w().state(), WorkerState::kBackoff);
+    ASSERT_THAT(Fire(WorkerTimer::kBackoff, at), ElementsAre("spawn"));
+    w().Spawned(At(at));
+    ASSERT_TRUE(w().ready());
+  }
+  // The worker fails at `at`; returns the restart delay it was given.
+  Duration FailAt(Duration at, int status = ExitedWith(1)) {
+    const Duration deadline = BackoffDeadline(w().Exited(status, false, At(at)));
+    return deadline < 0s ? deadline : deadline - at;
+  }
+};
+
+TEST_F(WorkerBackoffTest, DelaysGrowByTheMultiplierUpToTheCap) {
+  Make();
+  Run();
+  Duration t = 0s;
+  std::vector<Duration> delays;
+  for (int i = 0; i < 8; ++i) {
+    t += 1s;
+    const Duration d = FailAt(t);
+    delays.push_back(d);
+    t += d;
+    Respawn(t);
+  }
+  EXPECT_THAT(delays, ElementsAre(1s, 2s, 4s, 8s, 16s, 30s, 30s, 30s));
+  EXPECT_EQ(w().restarts(), 8);
+}
+
+TEST_F(WorkerBackoffTest, DelaysFollowAnyMultiplier) {
+  config_.backoff.initial = 500ms;
+  config_.backoff.multiplier = 3;
+  config_.backoff.max = 10s;
+  Make();
+  Run();
+  Duration t = 0s;
+  std::vector<Duration> delays;
+  for (int i = 0; i < 5; ++i) {
+    const Duration d = FailAt(t);
+    delays.push_back(d);
+    t += d;
+    Respawn(t);
+  }
+  EXPECT_THAT(delays, ElementsAre(500ms, 1500ms, 4500ms, 10s, 10s));
+}
+
+TEST_F(WorkerBackoffTest, JitterSpreadsEachDelayAroundItsValue) {
+  config_.backoff.jitter = 0.2;
+  random_.fallback = 0.0;
+  Make();
+  Run();
+  EXPECT_EQ(FailAt(0s), 800ms);
+  Respawn(800ms);
+  random_.fallback = 0.5;
+  EXPECT_EQ(FailAt(1s), 2s);
+  Respawn(3s);
+  random_.fallback = 0.999999;
+  const Duration d = FailAt(4s);
+  EXPECT_GT(d, 4700ms);
+  EXPECT_LT(d, 4800ms);
+}
+
+TEST_F(WorkerBackoffTest, StayingReadyForResetAfterStartsANewSeries) {
+  Make();
+  Run();
+  EXPECT_EQ(FailAt(0s), 1s);
+  Respawn(1s);
+  EXPECT_EQ(FailAt(1s), 2s);
+  Respawn(3s);
+  EXPECT_EQ(FailAt(3s), 4s);
+  Respawn(7s);
+  EXPECT_EQ(FailAt(7s + 60s), 1s);  // Ready for exactly reset_after.
+  Respawn(68s);
+  EXPECT_EQ(FailAt(69s), 2s);
+}
+
+TEST_F(WorkerBackoffTest, ReadyForLessThanResetAfterContinuesTheSeries) {
+  Make();
+  Run();
+  FailAt(0s);
+  Respawn(1s);
+  FailAt(1s);
+  Respawn(3s);
+  FailAt(3s);
+  Respawn(7s);
+  EXPECT_EQ(FailAt(7s + 59s), 8s);
+}
+
+TEST_F(WorkerBackoffTest, BootFailuresAndRuntimeCrashesShareTheSeries) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  Run();
+  EXPECT_EQ(FailAt(1s), 1s);  // boot_failure
+  EXPECT_EQ(Last().reason, ExitReason::kBootFailure);
+  Fire(WorkerTimer::kBackoff, 2s);
+  w().Spawned(At(2s));
+  Notify("READY=1", 3s);
+  EXPECT_EQ(FailAt(4s, KilledBy(SIGSEGV)), 2s);  // runtime crash
+  Fire(WorkerTimer::kBackoff, 6s);
+  w().Spawned(At(6s));
+  Fire(WorkerTimer::kBoot, 66s);
+  EXPECT_EQ(FailAt(67s, KilledBy(SIGTERM)), 4s);  // boot_timeout
+  EXPECT_EQ(Last().reason, ExitReason::kBootTimeout);
+}
+
+TEST_F(WorkerBackoffTest, ASuccessExitRestartsAfterInitialWithoutGrowth) {
+  Make();
+  Run();
+  FailAt(0s);
+  Respawn(1s);
+  FailAt(1s);
+  Respawn(3s);
+  EXPECT_EQ(FailAt(4s, ExitedWith(0)), 1s);
+  Respawn(5s);
+  EXPECT_EQ(FailAt(6s, ExitedWith(0)), 1s);
+  EXPECT_EQ(w().restarts(), 4);
+}
+
+// BUG (doc vs code): docs/pools.md says the delay is for "the n-th failure in a row", but
+// Worker::Finish (worker.cc) leaves consecutive_failures_ untouched on a success exit, so a
+// success between failures does not end the series: fail, fail, exit 0, fail waits 4 s (third
+// of a series) instead of 1 s (first). Fix: reset consecutive_failures_ (to 0) when a run ends
+// without a failure, or reword the doc ("n-th failure since the worker last stayed ready for
+// reset_after").
+TEST_F(WorkerBackoffTest, DISABLED_ASuccessExitEndsTheSeriesOfFailuresInARow) {
+  Make();
+  Run();
+  FailAt(0s);
+  Respawn(1s);
+  FailAt(1s);
+  Respawn(3s);
+  EXPECT_EQ(FailAt(4s, ExitedWith(0)), 1s);
+  Respawn(5s);
+  EXPECT_EQ(FailAt(6s), 1s);
+}
+
+TEST_F(WorkerBackoffTest, ZeroInitialDelayRespawnsAtOnce) {
+  config_.backoff.initial = 0s;
+  Make();
+  Run();
+  EXPECT_THAT(Exit(ExitedWith(1), 1s), ElementsAre("ready_changed", "exited exited", "spawn"));
+  EXPECT_EQ(w().state(), WorkerState::kBackoff);  // Until the spawn is reported.
+  EXPECT_EQ(w().restarts(), 1);
+  EXPECT_THAT(Describe(w().Spawned(At(1s))), ElementsAre("ready_changed"));
+  EXPECT_THAT(Exit(ExitedWith(0), 2s), ElementsAre("ready_changed", "exited exited", "spawn"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crash-loop verdict
+// ---------------------------------------------------------------------------------------------
+
+class WorkerCrashLoopTest : public WorkerBackoffTest {
+ protected:
+  WorkerCrashLoopTest() {
+    config_.backoff.multiplier = 1;  // Every restart 1 s later.
+    config_.crash_loop.max_restarts = 3;
+    config_.crash_loop.period = 60s;
+  }
+};
+
+TEST_F(WorkerCrashLoopTest, TheFailureAfterMaxRestartsInsideThePeriodIsACrashLoop) {
+  Make();
+  Run();
+  for (int i = 0; i < 3; ++i) {
+    const Duration t = Duration(i * 2s);
+    EXPECT_EQ(FailAt(t), 1s) << "failure " << i + 1;
+    Respawn(t + 1s);
+  }
+  EXPECT_THAT(Exit(ExitedWith(1), 6s), ElementsAre("ready_changed", "exited exited", "crash_loop"));
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+  EXPECT_TRUE(w().crash_looped());
+  EXPECT_EQ(w().restarts(), 3);
+  EXPECT_EQ(Last().reason, ExitReason::kExited);
+  EXPECT_THAT(Fire(WorkerTimer::kBackoff, 7s), IsEmpty());  // Nothing comes back by itself.
+}
+
+TEST_F(WorkerCrashLoopTest, FailuresSpacedWiderThanThePeriodNeverCrashLoop) {
+  config_.crash_loop.max_restarts = 1;
+  config_.crash_loop.period = 10s;
+  Make();
+  Run();
+  Duration t = 0s;
+  for (int i = 0; i < 20; ++i) {
+    t += 11s;  // Each failure comes more than a period after the previous one.
+    const Duration d = FailAt(t);
+    ASSERT_GT(d, 0s) << "failure " << i + 1;
+    EXPECT_FALSE(w().crash_looped());
+    t += d;
+    Respawn(t);
+  }
+}
+
+TEST_F(WorkerCrashLoopTest, SuccessExitsNeverCountTowardACrashLoop) {
+  config_.crash_loop.max_restarts = 0;
+  Make();
+  Run();
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(FailAt(Duration(i * 2s), ExitedWith(0)), 1s);
+    Respawn(Duration(i * 2s + 1s));
+  }
+  EXPECT_FALSE(w().crash_looped());
+}
+
+TEST_F(WorkerCrashLoopTest, ZeroMaxRestartsMakesTheFirstFailureTheVerdict) {
+  config_.crash_loop.max_restarts = 0;
+  Make();
+  Run();
+  EXPECT_THAT(Exit(ExitedWith(1), 1s), ElementsAre("ready_changed", "exited exited", "crash_loop"));
+  EXPECT_TRUE(w().crash_looped());
+}
+
+TEST_F(WorkerCrashLoopTest, SpawnFailuresCountTowardTheVerdict) {
+  config_.crash_loop.max_restarts = 2;
+  Make();
+  w().Start(At(0s));
+  EXPECT_THAT(Describe(w().SpawnFailed(At(0s))),
+              ElementsAre("exited spawn_failed", "set backoff +1s"));
+  Fire(WorkerTimer::kBackoff, 1s);
+  EXPECT_THAT(Describe(w().SpawnFailed(At(1s))),
+              ElementsAre("exited spawn_failed", "set backoff +2s"));
+  Fire(WorkerTimer::kBackoff, 2s);
+  EXPECT_THAT(Describe(w().SpawnFailed(At(2s))), ElementsAre("exited spawn_failed", "crash_loop"));
+  EXPECT_TRUE(w().crash_looped());
+}
+
+TEST_F(WorkerCrashLoopTest, StartingTheSlotAgainClearsTheVerdict) {
+  config_.crash_loop.max_restarts = 0;
+  Make();
+  Run();
+  Exit(ExitedWith(1), 1s);
+  ASSERT_TRUE(w().crash_looped());
+  EXPECT_THAT(Describe(w().Start(At(2s))), ElementsAre("spawn"));
+  EXPECT_FALSE(w().crash_looped());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recycling (max_lifetime)
+// ---------------------------------------------------------------------------------------------
+
+class WorkerRecycleTest : public WorkerTest {
+ protected:
+  WorkerRecycleTest() {
+    config_.max_lifetime = 1h;
+    config_.max_lifetime_jitter = 10min;
+  }
+};
+
+TEST_F(WorkerRecycleTest, LifetimeTimerIsMaxLifetimePlusJitterTimesAUniformDraw) {
+  random_.sequence = {0.25};
+  Make();
+  EXPECT_THAT(Run(), ElementsAre("set lifetime +3750s", "ready_changed"));
+  random_.fallback = 0.0;
+  Make();
+  EXPECT_THAT(Run(), ElementsAre("set lifetime +3600s", "ready_changed"));
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  EXPECT_THAT(Run(), ElementsAre("set lifetime +3600s", "set boot +60s"));
+}
+
+TEST_F(WorkerRecycleTest, NoLifetimeTimerWithoutMaxLifetime) {
+  config_.max_lifetime = 0s;
+  config_.max_lifetime_jitter = 0s;
+  Make();
+  EXPECT_THAT(Run(), ElementsAre("ready_changed"));
+}
+
+TEST_F(WorkerRecycleTest, TheLifetimeTimerAsksForRecyclingWithoutStoppingAnything) {
+  random_.fallback = 0.0;
+  Make();
+  Run();
+  EXPECT_THAT(Fire(WorkerTimer::kLifetime, 3600s), ElementsAre("recycle_due"));
+  EXPECT_TRUE(w().ready());
+}
+
+TEST_F(WorkerRecycleTest, ARecycleStopReplacesTheWorkerAtOnceAndIsNoFailure) {
+  random_.fallback = 0.0;
+  Make();
+  Run();
+  Fire(WorkerTimer::kLifetime, 3600s);
+  EXPECT_THAT(Stop(StopCause::kRecycle, SIGTERM, 3610s, 3600s),
+              ElementsAre("ready_changed", "signal SIGTERM", "set stop +3610s"));
+  EXPECT_THAT(Exit(KilledBy(SIGTERM), 3601s),
+              ElementsAre("cancel stop", "exited recycled", "spawn"));
+  EXPECT_EQ(Last().reason, ExitReason::kRecycled);
+  EXPECT_TRUE(Last().graceful);
+  EXPECT_FALSE(Last().failure);
+  EXPECT_EQ(w().restarts(), 1);
+  EXPECT_THAT(Describe(w().Spawned(At(3601s))),
+              ElementsAre("set lifetime +7201s", "ready_changed"));
+}
+
+TEST_F(WorkerRecycleTest, ARecycledWorkerIsReplacedEvenWithAFailingCodeOrRestartNever) {
+  config_.restart = RestartPolicy::kNever;
+  random_.fallback = 0.0;
+  Make();
+  Run();
+  Stop(StopCause::kRecycle, SIGTERM, 3610s, 3600s);
+  EXPECT_THAT(Exit(ExitedWith(1), 3601s),
+              ElementsAre("cancel stop", "cancel lifetime", "exited recycled", "spawn"));
+  EXPECT_FALSE(Last().failure);
+  // It did not start a failure series: the next failure waits `initial`.
+  config_.restart = RestartPolicy::kAlways;
+  w().Spawned(At(3601s));
+  EXPECT_EQ(BackoffDeadline(w().Exited(ExitedWith(1), false, At(3602s))), 3603s);
+}
+
+TEST_F(WorkerRecycleTest, ADrainDuringARecycleKeepsTheSlotDown) {
+  random_.fallback = 0.0;
+  Make();
+  Run();
+  Stop(StopCause::kRecycle, SIGTERM, 3610s, 3600s);
+  EXPECT_THAT(Stop(StopCause::kDrain, SIGTERM, 3605s, 3601s), ElementsAre("set stop +3605s"));
+  EXPECT_THAT(Exit(KilledBy(SIGTERM), 3602s),
+              ElementsAre("cancel stop", "cancel lifetime", "exited signaled"));
+  EXPECT_EQ(w().state(), WorkerState::kExited);
+  EXPECT_TRUE(Last().graceful);
+}
+
+TEST_F(WorkerRecycleTest, ALifetimeTimerOfAWorkerThatIsNotRunningIsIgnored) {
+  Make();
+  Run();
+  Exit(ExitedWith(1), 1s);
+  EXPECT_THAT(Fire(WorkerTimer::kLifetime, 3600s), IsEmpty());
+}
+
+}  // namespace
+}  // namespace vigil
