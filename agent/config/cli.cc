@@ -117,7 +117,14 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
     } else if (name == "-r" || name == "--rewrite") {
       auto v = value();
       if (!v.ok()) return v.status();
-      if (Status s = out.single.rewrite.AddRule(*v); !s.ok()) return Prefixed(name, s);
+      // One rule, or several separated by commas (as VIGIL_REWRITE and the file's list).
+      for (size_t start = 0; start <= v->size();) {
+        size_t comma = v->find(',', start);
+        if (comma == std::string::npos) comma = v->size();
+        const std::string rule = v->substr(start, comma - start);
+        if (Status s = out.single.rewrite.AddRule(rule); !s.ok()) return Prefixed(name, s);
+        start = comma + 1;
+      }
     } else if (name == "-e" || name == "--success-exit" || name == "--remap-exit") {
       auto v = value();
       if (!v.ok()) return v.status();
@@ -188,6 +195,7 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
                                     : verbosity == 2 ? log::Level::kDebug
                                                      : log::Level::kTrace;
     if (by_verbosity < out.log_level) out.log_level = by_verbosity;
+    out.log_level_set = true;
   }
   out.single.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
 

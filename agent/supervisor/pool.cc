@@ -377,7 +377,17 @@ void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
   if (parsed.rejection != NotifyRejection::kNone) return reject(parsed.rejection, parsed.error);
   ++counters_.notify_accepted;
   const NotifyMessage& m = parsed.message;
-  if (m.main_pid && *m.main_pid != run.main_pid && run.pid > 0) {
+  if (m.main_pid && *m.main_pid != run.main_pid && run.pid > 0 &&
+      (*m.main_pid <= 1 || *m.main_pid == services_.os.GetPid() ||
+       slot_of_pid_.count(*m.main_pid) != 0 ||
+       services_.os.ProcessGroupOf(*m.main_pid) != run.pid)) {
+    // Only a process of the worker's own group can take over as its main process: naming
+    // another worker, PID 1 or anything outside would let it steal their exits.
+    log::Event(log::Level::kWarn, "notify_rejected", "MAINPID refused",
+               {{"pool", config_.name}, {"slot", slot}, {"cause", "unauthorized"},
+                {"main_pid", *m.main_pid}});
+    ++counters_.notify_rejected;
+  } else if (m.main_pid && *m.main_pid != run.main_pid && run.pid > 0) {
     run.main_pid = *m.main_pid;
     slot_of_pid_[run.main_pid] = slot;
     log::Event(log::Level::kInfo, "worker_main_pid", "worker changed its main pid",

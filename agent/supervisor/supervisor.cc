@@ -80,7 +80,9 @@ void Supervisor::Start() {
   }
   // Pools start in file order; each Start() spawns every replica of that pool.
   for (auto& pool : pools_) {
-    if (phase_ != AgentPhase::kStarting) break;  // A verdict or stop request came in already.
+    // A verdict or a stop request may come in while earlier pools start; becoming ready may not
+    // stop the later ones from starting.
+    if (phase_ != AgentPhase::kStarting && phase_ != AgentPhase::kReady) break;
     pool->Start();
   }
   started_ = true;
@@ -212,13 +214,21 @@ void Supervisor::StopPoolsInOrder() {
 }
 
 void Supervisor::StopNextPool() {
+  // StopAll() may report the pool idle at once (OnPoolIdle), which calls back here: the outer
+  // call keeps going, the inner one must not run ahead of it.
+  if (in_stop_next_pool_) return;
+  in_stop_next_pool_ = true;
   // Reverse start order: a pool is asked to stop once every pool started after it is down.
   while (stopping_index_ > 0) {
     Pool& pool = *pools_[--stopping_index_];
     log::Event(log::Level::kInfo, "pool_stopping", "stopping pool", {{"pool", pool.name()}});
     pool.StopAll(StopCause::kDrain, fast_, KillAt(pool));
-    if (!pool.idle()) return;  // OnPoolIdle() comes back here.
+    if (!pool.idle()) {
+      in_stop_next_pool_ = false;
+      return;  // OnPoolIdle() comes back here.
+    }
   }
+  in_stop_next_pool_ = false;
   stopping_index_ = -1;
   MaybeFinish();
 }

@@ -139,6 +139,7 @@ class Supervisor final : public PoolObserver {
   bool fast_ = false;
   int stopping_index_ = -1;  // the pool being stopped; lower ones wait their turn
   bool pools_stopping_ = false;
+  bool in_stop_next_pool_ = false;
   bool crash_loop_exit_ = false;
   int exit_code_ = kPoolExitOk;
   DrainState drain_;

@@ -140,7 +140,10 @@ WorkerActions Worker::Notified(const NotifyMessage& m, MonoTime now) {
     SetTimer(&out, WorkerTimer::kWatchdog, now + config_.watchdog);
   }
   if (m.extend_timeout_usec) {
-    const MonoTime until = now + std::chrono::microseconds(*m.extend_timeout_usec);
+    // systemd's "infinity" is 2^64-1: cap at ten years, which converts to nanoseconds safely.
+    constexpr uint64_t kMaxUsec = 10ULL * 365 * 24 * 3600 * 1000000;
+    const MonoTime until = now + std::chrono::microseconds(static_cast<int64_t>(
+                                     std::min<uint64_t>(*m.extend_timeout_usec, kMaxUsec)));
     // Extends (never shortens) whichever timeout the worker is running against.
     for (WorkerTimer t : {WorkerTimer::kBoot, WorkerTimer::kStop}) {
       auto& armed = armed_[static_cast<int>(t)];
@@ -183,6 +186,7 @@ WorkerActions Worker::ProbeResult(bool success, MonoTime now) {
 
 void Worker::Abort(WorkerActions* out, AbortCause cause, int signo, Duration kill_after,
                    MonoTime now) {
+  if (sigkill_sent_) return;  // Already on its way out.
   abort_ = cause;
   LeaveReady(out);
   Enter(WorkerState::kStopping, now);
@@ -193,7 +197,9 @@ void Worker::Abort(WorkerActions* out, AbortCause cause, int signo, Duration kil
   sig.signo = signo;
   last_signal_ = signo;
   out->push_back(sig);
-  SetTimer(out, WorkerTimer::kStop, now + kill_after);
+  // Never later than a kill already armed (a drain's deadline).
+  const auto& armed = armed_[static_cast<int>(WorkerTimer::kStop)];
+  if (!armed || now + kill_after < *armed) SetTimer(out, WorkerTimer::kStop, now + kill_after);
 }
 
 WorkerActions Worker::TimerFired(WorkerTimer timer, MonoTime now) {
@@ -354,6 +360,7 @@ WorkerActions Worker::Finish(ExitRecord record, MonoTime now) {
   }
 
   Duration delay = config_.backoff.initial;
+  if (!record.failure) consecutive_failures_ = 0;  // A success ends the series of failures.
   if (record.failure) {
     // Stayed ready for the stable window: this failure starts a new series.
     if (ready_since_ && now - *ready_since_ >= config_.backoff.reset_after) {
@@ -370,12 +377,9 @@ WorkerActions Worker::Finish(ExitRecord record, MonoTime now) {
   }
   ++restarts_;
   Enter(WorkerState::kBackoff, now);
-  if (delay <= Duration::zero()) {
-    WorkerActions start = Start(now);
-    out.insert(out.end(), start.begin(), start.end());
-  } else {
-    SetTimer(&out, WorkerTimer::kBackoff, now + delay);
-  }
+  // Even "at once" goes through the loop (a zero-delay timer): a worker that can never be
+  // spawned must not recurse spawn -> fail -> restart until the stack runs out.
+  SetTimer(&out, WorkerTimer::kBackoff, now + std::max(delay, Duration::zero()));
   return out;
 }
 

@@ -580,7 +580,7 @@ TEST_F(ConfigLoaderTest, ListsFromFlagsAndVariablesAreCommaSeparatedAndCommandsS
 // so `--rewrite USR1:HUP,WINCH:0` fails with "unknown signal 'HUP,WINCH:0'". Fix: in pool mode
 // split -r/--rewrite values on commas (or accept commas in SignalRewrite::AddRule), or document
 // that the flag takes one rule and repeats.
-TEST_F(ConfigLoaderTest, DISABLED_RewriteFlagTakesACommaSeparatedListLikeTheVariable) {
+TEST_F(ConfigLoaderTest, RewriteFlagTakesACommaSeparatedListLikeTheVariable) {
   Config c = FileOk(kTwoPools, {"--rewrite", "USR1:HUP,WINCH:0"});
   ASSERT_EQ(c.pools.size(), 2u);
   EXPECT_EQ(c.pools[0].forward_rewrite.Apply(SIGUSR1), SIGHUP);
@@ -628,12 +628,12 @@ TEST_F(ConfigLoaderTest, LogLevelAndFormatComeFromTheFileUnlessSetByEnvironmentO
   EXPECT_EQ(from_flag.log_format, log::Format::kText);
 }
 
-// BUG: `-v` (tini's verbosity, "same as --log-level info/debug/trace" in --help) is ignored in
+// Regression test for a fixed bug: `-v` (tini's verbosity, "same as --log-level info/debug/trace" in --help) is ignored in
 // pool mode. ParseCommandLine applies it to CliOptions::log_level without setting
 // log_level_set, and LoadConfig copies the command line's level only when log_level_set, so the
 // file's log.level (or the default, warn) wins: `vigil -v --replicas 2 -- app` logs at warn.
 // Fix: set log_level_set when -v lowers the level (cli.cc), or have LoadConfig apply it.
-TEST_F(ConfigLoaderTest, DISABLED_VerbosityFlagRaisesTheLogLevelInPoolModeToo) {
+TEST_F(ConfigLoaderTest, VerbosityFlagRaisesTheLogLevelInPoolModeToo) {
   EXPECT_EQ(LoadOk({"-v", "--replicas", "2", "--", "app"}).log_level, log::Level::kInfo);
   EXPECT_EQ(FileOk("log:\n  level: error\n" + PoolYaml(), {"-vv"}).log_level, log::Level::kDebug);
 }

@@ -368,6 +368,7 @@ TEST_F(PoolTest, WatchdogPingsOnTheSocketKeepTheWorkerAliveAndSilenceAbortsIt) {
 
 TEST_F(PoolTest, MainPidGetsTheSignalsAndKeepsTheRunAliveAfterTheSpawnedProcessExits) {
   StartPool();
+  os_.process_groups[777] = 100;  // MAINPID must name a process of the worker's own group.
   Send(0, "MAINPID=777", Pid(0));
   pool().ForwardSignal(SIGHUP);
   EXPECT_THAT(os_.signals, ElementsAre(ToGroup(100, SIGHUP), ToPid(777, SIGHUP)));
@@ -483,14 +484,14 @@ class FailingNotifyTransport final : public NotifyTransport {
   std::vector<NotifyDatagram> Drain(int) override { return {}; }
 };
 
-// BUG: with `backoff.initial: 0` (documented: "restart at once") a spawn that keeps failing
+// Regression test for a fixed bug: with `backoff.initial: 0` (documented: "restart at once") a spawn that keeps failing
 // recurses instead of looping: Pool::Spawn -> Worker::SpawnFailed -> Finish -> Start ->
 // kSpawn -> Pool::Execute -> Pool::Spawn ..., one level per attempt, until the crash-loop
 // verdict. With a large crash_loop.max_restarts (up to 1000000 is accepted) the stack overflows
 // and Vigil, PID 1, dies of SIGSEGV. Fix: never spawn synchronously from inside Execute for a
 // restart: schedule a zero-delay timer (RunAt(now)) for immediate restarts, as for any other
 // backoff, so each attempt starts from the loop.
-TEST_F(PoolTest, DISABLED_PersistentSpawnFailuresWithZeroBackoffDoNotExhaustTheStack) {
+TEST_F(PoolTest, PersistentSpawnFailuresWithZeroBackoffDoNotExhaustTheStack) {
   config_.backoff.initial = 0s;
   config_.crash_loop.max_restarts = 1000000;
   FailingNotifyTransport failing;
@@ -501,6 +502,7 @@ TEST_F(PoolTest, DISABLED_PersistentSpawnFailuresWithZeroBackoffDoNotExhaustTheS
             PoolServices{os_, scheduler_, watcher_, failing, clock_, random_, "vigil-test", false},
             observer_);
         pool.Start();
+        scheduler_.RunDue();  // Immediate restarts go through the loop, one at a time.
         std::_Exit(pool.failed() ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
