@@ -31,8 +31,8 @@ grpc::Status VigilClient::Drain(const v1::DrainRequest& request, v1::DrainProgre
                                 std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     grpc::ClientContext context;
     Prepare(&context, std::max(left, std::chrono::milliseconds(1)),
             /*wait_for_ready=*/request.wait());

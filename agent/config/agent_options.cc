@@ -57,8 +57,8 @@ const std::vector<AgentOption> kOptions = {
        }
        return Status();
      }},
-    {"termination_message_path", "--termination-message-path",
-     "VIGIL_TERMINATION_MESSAGE_PATH", false,
+    {"termination_message_path", "--termination-message-path", "VIGIL_TERMINATION_MESSAGE_PATH",
+     false,
      [](Config* c, const std::string& v) -> Status {
        c->termination_message_path = v;
        return Status();

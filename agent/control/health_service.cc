@@ -36,11 +36,12 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
                                                Response* response) {
   auto* reactor = context->DefaultReactor();
   if (!Authorized(context)) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token"));
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token"));
   } else if (!KnownService(request->service())) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                 "unknown service '" + request->service() +
-                                     "' (liveness, readiness or \"\")"));
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::NOT_FOUND,
+                     "unknown service '" + request->service() + "' (liveness, readiness or \"\")"));
   } else {
     response->set_status(StatusOf(model_, request->service()));
     reactor->Finish(grpc::Status::OK);

@@ -23,14 +23,23 @@ void ToPublic(const internal::v1::WorkerInfo& in, v1::Worker* out) {
   }
 }
 
-void ToPublic(const internal::v1::PoolInfo& in, v1::Pool* out) {
-  out->set_name(in.name());
+namespace {
+
+// The pool's counts and flags (not its workers).
+void ApplyPoolInfo(const internal::v1::PoolInfo& in, v1::Pool* out) {
   out->set_desired(in.desired());
   out->set_ready(in.ready());
   out->set_starting(in.starting());
   out->set_backoff(in.backoff());
   out->set_failed(in.failed());
   out->set_pool_ready(in.pool_ready());
+}
+
+}  // namespace
+
+void ToPublic(const internal::v1::PoolInfo& in, v1::Pool* out) {
+  out->set_name(in.name());
+  ApplyPoolInfo(in, out);
   out->clear_workers();
   for (const auto& w : in.workers())
     ToPublic(w, out->add_workers());
@@ -93,14 +102,9 @@ void ReadModel::ApplyEvent(const internal::v1::Event& in) {
     if (in.kind() == v1::Event::POOL && in.has_pool_info()) {
       for (auto& pool : *status_.mutable_pools()) {
         if (pool.name() != in.pool()) continue;
-        const auto& info = in.pool_info();
-        pool.set_desired(info.desired());
-        pool.set_ready(info.ready());
-        pool.set_starting(info.starting());
-        pool.set_backoff(info.backoff());
-        pool.set_failed(info.failed());
-        pool.set_pool_ready(info.pool_ready());
-        while (pool.workers_size() > info.slots()) pool.mutable_workers()->RemoveLast();
+        ApplyPoolInfo(in.pool_info(), &pool);
+        while (pool.workers_size() > in.pool_info().slots())
+          pool.mutable_workers()->RemoveLast();
       }
     }
     if (in.has_worker()) {
@@ -112,13 +116,7 @@ void ReadModel::ApplyEvent(const internal::v1::Event& in) {
           pool.add_workers()->set_slot(pool.workers_size() - 1);
         *pool.mutable_workers(in.slot()) = event.worker();
         if (in.has_pool_info()) {
-          const auto& info = in.pool_info();
-          pool.set_desired(info.desired());
-          pool.set_ready(info.ready());
-          pool.set_starting(info.starting());
-          pool.set_backoff(info.backoff());
-          pool.set_failed(info.failed());
-          pool.set_pool_ready(info.pool_ready());
+          ApplyPoolInfo(in.pool_info(), &pool);
         } else {
           Recount(&pool);
         }

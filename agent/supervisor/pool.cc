@@ -384,7 +384,9 @@ void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
     // Only a process of the worker's own group can take over as its main process: naming
     // another worker, PID 1 or anything outside would let it steal their exits.
     log::Event(log::Level::kWarn, "notify_rejected", "MAINPID refused",
-               {{"pool", config_.name}, {"slot", slot}, {"cause", "unauthorized"},
+               {{"pool", config_.name},
+                {"slot", slot},
+                {"cause", "unauthorized"},
                 {"main_pid", *m.main_pid}});
     ++counters_.notify_rejected;
   } else if (m.main_pid && *m.main_pid != run.main_pid && run.pid > 0) {

@@ -330,7 +330,8 @@ void Supervisor::MaybeFinish() {
     // over. But pools scaled to zero on purpose are a standby, not an end: stay up for the next
     // scale or the stop signal.
     bool any_wanted = false;
-    for (const auto& pool : pools_) any_wanted = any_wanted || pool->desired() > 0;
+    for (const auto& pool : pools_)
+      any_wanted = any_wanted || pool->desired() > 0;
     if (any_wanted) Finish();
     return;
   }

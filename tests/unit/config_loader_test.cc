@@ -628,10 +628,10 @@ TEST_F(ConfigLoaderTest, LogLevelAndFormatComeFromTheFileUnlessSetByEnvironmentO
   EXPECT_EQ(from_flag.log_format, log::Format::kText);
 }
 
-// Regression test for a fixed bug: `-v` (tini's verbosity, "same as --log-level info/debug/trace" in --help) is ignored in
-// pool mode. ParseCommandLine applies it to CliOptions::log_level without setting
-// log_level_set, and LoadConfig copies the command line's level only when log_level_set, so the
-// file's log.level (or the default, warn) wins: `vigil -v --replicas 2 -- app` logs at warn.
+// Regression test for a fixed bug: `-v` (tini's verbosity, "same as --log-level info/debug/trace"
+// in --help) is ignored in pool mode. ParseCommandLine applies it to CliOptions::log_level without
+// setting log_level_set, and LoadConfig copies the command line's level only when log_level_set, so
+// the file's log.level (or the default, warn) wins: `vigil -v --replicas 2 -- app` logs at warn.
 // Fix: set log_level_set when -v lowers the level (cli.cc), or have LoadConfig apply it.
 TEST_F(ConfigLoaderTest, VerbosityFlagRaisesTheLogLevelInPoolModeToo) {
   EXPECT_EQ(LoadOk({"-v", "--replicas", "2", "--", "app"}).log_level, log::Level::kInfo);

@@ -484,12 +484,12 @@ class FailingNotifyTransport final : public NotifyTransport {
   std::vector<NotifyDatagram> Drain(int) override { return {}; }
 };
 
-// Regression test for a fixed bug: with `backoff.initial: 0` (documented: "restart at once") a spawn that keeps failing
-// recurses instead of looping: Pool::Spawn -> Worker::SpawnFailed -> Finish -> Start ->
-// kSpawn -> Pool::Execute -> Pool::Spawn ..., one level per attempt, until the crash-loop
-// verdict. With a large crash_loop.max_restarts (up to 1000000 is accepted) the stack overflows
-// and Vigil, PID 1, dies of SIGSEGV. Fix: never spawn synchronously from inside Execute for a
-// restart: schedule a zero-delay timer (RunAt(now)) for immediate restarts, as for any other
+// Regression test for a fixed bug: with `backoff.initial: 0` (documented: "restart at once") a
+// spawn that keeps failing recurses instead of looping: Pool::Spawn -> Worker::SpawnFailed ->
+// Finish -> Start -> kSpawn -> Pool::Execute -> Pool::Spawn ..., one level per attempt, until the
+// crash-loop verdict. With a large crash_loop.max_restarts (up to 1000000 is accepted) the stack
+// overflows and Vigil, PID 1, dies of SIGSEGV. Fix: never spawn synchronously from inside Execute
+// for a restart: schedule a zero-delay timer (RunAt(now)) for immediate restarts, as for any other
 // backoff, so each attempt starts from the loop.
 TEST_F(PoolTest, PersistentSpawnFailuresWithZeroBackoffDoNotExhaustTheStack) {
   config_.backoff.initial = 0s;

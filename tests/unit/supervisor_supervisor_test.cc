@@ -141,12 +141,12 @@ TEST_F(SupervisorTest, TheAgentIsUnreadyWhileAPoolIsBelowMinReady) {
   EXPECT_TRUE(sup().ready());
 }
 
-// Regression test for a fixed bug: Supervisor::Start stops starting pools as soon as the phase leaves kStarting ("a verdict
-// or stop request came in already"), but the phase also leaves it when the agent becomes READY.
-// With a later pool whose min_ready is 0 (ready with no worker), the earlier pools' workers
-// become ready synchronously in their Start(), UpdateReadiness() sees every pool ready, the
-// phase turns kReady, and the loop breaks: the later pool is never started. Fix: break only on
-// kStopping/kDone (or on drain_.started), not on kReady.
+// Regression test for a fixed bug: Supervisor::Start stops starting pools as soon as the phase
+// leaves kStarting ("a verdict or stop request came in already"), but the phase also leaves it when
+// the agent becomes READY. With a later pool whose min_ready is 0 (ready with no worker), the
+// earlier pools' workers become ready synchronously in their Start(), UpdateReadiness() sees every
+// pool ready, the phase turns kReady, and the loop breaks: the later pool is never started. Fix:
+// break only on kStopping/kDone (or on drain_.started), not on kReady.
 TEST_F(SupervisorTest, APoolWithMinReadyZeroIsStartedToo) {
   config_.pools[1].min_ready = 0;
   Start();
@@ -224,11 +224,11 @@ TEST_F(SupervisorTest, ThreePoolsStopOneAfterAnotherFromTheLast) {
   EXPECT_TRUE(sup().finished());
 }
 
-// Regression test for a fixed bug: the reverse order breaks when the last pool goes idle inside its own StopAll (its workers
-// were all waiting in backoff, so Stop ends them at once). Pool::StopAll -> CheckIdle ->
-// Supervisor::OnPoolIdle re-enters StopNextPool, which stops the next pool (b) and returns
-// because b is busy; back in the outer StopNextPool, the loop sees the last pool idle and goes
-// on to stop pool a too, while b is still running. Fix: make StopNextPool non-reentrant (a
+// Regression test for a fixed bug: the reverse order breaks when the last pool goes idle inside its
+// own StopAll (its workers were all waiting in backoff, so Stop ends them at once). Pool::StopAll
+// -> CheckIdle -> Supervisor::OnPoolIdle re-enters StopNextPool, which stops the next pool (b) and
+// returns because b is busy; back in the outer StopNextPool, the loop sees the last pool idle and
+// goes on to stop pool a too, while b is still running. Fix: make StopNextPool non-reentrant (a
 // `stopping_in_progress_` guard that the nested call respects), or have the outer loop re-read
 // stopping_index_ and return when a nested call already advanced it.
 TEST_F(SupervisorTest, ReverseOrderHoldsWhenTheLastPoolWasWaitingToRestart) {
@@ -491,14 +491,14 @@ TEST_F(SupervisorTest, ACrashLoopWinsOverKilledWorkersForTheExitStatus) {
 // MAINPID
 // ---------------------------------------------------------------------------------------------
 
-// Regression test for a fixed bug: MAINPID= is taken on trust (Pool::HandleDatagram): any pid becomes the slot's main pid,
-// is added to the pool's pid routing and gets the slot's signals. A worker that names a process
-// of another pool (a wrong value, a pid file that went stale) steals that worker's exit: the
-// Supervisor offers reaped pids to pools in file order, pool a claims pool b's pid, and pool b
-// never learns its worker died (it is never restarted, and a drain waits for it forever), while
-// pool a declares its own worker exited although pid 100 still runs. MAINPID=1 likewise makes
-// the run "live as long as PID 1". Fix: accept MAINPID only for a descendant of
-// the worker (ListDescendants, or the process group/session), never a pid another slot owns.
+// Regression test for a fixed bug: MAINPID= is taken on trust (Pool::HandleDatagram): any pid
+// becomes the slot's main pid, is added to the pool's pid routing and gets the slot's signals. A
+// worker that names a process of another pool (a wrong value, a pid file that went stale) steals
+// that worker's exit: the Supervisor offers reaped pids to pools in file order, pool a claims pool
+// b's pid, and pool b never learns its worker died (it is never restarted, and a drain waits for it
+// forever), while pool a declares its own worker exited although pid 100 still runs. MAINPID=1
+// likewise makes the run "live as long as PID 1". Fix: accept MAINPID only for a descendant of the
+// worker (ListDescendants, or the process group/session), never a pid another slot owns.
 TEST_F(SupervisorTest, AMainPidNamingAnotherPoolsWorkerDoesNotStealItsExit) {
   Start();
   os_.process_groups[101] = 101;
