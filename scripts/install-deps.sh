@@ -9,6 +9,8 @@ packages=(
   # Libraries (the PID-1 core uses spdlog/fmt header-only; the control plane uses the rest).
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
+  # promtool (package prometheus) checks every /metrics scrape in the tests.
+  prometheus
   libgtest-dev libgmock-dev
   # Running and testing: unshare (util-linux), ps (procps), pytest.
   util-linux procps python3 python3-pytest

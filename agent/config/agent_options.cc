@@ -1,5 +1,6 @@
 #include "agent/config/agent_options.h"
 
+#include <cctype>
 #include <charconv>
 
 #include "agent/base/duration.h"
@@ -42,6 +43,33 @@ Status Mode(const std::string& v, int* out) {
     return Status::Error("expected an octal file mode such as 0600, got '" + v + "'");
   }
   *out = mode;
+  return Status();
+}
+
+// "HOST:PORT" or ":PORT" (all addresses), with a numeric host; "off" (or empty) turns it off.
+Status MetricsAddress(const std::string& v, std::string* out) {
+  if (v.empty() || v == "off" || v == "false" || v == "0") {
+    out->clear();
+    return Status();
+  }
+  const size_t colon = v.rfind(':');
+  const std::string bad = "expected HOST:PORT, :PORT or off, got '" + v + "'";
+  if (colon == std::string::npos) return Status::Error(bad);
+  std::string host = v.substr(0, colon);
+  int port = -1;
+  const std::string p = v.substr(colon + 1);
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+  if (ec != std::errc() || ptr != p.data() + p.size() || port < 1 || port > 65535) {
+    return Status::Error(bad + " (the port must be 1..65535)");
+  }
+  if (host.empty()) host = "0.0.0.0";
+  for (char c : host) {
+    if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '[' ||
+          c == ']')) {
+      return Status::Error(bad + " (the host must be a numeric address)");
+    }
+  }
+  *out = host + ":" + p;
   return Status();
 }
 
@@ -97,6 +125,10 @@ const std::vector<AgentOption> kOptions = {
      [](Config* c, const std::string& v) { return Port(v, &c->control.http_port); }},
     {"control.http_drain", "--http-drain", "VIGIL_HTTP_DRAIN", true,
      [](Config* c, const std::string& v) { return Bool(v, &c->control.http_drain); }},
+    {"control.metrics_address", "--metrics-address", "VIGIL_METRICS_ADDRESS", false,
+     [](Config* c, const std::string& v) {
+       return MetricsAddress(v, &c->control.metrics_address);
+     }},
     {"control.token_file", "--token-file", "VIGIL_TOKEN_FILE", false,
      [](Config* c, const std::string& v) -> Status {
        c->control.token_file = v;

@@ -283,6 +283,9 @@ Pool mode (docs/pools.md), selected by a config file or --replicas:
       --control, --control-binary PATH, --socket PATH, --socket-mode MODE,
       --health-port PORT, --api-port PORT, --api-address ADDR, --token-file PATH
                           The control plane (docs/control.md); each also VIGIL_<NAME>.
+      --metrics-address HOST:PORT|off
+                          Prometheus /metrics, served by vigil-control (default
+                          0.0.0.0:9180; env VIGIL_METRICS_ADDRESS; docs/metrics.md).
 Pool options apply to every pool (flag > env > file > default):
 )";
 }

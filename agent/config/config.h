@@ -111,6 +111,8 @@ struct ControlConfig {
   std::string api_address = "0.0.0.0";
   int http_port = 0;        // plain HTTP: /healthz/ready, /healthz/live, /drain; 0: off
   bool http_drain = false;  // serve the /drain preStop endpoint on http_port
+  // Prometheus /metrics (served by vigil-control): "HOST:PORT", or empty for off.
+  std::string metrics_address = "0.0.0.0:9180";
 };
 
 struct Config {

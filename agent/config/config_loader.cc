@@ -115,6 +115,16 @@ Status ValidateConfig(Config* config) {
   if (config->control.api_port != 0 && config->control.api_port == config->control.health_port) {
     return Status::Error(config->source + ": control.api_port and control.health_port must differ");
   }
+  if (const std::string& m = config->control.metrics_address; !m.empty()) {
+    const std::string port = m.substr(m.rfind(':') + 1);
+    for (int other :
+         {config->control.health_port, config->control.api_port, config->control.http_port}) {
+      if (other != 0 && std::to_string(other) == port) {
+        return Status::Error(config->source + ": control.metrics_address port " + port +
+                             " is already used by another control listener");
+      }
+    }
+  }
   for (const HookConfig& hook : config->hooks) {
     if (hook.command.empty() || hook.command.front().empty()) {
       return Status::Error(config->source + ": hook '" + hook.name +

@@ -1,7 +1,7 @@
 // vigil-control: the control plane, a child of the PID-1 core (docs/control.md). main() wires:
 // the core connection on fd 3, the read model, the Lifecycle API and grpc.health.v1 on the unix
 // socket, an optional health-only TCP listener for the kubelet's gRPC probe, and an optional
-// TCP listener for the API, guarded by a bearer token.
+// TCP listener for the API, guarded by a bearer token, and Prometheus /metrics.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,11 +15,13 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <prometheus/exposer.h>
 
 #include "agent/control/core_connection.h"
 #include "agent/control/health_service.h"
 #include "agent/control/http_server.h"
 #include "agent/control/lifecycle_service.h"
+#include "agent/control/metrics_collector.h"
 #include "agent/control/read_model.h"
 #include "agent/log/log.h"
 
@@ -36,6 +38,7 @@ struct Options {
   std::string token_file;
   int http_port = 0;
   bool http_drain = false;
+  std::string metrics_address;  // empty: no /metrics
   log::Level log_level = log::Level::kWarn;
   log::Format log_format = log::Format::kText;
 };
@@ -64,6 +67,8 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* error) {
       o->token_file = value;
     } else if (flag == "--http-port") {
       o->http_port = std::stoi(value);
+    } else if (flag == "--metrics-address") {
+      o->metrics_address = value;
     } else if (flag == "--http-drain") {
       o->http_drain = value == "1";
     } else if (flag == "--log-level") {
@@ -184,9 +189,24 @@ int Run(const Options& options) {
   core.Start();
   log::Info("vigil-control serving on unix:{}", options.socket);
 
+  // Prometheus /metrics: every count is the core's, fetched on each scrape.
+  std::unique_ptr<prometheus::Exposer> exposer;
+  auto collector = std::make_shared<MetricsCollector>(core, ::getppid(), VIGIL_VERSION);
+  if (!options.metrics_address.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(options.metrics_address, 2);
+      exposer->RegisterCollectable(collector);
+      log::Info("metrics on http://{}/metrics", options.metrics_address);
+    } catch (const std::exception& e) {
+      // Not fatal: the API and health go on; a restart would only fail the same way.
+      log::Error("cannot serve metrics on {}: {}", options.metrics_address, e.what());
+    }
+  }
+
   int signo = 0;
   ::sigwait(&stop_signals, &signo);
   const auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(500);
+  exposer.reset();
   for (auto* server : {local.get(), health_only.get(), remote.get()}) {
     if (server != nullptr) server->Shutdown(deadline);
   }

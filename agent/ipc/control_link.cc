@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "agent/init/signals.h"
+#include "agent/ipc/metrics_builder.h"
 #include "agent/log/log.h"
 
 extern char** environ;
@@ -74,6 +75,9 @@ std::vector<std::string> ControlLink::Arguments() const {
                                    config_.log_format == log::Format::kJson ? "json" : "text"};
   if (config_.control.health_port != 0) {
     args.insert(args.end(), {"--health-port", std::to_string(config_.control.health_port)});
+  }
+  if (!config_.control.metrics_address.empty()) {
+    args.insert(args.end(), {"--metrics-address", config_.control.metrics_address});
   }
   if (config_.control.http_port != 0) {
     args.insert(args.end(), {"--http-port", std::to_string(config_.control.http_port),
@@ -274,6 +278,14 @@ void ControlLink::Handle(const internal::v1::Command& command) {
                  {{"reason", command.shutdown().reason()}});
       result = supervisor_.Drain(DrainTrigger::kFastStop);
       break;
+    case internal::v1::Command::kMetrics: {
+      internal::v1::CoreMessage reply;
+      reply.mutable_result()->set_id(command.id());
+      BuildMetrics(supervisor_, static_cast<uint64_t>(restarts_),
+                   reply.mutable_result()->mutable_metrics());
+      Send(reply);
+      return;
+    }
     default:
       result = {3, "unknown command", 0};
   }

@@ -39,6 +39,49 @@ const char* NotifyRejectionName(NotifyRejection rejection) {
   return "unknown";
 }
 
+const char* NotifyKeyName(NotifyKey key) {
+  switch (key) {
+    case NotifyKey::kReady:
+      return "READY";
+    case NotifyKey::kReloading:
+      return "RELOADING";
+    case NotifyKey::kStopping:
+      return "STOPPING";
+    case NotifyKey::kStatus:
+      return "STATUS";
+    case NotifyKey::kWatchdog:
+      return "WATCHDOG";
+    case NotifyKey::kExtendTimeoutUsec:
+      return "EXTEND_TIMEOUT_USEC";
+    case NotifyKey::kMainPid:
+      return "MAINPID";
+    case NotifyKey::kErrno:
+      return "ERRNO";
+    case NotifyKey::kExitStatus:
+      return "EXIT_STATUS";
+    case NotifyKey::kVigilStop:
+      return "X_VIGIL_STOP";
+    case NotifyKey::kOther:
+      return "other";
+  }
+  return "other";
+}
+
+void CountNotifyKeys(const NotifyMessage& m, uint64_t (&counts)[kNotifyKeyCount]) {
+  auto add = [&counts](NotifyKey key, uint64_t n = 1) { counts[static_cast<int>(key)] += n; };
+  if (m.ready) add(NotifyKey::kReady);
+  if (m.reloading) add(NotifyKey::kReloading);
+  if (m.stopping) add(NotifyKey::kStopping);
+  if (m.status) add(NotifyKey::kStatus);
+  if (m.watchdog_ping || m.watchdog_trigger) add(NotifyKey::kWatchdog);
+  if (m.extend_timeout_usec) add(NotifyKey::kExtendTimeoutUsec);
+  if (m.main_pid) add(NotifyKey::kMainPid);
+  if (m.errno_value) add(NotifyKey::kErrno);
+  if (m.exit_status) add(NotifyKey::kExitStatus);
+  if (m.stop_pod) add(NotifyKey::kVigilStop);
+  if (m.unknown_keys > 0) add(NotifyKey::kOther, static_cast<uint64_t>(m.unknown_keys));
+}
+
 NotifyParseResult ParseNotifyDatagram(std::string_view datagram) {
   if (datagram.size() > kMaxNotifyDatagram) {
     return Reject(NotifyRejection::kOversized,

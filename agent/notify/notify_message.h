@@ -43,7 +43,31 @@ enum class NotifyRejection {
   kUnauthorized,  // sent by a process that is not the worker's (decided by the socket owner)
 };
 
+inline constexpr int kNotifyRejectionCount = 6;  // kNone included, so the enum indexes arrays
+
 const char* NotifyRejectionName(NotifyRejection rejection);
+
+// The keys counted in metrics: each understood key, and kOther for ignored ones (unknown keys,
+// other X_ extensions). WATCHDOG=1 and WATCHDOG=trigger are both kWatchdog.
+enum class NotifyKey {
+  kReady,
+  kReloading,
+  kStopping,
+  kStatus,
+  kWatchdog,
+  kExtendTimeoutUsec,
+  kMainPid,
+  kErrno,
+  kExitStatus,
+  kVigilStop,
+  kOther,
+};
+inline constexpr int kNotifyKeyCount = 11;
+
+const char* NotifyKeyName(NotifyKey key);  // "READY", ..., "X_VIGIL_STOP", "other"
+
+// Adds one to counts[key] for each key the message carried (kOther: once per ignored line).
+void CountNotifyKeys(const NotifyMessage& message, uint64_t (&counts)[kNotifyKeyCount]);
 
 struct NotifyParseResult {
   NotifyMessage message;

@@ -166,6 +166,7 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
       case WorkerAction::Kind::kExited: {
         const ExitRecord& r = action.exit;
         ++counters_.exits_by_reason[static_cast<int>(r.reason)];
+        ++counters_.exits[ExitKey{r.reason, r.signal > 0 ? -1 : r.code, r.signal}];
         const log::Level level = r.graceful ? log::Level::kInfo : log::Level::kWarn;
         const bool before_ready = r.before_ready;
         if (r.signal > 0) {
@@ -198,8 +199,14 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
       }
       case WorkerAction::Kind::kReadyChanged:
         if (worker.ready()) {
+          Run& run = runs_[slot];
+          if (!run.boot_observed && run.pid > 0) {
+            run.boot_observed = true;
+            counters_.boot_seconds.Observe(
+                std::chrono::duration<double>(Now() - run.started_at).count());
+          }
           log::Event(log::Level::kInfo, "worker_ready", "worker ready",
-                     {{"pool", config_.name}, {"slot", slot}, {"pid", runs_[slot].pid}});
+                     {{"pool", config_.name}, {"slot", slot}, {"pid", run.pid}});
         }
         RecomputeReadiness();
         PumpRecycleQueue();
@@ -305,7 +312,13 @@ void Pool::Spawn(int slot) {
     run.pidfd = std::move(child.pidfd);
     run.notify_fd = std::move(*notify_fd);
     slot_of_pid_[run.pid] = slot;
+    run.started_at = Now();
+    run.boot_observed = false;
     ++counters_.starts;
+    // A spawn after a run has ended is a restart, counted by why that run ended.
+    if (const auto& last = workers_[slot]->last_exit()) {
+      ++counters_.restarts_by_reason[static_cast<int>(last->reason)];
+    }
     Status watched =
         services_.watcher.Watch(run.notify_fd.get(), [this, slot] { OnNotifyReadable(slot); });
     if (!watched.ok()) log::Warn("pool {}: {}", config_.name, watched.message());
@@ -353,6 +366,7 @@ void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
   Run& run = runs_[slot];
   auto reject = [&](NotifyRejection why, const std::string& detail) {
     ++counters_.notify_rejected;
+    ++counters_.notify_rejected_by_cause[static_cast<int>(why)];
     log::Event(log::Level::kWarn, "notify_rejected", "notify datagram rejected",
                {{"pool", config_.name},
                 {"slot", slot},
@@ -377,6 +391,7 @@ void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
   if (parsed.rejection != NotifyRejection::kNone) return reject(parsed.rejection, parsed.error);
   ++counters_.notify_accepted;
   const NotifyMessage& m = parsed.message;
+  CountNotifyKeys(m, counters_.notify_by_key);
   if (m.main_pid && *m.main_pid != run.main_pid && run.pid > 0 &&
       (*m.main_pid <= 1 || *m.main_pid == services_.os.GetPid() ||
        slot_of_pid_.count(*m.main_pid) != 0 ||
@@ -389,6 +404,7 @@ void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
                 {"cause", "unauthorized"},
                 {"main_pid", *m.main_pid}});
     ++counters_.notify_rejected;
+    ++counters_.notify_rejected_by_cause[static_cast<int>(NotifyRejection::kUnauthorized)];
   } else if (m.main_pid && *m.main_pid != run.main_pid && run.pid > 0) {
     run.main_pid = *m.main_pid;
     slot_of_pid_[run.main_pid] = slot;
@@ -433,7 +449,9 @@ void Pool::EndRun(int slot, int wait_status) {
   // first, so a request is never lost because its sender was quick to exit.
   OnNotifyReadable(slot);
   CloseRun(slot);
-  Execute(slot, workers_[slot]->Exited(wait_status, /*oom=*/false, Now()));
+  const bool oom = WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL &&
+                   services_.oom != nullptr && services_.oom->ConsumeKill();
+  Execute(slot, workers_[slot]->Exited(wait_status, oom, Now()));
 }
 
 void Pool::CloseRun(int slot) {

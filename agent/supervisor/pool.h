@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -25,7 +26,9 @@
 #include "agent/config/config.h"
 #include "agent/event/fd_watcher.h"
 #include "agent/event/scheduler.h"
+#include "agent/metrics/histogram.h"
 #include "agent/notify/notify_socket.h"
+#include "agent/supervisor/oom_watch.h"
 #include "agent/supervisor/output_relay.h"
 #include "agent/supervisor/prober.h"
 #include "agent/supervisor/worker.h"
@@ -61,14 +64,29 @@ struct PoolServices {
   Random& random;
   std::string notify_prefix;     // unique to this agent run; notify sockets are @<prefix>-...
   bool drop_privileges = false;  // Vigil runs as root: user/group apply
+  OomWatch* oom = nullptr;       // classifies SIGKILLs as oom_killed; none: never
 };
 
-// Counts for metrics and tests (issue: observability reads these).
+// What a pool counts, for metrics (docs/metrics.md) and tests. Owned by the core, so the counts
+// survive restarts of vigil-control. Every label set is bounded: reasons, keys and causes are
+// closed enums, exit codes 0..255, signals 1..64.
+struct ExitKey {
+  ExitReason reason = ExitReason::kExited;
+  int code = -1;   // -1 when killed by a signal
+  int signal = 0;  // 0 when it exited with a code
+  friend auto operator<=>(const ExitKey&, const ExitKey&) = default;
+};
+
 struct PoolCounters {
   uint64_t starts = 0;
+  uint64_t restarts_by_reason[kExitReasonCount] = {};  // by the reason the run before ended
   uint64_t exits_by_reason[kExitReasonCount] = {};
+  std::map<ExitKey, uint64_t> exits;  // by reason, code and signal
   uint64_t notify_accepted = 0;
   uint64_t notify_rejected = 0;
+  uint64_t notify_by_key[kNotifyKeyCount] = {};
+  uint64_t notify_rejected_by_cause[kNotifyRejectionCount] = {};
+  Histogram boot_seconds{BootBuckets()};  // spawn to the first ready of the run
 };
 
 class Pool {
@@ -120,6 +138,8 @@ class Pool {
     bool leader_reaped = false;  // `pid` exited and was reaped while MAINPID lives on
     UniqueFd pidfd;
     UniqueFd notify_fd;
+    MonoTime started_at{};       // when it was spawned
+    bool boot_observed = false;  // its boot time is in the histogram
   };
 
   void Execute(int slot, const WorkerActions& actions);

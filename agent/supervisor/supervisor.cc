@@ -59,8 +59,24 @@ const char* DrainTriggerName(DrainTrigger trigger) {
   return "?";
 }
 
+const char* HookResultName(HookResult result) {
+  switch (result) {
+    case HookResult::kSuccess:
+      return "success";
+    case HookResult::kFailure:
+      return "failure";
+    case HookResult::kTimeout:
+      return "timeout";
+    case HookResult::kSpawnFailed:
+      return "spawn_failed";
+  }
+  return "?";
+}
+
 Supervisor::Supervisor(const Config& config, PoolServices services)
-    : config_(config), services_(std::move(services)) {}
+    : config_(config), services_(std::move(services)), oom_watch_(services_.os) {
+  if (services_.oom == nullptr) services_.oom = &oom_watch_;
+}
 
 Supervisor::~Supervisor() {
   CancelTimer(&propagation_timer_);
@@ -75,6 +91,7 @@ void Supervisor::CancelTimer(TimerId* id) {
 
 void Supervisor::Start() {
   self_pid_ = services_.os.GetPid();
+  oom_watch_.Prime();
   for (const PoolConfig& pool_config : config_.pools) {
     pools_.push_back(std::make_unique<Pool>(pool_config, services_, *this));
   }
@@ -91,6 +108,7 @@ void Supervisor::Start() {
 }
 
 void Supervisor::OnSignal(const ReceivedSignal& signal) {
+  if (signal.signo >= 1 && signal.signo <= 64) ++counters_.signals_received[signal.signo];
   if (signal.signo == SIGCHLD) {
     OnChildEvent();
     return;
@@ -121,6 +139,7 @@ void Supervisor::OnChildEvent() {
     }
     if (result->kind != WaitResult::Kind::kReaped) break;
     if (WIFSTOPPED(result->status)) continue;
+    ++counters_.reaped;
     bool owned = false;
     for (auto& pool : pools_) {
       if (pool->OnProcessExited(result->pid, result->status)) {
@@ -130,7 +149,10 @@ void Supervisor::OnChildEvent() {
     }
     if (!owned) owned = OnHookExited(result->pid, result->status);
     if (!owned && extra_reaper_) owned = extra_reaper_(result->pid, result->status);
-    if (!owned) log::Debug("reaped orphan pid {}", result->pid);
+    if (!owned) {
+      ++counters_.orphans_reaped;
+      log::Debug("reaped orphan pid {}", result->pid);
+    }
   }
   MaybeFinish();
 }
@@ -138,6 +160,11 @@ void Supervisor::OnChildEvent() {
 Supervisor::CommandResult Supervisor::Drain(DrainTrigger trigger, Duration deadline) {
   if (phase_ == AgentPhase::kDone) return {kOk, "the agent is exiting", 0};
   const MonoTime now = services_.clock.Now();
+  const bool holds = trigger == DrainTrigger::kPreStop || trigger == DrainTrigger::kApi;
+  if (holds && !hold_since_) hold_since_ = now;
+  if (holds && drain_.complete) {
+    counters_.prestop_hold_seconds.Observe(0);  // Already drained: the caller returns at once.
+  }
   if (drain_.started) {
     // A second trigger joins the drain in progress; it never restarts or escalates it, except
     // that a fast stop is a fast stop.
@@ -169,6 +196,7 @@ Supervisor::CommandResult Supervisor::Drain(DrainTrigger trigger, Duration deadl
   }
 
   drain_.started = true;
+  ++counters_.drains_by_trigger[static_cast<int>(trigger)];
   drain_.trigger = trigger;
   drain_.started_at = now;
   drain_.deadline = now + config_.drain.grace_period - config_.drain.safety_margin;
@@ -262,6 +290,9 @@ void Supervisor::OnPoolReadinessChanged(Pool&) {
 }
 
 void Supervisor::OnWorkerExited(Pool& pool, int slot, const ExitRecord& record) {
+  if (drain_.started && record.reason == ExitReason::kStopTimeoutKilled) {
+    ++counters_.killed_in_drain[pool.name()];
+  }
   if (listener_ != nullptr) listener_->OnWorkerExited(pool, slot, record);
   if (drain_.started && !drain_.complete) NotifyAgentChanged();
 }
@@ -357,9 +388,12 @@ void Supervisor::RunNextHook() {
     SpawnError error;
     if (!services_.os.Spawn(request, &child, &error)) {
       log::Event(log::Level::kError, "hook_failed", error.status.message(), {{"hook", hook.name}});
+      ++counters_.hooks[{hook.name, static_cast<int>(HookResult::kSpawnFailed)}];
       continue;
     }
     hook_pid_ = child.pid;
+    hook_name_ = hook.name;
+    hook_timed_out_ = false;
     log::Event(log::Level::kInfo, "hook_started", "stop hook started",
                {{"hook", hook.name}, {"pid", hook_pid_}});
     const std::string name = hook.name;
@@ -377,6 +411,7 @@ void Supervisor::RunNextHook() {
       log::Event(log::Level::kWarn, "hook_timeout", "stop hook timed out: SIGKILL",
                  {{"hook", name}});
       if (hook_pid_ > 0) {
+        hook_timed_out_ = true;
         Status s = services_.os.SignalGroup(hook_pid_, SIGKILL);
         (void)s;
       }
@@ -391,6 +426,10 @@ bool Supervisor::OnHookExited(pid_t pid, int wait_status) {
   hook_pid_ = -1;
   CancelTimer(&hook_timer_);
   const bool ok = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+  const HookResult result = hook_timed_out_ ? HookResult::kTimeout
+                            : ok            ? HookResult::kSuccess
+                                            : HookResult::kFailure;
+  ++counters_.hooks[{hook_name_, static_cast<int>(result)}];
   log::Event(ok ? log::Level::kInfo : log::Level::kWarn, "hook_exited", "stop hook finished",
              {{"code", WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1},
               {"signal", WIFSIGNALED(wait_status) ? SignalName(WTERMSIG(wait_status)) : ""}});
@@ -403,6 +442,11 @@ void Supervisor::CompleteDrain() {
   CancelTimer(&deadline_timer_);
   CancelTimer(&propagation_timer_);
   const MonoTime now = services_.clock.Now();
+  counters_.drain_seconds.Observe(std::chrono::duration<double>(now - drain_.started_at).count());
+  if (hold_since_) {
+    counters_.prestop_hold_seconds.Observe(
+        std::chrono::duration<double>(now - *hold_since_).count());
+  }
   log::Event(log::Level::kInfo, "drain_complete", "drain complete",
              {{"trigger", DrainTriggerName(drain_.trigger)},
               {"duration_ms", Millis(now - drain_.started_at)}});

@@ -26,7 +26,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,7 +52,25 @@ enum class AgentPhase { kStarting, kReady, kStopping, kDrained, kDone };
 const char* AgentPhaseName(AgentPhase phase);
 
 enum class DrainTrigger { kSignal, kPreStop, kApi, kWorker, kCrashLoop, kFastStop };
+inline constexpr int kDrainTriggerCount = 6;
 const char* DrainTriggerName(DrainTrigger trigger);
+
+// What the agent counts, for metrics (docs/metrics.md); the pools count the rest (PoolCounters).
+// Owned by the core, so the counts survive restarts of vigil-control. Bounded label sets.
+enum class HookResult { kSuccess, kFailure, kTimeout, kSpawnFailed };
+inline constexpr int kHookResultCount = 4;
+const char* HookResultName(HookResult result);
+
+struct AgentCounters {
+  uint64_t signals_received[65] = {};  // by signal number, 1..64 (SIGCHLD included)
+  uint64_t reaped = 0;                 // every process reaped: workers, probes, hooks, orphans
+  uint64_t orphans_reaped = 0;         // reaped processes that were no child of Vigil's
+  uint64_t drains_by_trigger[kDrainTriggerCount] = {};    // drains started, by what started them
+  Histogram drain_seconds{DrainBuckets()};                // drain start to complete
+  Histogram prestop_hold_seconds{DrainBuckets()};         // preStop/API drain request to complete
+  std::map<std::string, uint64_t> killed_in_drain;        // by pool: SIGKILLed at a drain deadline
+  std::map<std::pair<std::string, int>, uint64_t> hooks;  // by (hook name, HookResult)
+};
 
 struct DrainState {
   bool started = false;
@@ -101,6 +121,8 @@ class Supervisor final : public PoolObserver {
   bool ready() const { return phase_ == AgentPhase::kReady; }
   AgentPhase phase() const { return phase_; }
   const DrainState& drain() const { return drain_; }
+  const AgentCounters& counters() const { return counters_; }
+  const Config& config() const { return config_; }
   int WorkersRunning() const;
   const std::vector<std::unique_ptr<Pool>>& pools() const { return pools_; }
   const Pool* FindPool(const std::string& name) const;
@@ -150,8 +172,13 @@ class Supervisor final : public PoolObserver {
   bool hooks_started_ = false;
   pid_t hook_pid_ = -1;
   TimerId hook_timer_ = kNoTimer;
+  bool hook_timed_out_ = false;
+  std::string hook_name_;
   std::function<bool(pid_t, int)> extra_reaper_;
   AgentListener* listener_ = nullptr;
+  OomWatch oom_watch_;
+  AgentCounters counters_;
+  std::optional<MonoTime> hold_since_;  // a preStop or API caller waits for the drain since
 };
 
 }  // namespace vigil

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "agent/sys/oom_counter.h"
 #include "agent/sys/proc_table.h"
 
 namespace vigil {
@@ -79,6 +80,10 @@ Status LinuxOs::SetChildSubreaper() {
     return Status::FromErrno("prctl(PR_SET_CHILD_SUBREAPER)", errno);
   }
   return Status();
+}
+
+std::optional<uint64_t> LinuxOs::OomKillCount() {
+  return ReadOomKillCount();
 }
 
 pid_t LinuxOs::ProcessGroupOf(pid_t pid) {

@@ -91,6 +91,10 @@ class Os {
   // getpgid(): the process group of `pid`, or -1 with errno (ESRCH when it is gone).
   virtual pid_t ProcessGroupOf(pid_t pid) = 0;
 
+  // How many processes the OOM killer has killed in Vigil's memory cgroup (oom_counter.h), or
+  // nullopt when the counter cannot be read.
+  virtual std::optional<uint64_t> OomKillCount() = 0;
+
   // Terminal job control.
   virtual bool IsForegroundOfTerminal(int fd) = 0;  // isatty(fd) && tcgetpgrp(fd) == our pgrp
   virtual Status SetForegroundGroup(int tty_fd, pid_t pgid) = 0;

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <deque>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -62,8 +63,9 @@ class FakeOs final : public Os {
   pid_t process_group = 4242;
   bool foreground_of_terminal = false;
   std::vector<pid_t> descendants;
-  std::map<pid_t, pid_t> process_groups;  // For ProcessGroupOf; unknown pids are ESRCH.
-  Status signal_result;                   // Returned by every Signal* call.
+  std::map<pid_t, pid_t> process_groups;   // For ProcessGroupOf; unknown pids are ESRCH.
+  std::optional<uint64_t> oom_kill_count;  // What OomKillCount() reports.
+  Status signal_result;                    // Returned by every Signal* call.
   Status set_foreground_result;
   Status stop_self_result;
   Status subreaper_result;
@@ -195,6 +197,8 @@ class FakeOs final : public Os {
     actions.push_back("SetChildSubreaper()");
     return subreaper_result;
   }
+
+  std::optional<uint64_t> OomKillCount() override { return oom_kill_count; }
 
   pid_t ProcessGroupOf(pid_t target) override {
     auto it = process_groups.find(target);

@@ -1,0 +1,44 @@
+// MetricsCollector: what vigil-control serves on /metrics (prometheus-cpp's Exposer calls
+// Collect() on each scrape, from one of its own threads).
+//
+// Every count is the core's: Collect() asks the core for its metric families over the control
+// socketpair and waits for them (at most `timeout`), so the counts are the core's own and
+// survive restarts of vigil-control. It adds what vigil-control sees itself: build info,
+// whether the core answered (vigil_core_metrics_up), and process metrics of both Vigil
+// processes (the core is vigil-control's parent) read from /proc. A core that does not answer
+// in time costs that scrape its core families, never a hang. Thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include "agent/control/core_connection.h"
+
+namespace vigil::control {
+
+// The core's families in prometheus-cpp's terms.
+std::vector<prometheus::MetricFamily> ToPrometheus(
+    const google::protobuf::RepeatedPtrField<internal::v1::MetricFamily>& families);
+
+class MetricsCollector final : public prometheus::Collectable {
+ public:
+  MetricsCollector(CoreConnection& core, pid_t core_pid, std::string version,
+                   std::chrono::milliseconds timeout = std::chrono::milliseconds(2000))
+      : core_(core), core_pid_(core_pid), version_(std::move(version)), timeout_(timeout) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  CoreConnection& core_;
+  const pid_t core_pid_;
+  const std::string version_;
+  const std::chrono::milliseconds timeout_;
+};
+
+}  // namespace vigil::control

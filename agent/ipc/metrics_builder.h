@@ -1,0 +1,23 @@
+// Builds the Prometheus metrics of the core (every count Vigil keeps: agent, pools, workers,
+// notify, drain, hooks, the control plane's restarts) as the control protocol's MetricFamily
+// messages. vigil-control asks for them on each scrape and adds only what it can see itself
+// (build info, process metrics); docs/metrics.md lists them all.
+//
+// Label sets are bounded: pools and hooks come from the configuration, reasons, states, keys,
+// causes and triggers are closed enums, exit codes 0..255 and signals 1..64; no pid label.
+// Counters whose labels are known in advance are emitted at 0 too, so that rate() and
+// increase() see a series from the first scrape. Read-only; called on the core loop.
+#pragma once
+
+#include <google/protobuf/repeated_ptr_field.h>
+
+#include "agent/supervisor/supervisor.h"
+#include "vigil/internal/v1/ipc.pb.h"
+
+namespace vigil {
+
+using MetricFamilies = google::protobuf::RepeatedPtrField<internal::v1::MetricFamily>;
+
+void BuildMetrics(const Supervisor& supervisor, uint64_t control_restarts, MetricFamilies* out);
+
+}  // namespace vigil
