@@ -322,6 +322,8 @@ class Launcher:
     def env(self, extra: Optional[dict[str, str]] = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
         env[TOKEN_VAR] = self.token
+        # Tests run side by side: none binds the default metrics port unless it asks for one.
+        env["VIGIL_METRICS_ADDRESS"] = "off"
         env.update(extra or {})
         return env
 
