@@ -46,7 +46,8 @@ Status Mode(const std::string& v, int* out) {
   return Status();
 }
 
-// "HOST:PORT" or ":PORT" (all addresses), with a numeric host; "off" (or empty) turns it off.
+// "HOST:PORT" or ":PORT" (all addresses), with a numeric IPv4 host; "off" (or empty) turns it
+// off.
 Status MetricsAddress(const std::string& v, std::string* out) {
   if (v.empty() || v == "off" || v == "false" || v == "0") {
     out->clear();
@@ -63,10 +64,10 @@ Status MetricsAddress(const std::string& v, std::string* out) {
     return Status::Error(bad + " (the port must be 1..65535)");
   }
   if (host.empty()) host = "0.0.0.0";
+  // IPv4 only: the civetweb that prometheus-cpp is built with in Debian has no IPv6.
   for (char c : host) {
-    if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '[' ||
-          c == ']')) {
-      return Status::Error(bad + " (the host must be a numeric address)");
+    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.')) {
+      return Status::Error(bad + " (the host must be a numeric IPv4 address)");
     }
   }
   *out = host + ":" + p;

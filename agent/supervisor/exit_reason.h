@@ -1,7 +1,8 @@
 // Why a worker ended: the closed set every log line, metric and API reply uses.
 //
 //   exited              exited by itself with a code (see ExitRecord::code)
-//   signaled            killed by a signal Vigil did not send (ExitRecord::signal)
+//   signaled            killed by a signal (ExitRecord::signal): one Vigil did not send, or the
+//                       stop signal Vigil sent (then graceful, as systemd treats SIGTERM)
 //   core_dump           killed by a signal and dumped core
 //   oom_killed          SIGKILLed while the container's OOM-kill counter rose
 //   watchdog            no WATCHDOG=1 in time (or WATCHDOG=trigger): aborted by Vigil

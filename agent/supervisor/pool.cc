@@ -86,6 +86,7 @@ int Pool::AddSlot() {
   const int slot = static_cast<int>(workers_.size());
   workers_.push_back(std::make_unique<Worker>(config_, slot, services_.random));
   runs_.emplace_back();
+  seen_state_.push_back(WorkerState::kExited);
   timers_.emplace_back(kWorkerTimerCount, kNoTimer);
   revive_.push_back(false);
   return slot;
@@ -130,8 +131,33 @@ void Pool::ForwardSignal(int signo) {
   }
 }
 
+// Every state change is one log line: starting, ready, exited and backoff have their own
+// (worker_started, worker_ready, worker_exited, worker_restart_scheduled); these are the rest.
+void Pool::LogStateChange(int slot, const WorkerActions& actions) {
+  // The worker has already moved when its actions arrive: compare with the state last seen.
+  const WorkerState after = workers_[slot]->state();
+  const WorkerState before = seen_state_[slot];
+  seen_state_[slot] = after;
+  if (after == before) return;
+  if (after == WorkerState::kStopping) {
+    int signo = 0;
+    for (const WorkerAction& a : actions) {
+      if (a.kind == WorkerAction::Kind::kSignal) signo = a.signo;
+    }
+    log::Event(log::Level::kInfo, "worker_stopping", "worker stopping",
+               {{"pool", config_.name},
+                {"slot", slot},
+                {"pid", runs_[slot].pid},
+                {"signal", signo > 0 ? SignalName(signo) : "none (it said STOPPING=1)"}});
+  } else if (before == WorkerState::kReady && after == WorkerState::kStarting) {
+    log::Event(log::Level::kWarn, "worker_unready", "worker failed its readiness probe",
+               {{"pool", config_.name}, {"slot", slot}, {"pid", runs_[slot].pid}});
+  }
+}
+
 void Pool::Execute(int slot, const WorkerActions& actions) {
   Worker& worker = *workers_[slot];
+  LogStateChange(slot, actions);
   for (const WorkerAction& action : actions) {
     switch (action.kind) {
       case WorkerAction::Kind::kSpawn:
@@ -586,6 +612,7 @@ void Pool::TrimRetiredSlots() {
          runs_.back().pid < 0) {
     workers_.pop_back();
     runs_.pop_back();
+    seen_state_.pop_back();
     timers_.pop_back();
     revive_.pop_back();
     trimmed = true;

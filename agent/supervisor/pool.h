@@ -143,6 +143,7 @@ class Pool {
   };
 
   void Execute(int slot, const WorkerActions& actions);
+  void LogStateChange(int slot, const WorkerActions& actions);
   void Spawn(int slot);
   std::vector<std::string> WorkerEnvironment(int slot, const std::string& notify_name) const;
   void SignalRun(int slot, int signo);
@@ -166,6 +167,7 @@ class Pool {
   Prober prober_;
   OutputRelay relay_;
   std::vector<Run> runs_;
+  std::vector<WorkerState> seen_state_;       // [slot]: the state last logged
   std::vector<std::vector<TimerId>> timers_;  // [slot][WorkerTimer]
   std::unordered_map<pid_t, int> slot_of_pid_;
   std::deque<int> recycle_queue_;
