@@ -190,6 +190,9 @@ def test_drain_with_straggler_hooks_and_control_restart(pod, tmp_path):
     assert m.value("vigil_agent_phase", phase="drained") == 1
     assert m.value("vigil_agent_ready") == 0
     assert m.value("vigil_agent_draining") == 1
+    # Every state change is one log line: both workers were logged as stopping, with SIGTERM.
+    stopping = pod.events("worker_stopping", pool="web")
+    assert sorted((e["slot"], e["signal"]) for e in stopping) == [(0, "SIGTERM"), (1, "SIGTERM")]
 
     control = pod.control_pid()
     os.kill(control, signal.SIGKILL)
