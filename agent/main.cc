@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -94,8 +95,19 @@ int RunSingleCommand(const CliOptions& options) {
     log::Error("{}", s.message());
     return kExitInternal;
   }
-  return RunUntil(
+  const int code = RunUntil(
       *core->loop, [&] { return command.finished(); }, [&] { return command.exit_code(); });
+  // Kubernetes shows it in the pod's status; written only where the file already exists.
+  const char* path = std::getenv("VIGIL_TERMINATION_MESSAGE_PATH");
+  std::string joined;
+  for (const std::string& arg : options.single.command)
+    joined += (joined.empty() ? "" : " ") + arg;
+  if (Status s = WriteTerminationMessage(path != nullptr ? path : "/dev/termination-log",
+                                         BuildSingleCommandTerminationMessage(joined, code));
+      !s.ok()) {
+    log::Warn("{}", s.message());
+  }
+  return code;
 }
 
 // Unique per run, so that two agents sharing a network namespace (two containers of one pod)
