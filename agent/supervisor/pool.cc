@@ -475,8 +475,10 @@ void Pool::EndRun(int slot, int wait_status) {
   // first, so a request is never lost because its sender was quick to exit.
   OnNotifyReadable(slot);
   CloseRun(slot);
+  // A SIGKILL Vigil sent itself never consumes a kill of the OOM killer.
   const bool oom = WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL &&
-                   services_.oom != nullptr && services_.oom->ConsumeKill();
+                   !workers_[slot]->sigkill_sent() && services_.oom != nullptr &&
+                   services_.oom->ConsumeKill();
   Execute(slot, workers_[slot]->Exited(wait_status, oom, Now()));
 }
 

@@ -85,6 +85,8 @@ class Worker {
            state_ == WorkerState::kStopping;
   }
   bool crash_looped() const { return crash_looped_; }
+  // Vigil has SIGKILLed the current run (a deadline): its SIGKILL is no OOM kill.
+  bool sigkill_sent() const { return sigkill_sent_; }
   int slot() const { return slot_; }
   int restarts() const { return restarts_; }
   MonoTime since() const { return since_; }  // when the current state was entered
