@@ -70,7 +70,7 @@ Status MetricsAddress(const std::string& v, std::string* out) {
       return Status::Error(bad + " (the host must be a numeric IPv4 address)");
     }
   }
-  *out = host + ":" + p;
+  *out = host + ":" + std::to_string(port);  // ":09100" is port 9100, for the clash check
   return Status();
 }
 

@@ -5,7 +5,9 @@
 // sees the same buckets. Observe() is O(buckets) with no allocation. Pure, single-threaded.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace vigil {

@@ -234,7 +234,7 @@ TEST_F(MetricsAddressTest, DifferentPortsDoNotClash) {
 // port is kept as written, so ":09100" is stored as "0.0.0.0:09100" and the clash check, which
 // compares the text after the last ':' with std::to_string(health_port), misses that 09100 is
 // port 9100. Normalise the port (store std::to_string(port)) in MetricsAddress.
-TEST_F(MetricsAddressTest, DISABLED_ALeadingZeroPortIsNormalisedAndStillClashes) {
+TEST_F(MetricsAddressTest, ALeadingZeroPortIsNormalisedAndStillClashes) {
   EXPECT_EQ(AddressOk(Yaml(":09100")), "0.0.0.0:9100");
   EXPECT_THAT(Error("control:\n  health_port: 9100\n  metrics_address: \":09100\"\n"),
               HasSubstr("port 9100"));

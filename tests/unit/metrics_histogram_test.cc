@@ -1,11 +1,7 @@
 // Histogram: fixed buckets as Prometheus `le` buckets (a value equal to a bound is in that
 // bucket), the implied +Inf bucket, sum and count. counts() is per bucket, not cumulative.
-// BUG (agent/metrics/histogram.h): the header is not self-contained: it uses size_t and
-// std::move without <cstddef> and <utility>, so it only compiles after another header brought
-// them in. Included here first, until the header includes them itself.
-#include <cstddef>
-#include <utility>
-// (separate block: keep the two above first)
+// Included first, so the header is checked to be self-contained (it once lacked <cstddef> and
+// <utility>).
 #include "agent/metrics/histogram.h"
 
 #include <gmock/gmock.h>
