@@ -157,6 +157,9 @@ void Pool::LogStateChange(int slot, const WorkerActions& actions) {
 
 void Pool::Execute(int slot, const WorkerActions& actions) {
   Worker& worker = *workers_[slot];
+  // When the worker decided (it was just called with the time): delays are logged from here,
+  // not from after the actions, which may take a while (logging, the control plane's events).
+  const MonoTime decided = Now();
   LogStateChange(slot, actions);
   for (const WorkerAction& action : actions) {
     switch (action.kind) {
@@ -268,7 +271,7 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
                {{"pool", config_.name},
                 {"slot", slot},
                 {"delay_ms",
-                 std::chrono::duration_cast<std::chrono::milliseconds>(actions.back().at - Now())
+                 std::chrono::duration_cast<std::chrono::milliseconds>(actions.back().at - decided)
                      .count()}});
   }
 }
