@@ -16,6 +16,8 @@ packages=(
   util-linux procps python3 python3-pytest
   # Example and test workers: sd_notify from Python, a real gunicorn.
   python3-sdnotify python3-gunicorn
+  # The kubelet simulation's raw gRPC calls (tests/e2e/grpc_raw.py).
+  python3-grpcio
 )
 
 if [ "$(id -u)" -ne 0 ]; then
