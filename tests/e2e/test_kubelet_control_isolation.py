@@ -1,0 +1,76 @@
+"""The core never depends on vigil-control: a control plane that is SIGKILLed comes back with the
+same workers, counters and readiness (rebuilt from the core's snapshot), and one that is stopped
+(SIGSTOP: not reading its socket) never holds up restarts, the drain or the exit."""
+
+import os
+import signal
+
+from kubesim import Kubelet, pool, wait_for, worker
+
+GRACE = 10.0
+
+
+def start(pod):
+    pod.start({"drain": {"grace_period": f"{GRACE:g}s"},
+               "pools": [pool("web", worker(), backoff={"initial": "100ms", "jitter": 0})]})
+    pod.wait_ready(2)
+    control = pod.control_pid()
+    assert control is not None, "no vigil-control child of vigil"
+    return control
+
+
+def kill_worker(pod, slot):
+    """SIGKILLs the current worker of web/slot, and waits for its replacement to be ready."""
+    before = pod.runs.all("web", slot)
+    os.kill(pod.vigil.host_pid(before[-1].pid), signal.SIGKILL)
+    wait_for(lambda: len([r for r in pod.runs.all("web", slot) if r.ready_t]) == len(before) + 1,
+             10.0, f"a new ready worker in web/{slot}")
+
+
+def workers(status):
+    return [(w["slot"], w["pid"], w["state"], w.get("restarts", 0),
+             w.get("lastExit", w.get("last_exit", {})).get("reason"))
+            for w in status["pools"][0]["workers"]]
+
+
+def test_sigkilled_control_plane_comes_back_with_the_same_state(pod):
+    """After web/1 was restarted once, vigil-control is SIGKILLed: workers are untouched, and the new vigil-control reports the same pids, restart counts, last exit and readiness."""
+    control = start(pod)
+    kill_worker(pod, 1)
+    wait_for(lambda: pod.ctl.status()["pools"][0]["ready"] == 2, 5.0, "2 ready workers")
+    before = pod.ctl.status()
+    assert [(w[3], w[4]) for w in workers(before)] == [(0, None), (1, "signaled")], before
+    unready = len(pod.events("agent_unready"))  # One: web/1's death (min_ready 2).
+
+    os.kill(control, signal.SIGKILL)
+    pod.log.wait("control_exited", timeout=5)
+    wait_for(lambda: pod.control_pid() not in (None, control), 5.0, "a new vigil-control")
+    wait_for(lambda: pod.ctl("status", timeout=5).code == 0, 5.0, "vigilctl status to answer")
+    after = pod.ctl.status()
+    assert workers(after) == workers(before), (before, after)
+    assert (after["phase"], after.get("ready")) == (before["phase"], before.get("ready"))
+    assert pod.ctl.health("readiness") == 0
+    assert [r.signals for r in pod.runs.all()] == [[], [], []]  # web/0, web/1 twice.
+    assert len(pod.events("agent_unready")) == unready
+
+    end = Kubelet(pod, GRACE).terminate()
+    assert not end.sigkilled and end.code == 0
+
+
+def test_stopped_control_plane_holds_up_nothing(pod):
+    """vigil-control stopped with SIGSTOP: a killed worker is still restarted, and SIGTERM drains and exits 0 at once."""
+    control = start(pod)
+    os.kill(control, signal.SIGSTOP)
+    try:
+        for _ in range(3):
+            kill_worker(pod, 0)
+        kubelet = Kubelet(pod, GRACE)
+        end = kubelet.terminate()
+        assert not end.sigkilled and end.code == 0
+        assert end.after_term < 2.0, end
+        assert len(pod.events("drain_complete")) == 1
+    finally:
+        try:
+            os.kill(control, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
