@@ -127,6 +127,9 @@ struct Config {
   // only if the file exists. Empty: nowhere.
   std::string termination_message_path = "/dev/termination-log";
   std::vector<HookConfig> hooks;
+  // Where each agent-wide option set was last set ("vigil.yaml:3", "VIGIL_GRACE_PERIOD",
+  // "--grace-period"), by its key ("drain.grace_period"), so that checks across options name it.
+  std::map<std::string, std::string> origin;
 };
 
 }  // namespace vigil

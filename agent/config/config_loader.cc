@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <charconv>
+#include <initializer_list>
 
+#include "agent/base/duration.h"
 #include "agent/base/unique_fd.h"
 #include "agent/config/agent_options.h"
 #include "agent/config/pool_options.h"
@@ -57,6 +59,28 @@ Status CheckUserAndGroup(const PoolConfig& pool) {
   return Status();
 }
 
+bool FromFlagOrEnv(const std::string& origin) {
+  return origin.rfind("--", 0) == 0 || origin.rfind("VIGIL_", 0) == 0;
+}
+
+// An error about agent-wide options that only make sense together: it names the one of `keys`
+// set by the strongest source (a flag or variable, else the file's line), or the first key and
+// the config's source when none was set.
+Status AgentFieldError(const Config& config, std::initializer_list<const char*> keys,
+                       const std::string& what) {
+  const char* key = *keys.begin();
+  const std::string* origin = nullptr;
+  for (const char* k : keys) {
+    auto it = config.origin.find(k);
+    if (it == config.origin.end()) continue;
+    if (origin == nullptr || (FromFlagOrEnv(it->second) && !FromFlagOrEnv(*origin))) {
+      key = k;
+      origin = &it->second;
+    }
+  }
+  return Status::Error((origin != nullptr ? *origin : config.source) + ": " + key + ": " + what);
+}
+
 }  // namespace
 
 Status ValidateConfig(Config* config) {
@@ -100,20 +124,23 @@ Status ValidateConfig(Config* config) {
   }
   const DrainConfig& d = config->drain;
   if (d.grace_period <= d.safety_margin + d.propagation_delay) {
-    return Status::Error(config->source +
-                         ": drain: grace_period must be longer than "
-                         "safety_margin plus propagation_delay");
+    return AgentFieldError(
+        *config, {"drain.grace_period", "drain.safety_margin", "drain.propagation_delay"},
+        "drain.grace_period (" + FormatDuration(d.grace_period) +
+            ") must be longer than drain.safety_margin (" + FormatDuration(d.safety_margin) +
+            ") plus drain.propagation_delay (" + FormatDuration(d.propagation_delay) + ")");
   }
   if (config->control.api_port != 0 && config->control.token_file.empty()) {
-    return Status::Error(config->source +
-                         ": control.api_port needs control.token_file: the "
-                         "Lifecycle API is never served on TCP without a token");
+    return AgentFieldError(*config, {"control.api_port"},
+                           "needs control.token_file: the Lifecycle API is never served on TCP "
+                           "without a token");
   }
   if (config->control.http_drain && config->control.http_port == 0) {
-    return Status::Error(config->source + ": control.http_drain needs control.http_port");
+    return AgentFieldError(*config, {"control.http_drain"}, "needs control.http_port");
   }
   if (config->control.api_port != 0 && config->control.api_port == config->control.health_port) {
-    return Status::Error(config->source + ": control.api_port and control.health_port must differ");
+    return AgentFieldError(*config, {"control.api_port", "control.health_port"},
+                           "control.api_port and control.health_port must differ");
   }
   if (const std::string& m = config->control.metrics_address; !m.empty()) {
     const std::string port = m.substr(m.rfind(':') + 1);
@@ -178,12 +205,14 @@ StatusOr<Config> LoadConfig(const CliOptions& cli, const EnvLookup& env, const F
       if (Status s = option.set(&config, value); !s.ok()) {
         return Status::Error(std::string(option.env) + ": " + s.message());
       }
+      config.origin[option.key] = option.env;
     }
   }
   for (const auto& [option, value] : cli.agent_flags) {
     if (Status s = option->set(&config, value); !s.ok()) {
       return Status::Error(std::string(option->flag) + ": " + s.message());
     }
+    config.origin[option->key] = option->flag;
   }
   if (cli.log_level_set) config.log_level = cli.log_level;
   if (cli.log_format_set) config.log_format = cli.log_format;

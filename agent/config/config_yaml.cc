@@ -137,6 +137,7 @@ Status ApplyAgentKey(const YamlError& err, const std::string& key, const YAML::N
   if (Status s = option->set(config, value.Scalar()); !s.ok()) {
     return err.At(value, key, s.message());
   }
+  config->origin[option->key] = err.Location(value);
   return Status();
 }
 

@@ -74,6 +74,14 @@ BAD_FILES_NO_LINE = {
                                     r"pools\[0\] \(web\)\.readiness.*port"),
     "backoff max below initial": ('{pool}    backoff:\n      initial: 10s\n      max: 1s\n', 6,
                                   r"pools\[0\] \(web\)\.backoff.*max"),
+    # Regression: agent-wide options checked together named the file but no line.
+    "grace period within the margin": ('drain:\n  grace_period: 2s\n{pool}', 2,
+                                       r"drain\.grace_period: drain\.grace_period \(2s\) must be "
+                                       r"longer than drain\.safety_margin \(3s\)"),
+    "api port without a token": ('control:\n  api_port: 9000\n{pool}', 2,
+                                 r"control\.api_port: needs control\.token_file"),
+    "http drain without its port": ('control:\n  http_drain: true\n{pool}', 2,
+                                    r"control\.http_drain: needs control\.http_port"),
 }
 
 
@@ -146,6 +154,9 @@ BAD_FLAGS = {
                             r"cannot read config file '/nonexistent/vigil.yaml'"),
     "command with --config": (["--config", "{config}", *TOUCH], {},
                               r"a command after the options is not allowed with --config"),
+    # Regression: named the file although the value that made it wrong came from a flag.
+    "--grace-period within the margin": (["--config", "{config}", "--grace-period", "1s"], {},
+                                         r"--grace-period: drain\.grace_period: .*must be longer"),
 }
 
 

@@ -731,6 +731,57 @@ TEST_F(ConfigLoaderTest, NameAndCommandAreNotOverridableFromFlagsOrTheEnvironmen
 // The option table: one key, one flag, one variable
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// Agent-wide options checked together name the line, flag or variable that set them
+// ---------------------------------------------------------------------------------------------
+
+// Regression test for a fixed bug: these errors named only the file ("vigil.yaml: drain:
+// grace_period must be longer...") with no line, and named the file even when the offending
+// value came from a flag or a variable.
+TEST_F(ConfigLoaderTest, AGracePeriodTooShortNamesItsLine) {
+  EXPECT_EQ(FileError("drain:\n  grace_period: 3s\n" + PoolYaml()),
+            "vigil.yaml:2: drain.grace_period: drain.grace_period (3s) must be longer than "
+            "drain.safety_margin (3s) plus drain.propagation_delay (0s)");
+}
+
+TEST_F(ConfigLoaderTest, AGracePeriodTooShortNamesTheFlagOrVariableThatSetIt) {
+  EXPECT_THAT(FileError("drain:\n  grace_period: 20s\n" + PoolYaml(), {"--grace-period", "2s"}),
+              StartsWith("--grace-period: drain.grace_period: drain.grace_period (2s) must be"));
+  env_["VIGIL_GRACE_PERIOD"] = "2s";
+  EXPECT_THAT(FileError(PoolYaml()), StartsWith("VIGIL_GRACE_PERIOD: drain.grace_period: "));
+  env_.clear();
+  // The margin set by a flag is what made a file's grace period too short.
+  EXPECT_THAT(
+      FileError("drain:\n  grace_period: 5s\n" + PoolYaml(), {"--drain-safety-margin", "5s"}),
+      StartsWith("--drain-safety-margin: drain.safety_margin: "));
+}
+
+TEST_F(ConfigLoaderTest, ADefaultGracePeriodTooShortForTheMarginNamesTheMarginsLine) {
+  EXPECT_THAT(FileError("drain:\n  propagation_delay: 30s\n" + PoolYaml()),
+              StartsWith("vigil.yaml:2: drain.propagation_delay: drain.grace_period (30s) must "));
+}
+
+TEST_F(ConfigLoaderTest, ControlOptionsThatNeedEachOtherNameTheirLine) {
+  EXPECT_EQ(FileError("control:\n  health_port: 9000\n  api_port: 9001\n" + PoolYaml()),
+            "vigil.yaml:3: control.api_port: needs control.token_file: the Lifecycle API is "
+            "never served on TCP without a token");
+  EXPECT_EQ(FileError("control:\n  http_drain: true\n" + PoolYaml()),
+            "vigil.yaml:2: control.http_drain: needs control.http_port");
+  EXPECT_EQ(
+      FileError("control:\n  api_port: 9000\n  token_file: /t\n  health_port: 9000\n" + PoolYaml()),
+      "vigil.yaml:2: control.api_port: control.api_port and control.health_port must "
+      "differ");
+  EXPECT_EQ(FileError("control:\n  api_port: 9000\n  token_file: /t\n" + PoolYaml(),
+                      {"--health-port", "9000"}),
+            "--health-port: control.health_port: control.api_port and control.health_port must "
+            "differ");
+}
+
+TEST_F(ConfigLoaderTest, TheShorthandNamesTheFlagOfAnAgentOption) {
+  EXPECT_EQ(LoadError({"--replicas", "1", "--http-drain", "--", "app"}),
+            "--http-drain: control.http_drain: needs control.http_port");
+}
+
 TEST(PoolOptionsTest, FlagsAndVariablesAreDerivedFromTheKey) {
   const PoolOption* initial = FindPoolOption("backoff.initial");
   ASSERT_NE(initial, nullptr);
