@@ -21,7 +21,22 @@ def switches(pid: int) -> int:
         int(status_field(pid, "nonvoluntary_ctxt_switches"))
 
 
+# epoll_wait and epoll_pwait on x86_64, epoll_pwait on aarch64: for kernels without wchan.
+EPOLL_WAIT_SYSCALLS = {"232", "281", "22"}
+
+
+def waiting_in_epoll(pid: int) -> bool:
+    """vigil is blocked in epoll_wait (not still finishing its last iteration)."""
+    with open(f"/proc/{pid}/wchan") as f:
+        if "epoll" in f.read():
+            return True
+    with open(f"/proc/{pid}/syscall") as f:
+        return f.read().split()[0] in EPOLL_WAIT_SYSCALLS
+
+
 def assert_idle(pid: int, during=lambda: None) -> None:
+    # Start counting once vigil is back in epoll_wait: the switch into it would count otherwise.
+    wait_for(lambda: waiting_in_epoll(pid), what="vigil to wait in epoll_wait")
     before = switches(pid)
     end = time.monotonic() + IDLE_WINDOW
     during()
