@@ -1,11 +1,12 @@
 """The core never depends on vigil-control: a control plane that is SIGKILLed comes back with the
 same workers, counters and readiness (rebuilt from the core's snapshot), and one that is stopped
-(SIGSTOP: not reading its socket) never holds up restarts, the drain or the exit."""
+(SIGSTOP: not reading its socket) never holds up restarts, the drain or the exit; one that keeps
+dying is restarted with a growing backoff."""
 
 import os
 import signal
 
-from kubesim import Kubelet, pool, wait_for, worker
+from kubesim import Kubelet, log_time, pool, wait_for, worker
 
 GRACE = 10.0
 
@@ -74,3 +75,21 @@ def test_stopped_control_plane_holds_up_nothing(pod):
             os.kill(control, signal.SIGCONT)
         except ProcessLookupError:
             pass
+
+
+def test_a_control_plane_that_keeps_dying_is_restarted_with_growing_backoff(pod):
+    """A vigil-control that exits at once (here /bin/false) is restarted after 1 s, 2 s, 4 s; the worker never notices, and SIGTERM still exits 0."""
+    pod.start({"drain": {"grace_period": f"{GRACE:g}s"}, "control": {"binary": "/bin/false"},
+               "pools": [pool("web", worker(), replicas=1)]})
+    pod.runs.wait_ready(1)
+    pod.log.wait("control_exited", count=4, timeout=12)
+    starts = [log_time(e) for e in pod.events("control_started")]
+    gaps = [b - a for a, b in zip(starts, starts[1:])][:3]
+    for got, want in zip(gaps, [1.0, 2.0, 4.0]):
+        assert want - 0.05 <= got <= want + 0.5, gaps
+    assert not pod.events("worker_exited")
+    (run,) = pod.runs.all()
+    assert run.signals == []
+    end = Kubelet(pod, GRACE).terminate()
+    assert not end.sigkilled and end.code == 0
+    assert run.signals == ["SIGTERM"]
