@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/config/agent_options.h"
 #include "agent/config/cli.h"
 #include "agent/config/pool_options.h"
 
@@ -780,6 +781,47 @@ TEST_F(ConfigLoaderTest, ControlOptionsThatNeedEachOtherNameTheirLine) {
 TEST_F(ConfigLoaderTest, TheShorthandNamesTheFlagOfAnAgentOption) {
   EXPECT_EQ(LoadError({"--replicas", "1", "--http-drain", "--", "app"}),
             "--http-drain: control.http_drain: needs control.http_port");
+}
+
+// The example claims to list every key: each option's last path component appears as a key.
+TEST_F(ConfigLoaderTest, TheExampleFileListsEveryOption) {
+  const std::filesystem::path root =
+      std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+  auto text = ReadWholeFile((root / "examples/pools/vigil.yaml").string());
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  auto leaf = [](const std::string& key) { return key.substr(key.rfind('.') + 1) + ":"; };
+  for (const AgentOption& option : AgentOptions())
+    EXPECT_THAT(*text, HasSubstr(leaf(option.key))) << option.key;
+  for (const PoolOption& option : PoolOptions())
+    EXPECT_THAT(*text, HasSubstr(leaf(option.key))) << option.key;
+  EXPECT_THAT(*text, HasSubstr("hooks:"));
+}
+
+TEST_F(ConfigLoaderTest, TheExampleFilesAgentSettingsAreTheDefaults) {
+  const std::filesystem::path root =
+      std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+  const std::string path = (root / "examples/pools/vigil.yaml").string();
+  auto text = ReadWholeFile(path);
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  files_[path] = *text;
+  const Config c = LoadOk({"--config", path});
+  const Config defaults;
+  EXPECT_EQ(c.termination_message_path, defaults.termination_message_path);
+  EXPECT_EQ(c.drain.grace_period, defaults.drain.grace_period);
+  EXPECT_EQ(c.drain.safety_margin, defaults.drain.safety_margin);
+  EXPECT_EQ(c.drain.propagation_delay, defaults.drain.propagation_delay);
+  EXPECT_TRUE(c.hooks.empty());
+  EXPECT_EQ(c.control.enabled, defaults.control.enabled);
+  EXPECT_EQ(c.control.binary, defaults.control.binary);
+  EXPECT_EQ(c.control.socket, defaults.control.socket);
+  EXPECT_EQ(c.control.socket_mode, defaults.control.socket_mode);
+  EXPECT_EQ(c.control.health_port, defaults.control.health_port);
+  EXPECT_EQ(c.control.api_port, defaults.control.api_port);
+  EXPECT_EQ(c.control.api_address, defaults.control.api_address);
+  EXPECT_EQ(c.control.token_file, defaults.control.token_file);
+  EXPECT_EQ(c.control.http_port, defaults.control.http_port);
+  EXPECT_EQ(c.control.http_drain, defaults.control.http_drain);
+  EXPECT_EQ(c.control.metrics_address, defaults.control.metrics_address);
 }
 
 TEST(PoolOptionsTest, FlagsAndVariablesAreDerivedFromTheKey) {
