@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -160,6 +161,9 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
   // When the worker decided (it was just called with the time): delays are logged from here,
   // not from after the actions, which may take a while (logging, the control plane's events).
   const MonoTime decided = Now();
+  constexpr pid_t kNotAnnounced = -2;
+  pid_t announced_pid = kNotAnnounced;
+  WorkerState announced_state = worker.state();
   LogStateChange(slot, actions);
   for (const WorkerAction& action : actions) {
     switch (action.kind) {
@@ -237,6 +241,12 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
           log::Event(log::Level::kInfo, "worker_ready", "worker ready",
                      {{"pool", config_.name}, {"slot", slot}, {"pid", run.pid}});
         }
+        // The worker's own change goes out before the pool's and the agent's readiness that
+        // follow from it, so a Watch stream shows cause before effect.
+        CountReady();  // The pool's counts travel with the worker's event.
+        observer_.OnWorkerChanged(*this, slot);
+        announced_pid = runs_[slot].pid;
+        announced_state = worker.state();
         RecomputeReadiness();
         PumpRecycleQueue();
         PumpRollingRestart();
@@ -263,7 +273,17 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
       }
     }
   }
-  if (!actions.empty()) observer_.OnWorkerChanged(*this, slot);
+  // Once more if anything moved since (a spawn's pid, an exit after the readiness change).
+  // Timers alone (a WATCHDOG=1 re-arming its deadline, EXTEND_TIMEOUT_USEC) change nothing the
+  // control plane shows: no event, or a thousand heartbeats a second would each cost one.
+  const bool only_timers = std::all_of(actions.begin(), actions.end(), [](const WorkerAction& a) {
+    return a.kind == WorkerAction::Kind::kSetTimer || a.kind == WorkerAction::Kind::kCancelTimer;
+  });
+  if (!actions.empty() && !only_timers &&
+      (announced_pid == kNotAnnounced || announced_pid != runs_[slot].pid ||
+       announced_state != worker.state())) {
+    observer_.OnWorkerChanged(*this, slot);
+  }
   if (worker.state() == WorkerState::kBackoff && !actions.empty() &&
       actions.back().kind == WorkerAction::Kind::kSetTimer &&
       actions.back().timer == WorkerTimer::kBackoff) {
@@ -449,7 +469,10 @@ void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
                {{"pool", config_.name}, {"slot", slot}});
     observer_.OnStopPodRequested(*this, slot);
   }
+  const std::string status_before = workers_[slot]->status_text();
   Execute(slot, workers_[slot]->Notified(m, Now()));
+  // A new STATUS= text is news for the control plane even when it moved nothing else.
+  if (workers_[slot]->status_text() != status_before) observer_.OnWorkerChanged(*this, slot);
 }
 
 bool Pool::OnProcessExited(pid_t pid, int wait_status) {
@@ -542,11 +565,15 @@ bool Pool::any_killed_at_deadline() const {
   return false;
 }
 
-void Pool::RecomputeReadiness() {
+void Pool::CountReady() {
   int count = 0;
   for (const auto& w : workers_)
     count += w->ready() ? 1 : 0;
   ready_count_ = count;
+}
+
+void Pool::RecomputeReadiness() {
+  CountReady();
   const bool now_ready = ready();
   if (now_ready != was_ready_) {
     was_ready_ = now_ready;

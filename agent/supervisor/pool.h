@@ -151,6 +151,7 @@ class Pool {
   void HandleDatagram(int slot, const NotifyDatagram& datagram);
   void EndRun(int slot, int wait_status);
   void CloseRun(int slot);
+  void CountReady();
   void RecomputeReadiness();
   void RequestRecycle(int slot);
   void PumpRecycleQueue();

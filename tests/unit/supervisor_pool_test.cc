@@ -98,6 +98,13 @@ class RecordingObserver final : public PoolObserver {
     events.push_back("stop_pod " + pool.name() + "/" + std::to_string(slot));
   }
   void OnPoolIdle(Pool& pool) override { events.push_back("idle " + pool.name()); }
+  void OnWorkerChanged(Pool& pool, int slot) override {
+    ++worker_changes;
+    if (!record_worker_changes) return;
+    events.push_back("worker " + pool.name() + "/" + std::to_string(slot) + " " +
+                     WorkerStateName(pool.workers()[static_cast<size_t>(slot)]->state()) +
+                     " ready_count=" + std::to_string(pool.ready_count()));
+  }
 
   size_t Count(const std::string& event) const {
     return static_cast<size_t>(std::count(events.begin(), events.end(), event));
@@ -105,6 +112,8 @@ class RecordingObserver final : public PoolObserver {
 
   std::vector<std::string> events;
   std::vector<ExitRecord> exits;
+  int worker_changes = 0;
+  bool record_worker_changes = false;  // also in `events`
 };
 
 class PoolTest : public ::testing::Test {
@@ -364,6 +373,33 @@ TEST_F(PoolTest, WatchdogPingsOnTheSocketKeepTheWorkerAliveAndSilenceAbortsIt) {
   Reap(100, KilledBy(SIGKILL));
   ASSERT_EQ(observer_.exits.size(), 1u);
   EXPECT_EQ(observer_.exits[0].reason, ExitReason::kWatchdog);
+}
+
+// Regression (bench scenario 7): every WATCHDOG=1 sent the control plane a worker event, though
+// it only re-arms a timer; with 1,000 workers that was a thousand snapshots of a pool a second.
+TEST_F(PoolTest, WatchdogPingsSendNoWorkerEventButAStatusTextDoes) {
+  config_.watchdog = 10s;
+  StartPool();
+  const int before = observer_.worker_changes;
+  Send(0, "WATCHDOG=1", Pid(0));
+  Send(0, "WATCHDOG=1", Pid(0));
+  EXPECT_EQ(observer_.worker_changes, before);
+  Send(0, "STATUS=warming caches", Pid(0));
+  EXPECT_EQ(observer_.worker_changes, before + 1);
+  Send(0, "STATUS=warming caches\nWATCHDOG=1", Pid(0));  // Same text: nothing new.
+  EXPECT_EQ(observer_.worker_changes, before + 1);
+}
+
+// Regression (Watch order): the worker's READY state went out after the pool's readiness it
+// caused; now the worker event comes first, already with the pool's new ready count.
+TEST_F(PoolTest, AWorkersReadyEventPrecedesThePoolReadinessItCauses) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  StartPool();
+  observer_.events.clear();
+  observer_.record_worker_changes = true;
+  Send(0, "READY=1", Pid(0));
+  EXPECT_THAT(observer_.events,
+              ElementsAre("worker web/0 ready ready_count=1", "readiness web ready"));
 }
 
 TEST_F(PoolTest, MainPidGetsTheSignalsAndKeepsTheRunAliveAfterTheSpawnedProcessExits) {
