@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -127,11 +128,45 @@ static int cmp64(const void* a, const void* b) {
   return x < y ? -1 : x > y;
 }
 
+// How long a freshly forked child waits before it runs: on the parent's CPU, and free to run on
+// any (where the scheduler may pick an idle CPU that takes long to wake up, as vCPUs do).
+static int calibrate(const char* shm_path) {
+  struct bench_shm* shm = bench_map(shm_path, 1);
+  cpu_set_t all, one;
+  sched_getaffinity(0, sizeof all, &all);
+  CPU_ZERO(&one);
+  CPU_SET(sched_getcpu(), &one);
+  double med[2];
+  for (int pass = 0; pass < 2; pass++) {
+    sched_setaffinity(0, sizeof(cpu_set_t), pass == 0 ? &one : &all);
+    int64_t xs[41];
+    for (int i = 0; i < 41; i++) {
+      shm->t[0] = 0;
+      const int64_t t0 = bench_now();
+      pid_t p = fork();
+      if (p == 0) {
+        shm->t[0] = bench_now();
+        _exit(0);
+      }
+      int status;
+      waitpid(p, &status, 0);
+      xs[i] = shm->t[0] - t0;
+      usleep(2000);
+    }
+    qsort(xs, 41, sizeof xs[0], cmp64);
+    med[pass] = xs[20] / 1000.0;
+  }
+  printf("{\"same_cpu\": %.1f, \"any_cpu\": %.1f}\n", med[0], med[1]);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   prctl(PR_SET_TIMERSLACK, 1UL);
   signal(SIGPIPE, SIG_IGN);
+  if (argc == 3 && strcmp(argv[1], "calibrate") == 0) return calibrate(argv[2]);
   if (argc < 4) {
-    fprintf(stderr, "usage: bench-harness lifecycle|signals|orphans SHM [COUNT] -- ARGV...\n");
+    fprintf(stderr, "usage: bench-harness lifecycle|signals|orphans SHM [COUNT] -- ARGV...\n"
+                    "       bench-harness calibrate SHM\n");
     return 2;
   }
   const char* mode = argv[1];

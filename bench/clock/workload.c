@@ -14,6 +14,8 @@
 //                               next byte: counts the processes left in the PID namespace and the
 //                               zombies among them, "C others zombies\n"; exits at EOF.
 //   idle                        pause() forever (dies of SIGTERM).
+//   respawn PROG ARGS...        fork + exec PROG, waitpid, again, forever: the floor of
+//                               scenario 6 (what no supervisor can beat).
 //   crash SHM K DELAY_US        run k: starts[k] = now; if k >= K, idle; else after DELAY_US
 //                               crashes[k] = now and _exit(1).
 //   notify SHM PING_MS          a worker: start stamps, READY=1 to $NOTIFY_SOCKET (if set), then
@@ -193,6 +195,21 @@ int main(int argc, char** argv) {
     while (read_byte() >= 0) {
     }
     return 0;
+  }
+
+  if (strcmp(mode, "respawn") == 0 && argc >= 3) {
+    // The floor for scenario 6: the least a supervisor can do, a waitpid + fork + exec loop.
+    for (;;) {
+      pid_t p = fork();
+      if (p < 0) return 119;
+      if (p == 0) {
+        execv(argv[2], argv + 2);
+        _exit(127);
+      }
+      int status;
+      while (waitpid(p, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
   }
 
   if (strcmp(mode, "idle") == 0) {
