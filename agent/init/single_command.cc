@@ -124,7 +124,10 @@ void SingleCommand::OnChildEvent() {
     if (pid == main_pid_ && !main_exited_) {
       OnMainExited(status);
     } else {
-      log::Debug("reaped pid {} ({})", pid, DescribeWaitStatus(status));
+      // The description is built only when it is logged: 10,000 orphans cost 10,000 strings.
+      if (log::Enabled(log::Level::kDebug)) {
+        log::Debug("reaped pid {} ({})", pid, DescribeWaitStatus(status));
+      }
     }
   }
   if (!main_exited_) return;
