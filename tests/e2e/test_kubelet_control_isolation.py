@@ -93,3 +93,53 @@ def test_a_control_plane_that_keeps_dying_is_restarted_with_growing_backoff(pod)
     end = Kubelet(pod, GRACE).terminate()
     assert not end.sigkilled and end.code == 0
     assert run.signals == ["SIGTERM"]
+
+
+FLOOD = r"""
+import os, socket, sys, time
+trigger = sys.argv[1]
+a = os.environ["NOTIFY_SOCKET"].replace("@", "\0", 1)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(a)
+s.send(b"READY=1")
+while not os.path.exists(trigger):
+    time.sleep(0.01)  # Polls for the test's go-ahead.
+pad = "x" * 4000
+for i in range(6000):  # 6,000 distinct STATUS= texts: ~24 MiB of worker events.
+    s.send(f"STATUS={i} {pad}".encode())
+s.send(b"STATUS=done")
+while True:
+    time.sleep(1)
+"""
+
+
+def test_a_control_plane_too_far_behind_is_killed_and_restarted(pod, tmp_path):
+    """vigil-control stopped while a worker floods STATUS= texts: once more than 16 MiB waits
+    for it, the core logs control_stalled, SIGKILLs it and starts a new one, which answers with
+    the worker's latest status; the worker itself never notices."""
+    trigger = tmp_path / "go"
+    pod.start({"drain": {"grace_period": f"{GRACE:g}s"},
+               "pools": [pool("web", ["/usr/bin/python3", "-c", FLOOD, str(trigger)],
+                              replicas=1)]})
+    ready = pod.ctl("wait-ready", "--timeout", "10s", timeout=15)
+    assert ready.code == 0, ready
+    control = pod.control_pid()
+    os.kill(control, signal.SIGSTOP)
+    try:
+        trigger.write_text("")
+        pod.log.wait("control_stalled", timeout=30)
+        pod.log.wait("control_exited", timeout=5)
+        wait_for(lambda: pod.control_pid() not in (None, control), 5.0, "a new vigil-control")
+        wait_for(lambda: pod.ctl("status", timeout=5).code == 0, 10.0, "vigilctl status")
+        status = wait_for(lambda: (lambda s: s if s["pools"][0]["workers"][0].get(
+            "statusText", s["pools"][0]["workers"][0].get("status_text")) == "done" else None)(
+            pod.ctl.status()), 30.0, "the worker's last STATUS= text")
+        assert status["pools"][0]["workers"][0].get("restarts", 0) == 0
+        assert len(pod.events("worker_exited")) == 0
+    finally:
+        try:
+            os.kill(control, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    end = Kubelet(pod, GRACE).terminate()
+    assert not end.sigkilled and end.code == 0

@@ -19,12 +19,7 @@
 #include <vector>
 
 #include "agent/metrics/histogram.h"
-#include "tests/fakes/fake_clock.h"
-#include "tests/fakes/fake_fd_watcher.h"
-#include "tests/fakes/fake_notify_transport.h"
-#include "tests/fakes/fake_os.h"
-#include "tests/fakes/fake_random.h"
-#include "tests/fakes/fake_scheduler.h"
+#include "tests/fakes/supervisor_harness.h"
 
 namespace vigil {
 namespace {
@@ -36,34 +31,23 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAreArray;
+using ::vigil::testing::ExitedWith;
 using ::vigil::testing::FakeClock;
 using ::vigil::testing::FakeFdWatcher;
 using ::vigil::testing::FakeNotifyTransport;
 using ::vigil::testing::FakeOs;
 using ::vigil::testing::FakeRandom;
 using ::vigil::testing::FakeScheduler;
+using ::vigil::testing::KilledBy;
+using ::vigil::testing::kShell;
+using ::vigil::testing::MakePool;
+using ::vigil::testing::SupervisorHarness;
 
 using LabelSet = std::map<std::string, std::string>;
 
 constexpr int kCounter = 0;
 constexpr int kGauge = 1;
 constexpr int kHistogram = 2;
-
-constexpr int ExitedWith(int code) {
-  return W_EXITCODE(code, 0);
-}
-constexpr int KilledBy(int signo) {
-  return W_EXITCODE(0, signo);
-}
-constexpr pid_t kShell = 999;
-
-PoolConfig MakePool(const std::string& name) {
-  PoolConfig p;
-  p.name = name;
-  p.command = {name + "-server"};
-  p.backoff.jitter = 0;
-  return p;
-}
 
 LabelSet LabelsOf(const Metric& m) {
   LabelSet out;
@@ -72,36 +56,8 @@ LabelSet LabelsOf(const Metric& m) {
   return out;
 }
 
-class MetricsBuilderTest : public ::testing::Test {
+class MetricsBuilderTest : public SupervisorHarness {
  protected:
-  MetricsBuilderTest() {
-    config_.source = "test";
-    config_.pools = {MakePool("a"), MakePool("b")};
-    os_.next_unscripted_pid = 100;
-  }
-
-  // Pool i's first worker is pid 100 + i.
-  void Start() {
-    supervisor_ = std::make_unique<Supervisor>(
-        config_,
-        PoolServices{os_, scheduler_, watcher_, notify_, clock_, random_, "vigil-test", false});
-    supervisor_->Start();
-  }
-  Supervisor& sup() { return *supervisor_; }
-
-  void Signal(int signo) { sup().OnSignal(ReceivedSignal{signo, kShell, SI_USER}); }
-  void Reap(pid_t pid, int status) {
-    os_.QueueReaped(pid, status);
-    sup().OnSignal(ReceivedSignal{SIGCHLD, pid, CLD_EXITED});
-  }
-  void Send(const std::string& pool_name, int slot, const std::string& text, pid_t sender) {
-    const int fd =
-        notify_.LastFdWithPrefix("vigil-test-" + pool_name + "-" + std::to_string(slot) + "-");
-    ASSERT_GE(fd, 0);
-    notify_.Queue(fd, text, sender);
-    ASSERT_TRUE(watcher_.Fire(fd));
-  }
-
   const MetricFamilies& Build(uint64_t control_restarts = 0) {
     families_.Clear();
     BuildMetrics(sup(), control_restarts, &families_);
@@ -171,14 +127,6 @@ class MetricsBuilderTest : public ::testing::Test {
     return out;
   }
 
-  Config config_;
-  FakeOs os_;
-  FakeClock clock_;
-  FakeScheduler scheduler_{clock_};
-  FakeFdWatcher watcher_;
-  FakeNotifyTransport notify_;
-  FakeRandom random_;
-  std::unique_ptr<Supervisor> supervisor_;
   MetricFamilies families_;
 };
 

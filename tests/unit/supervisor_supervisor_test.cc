@@ -13,12 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/fakes/fake_clock.h"
-#include "tests/fakes/fake_fd_watcher.h"
-#include "tests/fakes/fake_notify_transport.h"
-#include "tests/fakes/fake_os.h"
-#include "tests/fakes/fake_random.h"
-#include "tests/fakes/fake_scheduler.h"
+#include "tests/fakes/supervisor_harness.h"
 
 namespace vigil {
 namespace {
@@ -26,91 +21,22 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::vigil::testing::ExitedWith;
 using ::vigil::testing::FakeClock;
 using ::vigil::testing::FakeFdWatcher;
 using ::vigil::testing::FakeNotifyTransport;
 using ::vigil::testing::FakeOs;
 using ::vigil::testing::FakeRandom;
 using ::vigil::testing::FakeScheduler;
+using ::vigil::testing::KilledBy;
+using ::vigil::testing::kShell;
+using ::vigil::testing::MakePool;
 using ::vigil::testing::SignalCall;
+using ::vigil::testing::SupervisorHarness;
 
-constexpr int ExitedWith(int code) {
-  return W_EXITCODE(code, 0);
-}
-constexpr int KilledBy(int signo) {
-  return W_EXITCODE(0, signo);
-}
 constexpr pid_t kVigil = 4242;  // FakeOs's own pid.
-constexpr pid_t kShell = 999;   // Whoever sends Vigil signals (the kubelet, a shell).
 
-PoolConfig MakePool(const std::string& name) {
-  PoolConfig p;
-  p.name = name;
-  p.command = {name + "-server"};
-  p.backoff.jitter = 0;
-  return p;
-}
-
-class SupervisorTest : public ::testing::Test {
- protected:
-  SupervisorTest() {
-    config_.source = "test";
-    config_.pools = {MakePool("a"), MakePool("b")};
-    os_.next_unscripted_pid = 100;
-  }
-
-  // Creates the supervisor for config_ as it is now and starts it. Pools spawn in file order,
-  // so with one replica each pool i's first worker is pid 100 + i.
-  void Start() {
-    supervisor_ = std::make_unique<Supervisor>(
-        config_,
-        PoolServices{os_, scheduler_, watcher_, notify_, clock_, random_, "vigil-test", false});
-    supervisor_->Start();
-  }
-  Supervisor& sup() { return *supervisor_; }
-  const Pool& pool(int i) { return *sup().pools()[static_cast<size_t>(i)]; }
-  const Worker& worker(int pool_index, int slot) {
-    return *pool(pool_index).workers()[static_cast<size_t>(slot)];
-  }
-
-  void Signal(int signo, pid_t sender = kShell) {
-    sup().OnSignal(ReceivedSignal{signo, sender, SI_USER});
-  }
-  // `pid` ended with `status`; Vigil gets SIGCHLD.
-  void Reap(pid_t pid, int status) {
-    os_.QueueReaped(pid, status);
-    sup().OnSignal(ReceivedSignal{SIGCHLD, pid, CLD_EXITED});
-  }
-  int NotifyFd(const std::string& pool_name, int slot) {
-    return notify_.LastFdWithPrefix("vigil-test-" + pool_name + "-" + std::to_string(slot) + "-");
-  }
-  void Send(const std::string& pool_name, int slot, const std::string& text, pid_t sender) {
-    const int fd = NotifyFd(pool_name, slot);
-    ASSERT_GE(fd, 0);
-    notify_.Queue(fd, text, sender);
-    ASSERT_TRUE(watcher_.Fire(fd));
-  }
-  // The stop signals (anything but SIGKILL) a process group got, and the SIGKILLs apart.
-  std::vector<int> GroupSignals(pid_t pgid) {
-    return os_.SignalsTo(SignalCall::Target::kGroup, pgid);
-  }
-  std::vector<int> StopSignals(pid_t pgid) {
-    std::vector<int> out;
-    for (int s : GroupSignals(pgid)) {
-      if (s != SIGKILL) out.push_back(s);
-    }
-    return out;
-  }
-
-  Config config_;
-  FakeOs os_;
-  FakeClock clock_;
-  FakeScheduler scheduler_{clock_};
-  FakeFdWatcher watcher_;
-  FakeNotifyTransport notify_;
-  FakeRandom random_;
-  std::unique_ptr<Supervisor> supervisor_;
-};
+class SupervisorTest : public SupervisorHarness {};
 
 // ---------------------------------------------------------------------------------------------
 // Start and readiness
