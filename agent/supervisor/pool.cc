@@ -88,6 +88,7 @@ int Pool::AddSlot() {
   workers_.push_back(std::make_unique<Worker>(config_, slot, services_.random));
   runs_.emplace_back();
   seen_state_.push_back(WorkerState::kExited);
+  ++state_counts_[static_cast<int>(WorkerState::kExited)];
   timers_.emplace_back(kWorkerTimerCount, kNoTimer);
   revive_.push_back(false);
   return slot;
@@ -132,13 +133,16 @@ void Pool::ForwardSignal(int signo) {
   }
 }
 
-// Every state change is one log line: starting, ready, exited and backoff have their own
-// (worker_started, worker_ready, worker_exited, worker_restart_scheduled); these are the rest.
+// Keeps the per-state counts (CountIn) and logs: every state change is one log line. Starting,
+// ready, exited and backoff have their own (worker_started, worker_ready, worker_exited,
+// worker_restart_scheduled); these are the rest.
 void Pool::LogStateChange(int slot, const WorkerActions& actions) {
   // The worker has already moved when its actions arrive: compare with the state last seen.
   const WorkerState after = workers_[slot]->state();
   const WorkerState before = seen_state_[slot];
   seen_state_[slot] = after;
+  --state_counts_[static_cast<int>(before)];
+  ++state_counts_[static_cast<int>(after)];
   if (after == before) return;
   if (after == WorkerState::kStopping) {
     int signo = 0;
@@ -537,10 +541,9 @@ bool Pool::ready() const {
 }
 
 int Pool::CountIn(WorkerState state) const {
-  int n = 0;
-  for (const auto& w : workers_)
-    n += w->state() == state ? 1 : 0;
-  return n;
+  // O(1): every state change of a worker passes through Execute (LogStateChange), which keeps
+  // the counts; snapshots of a 1,000-worker pool are built for each of its events.
+  return state_counts_[static_cast<int>(state)];
 }
 
 bool Pool::idle() const {
@@ -644,6 +647,7 @@ void Pool::TrimRetiredSlots() {
          runs_.back().pid < 0) {
     workers_.pop_back();
     runs_.pop_back();
+    --state_counts_[static_cast<int>(seen_state_.back())];
     seen_state_.pop_back();
     timers_.pop_back();
     revive_.pop_back();

@@ -169,6 +169,7 @@ class Pool {
   OutputRelay relay_;
   std::vector<Run> runs_;
   std::vector<WorkerState> seen_state_;       // [slot]: the state last logged
+  int state_counts_[5] = {};                  // slots in each WorkerState, from seen_state_
   std::vector<std::vector<TimerId>> timers_;  // [slot][WorkerTimer]
   std::unordered_map<pid_t, int> slot_of_pid_;
   std::deque<int> recycle_queue_;

@@ -135,6 +135,18 @@ class PoolTest : public ::testing::Test {
     return *pool_;
   }
   Pool& pool() { return *pool_; }
+
+  // Every test also checks the O(1) per-state counts against a scan of the workers.
+  void TearDown() override {
+    if (!pool_) return;
+    for (WorkerState st : {WorkerState::kBackoff, WorkerState::kStarting, WorkerState::kReady,
+                           WorkerState::kStopping, WorkerState::kExited}) {
+      int scanned = 0;
+      for (const auto& w : pool_->workers())
+        scanned += w->state() == st ? 1 : 0;
+      EXPECT_EQ(pool_->CountIn(st), scanned) << WorkerStateName(st);
+    }
+  }
   const Worker& worker(int slot) { return *pool_->workers()[static_cast<size_t>(slot)]; }
   pid_t Pid(int slot) { return pool_->pid_of(slot); }
 
