@@ -165,8 +165,9 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc == 3 && strcmp(argv[1], "calibrate") == 0) return calibrate(argv[2]);
   if (argc < 4) {
-    fprintf(stderr, "usage: bench-harness lifecycle|signals|orphans SHM [COUNT] -- ARGV...\n"
-                    "       bench-harness calibrate SHM\n");
+    fprintf(stderr,
+            "usage: bench-harness lifecycle|signals|orphans SHM [COUNT] -- ARGV...\n"
+            "       bench-harness calibrate SHM\n");
     return 2;
   }
   const char* mode = argv[1];
@@ -213,7 +214,8 @@ int main(int argc, char** argv) {
     const int rc = finish();
     qsort(lat, (size_t)count, sizeof *lat, cmp64);
     printf("{\"rc\": %d, \"agent_cpu_ns\": %lld, \"lat_ns\": [", rc, (long long)(cpu1 - cpu0));
-    for (long i = 0; i < count; i++) printf("%s%lld", i ? "," : "", (long long)lat[i]);
+    for (long i = 0; i < count; i++)
+      printf("%s%lld", i ? "," : "", (long long)lat[i]);
     printf("]}\n");
     return 0;
   }
@@ -253,10 +255,11 @@ int main(int argc, char** argv) {
     int others = -1, zombies = -1;
     sscanf(line, "C %d %d", &others, &zombies);
     const int rc = finish();
-    printf("{\"reap_ns\": %lld, \"others_left\": %d, \"zombies_left\": %d, "
-           "\"agent_cpu_ns\": %lld, \"rc\": %d}\n",
-           t_done ? (long long)(t_done - shm->t[2]) : -1LL, others, zombies,
-           (long long)(cpu1 - cpu0), rc);
+    printf(
+        "{\"reap_ns\": %lld, \"others_left\": %d, \"zombies_left\": %d, "
+        "\"agent_cpu_ns\": %lld, \"rc\": %d}\n",
+        t_done ? (long long)(t_done - shm->t[2]) : -1LL, others, zombies, (long long)(cpu1 - cpu0),
+        rc);
     return 0;
   }
   fprintf(stderr, "bench-harness: unknown mode %s\n", mode);

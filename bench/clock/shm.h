@@ -16,14 +16,14 @@
 #define BENCH_MAX_SAMPLES 16384
 
 struct bench_shm {
-  int64_t t[16];            // single stamps: [0] exec of the agent, [1] workload start, [2] exit/release
-  uint64_t start_count;     // workers started (atomic)
-  uint64_t ready_count;     // workers that sent READY=1 (atomic)
-  uint64_t exit_count;      // workers that exited on SIGTERM (atomic)
-  int64_t first_start;      // earliest worker start (atomic min; 0 = none)
-  int64_t last_start;       // latest worker start (atomic max)
-  int64_t last_ready;       // latest READY=1 sent (atomic max)
-  int64_t last_exit;        // latest worker exit (atomic max)
+  int64_t t[16];  // single stamps: [0] exec of the agent, [1] workload start, [2] exit/release
+  uint64_t start_count;                // workers started (atomic)
+  uint64_t ready_count;                // workers that sent READY=1 (atomic)
+  uint64_t exit_count;                 // workers that exited on SIGTERM (atomic)
+  int64_t first_start;                 // earliest worker start (atomic min; 0 = none)
+  int64_t last_start;                  // latest worker start (atomic max)
+  int64_t last_ready;                  // latest READY=1 sent (atomic max)
+  int64_t last_exit;                   // latest worker exit (atomic max)
   int64_t starts[BENCH_MAX_SAMPLES];   // crash mode: start of run k
   int64_t crashes[BENCH_MAX_SAMPLES];  // crash mode: exit of run k
 };

@@ -105,8 +105,7 @@ static int count_namespace(int* zombies) {
 }
 
 static int send_notify(int fd, const struct sockaddr_un* addr, socklen_t len, const char* msg) {
-  return sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (const struct sockaddr*)addr, len) < 0 ? -1
-                                                                                            : 0;
+  return sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (const struct sockaddr*)addr, len) < 0 ? -1 : 0;
 }
 
 int main(int argc, char** argv) {
@@ -213,7 +212,8 @@ int main(int argc, char** argv) {
   }
 
   if (strcmp(mode, "idle") == 0) {
-    for (;;) pause();
+    for (;;)
+      pause();
   }
 
   if (strcmp(mode, "crash") == 0 && argc == 5) {
@@ -223,7 +223,8 @@ int main(int argc, char** argv) {
     const uint64_t k = __atomic_fetch_add(&shm->start_count, 1, __ATOMIC_SEQ_CST);
     if (k < BENCH_MAX_SAMPLES) shm->starts[k] = t_start;
     if (k >= runs) {
-      for (;;) pause();
+      for (;;)
+        pause();
     }
     struct timespec d = {delay_us / 1000000, (delay_us % 1000000) * 1000};
     while (nanosleep(&d, &d) != 0 && errno == EINTR) {
@@ -245,7 +246,8 @@ int main(int argc, char** argv) {
     sigaction(SIGTERM, &sa, NULL);
     const char* sock = getenv("NOTIFY_SOCKET");
     if (sock == NULL || sock[0] == '\0') {
-      for (;;) pause();
+      for (;;)
+        pause();
     }
     struct sockaddr_un addr;
     memset(&addr, 0, sizeof addr);
@@ -260,7 +262,8 @@ int main(int argc, char** argv) {
     bench_atomic_max(&shm->last_ready, bench_now());
     __atomic_fetch_add(&shm->ready_count, 1, __ATOMIC_SEQ_CST);
     if (ping_ms <= 0) {
-      for (;;) pause();
+      for (;;)
+        pause();
     }
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
