@@ -33,7 +33,8 @@ MetricFamily Simple(const char* name, MetricType type, const char* help) {
   return f;
 }
 
-void AddGauge(MetricFamily* f, std::vector<ClientMetric::Label> labels, double value) {
+// A counter or gauge sample, by the family's type.
+void AddSample(MetricFamily* f, std::vector<ClientMetric::Label> labels, double value) {
   ClientMetric m;
   m.label = std::move(labels);
   if (f->type == MetricType::Counter) {
@@ -58,10 +59,10 @@ void AddProcessFamilies(pid_t core_pid, std::vector<MetricFamily>* out) {
     const std::optional<ProcessStats> s = ReadProcessStats(pid);
     if (!s) continue;
     const std::vector<ClientMetric::Label> labels = {{"process", name}};
-    AddGauge(&rss, labels, static_cast<double>(s->resident_bytes));
-    AddGauge(&cpu, labels, s->cpu_seconds);
-    if (s->open_fds >= 0) AddGauge(&fds, labels, static_cast<double>(s->open_fds));
-    AddGauge(&start, labels, s->start_time_seconds);
+    AddSample(&rss, labels, static_cast<double>(s->resident_bytes));
+    AddSample(&cpu, labels, s->cpu_seconds);
+    if (s->open_fds >= 0) AddSample(&fds, labels, static_cast<double>(s->open_fds));
+    AddSample(&start, labels, s->start_time_seconds);
   }
   for (MetricFamily* f : {&rss, &cpu, &fds, &start})
     out->push_back(std::move(*f));
@@ -131,11 +132,11 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   if (answered) out = ToPrometheus(result->metrics());
   MetricFamily up = Simple("vigil_core_metrics_up", MetricType::Gauge,
                            "1 when the core answered this scrape (its families are present)");
-  AddGauge(&up, {}, answered ? 1 : 0);
+  AddSample(&up, {}, answered ? 1 : 0);
   out.push_back(std::move(up));
   MetricFamily build =
       Simple("vigil_build_info", MetricType::Gauge, "Always 1; the version of Vigil in a label");
-  AddGauge(&build, {{"version", version_}}, 1);
+  AddSample(&build, {{"version", version_}}, 1);
   out.push_back(std::move(build));
   AddProcessFamilies(core_pid_, &out);
   return out;

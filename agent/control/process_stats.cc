@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/base/keyed_number.h"
+
 namespace vigil::control {
 namespace {
 
@@ -61,19 +63,7 @@ bool ParseProcStat(std::string_view stat, long ticks, long page_size, uint64_t b
 }
 
 uint64_t ParseBootTime(std::string_view proc_stat) {
-  constexpr std::string_view kKey = "btime ";
-  size_t pos = 0;
-  while (pos < proc_stat.size()) {
-    size_t end = proc_stat.find('\n', pos);
-    if (end == std::string_view::npos) end = proc_stat.size();
-    const std::string_view line = proc_stat.substr(pos, end - pos);
-    pos = end + 1;
-    uint64_t value = 0;
-    if (line.substr(0, kKey.size()) == kKey && ToNumber(line.substr(kKey.size()), &value)) {
-      return value;
-    }
-  }
-  return 0;
+  return KeyedNumber(proc_stat, "btime").value_or(0);
 }
 
 std::optional<ProcessStats> ReadProcessStats(pid_t pid) {

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <charconv>
+#include "agent/base/keyed_number.h"
 
 namespace vigil {
 namespace {
@@ -73,30 +73,26 @@ std::vector<std::string> OomCounterPaths(std::string_view cgroup, std::string_vi
 }
 
 std::optional<uint64_t> ParseOomKill(std::string_view contents) {
-  constexpr std::string_view kKey = "oom_kill ";
-  size_t pos = 0;
-  while (pos < contents.size()) {
-    size_t end = contents.find('\n', pos);
-    if (end == std::string_view::npos) end = contents.size();
-    const std::string_view line = contents.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.substr(0, kKey.size()) != kKey) continue;
-    const std::string_view number = line.substr(kKey.size());
-    uint64_t value = 0;
-    auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-    if (ec == std::errc() && ptr == number.data() + number.size()) return value;
-    return std::nullopt;
-  }
-  return std::nullopt;
+  return KeyedNumber(contents, "oom_kill");
 }
 
 std::optional<uint64_t> ReadOomKillCount() {
+  // The counter file is found once (the cgroup of PID 1 does not move); each call then reads
+  // just that file, on a worker's SIGKILL.
+  static std::string found;
+  if (!found.empty()) {
+    if (auto contents = ReadSmallFile(found)) return ParseOomKill(*contents);
+    found.clear();  // Gone (remounted?): search again.
+  }
   const std::optional<std::string> cgroup = ReadSmallFile("/proc/self/cgroup");
   if (!cgroup) return std::nullopt;
   for (const std::string& path : OomCounterPaths(*cgroup)) {
     const std::optional<std::string> contents = ReadSmallFile(path);
     if (!contents) continue;
-    if (auto value = ParseOomKill(*contents)) return value;
+    if (auto value = ParseOomKill(*contents)) {
+      found = path;
+      return value;
+    }
   }
   return std::nullopt;
 }

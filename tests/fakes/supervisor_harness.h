@@ -24,6 +24,7 @@
 #include "tests/fakes/fake_os.h"
 #include "tests/fakes/fake_random.h"
 #include "tests/fakes/fake_scheduler.h"
+#include "tests/fakes/pool_checks.h"
 
 namespace vigil::testing {
 
@@ -63,15 +64,8 @@ class SupervisorHarness : public ::testing::Test {
   // Every test also checks each pool's O(1) per-state counts against a scan of its workers.
   void TearDown() override {
     if (!supervisor_) return;
-    for (const auto& p : supervisor_->pools()) {
-      for (WorkerState st : {WorkerState::kBackoff, WorkerState::kStarting, WorkerState::kReady,
-                             WorkerState::kStopping, WorkerState::kExited}) {
-        int scanned = 0;
-        for (const auto& w : p->workers())
-          scanned += w->state() == st ? 1 : 0;
-        EXPECT_EQ(p->CountIn(st), scanned) << p->name() << " " << WorkerStateName(st);
-      }
-    }
+    for (const auto& p : supervisor_->pools())
+      ExpectStateCountsMatchWorkers(*p);
   }
   const Pool& pool(int i) { return *sup().pools()[static_cast<size_t>(i)]; }
   const Worker& worker(int pool_index, int slot) {

@@ -24,6 +24,7 @@
 #include "tests/fakes/fake_os.h"
 #include "tests/fakes/fake_random.h"
 #include "tests/fakes/fake_scheduler.h"
+#include "tests/fakes/pool_checks.h"
 
 namespace vigil {
 namespace {
@@ -33,6 +34,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Not;
+using ::vigil::testing::ExpectStateCountsMatchWorkers;
 using ::vigil::testing::FakeClock;
 using ::vigil::testing::FakeFdWatcher;
 using ::vigil::testing::FakeNotifyTransport;
@@ -138,14 +140,7 @@ class PoolTest : public ::testing::Test {
 
   // Every test also checks the O(1) per-state counts against a scan of the workers.
   void TearDown() override {
-    if (!pool_) return;
-    for (WorkerState st : {WorkerState::kBackoff, WorkerState::kStarting, WorkerState::kReady,
-                           WorkerState::kStopping, WorkerState::kExited}) {
-      int scanned = 0;
-      for (const auto& w : pool_->workers())
-        scanned += w->state() == st ? 1 : 0;
-      EXPECT_EQ(pool_->CountIn(st), scanned) << WorkerStateName(st);
-    }
+    if (pool_) ExpectStateCountsMatchWorkers(*pool_);
   }
   const Worker& worker(int slot) { return *pool_->workers()[static_cast<size_t>(slot)]; }
   pid_t Pid(int slot) { return pool_->pid_of(slot); }
