@@ -1,6 +1,7 @@
 // vigil: the PID-1 core. main() only wires concrete types together; see docs/architecture.md.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -15,6 +16,7 @@
 #include "agent/config/cli.h"
 #include "agent/config/config_loader.h"
 #include "agent/event/event_loop.h"
+#include "agent/event/output_pump.h"
 #include "agent/init/exit_status.h"
 #include "agent/init/signal_source.h"
 #include "agent/init/single_command.h"
@@ -68,7 +70,9 @@ Status WatchSignals(Core& core, std::function<void(const ReceivedSignal&)> on_si
 // The core loop: until `finished()`, or a failure of epoll itself (reported, exit 1).
 int RunUntil(EventLoop& loop, const std::function<bool()>& finished,
              const std::function<int()>& exit_code) {
+  OutputPump output(loop);
   while (!finished()) {
+    output.Update();
     if (Status s = loop.RunOnce(); !s.ok()) {
       log::Error("{}", s.message());
       return kExitInternal;
@@ -248,7 +252,10 @@ int main(int argc, char** argv) {
   // First, before anything else: every signal we handle is held for the signalfd.
   vigil::BlockCoreSignals();
   try {
-    return vigil::Main(argc, argv);
+    const int code = vigil::Main(argc, argv);
+    // Lines still buffered for a slow reader get a moment, never an unbounded wait.
+    vigil::log::FlushStandardChannels(std::chrono::milliseconds(250));
+    return code;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vigil: internal error: %s\n", e.what());
   } catch (...) {

@@ -12,6 +12,7 @@
 #include "agent/init/signals.h"
 #include "agent/ipc/metrics_builder.h"
 #include "agent/log/log.h"
+#include "agent/log/output_channel.h"
 
 extern char** environ;
 
@@ -281,8 +282,15 @@ void ControlLink::Handle(const internal::v1::Command& command) {
     case internal::v1::Command::kMetrics: {
       internal::v1::CoreMessage reply;
       reply.mutable_result()->set_id(command.id());
-      BuildMetrics(supervisor_, static_cast<uint64_t>(restarts_),
-                   reply.mutable_result()->mutable_metrics());
+      CoreProcessCounts process;
+      process.control_restarts = static_cast<uint64_t>(restarts_);
+      if (const log::OutputChannel* out = log::StandardChannelIfOpen(1)) {
+        process.output_dropped_stdout = out->dropped_lines();
+      }
+      if (const log::OutputChannel* err = log::StandardChannelIfOpen(2)) {
+        process.output_dropped_stderr = err->dropped_lines();
+      }
+      BuildMetrics(supervisor_, process, reply.mutable_result()->mutable_metrics());
       Send(reply);
       return;
     }

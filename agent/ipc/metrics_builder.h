@@ -18,6 +18,15 @@ namespace vigil {
 
 using MetricFamilies = google::protobuf::RepeatedPtrField<internal::v1::MetricFamily>;
 
-void BuildMetrics(const Supervisor& supervisor, uint64_t control_restarts, MetricFamilies* out);
+// What the core process counts outside the supervisor.
+struct CoreProcessCounts {
+  uint64_t control_restarts = 0;
+  // Lines of Vigil's own stdout and stderr dropped because nobody read them in time.
+  uint64_t output_dropped_stdout = 0;
+  uint64_t output_dropped_stderr = 0;
+};
+
+void BuildMetrics(const Supervisor& supervisor, const CoreProcessCounts& process,
+                  MetricFamilies* out);
 
 }  // namespace vigil

@@ -59,8 +59,13 @@ LabelSet LabelsOf(const Metric& m) {
 class MetricsBuilderTest : public SupervisorHarness {
  protected:
   const MetricFamilies& Build(uint64_t control_restarts = 0) {
+    CoreProcessCounts process;
+    process.control_restarts = control_restarts;
+    return Build(process);
+  }
+  const MetricFamilies& Build(const CoreProcessCounts& process) {
     families_.Clear();
-    BuildMetrics(sup(), control_restarts, &families_);
+    BuildMetrics(sup(), process, &families_);
     return families_;
   }
   const MetricFamily* Family(const std::string& name) {
@@ -160,6 +165,7 @@ TEST_F(MetricsBuilderTest, EveryFamilyHasAUniqueNameATypeAndHelp) {
       {"vigil_zombies_reaped_total", kCounter},
       {"vigil_orphans_reaped_total", kCounter},
       {"vigil_control_restarts_total", kCounter},
+      {"vigil_output_dropped_lines_total", kCounter},
   };
   std::map<std::string, int> got;
   for (const MetricFamily& f : families_) {
@@ -753,6 +759,19 @@ TEST_F(MetricsBuilderTest, ControlRestartsAreWhatTheLinkCounted) {
   EXPECT_EQ(Value("vigil_control_restarts_total"), 7);
   Build(0);
   EXPECT_EQ(Value("vigil_control_restarts_total"), 0);
+}
+
+TEST_F(MetricsBuilderTest, DroppedOutputLinesByStream) {
+  Start();
+  Build();
+  EXPECT_EQ(Value("vigil_output_dropped_lines_total", {{"stream", "stdout"}}), 0);
+  EXPECT_EQ(Value("vigil_output_dropped_lines_total", {{"stream", "stderr"}}), 0);
+  CoreProcessCounts process;
+  process.output_dropped_stdout = 12;
+  process.output_dropped_stderr = 3;
+  Build(process);
+  EXPECT_EQ(Value("vigil_output_dropped_lines_total", {{"stream", "stdout"}}), 12);
+  EXPECT_EQ(Value("vigil_output_dropped_lines_total", {{"stream", "stderr"}}), 3);
 }
 
 // ---------------------------------------------------------------------------------------------
