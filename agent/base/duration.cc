@@ -54,7 +54,9 @@ StatusOr<Duration> ParseDuration(std::string_view text) {
     if (nanos == 0) return invalid("unknown unit");
     total += value * nanos;
   }
-  if (!std::isfinite(total) || total > 9.2e18) return invalid("too large");
+  if (!std::isfinite(total) || total > static_cast<double>(kMaxDuration.count())) {
+    return invalid("too large: at most 87600h (10 years)");
+  }
   return Duration(static_cast<int64_t>(std::llround(total)));
 }
 

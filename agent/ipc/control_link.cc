@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "agent/base/duration.h"
 #include "agent/init/signals.h"
 #include "agent/ipc/metrics_builder.h"
 #include "agent/log/log.h"
@@ -261,7 +262,9 @@ void ControlLink::Handle(const internal::v1::Command& command) {
       const DrainTrigger trigger = t == "prestop" ? DrainTrigger::kPreStop : DrainTrigger::kApi;
       log::Event(log::Level::kInfo, "drain_requested", "drain requested",
                  {{"trigger", DrainTriggerName(trigger)}, {"reason", command.drain().reason()}});
-      result = supervisor_.Drain(trigger, std::chrono::milliseconds(command.drain().deadline_ms()));
+      // Saturated: INT64_MAX ms must not wrap to "now" on the way to nanoseconds.
+      result = supervisor_.Drain(
+          trigger, SaturatingCast(std::chrono::milliseconds(command.drain().deadline_ms())));
       break;
     }
     case internal::v1::Command::kScale:

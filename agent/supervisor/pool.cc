@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "agent/base/duration.h"
 #include "agent/init/signals.h"
 #include "agent/log/log.h"
 #include "agent/notify/notify_message.h"
@@ -611,7 +612,7 @@ void Pool::PumpRecycleQueue() {
     log::Event(log::Level::kInfo, "worker_recycling", "recycling worker at max lifetime",
                {{"pool", config_.name}, {"slot", next}});
     Execute(next, workers_[next]->Stop(StopCause::kRecycle, config_.stop_signal,
-                                       Now() + config_.stop_timeout, Now()));
+                                       SaturatingAdd(Now(), config_.stop_timeout), Now()));
   }
 }
 
@@ -632,7 +633,7 @@ void Pool::Scale(int replicas) {
   for (int slot = slot_count() - 1; slot >= replicas; --slot) {
     revive_[slot] = false;
     Execute(slot, workers_[slot]->Stop(StopCause::kAdmin, config_.stop_signal,
-                                       Now() + config_.stop_timeout, Now()));
+                                       SaturatingAdd(Now(), config_.stop_timeout), Now()));
   }
   TrimRetiredSlots();
   RecomputeReadiness();
@@ -683,7 +684,7 @@ void Pool::PumpRollingRestart() {
     if (slot >= slot_count() || !workers_[slot]->running()) continue;
     restart_batch_.push_back(slot);
     Execute(slot, workers_[slot]->Stop(StopCause::kRestart, config_.stop_signal,
-                                       Now() + config_.stop_timeout, Now()));
+                                       SaturatingAdd(Now(), config_.stop_timeout), Now()));
   }
 }
 

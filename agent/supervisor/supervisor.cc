@@ -184,7 +184,7 @@ Supervisor::CommandResult Supervisor::Drain(DrainTrigger trigger, Duration deadl
       if (!fast_) {
         fast_ = true;
         log::Event(log::Level::kInfo, "shutdown_escalated", "fast stop during the drain", {});
-        StopAllFast(now + kFastStopTimeout);
+        StopAllFast(SaturatingAdd(now, kFastStopTimeout));
       }
       if (drain_.complete) Finish();
     } else if (trigger == DrainTrigger::kWorker || trigger == DrainTrigger::kCrashLoop) {
@@ -199,8 +199,11 @@ Supervisor::CommandResult Supervisor::Drain(DrainTrigger trigger, Duration deadl
   ++counters_.drains_by_trigger[static_cast<int>(trigger)];
   drain_.trigger = trigger;
   drain_.started_at = now;
-  drain_.deadline = now + config_.drain.grace_period - config_.drain.safety_margin;
-  if (deadline > Duration::zero()) drain_.deadline = std::min(drain_.deadline, now + deadline);
+  drain_.deadline =
+      SaturatingAdd(now, SaturatingSub(config_.drain.grace_period, config_.drain.safety_margin));
+  if (deadline > Duration::zero()) {
+    drain_.deadline = std::min(drain_.deadline, SaturatingAdd(now, deadline));
+  }
   drain_.exit_when_complete = trigger != DrainTrigger::kPreStop && trigger != DrainTrigger::kApi;
   phase_ = AgentPhase::kStopping;
   log::Event(
@@ -214,12 +217,13 @@ Supervisor::CommandResult Supervisor::Drain(DrainTrigger trigger, Duration deadl
   });
   if (trigger == DrainTrigger::kFastStop) {
     fast_ = true;
-    StopAllFast(now + kFastStopTimeout);
+    StopAllFast(SaturatingAdd(now, kFastStopTimeout));
   } else if (config_.drain.propagation_delay > Duration::zero()) {
-    propagation_timer_ = services_.scheduler.RunAt(now + config_.drain.propagation_delay, [this] {
-      propagation_timer_ = kNoTimer;
-      StopPoolsInOrder();
-    });
+    propagation_timer_ =
+        services_.scheduler.RunAt(SaturatingAdd(now, config_.drain.propagation_delay), [this] {
+          propagation_timer_ = kNoTimer;
+          StopPoolsInOrder();
+        });
   } else {
     StopPoolsInOrder();
   }
@@ -231,8 +235,8 @@ MonoTime Supervisor::KillAt(const Pool& pool) const {
   // The pool's own stop timeout, but never past the drain's deadline plus the short window the
   // fast signal gets there.
   const Duration fast_window = std::min(kFastStopTimeout, config_.drain.safety_margin / 2);
-  return std::min(services_.clock.Now() + pool.config().stop_timeout,
-                  drain_.deadline + fast_window);
+  return std::min(SaturatingAdd(services_.clock.Now(), pool.config().stop_timeout),
+                  SaturatingAdd(drain_.deadline, fast_window));
 }
 
 void Supervisor::StopPoolsInOrder() {
@@ -267,7 +271,7 @@ void Supervisor::StopAllFast(MonoTime kill_at) {
   const MonoTime now = services_.clock.Now();
   for (auto& pool : pools_) {
     const MonoTime pool_kill =
-        std::min({kill_at, now + pool->config().stop_timeout, KillAt(*pool)});
+        std::min({kill_at, SaturatingAdd(now, pool->config().stop_timeout), KillAt(*pool)});
     pool->StopAll(StopCause::kDrain, /*fast=*/true, std::max(pool_kill, now));
   }
   MaybeFinish();
@@ -281,7 +285,8 @@ void Supervisor::OnDrainDeadline() {
                {{"workers", remaining}});
   }
   CancelTimer(&propagation_timer_);
-  StopAllFast(drain_.deadline + std::min(kFastStopTimeout, config_.drain.safety_margin / 2));
+  StopAllFast(
+      SaturatingAdd(drain_.deadline, std::min(kFastStopTimeout, config_.drain.safety_margin / 2)));
   NotifyAgentChanged();
 }
 
@@ -310,7 +315,7 @@ void Supervisor::OnPoolFailed(Pool& pool) {
   const bool exit_agent = config_.on_pool_failure == PoolFailureAction::kExit;
   if (exit_agent) crash_loop_exit_ = true;
   pool.StopAll(StopCause::kDrain, /*fast=*/false,
-               services_.clock.Now() + pool.config().stop_timeout);
+               SaturatingAdd(services_.clock.Now(), pool.config().stop_timeout));
   if (exit_agent) {
     Drain(DrainTrigger::kCrashLoop);
   } else {
@@ -402,10 +407,11 @@ void Supervisor::RunNextHook() {
     // each getting at most its own timeout, so a hung hook never starves the ones after it.
     const MonoTime now = services_.clock.Now();
     const Duration left =
-        drain_.started_at + config_.drain.grace_period - std::chrono::milliseconds(500) - now;
+        SaturatingSub(SaturatingSub(config_.drain.grace_period, now - drain_.started_at),
+                      std::chrono::milliseconds(500));
     const Duration share = left / (next_hook_ + 2);
-    const MonoTime hook_end =
-        now + std::min(hook.timeout, std::max<Duration>(share, std::chrono::milliseconds(100)));
+    const MonoTime hook_end = SaturatingAdd(
+        now, std::min(hook.timeout, std::max<Duration>(share, std::chrono::milliseconds(100))));
     hook_timer_ = services_.scheduler.RunAt(hook_end, [this, name] {
       hook_timer_ = kNoTimer;
       log::Event(log::Level::kWarn, "hook_timeout", "stop hook timed out: SIGKILL",

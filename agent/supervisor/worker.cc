@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "agent/base/duration.h"
 #include "agent/supervisor/backoff.h"
 
 namespace vigil {
@@ -89,14 +90,15 @@ WorkerActions Worker::Spawned(MonoTime now) {
   if (config_.max_lifetime > Duration::zero()) {
     const auto jitter = Duration(static_cast<int64_t>(
         static_cast<double>(config_.max_lifetime_jitter.count()) * random_.Uniform01()));
-    SetTimer(&out, WorkerTimer::kLifetime, now + config_.max_lifetime + jitter);
+    SetTimer(&out, WorkerTimer::kLifetime,
+             SaturatingAdd(now, SaturatingAdd(config_.max_lifetime, jitter)));
   }
   if (config_.readiness.mode == ReadinessMode::kStarted) {
     BecomeReady(&out, now);
     return out;
   }
   if (config_.boot_timeout > Duration::zero()) {
-    SetTimer(&out, WorkerTimer::kBoot, now + config_.boot_timeout);
+    SetTimer(&out, WorkerTimer::kBoot, SaturatingAdd(now, config_.boot_timeout));
   }
   if (IsProbeMode()) out.push_back(Simple(Kind::kStartProbing));
   return out;
@@ -118,7 +120,7 @@ void Worker::BecomeReady(WorkerActions* out, MonoTime now) {
   was_ready_ = true;
   CancelTimer(out, WorkerTimer::kBoot);
   if (config_.watchdog > Duration::zero()) {
-    SetTimer(out, WorkerTimer::kWatchdog, now + config_.watchdog);
+    SetTimer(out, WorkerTimer::kWatchdog, SaturatingAdd(now, config_.watchdog));
   }
   out->push_back(Simple(Kind::kReadyChanged));
 }
@@ -137,13 +139,14 @@ WorkerActions Worker::Notified(const NotifyMessage& m, MonoTime now) {
   }
   if (m.watchdog_ping && config_.watchdog > Duration::zero() &&
       (state_ == WorkerState::kStarting || state_ == WorkerState::kReady)) {
-    SetTimer(&out, WorkerTimer::kWatchdog, now + config_.watchdog);
+    SetTimer(&out, WorkerTimer::kWatchdog, SaturatingAdd(now, config_.watchdog));
   }
   if (m.extend_timeout_usec) {
     // systemd's "infinity" is 2^64-1: cap at ten years, which converts to nanoseconds safely.
     constexpr uint64_t kMaxUsec = 10ULL * 365 * 24 * 3600 * 1000000;
-    const MonoTime until = now + std::chrono::microseconds(static_cast<int64_t>(
-                                     std::min<uint64_t>(*m.extend_timeout_usec, kMaxUsec)));
+    const MonoTime until = SaturatingAdd(
+        now, std::chrono::microseconds(
+                 static_cast<int64_t>(std::min<uint64_t>(*m.extend_timeout_usec, kMaxUsec))));
     // Extends (never shortens) whichever timeout the worker is running against.
     for (WorkerTimer t : {WorkerTimer::kBoot, WorkerTimer::kStop}) {
       auto& armed = armed_[static_cast<int>(t)];
@@ -157,7 +160,7 @@ WorkerActions Worker::Notified(const NotifyMessage& m, MonoTime now) {
     CancelTimer(&out, WorkerTimer::kBoot);
     CancelTimer(&out, WorkerTimer::kWatchdog);
     if (IsProbeMode()) out.push_back(Simple(Kind::kStopProbing));
-    SetTimer(&out, WorkerTimer::kStop, now + config_.stop_timeout);
+    SetTimer(&out, WorkerTimer::kStop, SaturatingAdd(now, config_.stop_timeout));
   }
   if (m.watchdog_trigger && running() && abort_ == AbortCause::kNone) {
     Abort(&out, AbortCause::kWatchdog, SIGABRT, std::min(config_.stop_timeout, kWatchdogKillAfter),
@@ -199,7 +202,8 @@ void Worker::Abort(WorkerActions* out, AbortCause cause, int signo, Duration kil
   out->push_back(sig);
   // Never later than a kill already armed (a drain's deadline).
   const auto& armed = armed_[static_cast<int>(WorkerTimer::kStop)];
-  if (!armed || now + kill_after < *armed) SetTimer(out, WorkerTimer::kStop, now + kill_after);
+  const MonoTime kill_at = SaturatingAdd(now, kill_after);
+  if (!armed || kill_at < *armed) SetTimer(out, WorkerTimer::kStop, kill_at);
 }
 
 WorkerActions Worker::TimerFired(WorkerTimer timer, MonoTime now) {
@@ -379,7 +383,7 @@ WorkerActions Worker::Finish(ExitRecord record, MonoTime now) {
   Enter(WorkerState::kBackoff, now);
   // Even "at once" goes through the loop (a zero-delay timer): a worker that can never be
   // spawned must not recurse spawn -> fail -> restart until the stack runs out.
-  SetTimer(&out, WorkerTimer::kBackoff, now + std::max(delay, Duration::zero()));
+  SetTimer(&out, WorkerTimer::kBackoff, SaturatingAdd(now, std::max(delay, Duration::zero())));
   return out;
 }
 

@@ -154,6 +154,18 @@ BAD_FLAGS = {
                             r"cannot read config file '/nonexistent/vigil.yaml'"),
     "command with --config": (["--config", "{config}", *TOUCH], {},
                               r"a command after the options is not allowed with --config"),
+    # Regression (issue 10, defect 9): accepted, and their sum wrapped past int64 nanoseconds:
+    # workers were SIGKILLed 9 ms into a drain, or recycled 7 times in 3 s.
+    "--drain-safety-margin 1500000h": (
+        ["--config", "{config}", "--drain-safety-margin", "1500000h",
+         "--drain-propagation-delay", "1500000h"], {},
+        r"--drain-safety-margin: invalid duration '1500000h': too large: at most 87600h"),
+    "--max-lifetime 2500000h": (
+        ["--replicas", "1", "--max-lifetime", "2500000h", "--max-lifetime-jitter", "2499999h",
+         *TOUCH], {},
+        r"--max-lifetime: invalid duration '2500000h': too large: at most 87600h"),
+    "VIGIL_GRACE_PERIOD=9999999h": (["--config", "{config}"], {"VIGIL_GRACE_PERIOD": "9999999h"},
+                                    r"VIGIL_GRACE_PERIOD: invalid duration '9999999h': too large"),
     # Regression: named the file although the value that made it wrong came from a flag.
     "--grace-period within the margin": (["--config", "{config}", "--grace-period", "1s"], {},
                                          r"--grace-period: drain\.grace_period: .*must be longer"),

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/base/duration.h"
 #include "tests/fakes/supervisor_harness.h"
 
 namespace vigil {
@@ -191,6 +192,32 @@ TEST_F(SupervisorTest, SigintStopsEveryPoolAtOnceWithItsFastSignalAndAShortDeadl
   EXPECT_THAT(GroupSignals(100), ElementsAre(SIGINT));
   scheduler_.AdvanceBy(3s);  // min(stop_timeout, 5s) for a.
   EXPECT_THAT(GroupSignals(100), ElementsAre(SIGINT, SIGKILL));
+}
+
+// Regression (issue 10, defect 9): a Drain deadline near INT64_MAX wrapped to "now" and
+// fast-stopped every worker at once.
+TEST_F(SupervisorTest, AnAbsurdDrainDeadlineIsTheGracePeriodNotNow) {
+  Start();
+  sup().Drain(DrainTrigger::kApi, Duration::max());
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGTERM));  // graceful, the last pool first
+  EXPECT_THAT(GroupSignals(100), ElementsAre());
+  scheduler_.AdvanceBy(1s);
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGTERM));
+}
+
+TEST_F(SupervisorTest, GracePeriodsAtTheLargestValueAcceptedDoNotWrap) {
+  config_.drain.grace_period = kMaxDuration;
+  config_.drain.safety_margin = kMaxDuration / 2;
+  config_.drain.propagation_delay = kMaxDuration / 4;
+  config_.pools[0].stop_timeout = kMaxDuration;
+  config_.pools[1].stop_timeout = kMaxDuration;
+  clock_.Advance(std::chrono::hours(24 * 365));  // a year of uptime
+  Start();
+  Signal(SIGTERM);
+  scheduler_.AdvanceBy(1h);
+  // Still waiting out the propagation delay: nobody signalled, nobody killed.
+  EXPECT_THAT(GroupSignals(100), ElementsAre());
+  EXPECT_THAT(GroupSignals(101), ElementsAre());
 }
 
 TEST_F(SupervisorTest, SigquitIsAFastStopToo) {
