@@ -126,7 +126,7 @@ class DrainHandler final : public CivetHandler {
         for (const auto& s : progress.stragglers())
           stragglers += " " + s;
         Reply(conn, 500, "Internal Server Error",
-              "drained with stragglers (killed at the deadline):" + stragglers + "\n");
+              "drained with stragglers (signalled or killed at the deadline):" + stragglers + "\n");
       }
     }
     return true;

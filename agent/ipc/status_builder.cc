@@ -97,7 +97,7 @@ void StatusBuilder::FillDrain(internal::v1::DrainInfo* out) const {
   for (const auto& pool : supervisor_.pools()) {
     for (const auto& w : pool->workers()) {
       const auto& last = w->last_exit();
-      if (last && last->reason == ExitReason::kStopTimeoutKilled) {
+      if (last && last->straggler) {
         graceful = false;
         out->add_stragglers(pool->name() + "/" + std::to_string(w->slot()));
       }

@@ -114,14 +114,16 @@ void Pool::Start() {
   CheckIdle();
 }
 
-void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at) {
+void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadline) {
   const int signo = fast ? config_.fast_stop_signal : config_.stop_signal;
   recycle_queue_.clear();
   restart_queue_.clear();
   restart_batch_.clear();
   std::fill(revive_.begin(), revive_.end(), false);
   for (size_t slot = 0; slot < workers_.size(); ++slot) {
-    Execute(static_cast<int>(slot), workers_[slot]->Stop(cause, signo, kill_at, Now()));
+    Worker& w = *workers_[slot];
+    Execute(static_cast<int>(slot), at_deadline ? w.StopAtDeadline(signo, kill_at, Now())
+                                                : w.Stop(cause, signo, kill_at, Now()));
   }
   CheckIdle();
 }
@@ -564,7 +566,7 @@ bool Pool::all_ended_gracefully() const {
 bool Pool::any_killed_at_deadline() const {
   for (const auto& w : workers_) {
     const auto& last = w->last_exit();
-    if (last && last->reason == ExitReason::kStopTimeoutKilled) return true;
+    if (last && last->straggler) return true;
   }
   return false;
 }

@@ -100,7 +100,8 @@ class Pool {
   void Start();
   // Asks every worker to stop with the pool's graceful (or fast) signal, SIGKILL at `kill_at`.
   // `cause` decides whether slots come back (drain, admin: no).
-  void StopAll(StopCause cause, bool fast, MonoTime kill_at);
+  // `at_deadline`: the drain's deadline has come, so whoever still runs is a straggler.
+  void StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadline = false);
   // A signal for the workers (SIGHUP, SIGUSR1, ...), after the pool's rewrite table.
   void ForwardSignal(int signo);
   // Reaped `pid` with `wait_status`; returns false when the pid is not one of this pool's.

@@ -265,14 +265,14 @@ void Supervisor::StopNextPool() {
   MaybeFinish();
 }
 
-void Supervisor::StopAllFast(MonoTime kill_at) {
+void Supervisor::StopAllFast(MonoTime kill_at, bool at_deadline) {
   stopping_index_ = -1;
   pools_stopping_ = true;
   const MonoTime now = services_.clock.Now();
   for (auto& pool : pools_) {
     const MonoTime pool_kill =
         std::min({kill_at, SaturatingAdd(now, pool->config().stop_timeout), KillAt(*pool)});
-    pool->StopAll(StopCause::kDrain, /*fast=*/true, std::max(pool_kill, now));
+    pool->StopAll(StopCause::kDrain, /*fast=*/true, std::max(pool_kill, now), at_deadline);
   }
   MaybeFinish();
 }
@@ -286,7 +286,8 @@ void Supervisor::OnDrainDeadline() {
   }
   CancelTimer(&propagation_timer_);
   StopAllFast(
-      SaturatingAdd(drain_.deadline, std::min(kFastStopTimeout, config_.drain.safety_margin / 2)));
+      SaturatingAdd(drain_.deadline, std::min(kFastStopTimeout, config_.drain.safety_margin / 2)),
+      /*at_deadline=*/true);
   NotifyAgentChanged();
 }
 
@@ -295,7 +296,7 @@ void Supervisor::OnPoolReadinessChanged(Pool&) {
 }
 
 void Supervisor::OnWorkerExited(Pool& pool, int slot, const ExitRecord& record) {
-  if (drain_.started && record.reason == ExitReason::kStopTimeoutKilled) {
+  if (drain_.started && record.straggler) {
     ++counters_.killed_in_drain[pool.name()];
   }
   if (listener_ != nullptr) listener_->OnWorkerExited(pool, slot, record);

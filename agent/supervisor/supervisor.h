@@ -141,7 +141,8 @@ class Supervisor final : public PoolObserver {
   void StopPoolsInOrder();
   void StopNextPool();
   void OnDrainDeadline();
-  void StopAllFast(MonoTime kill_at);
+  // `at_deadline`: the drain's deadline, so the workers still running are stragglers.
+  void StopAllFast(MonoTime kill_at, bool at_deadline = false);
   MonoTime KillAt(const Pool& pool) const;
   void RunNextHook();
   bool OnHookExited(pid_t pid, int wait_status);

@@ -86,6 +86,7 @@ WorkerActions Worker::Spawned(MonoTime now) {
   stop_request_ = StopCause::kNone;
   last_signal_ = 0;
   sigkill_sent_ = false;
+  straggler_ = false;
   probe_failures_ = 0;
   if (config_.max_lifetime > Duration::zero()) {
     const auto jitter = Duration(static_cast<int64_t>(
@@ -277,6 +278,14 @@ WorkerActions Worker::Stop(StopCause cause, int signo, MonoTime kill_at, MonoTim
   return out;
 }
 
+WorkerActions Worker::StopAtDeadline(int signo, MonoTime kill_at, MonoTime now) {
+  // Only one that had its stop signal and was still at it: a worker whose turn had not come
+  // yet (pools stop in reverse order) gets the fast signal as its first, through no fault of
+  // its own.
+  if (running() && state_ == WorkerState::kStopping) straggler_ = true;
+  return Stop(StopCause::kDrain, signo, kill_at, now);
+}
+
 ExitRecord Worker::Classify(int wait_status, bool oom) const {
   ExitRecord r;
   r.before_ready = !was_ready_;
@@ -315,7 +324,11 @@ ExitRecord Worker::Classify(int wait_status, bool oom) const {
     r.reason = ExitReason::kExited;
   }
 
-  r.graceful = abort_ == AbortCause::kNone && !sigkill_sent_ && (success_code || died_as_asked);
+  // Signalled at a deadline (the drain's, or its own stop timeout's SIGKILL): it ignored its
+  // stop signal for the time it had, whatever it died of then.
+  r.straggler = straggler_ || (sigkill_sent_ && r.signal == SIGKILL);
+  r.graceful = abort_ == AbortCause::kNone && !sigkill_sent_ && !straggler_ &&
+               (success_code || died_as_asked);
   const bool stopped_by_us =
       stop_request_ == StopCause::kDrain || stop_request_ == StopCause::kAdmin ||
       stop_request_ == StopCause::kRecycle || stop_request_ == StopCause::kRestart;

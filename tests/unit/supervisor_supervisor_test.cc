@@ -387,6 +387,39 @@ TEST_F(SupervisorTest, ExitStatusIs4WhenAWorkerHadToBeKilledAtItsDeadline) {
   EXPECT_EQ(sup().exit_code(), kPoolExitKilledAtDeadline);
 }
 
+// Regression (issue 10, defect 13): a worker that ignored its stop signal for the whole grace
+// period and then died of the fast signal at the deadline counted as graceful (exit 0).
+TEST_F(SupervisorTest, AStragglerThatObeysTheFastSignalAtTheDeadlineIsStillAStraggler) {
+  config_.drain.grace_period = 10s;
+  config_.drain.safety_margin = 2s;
+  config_.pools[1].stop_timeout = 60s;
+  config_.pools[1].fast_stop_signal = SIGINT;
+  Start();
+  Signal(SIGTERM);
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGTERM));
+  scheduler_.AdvanceBy(8s);  // the deadline: grace period - safety margin
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGTERM, SIGINT));
+  Reap(101, KilledBy(SIGINT));  // obeys the fast signal at once
+  ASSERT_TRUE(worker(1, 0).last_exit().has_value());
+  EXPECT_TRUE(worker(1, 0).last_exit()->straggler);
+  EXPECT_FALSE(worker(1, 0).last_exit()->graceful);
+  Reap(100, KilledBy(SIGTERM));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitKilledAtDeadline);
+}
+
+TEST_F(SupervisorTest, AWorkerThatEndsBeforeTheDeadlineIsNoStraggler) {
+  config_.drain.grace_period = 10s;
+  config_.drain.safety_margin = 2s;
+  Start();
+  Signal(SIGTERM);
+  scheduler_.AdvanceBy(7s);
+  Reap(101, KilledBy(SIGTERM));
+  Reap(100, ExitedWith(0));
+  EXPECT_FALSE(worker(1, 0).last_exit()->straggler);
+  EXPECT_EQ(sup().exit_code(), kPoolExitOk);
+}
+
 TEST_F(SupervisorTest, ExitStatusIs5WhenAWorkerFailedAndWasNotRestarted) {
   config_.pools[0].restart = RestartPolicy::kNever;
   Start();
