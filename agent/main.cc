@@ -15,6 +15,7 @@
 #include "agent/base/clock.h"
 #include "agent/config/cli.h"
 #include "agent/config/config_loader.h"
+#include "agent/config/token_file.h"
 #include "agent/event/event_loop.h"
 #include "agent/event/output_pump.h"
 #include "agent/init/exit_status.h"
@@ -221,7 +222,8 @@ int Main(int argc, char** argv) {
   }
   if (options->mode == CliOptions::Mode::kPools) {
     auto config = LoadConfig(
-        *options, [](const char* name) { return ::getenv(name); }, ReadWholeFile);
+        *options, [](const char* name) { return ::getenv(name); },
+        [](const std::string& path) { return ReadWholeFile(path); });
     if (!config.ok()) {
       std::fprintf(stderr, "vigil: %s\n", config.status().message().c_str());
       return kExitUsage;
@@ -233,6 +235,14 @@ int Main(int argc, char** argv) {
       }
       std::printf("\n");
       return 0;
+    }
+    // What the control plane will need from disk, checked before any worker starts: a missing
+    // secret must not surface as vigil-control restarting forever.
+    if (Status s = CheckTokenFile(
+            *config, [](const std::string& p) { return ReadWholeFile(p, "token file"); });
+        !s.ok()) {
+      std::fprintf(stderr, "vigil: %s\n", s.message().c_str());
+      return kExitUsage;
     }
     log::Setup(config->log_level, config->log_format);
     return RunPools(*config);

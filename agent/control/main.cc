@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +16,7 @@
 #include <grpcpp/grpcpp.h>
 #include <prometheus/exposer.h>
 
+#include "agent/config/token_file.h"
 #include "agent/control/core_connection.h"
 #include "agent/control/health_service.h"
 #include "agent/control/http_server.h"
@@ -92,20 +92,6 @@ void MakeParents(const std::string& path) {
   }
 }
 
-std::string ReadToken(const std::string& path, std::string* error) {
-  std::ifstream in(path);
-  if (!in) {
-    *error = "cannot read token file '" + path + "': " + std::strerror(errno);
-    return "";
-  }
-  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
-    token.pop_back();
-  }
-  if (token.empty()) *error = "token file '" + path + "' is empty";
-  return token;
-}
-
 int Run(const Options& options) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -116,12 +102,12 @@ int Run(const Options& options) {
 
   std::string token;
   if (options.api_port != 0 || !options.token_file.empty()) {
-    std::string error;
-    token = ReadToken(options.token_file, &error);
-    if (!error.empty()) {
-      log::Error("{}", error);
+    auto read = ReadTokenFromDisk(options.token_file);
+    if (!read.ok()) {
+      log::Error("{}", read.status().message());
       return 2;
     }
+    token = std::move(*read);
   }
 
   ReadModel model;

@@ -166,6 +166,14 @@ BAD_FLAGS = {
         r"--max-lifetime: invalid duration '2500000h': too large: at most 87600h"),
     "VIGIL_GRACE_PERIOD=9999999h": (["--config", "{config}"], {"VIGIL_GRACE_PERIOD": "9999999h"},
                                     r"VIGIL_GRACE_PERIOD: invalid duration '9999999h': too large"),
+    # Regression (issue 10, defect 11): only vigil-control noticed, and restarted forever with
+    # the workers running, taking the unix socket and health with it.
+    "--token-file missing": (["--config", "{config}", "--token-file", "/nonexistent/token"], {},
+                             r"--token-file: control\.token_file: cannot read token file "
+                             r"'/nonexistent/token': No such file or directory"),
+    "VIGIL_TOKEN_FILE empty": (["--config", "{config}"], {"VIGIL_TOKEN_FILE": "/dev/null"},
+                               r"VIGIL_TOKEN_FILE: control\.token_file: token file '/dev/null' "
+                               r"is empty"),
     # Regression: named the file although the value that made it wrong came from a flag.
     "--grace-period within the margin": (["--config", "{config}", "--grace-period", "1s"], {},
                                          r"--grace-period: drain\.grace_period: .*must be longer"),
