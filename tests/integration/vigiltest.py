@@ -214,6 +214,10 @@ class Helpers:
     def orphans(self) -> str:
         return str(self.directory / "orphans")
 
+    @property
+    def forkstorm(self) -> str:
+        return str(self.directory / "forkstorm")
+
     def recorder(self, path: Path, keep: Iterable[int] = (),
                  default: Iterable[int] = ()) -> list[str]:
         """argv of a sigrecord writing to path; it keeps running on `keep` and leaves `default`
