@@ -6,6 +6,7 @@ before the deadline instead of SIGKILLing it there (defect 15 of issue 10)."""
 
 import os
 import signal
+import time
 
 from kubesim import Kubelet, pool, wait_for, worker
 from vigiltest import proc_stat
@@ -66,3 +67,22 @@ def test_stopped_worker_exits_gracefully_on_api_drain(pod):
     assert "every worker ended gracefully" in hook.stdout, hook
     end = kubelet.terminate()
     check_graceful_end(pod, runs, end, kubelet)
+
+
+def test_stopped_worker_exits_gracefully_on_the_fast_signal(pod):
+    """SIGINT to vigil (fast stop): the stopped web/1 gets its fast signal and SIGCONT, exits 0 on the SIGINT instead of being SIGKILLed 5 s later; vigil exits 0."""
+    runs = start(pod)
+    victim = pod.vigil.host_pid(runs["web/1"].pid)
+    os.kill(victim, signal.SIGSTOP)
+    wait_for(lambda: stopped(victim), 5.0, "web/1 to be stopped")
+
+    sent = time.monotonic()
+    os.kill(pod.pid, signal.SIGINT)
+    code = pod.wait_exit(GRACE)
+    assert code == 0, f"vigil exited {code}\n{pod.log.summary()}"
+    assert time.monotonic() - sent < 4.0, "the stopped worker waited for its SIGKILL"
+    for name, run in runs.items():
+        assert run.signals == ["SIGINT"], run
+        assert run.exit_t is not None, f"{name} did not exit on its own"
+    for e in pod.events("worker_exited"):
+        assert e["reason"] == "exited" and e["code"] == 0, e
