@@ -129,13 +129,19 @@ std::string NotifyPrefix() {
 }
 
 // A thousand workers need a thousand notify sockets: lift the soft descriptor limit to the hard
-// one for the core.
-void RaiseFileLimit() {
+// one for the core. Returns the soft limit the core then runs with.
+uint64_t RaiseFileLimit() {
   rlimit limit;
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return UINT64_MAX;
+  if (limit.rlim_cur < limit.rlim_max) {
+    const rlim_t before = limit.rlim_cur;
     limit.rlim_cur = limit.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) log::Warn("cannot raise RLIMIT_NOFILE");
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      log::Warn("cannot raise RLIMIT_NOFILE");
+      limit.rlim_cur = before;
+    }
   }
+  return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(limit.rlim_cur);
 }
 
 // vigil-control lives next to vigil unless configured otherwise.
@@ -156,7 +162,7 @@ int RunPools(const Config& config) {
     log::Error("{}", core.status().message());
     return kExitInternal;
   }
-  RaiseFileLimit();
+  const uint64_t file_limit = RaiseFileLimit();
   EventLoop& loop = *core->loop;
   LinuxNotifyTransport notify;
   const std::string prefix = NotifyPrefix();
@@ -171,6 +177,12 @@ int RunPools(const Config& config) {
   }
   PoolServices services{os, loop, loop, notify, clock, random, prefix, root};
   Supervisor supervisor(config, services);
+  supervisor.SetDescriptorLimit(file_limit);
+  if (Status s = supervisor.CheckDescriptors(); !s.ok()) {
+    // Before anything is started: a pool that cannot fit would fail spawn after spawn.
+    log::Error("{}", s.message());
+    return kExitUsage;
+  }
   std::unique_ptr<ControlLink> control;
   if (config.control.enabled) {
     const std::string binary = ControlBinary(config);

@@ -179,6 +179,10 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
         break;
       case WorkerAction::Kind::kSignal:
         SignalRun(slot, action.signo);
+        // Every signal the worker decides on ends it (stop, fast, watchdog). A stopped process
+        // keeps it pending until continued, so, like systemd, continue the group right after;
+        // SIGKILL needs no help.
+        if (action.signo != SIGKILL && action.signo != SIGCONT) SignalRun(slot, SIGCONT);
         break;
       case WorkerAction::Kind::kSetTimer: {
         TimerId& id = timers_[slot][static_cast<int>(action.timer)];

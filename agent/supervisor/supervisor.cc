@@ -8,6 +8,7 @@
 #include "agent/base/duration.h"
 #include "agent/init/signals.h"
 #include "agent/log/log.h"
+#include "agent/supervisor/fd_budget.h"
 
 extern char** environ;
 
@@ -17,6 +18,7 @@ namespace {
 constexpr int kOk = 0;
 constexpr int kInvalidArgument = 3;
 constexpr int kNotFound = 5;
+constexpr int kResourceExhausted = 8;
 constexpr int kFailedPrecondition = 9;
 
 int64_t Millis(Duration d) {
@@ -87,6 +89,16 @@ Supervisor::~Supervisor() {
 void Supervisor::CancelTimer(TimerId* id) {
   if (*id != kNoTimer) services_.scheduler.Cancel(*id);
   *id = kNoTimer;
+}
+
+Status Supervisor::CheckDescriptors() const {
+  std::vector<PoolSize> sizes;
+  for (const PoolConfig& pool : config_.pools)
+    sizes.push_back({&pool, pool.replicas});
+  if (auto shortfall = DescriptorShortfall(sizes, descriptor_limit_)) {
+    return Status::Error(*shortfall);
+  }
+  return Status();
 }
 
 void Supervisor::Start() {
@@ -526,6 +538,14 @@ Supervisor::CommandResult Supervisor::Scale(const std::string& name, int replica
   if (pool == nullptr) return {kNotFound, "no pool named '" + name + "'", 0};
   if (drain_.started) return {kFailedPrecondition, "the agent is draining: cannot scale", 0};
   if (pool->failed()) return {kFailedPrecondition, "pool '" + name + "' has failed", 0};
+  std::vector<PoolSize> sizes;
+  for (const auto& p : pools_)
+    sizes.push_back({&p->config(), p.get() == pool ? replicas : p->desired()});
+  if (auto shortfall = DescriptorShortfall(sizes, descriptor_limit_)) {
+    log::Event(log::Level::kWarn, "scale_refused", *shortfall, {{"pool", name}, {"to", replicas}});
+    return {kResourceExhausted,
+            "cannot scale '" + name + "' to " + std::to_string(replicas) + ": " + *shortfall, 0};
+  }
   pool->Scale(replicas);
   UpdateReadiness();
   return {kOk, "", replicas};

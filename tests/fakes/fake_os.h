@@ -116,10 +116,12 @@ class FakeOs final : public Os {
   int wait_calls = 0;
   int list_descendants_calls = 0;
 
-  std::vector<int> SignalsTo(SignalCall::Target target, int id) const {
+  std::vector<int> SignalsTo(SignalCall::Target target, int id, bool with_sigcont = true) const {
     std::vector<int> out;
     for (const auto& s : signals) {
-      if (s.target == target && s.id == id) out.push_back(s.signo);
+      if (s.target == target && s.id == id && (with_sigcont || s.signo != SIGCONT)) {
+        out.push_back(s.signo);
+      }
     }
     return out;
   }

@@ -90,9 +90,10 @@ class SupervisorHarness : public ::testing::Test {
     notify_.Queue(fd, text, sender);
     ASSERT_TRUE(watcher_.Fire(fd));
   }
-  // The signals a process group got, in order; StopSignals leaves the SIGKILLs out.
+  // The signals a process group got, in order; StopSignals leaves the SIGKILLs out. Both leave
+  // out the SIGCONT that follows every stop signal (PoolTest.EveryStopSignalIsFollowedBy...).
   std::vector<int> GroupSignals(pid_t pgid) {
-    return os_.SignalsTo(SignalCall::Target::kGroup, pgid);
+    return os_.SignalsTo(SignalCall::Target::kGroup, pgid, /*with_sigcont=*/false);
   }
   std::vector<int> StopSignals(pid_t pgid) {
     std::vector<int> out;

@@ -159,9 +159,10 @@ class PoolTest : public ::testing::Test {
   }
   void Reap(pid_t pid, int status) { EXPECT_TRUE(pool_->OnProcessExited(pid, status)) << pid; }
 
-  // Signals (other than the SIGKILL a reaped worker's group gets) sent to a process group.
+  // Signals (other than the SIGKILL a reaped worker's group gets) sent to a process group,
+  // without the SIGCONT that follows every stop signal (checked by its own test below).
   std::vector<int> GroupSignals(pid_t pgid) {
-    return os_.SignalsTo(SignalCall::Target::kGroup, pgid);
+    return os_.SignalsTo(SignalCall::Target::kGroup, pgid, /*with_sigcont=*/false);
   }
 
   PoolConfig config_;
@@ -621,7 +622,8 @@ TEST_F(PoolTest, StopAllSignalsEveryGroupThenKillsAtTheDeadlineAndNoSlotComesBac
   config_.replicas = 2;
   StartPool();
   pool().StopAll(StopCause::kDrain, /*fast=*/false, clock_.Now() + 10s);
-  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(100, SIGTERM), ToGroup(101, SIGTERM)));
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(100, SIGTERM), ToGroup(100, SIGCONT),
+                                       ToGroup(101, SIGTERM), ToGroup(101, SIGCONT)));
   EXPECT_FALSE(pool().ready());
   scheduler_.AdvanceBy(10s);
   EXPECT_THAT(GroupSignals(100), ElementsAre(SIGTERM, SIGKILL));
@@ -656,7 +658,40 @@ TEST_F(PoolTest, AFastStopUsesTheFastSignal) {
   config_.fast_stop_signal = SIGUSR2;
   StartPool();
   pool().StopAll(StopCause::kDrain, /*fast=*/true, clock_.Now() + 5s);
-  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(100, SIGUSR2), ToGroup(101, SIGUSR2)));
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(100, SIGUSR2), ToGroup(100, SIGCONT),
+                                       ToGroup(101, SIGUSR2), ToGroup(101, SIGCONT)));
+}
+
+// Regression (issue 10, defect 15): a SIGSTOPped worker kept its stop signal pending until the
+// deadline's SIGKILL. Like systemd, every signal Vigil sends to end a worker (stop, fast, the
+// watchdog's SIGABRT) is followed by SIGCONT to the same group and main pid; SIGKILL needs none
+// and forwarded signals get none (a forwarded SIGHUP must not resume a stopped worker).
+TEST_F(PoolTest, EveryStopSignalIsFollowedBySigcontSoAStoppedWorkerCanActOnIt) {
+  config_.replicas = 2;
+  config_.watchdog = 10s;
+  config_.restart = RestartPolicy::kNever;
+  StartPool();
+  os_.process_groups[777] = 101;
+  Send(1, "MAINPID=777", Pid(1));
+  scheduler_.AdvanceBy(9s);
+  Send(1, "WATCHDOG=1", Pid(1));
+  scheduler_.AdvanceBy(1s);  // Slot 0 never pinged: SIGABRT.
+  EXPECT_THAT(os_.SignalsTo(SignalCall::Target::kGroup, 100), ElementsAre(SIGABRT, SIGCONT));
+  Reap(100, KilledBy(SIGABRT));
+  os_.signals.clear();
+  pool().ForwardSignal(SIGHUP);
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(101, SIGHUP), ToPid(777, SIGHUP)));
+  os_.signals.clear();
+  pool().StopAll(StopCause::kDrain, /*fast=*/false, clock_.Now() + 2s);
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(101, SIGTERM), ToPid(777, SIGTERM),
+                                       ToGroup(101, SIGCONT), ToPid(777, SIGCONT)));
+  os_.signals.clear();
+  pool().StopAll(StopCause::kDrain, /*fast=*/true, clock_.Now() + 2s);
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(101, SIGINT), ToPid(777, SIGINT),
+                                       ToGroup(101, SIGCONT), ToPid(777, SIGCONT)));
+  os_.signals.clear();
+  scheduler_.AdvanceBy(2s);
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(101, SIGKILL), ToPid(777, SIGKILL)));
 }
 
 TEST_F(PoolTest, StopAllDuringBackoffEndsTheSlotAtOnce) {
