@@ -27,6 +27,7 @@
 #include "agent/notify/notify_socket.h"
 #include "agent/supervisor/supervisor.h"
 #include "agent/sys/linux_os.h"
+#include "agent/sys/socket_path.h"
 
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -255,6 +256,17 @@ int Main(int argc, char** argv) {
         !s.ok()) {
       std::fprintf(stderr, "vigil: %s\n", s.message().c_str());
       return kExitUsage;
+    }
+    if (config->control.enabled) {
+      // Its directory made, a stale socket removed, anything else refused, before any worker
+      // starts: not vigil-control failing in a restart loop later.
+      if (Status s = PrepareSocketPath(config->control.socket); !s.ok()) {
+        auto it = config->origin.find("control.socket");
+        std::fprintf(stderr, "vigil: %s: control.socket: %s\n",
+                     (it != config->origin.end() ? it->second : config->source).c_str(),
+                     s.message().c_str());
+        return kExitUsage;
+      }
     }
     log::Setup(config->log_level, config->log_format);
     return RunPools(*config);

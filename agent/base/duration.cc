@@ -1,5 +1,7 @@
 #include "agent/base/duration.h"
 
+#include "agent/base/quote.h"
+
 #include <cmath>
 #include <cstdio>
 
@@ -25,7 +27,7 @@ bool IsDigit(char c) {
 
 StatusOr<Duration> ParseDuration(std::string_view text) {
   auto invalid = [&](const char* why) {
-    return Status::Error("invalid duration '" + std::string(text) + "': " + why +
+    return Status::Error("invalid duration " + Quoted(std::string(text)) + ": " + why +
                          " (examples: 30s, 500ms, 1m30s)");
   };
   if (text.empty()) return invalid("empty");

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "agent/base/duration.h"
+#include "agent/base/quote.h"
 
 namespace vigil {
 namespace {
@@ -19,7 +20,7 @@ Status Port(const std::string& v, int* out) {
   int port = -1;
   auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), port);
   if (ec != std::errc() || ptr != v.data() + v.size() || port < 0 || port > 65535) {
-    return Status::Error("expected a port number 0..65535 (0: off), got '" + v + "'");
+    return Status::Error("expected a port number 0..65535 (0: off), got " + Quoted(v));
   }
   *out = port;
   return Status();
@@ -31,7 +32,7 @@ Status Bool(const std::string& v, bool* out) {
   } else if (v == "false" || v == "no" || v == "off" || v == "0") {
     *out = false;
   } else {
-    return Status::Error("expected true or false, got '" + v + "'");
+    return Status::Error("expected true or false, got " + Quoted(v));
   }
   return Status();
 }
@@ -40,7 +41,7 @@ Status Mode(const std::string& v, int* out) {
   int mode = -1;
   auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), mode, 8);
   if (ec != std::errc() || ptr != v.data() + v.size() || mode < 0 || mode > 0777) {
-    return Status::Error("expected an octal file mode such as 0600, got '" + v + "'");
+    return Status::Error("expected an octal file mode such as 0600, got " + Quoted(v));
   }
   *out = mode;
   return Status();
@@ -54,7 +55,7 @@ Status MetricsAddress(const std::string& v, std::string* out) {
     return Status();
   }
   const size_t colon = v.rfind(':');
-  const std::string bad = "expected HOST:PORT, :PORT or off, got '" + v + "'";
+  const std::string bad = "expected HOST:PORT, :PORT or off, got " + Quoted(v);
   if (colon == std::string::npos) return Status::Error(bad);
   std::string host = v.substr(0, colon);
   int port = -1;
@@ -82,7 +83,7 @@ const std::vector<AgentOption> kOptions = {
        } else if (v == "keep") {
          c->on_pool_failure = PoolFailureAction::kKeepOthers;
        } else {
-         return Status::Error("expected exit or keep, got '" + v + "'");
+         return Status::Error("expected exit or keep, got " + Quoted(v));
        }
        return Status();
      }},

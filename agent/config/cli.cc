@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "agent/base/duration.h"
+#include "agent/base/quote.h"
 
 namespace vigil {
 namespace {
@@ -184,7 +185,7 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
         out.pool_flags.emplace_back(option, *v);
       }
     } else {
-      return Status::Error("unknown option '" + arg + "' (see vigil --help)");
+      return Status::Error("unknown option " + Quoted(arg) + " (see vigil --help)");
     }
     ++i;
   }

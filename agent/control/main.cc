@@ -24,6 +24,7 @@
 #include "agent/control/metrics_collector.h"
 #include "agent/control/read_model.h"
 #include "agent/log/log.h"
+#include "agent/sys/socket_path.h"
 
 namespace vigil::control {
 namespace {
@@ -85,13 +86,6 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* error) {
   return true;
 }
 
-// mkdir -p for the socket's directory.
-void MakeParents(const std::string& path) {
-  for (size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
-    ::mkdir(path.substr(0, pos).c_str(), 0755);  // EEXIST and the like: the bind will tell.
-  }
-}
-
 int Run(const Options& options) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -118,8 +112,10 @@ int Run(const Options& options) {
   HealthService remote_health(model, token);
 
   // The unix socket: the Lifecycle API and health, for vigilctl and exec probes.
-  MakeParents(options.socket);
-  ::unlink(options.socket.c_str());        // A stale socket from an earlier run.
+  if (Status s = PrepareSocketPath(options.socket); !s.ok()) {
+    log::Error("{}", s.message());
+    return 2;
+  }
   const mode_t old_umask = ::umask(0077);  // Born private; widened below only if configured.
   grpc::ServerBuilder local_builder;
   local_builder.AddListeningPort("unix:" + options.socket, grpc::InsecureServerCredentials());
@@ -196,7 +192,11 @@ int Run(const Options& options) {
   for (auto* server : {local.get(), health_only.get(), remote.get()}) {
     if (server != nullptr) server->Shutdown(deadline);
   }
-  ::unlink(options.socket.c_str());
+  // Ours to remove only while it is still a socket (see PrepareSocketPath).
+  struct stat st;
+  if (::lstat(options.socket.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    ::unlink(options.socket.c_str());
+  }
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/base/quote.h"
 #include "agent/base/utf8.h"
 #include "agent/log/output_channel.h"
 
@@ -96,7 +97,8 @@ StatusOr<Level> ParseLevel(std::string_view text) {
 StatusOr<Format> ParseFormat(std::string_view text) {
   if (text == "text") return Format::kText;
   if (text == "json") return Format::kJson;
-  return Status::Error("invalid log format '" + std::string(text) + "' (expected text or json)");
+  return Status::Error("invalid log format " + Quoted(std::string(text)) +
+                       " (expected text or json)");
 }
 
 std::string JsonEscape(std::string_view text) {
@@ -214,7 +216,6 @@ OutputChannel* StandardChannelIfOpen(int fd) {
   return g_channels[fd == 1 ? 0 : 1].get();
 }
 
-
 namespace {
 void ReportDropsOf(bool now) {
   if (t_reporting) return;
@@ -234,7 +235,9 @@ void ReportDropsOf(bool now) {
 }
 }  // namespace
 
-void ReportDrops() { ReportDropsOf(false); }
+void ReportDrops() {
+  ReportDropsOf(false);
+}
 
 void FlushStandardChannels(std::chrono::milliseconds limit) {
   // Said now: the reader may never come back.

@@ -180,6 +180,28 @@ BAD_FLAGS = {
 }
 
 
+# Regression (issue 10, defect 15): a 1 MB value was echoed in a 1 MB error line.
+@pytest.mark.parametrize("where", ["file", "flag", "variable"])
+def test_a_huge_bad_value_is_cut_in_the_message(pools, where):
+    huge = "x" * 100_000  # a single argument or variable holds at most 128 KiB
+    marker = pools.workdir / NOTHING_STARTED
+    args, env = [], {}
+    if where == "file":
+        config = pools.config_text(touch_pool(marker, f"    stop_timeout: {huge}\n"))
+        args = ["--config", str(config)]
+    else:
+        config = pools.config_text(touch_pool(marker))
+        args = ["--config", str(config)]
+        if where == "flag":
+            args += ["--stop-timeout", huge]
+        else:
+            env = {"VIGIL_STOP_TIMEOUT": huge}
+    vigil, code = pools.run(args, env=env, pid1=False, json_log=False)
+    message = check_nothing_started(pools, vigil, code)
+    assert len(message) < 400, len(message)
+    assert "invalid duration 'xxxx" in message and "...' (100000 bytes)" in message, message[:400]
+
+
 @pytest.mark.parametrize("args,env,pattern", BAD_FLAGS.values(), ids=BAD_FLAGS.keys())
 def test_bad_flag_or_variable(pools, args, env, pattern):
     """A bad VIGIL_* variable or flag exits 2 naming it, and starts nothing."""
