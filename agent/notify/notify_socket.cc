@@ -42,8 +42,15 @@ bool KernelHasPassPidfd() {
   return probe && SetFlag(probe.get(), SO_PASSPIDFD, "SO_PASSPIDFD").ok();
 }
 
+// The run's own processes are known by their identity alone: nothing else is read of them (the
+// common case, a worker's pings, costs no /proc read and no getpgid).
+bool Known(const KnownSenders& known, uint64_t identity) {
+  return identity != 0 && (identity == known.leader_identity || identity == known.main_identity);
+}
+
 // The sender of a datagram as read from its control messages, looked at now.
-NotifySender ReadSender(bool use_pidfd, const ucred* cred, UniqueFd pidfd, int pidfd_error) {
+NotifySender ReadSender(bool use_pidfd, const ucred* cred, UniqueFd pidfd, int pidfd_error,
+                        const KnownSenders& known) {
   NotifySender sender;
   if (cred != nullptr) {
     sender.uid = cred->uid;
@@ -53,7 +60,12 @@ NotifySender ReadSender(bool use_pidfd, const ucred* cred, UniqueFd pidfd, int p
     if (!pidfd && pidfd_error == 0) return sender;  // Source kNone: no credentials at all.
     sender.source = NotifySender::Source::kPidfd;
     if (pidfd) {
-      sender.process = InspectPidfd(pidfd.get());
+      const uint64_t identity = PidfdIdentity(pidfd.get());
+      if (Known(known, identity)) {
+        sender.process = ProcessFacts{sender.credentials_pid, -1, false, identity};
+      } else {
+        sender.process = InspectPidfd(pidfd.get());
+      }
     } else {
       // Kernels before 6.16 cannot make a pidfd of a reaped sender; EMFILE and the like: none.
       sender.pidfd_error = pidfd_error;
@@ -65,6 +77,11 @@ NotifySender ReadSender(bool use_pidfd, const ucred* cred, UniqueFd pidfd, int p
   sender.source = NotifySender::Source::kUcred;
   if (cred->pid <= 0) {
     sender.process.pid = 0;  // Not in our PID namespace: the kernel cannot name it.
+    return sender;
+  }
+  if (known.leader_pid > 0 && cred->pid == known.leader_pid) {
+    // The unreaped leader: its pid cannot name anyone else (AuthorizeSender says the same).
+    sender.process.pid = cred->pid;
     return sender;
   }
   // Opened now, after the fact: the best SCM_CREDENTIALS allows (the pid may name a newer
@@ -107,7 +124,7 @@ StatusOr<std::unique_ptr<LinuxNotifyTransport>> LinuxNotifyTransport::Create(
     return Status::Error("cannot read senders of notify datagrams: " + self.status().message() +
                          " (pidfd_open needs Linux 5.3 or later)");
   }
-  if (PidOfPidfd(self->get()) != ::getpid()) {
+  if (PidOfPidfdFromProc(self->get()) != ::getpid()) {
     return Status::Error(
         "cannot read senders of notify datagrams: /proc/self/fdinfo does not show pids (is /proc "
         "mounted?)");
@@ -139,7 +156,8 @@ void LinuxNotifyTransport::Close(NotifyEndpoint& endpoint) {
   endpoint.paths = NotifyRunPaths();
 }
 
-std::vector<NotifyDatagram> LinuxNotifyTransport::Drain(int fd, size_t max) {
+std::vector<NotifyDatagram> LinuxNotifyTransport::Drain(int fd, size_t max,
+                                                        const KnownSenders& known) {
   std::vector<NotifyDatagram> out;
   // One byte more than the protocol allows, so an oversized datagram is seen as such (and
   // MSG_TRUNC gives its real size).
@@ -190,7 +208,7 @@ std::vector<NotifyDatagram> LinuxNotifyTransport::Drain(int fd, size_t max) {
         }
       }
     }
-    d.sender = ReadSender(pidfd_, cred, std::move(pidfd), pidfd_error);
+    d.sender = ReadSender(pidfd_, cred, std::move(pidfd), pidfd_error, known);
     out.push_back(std::move(d));
   }
   return out;

@@ -51,6 +51,15 @@ struct NotifyDatagram {
   NotifySender sender;
 };
 
+// The run's own processes, recognised at receipt without reading anything more of them: pidfs
+// identities (0: none), and the leader's pid while Vigil has not reaped it (-1: none), which
+// cannot name anyone else meanwhile.
+struct KnownSenders {
+  uint64_t leader_identity = 0;
+  uint64_t main_identity = 0;
+  pid_t leader_pid = -1;
+};
+
 // One run's socket: its descriptor and what NotifyDirectory made for it.
 struct NotifyEndpoint {
   UniqueFd fd;
@@ -65,8 +74,9 @@ class NotifyTransport {
   virtual StatusOr<NotifyEndpoint> Open(const std::string& label, uid_t owner, gid_t group) = 0;
   // Removes what Open made (only what is still Vigil's) and closes the socket.
   virtual void Close(NotifyEndpoint& endpoint) = 0;
-  // Up to `max` datagrams queued on `fd`, oldest first, each with its sender read at receipt.
-  virtual std::vector<NotifyDatagram> Drain(int fd, size_t max) = 0;
+  // Up to `max` datagrams queued on `fd`, oldest first, each with its sender read at receipt
+  // (only its identity when it is one of `known`).
+  virtual std::vector<NotifyDatagram> Drain(int fd, size_t max, const KnownSenders& known) = 0;
 };
 
 class LinuxNotifyTransport final : public NotifyTransport {
@@ -78,7 +88,7 @@ class LinuxNotifyTransport final : public NotifyTransport {
 
   StatusOr<NotifyEndpoint> Open(const std::string& label, uid_t owner, gid_t group) override;
   void Close(NotifyEndpoint& endpoint) override;
-  std::vector<NotifyDatagram> Drain(int fd, size_t max) override;
+  std::vector<NotifyDatagram> Drain(int fd, size_t max, const KnownSenders& known) override;
 
   bool uses_pidfd() const { return pidfd_; }
   const NotifyDirectory& directory() const { return directory_; }

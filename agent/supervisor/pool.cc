@@ -441,7 +441,8 @@ void Pool::OnNotifyReadable(int slot) {
   if (!run.notify.fd) return;
   // A bounded batch per turn: a worker that floods its socket cannot hold the loop (the level-
   // triggered watch brings us back for the rest). The kernel bounds what waits in the socket.
-  for (const NotifyDatagram& d : services_.notify.Drain(run.notify.fd.get(), kNotifyBatch)) {
+  for (const NotifyDatagram& d :
+       services_.notify.Drain(run.notify.fd.get(), kNotifyBatch, KnownSendersOf(slot))) {
     HandleDatagram(slot, d);
   }
   CheckIdle();
@@ -456,6 +457,15 @@ RunIdentity Pool::IdentityOf(int slot) const {
   id.main_pid = run.main_pid;
   id.main_identity = run.main_pidfd ? run.main_identity : run.leader_identity;
   return id;
+}
+
+KnownSenders Pool::KnownSendersOf(int slot) const {
+  const RunIdentity id = IdentityOf(slot);
+  KnownSenders known;
+  known.leader_identity = id.leader_identity;
+  known.main_identity = id.main_identity;
+  known.leader_pid = id.leader_reaped ? -1 : id.leader;
+  return known;
 }
 
 void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
@@ -572,7 +582,8 @@ void Pool::EndRun(int slot, int wait_status) {
   // all first (the kernel bounds the queue), so a request is never lost because its sender was
   // quick to exit.
   for (int batch = 0; batch < kNotifyBatchesAtExit && runs_[slot].notify.fd; ++batch) {
-    const auto datagrams = services_.notify.Drain(runs_[slot].notify.fd.get(), kNotifyBatch);
+    const auto datagrams =
+        services_.notify.Drain(runs_[slot].notify.fd.get(), kNotifyBatch, KnownSendersOf(slot));
     for (const NotifyDatagram& d : datagrams)
       HandleDatagram(slot, d);
     if (datagrams.size() < kNotifyBatch) break;

@@ -163,6 +163,7 @@ class Pool {
   // MAINPID=candidate from the run of `slot`: adopted, or refused with the cause.
   AuthDecision AdoptMainPid(int slot, pid_t candidate);
   RunIdentity IdentityOf(int slot) const;
+  KnownSenders KnownSendersOf(int slot) const;
   // The run's process group may be signalled: its number cannot name anyone else.
   bool GroupIsHeld(const Run& run);
   void EndRun(int slot, int wait_status);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
@@ -19,6 +20,18 @@ namespace vigil {
 namespace {
 
 constexpr long kPidfsMagic = 0x50494446;  // "PIDF": pidfds on pidfs (Linux 6.9 and later)
+
+// PIDFD_GET_INFO's argument as of Linux 6.13 (its first, 64-byte version; later kernels accept
+// it), declared here because Debian 12's headers predate it.
+struct PidfdInfo {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;
+};
+static_assert(sizeof(PidfdInfo) == 64);
+constexpr uint64_t kPidfdInfoPid = 1;
+constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
 
 // Whether pidfds live on pidfs, probed on the first pidfd seen: a property of the kernel.
 bool OnPidfs(int pidfd) {
@@ -58,6 +71,21 @@ StatusOr<UniqueFd> OpenPidfd(pid_t pid) {
 }
 
 pid_t PidOfPidfd(int pidfd) {
+  // PIDFD_GET_INFO (Linux 6.13+) first: one ioctl, no /proc. It fails with ESRCH both for a
+  // reaped process and for one outside our namespace, which only fdinfo tells apart.
+  static bool have_ioctl = true;
+  if (have_ioctl) {
+    PidfdInfo info{};
+    info.mask = kPidfdInfoPid;
+    if (::ioctl(pidfd, kPidfdGetInfo, &info) == 0 && info.pid > 0) {
+      return static_cast<pid_t>(info.pid);
+    }
+    if (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP) have_ioctl = false;
+  }
+  return PidOfPidfdFromProc(pidfd);
+}
+
+pid_t PidOfPidfdFromProc(int pidfd) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
   UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));

@@ -66,6 +66,7 @@ class FakeNotifyTransport final : public NotifyTransport {
   std::vector<std::string> closed;         // the path of every Close(), in order
   std::vector<int> drained;                // the fd of every Drain() call
   std::vector<size_t> drain_limits;        // its `max`
+  KnownSenders last_known;                 // the `known` of the last Drain() call
 
   // The fd of the socket opened last for `label` ("web/0"), or -1.
   int LastFdWithLabel(const std::string& label) const {
@@ -113,9 +114,10 @@ class FakeNotifyTransport final : public NotifyTransport {
     endpoint.paths = NotifyRunPaths();
   }
 
-  std::vector<NotifyDatagram> Drain(int fd, size_t max) override {
+  std::vector<NotifyDatagram> Drain(int fd, size_t max, const KnownSenders& known) override {
     drained.push_back(fd);
     drain_limits.push_back(max);
+    last_known = known;
     std::vector<NotifyDatagram> out;
     auto it = queued_.find(fd);
     if (it == queued_.end()) return out;

@@ -103,7 +103,7 @@ TEST(FakeNotifyTransportTest, DrainReturnsQueuedDatagramsInOrderWithSendersReadT
   notify.Queue(n, "STATUS=y", 555);
   EXPECT_EQ(notify.pending(n), 3u);
   os.process_groups.erase(100);  // Gone before it was read: that is what Drain sees.
-  auto first = notify.Drain(n, 2);
+  auto first = notify.Drain(n, 2, {});
   ASSERT_EQ(first.size(), 2u);
   EXPECT_EQ(first[0].data, "READY=1");
   EXPECT_EQ(first[0].sender.credentials_pid, 100);
@@ -113,8 +113,8 @@ TEST(FakeNotifyTransportTest, DrainReturnsQueuedDatagramsInOrderWithSendersReadT
   EXPECT_TRUE(first[1].truncated);
   EXPECT_EQ(first[1].sender.process.pid, 0);  // Outside the namespace.
   EXPECT_EQ(notify.pending(n), 1u);
-  EXPECT_EQ(notify.Drain(n, 64).size(), 1u);
-  EXPECT_THAT(notify.Drain(n, 64), IsEmpty());
+  EXPECT_EQ(notify.Drain(n, 64, {}).size(), 1u);
+  EXPECT_THAT(notify.Drain(n, 64, {}), IsEmpty());
   EXPECT_THAT(notify.drained, ElementsAre(n, n, n));
   EXPECT_THAT(notify.drain_limits, ElementsAre(2u, 64u, 64u));
 }

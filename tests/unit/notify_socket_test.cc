@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "agent/notify/notify_message.h"
+#include "agent/sys/pidfd.h"
 
 namespace vigil {
 namespace {
@@ -122,7 +123,7 @@ class NotifySocketTest : public ::testing::TestWithParam<NotifyCredentials> {
   const std::string& path() const { return endpoint_.paths.socket_path; }
   std::vector<NotifyDatagram> DrainOne() {
     AwaitDatagram(endpoint_.fd.get());
-    return transport_->Drain(endpoint_.fd.get(), 64);
+    return transport_->Drain(endpoint_.fd.get(), 64, {});
   }
   NotifySender::Source Expected() const {
     return GetParam() == NotifyCredentials::kUcred ? NotifySender::Source::kUcred
@@ -153,6 +154,23 @@ TEST_P(NotifySocketTest, ADatagramCarriesItsLiveSenderWithPidGroupAndIdentity) {
   EXPECT_EQ(got[0].fds_passed, 0);
 }
 
+TEST_P(NotifySocketTest, TheRunsOwnProcessesAreKnownWithoutReadingMore) {
+  auto self = OpenPidfd(::getpid());
+  ASSERT_TRUE(self.ok());
+  KnownSenders known;
+  known.leader_identity = PidfdIdentity(self->get());
+  known.leader_pid = ::getpid();
+  ASSERT_TRUE(SendTo(path(), "WATCHDOG=1"));
+  AwaitDatagram(endpoint_.fd.get());
+  auto got = transport_->Drain(endpoint_.fd.get(), 64, known);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].sender.process.pid, ::getpid());
+  EXPECT_EQ(got[0].sender.process.pgid, -1);  // Not read: not needed.
+  if (GetParam() != NotifyCredentials::kUcred) {
+    EXPECT_EQ(got[0].sender.process.identity, known.leader_identity);
+  }
+}
+
 TEST_P(NotifySocketTest, AnotherProcessGroupIsSeenAsSuch) {
   Sender sender(path(), "X_VIGIL_STOP=1", /*exit_at_once=*/false);
   auto got = DrainOne();
@@ -164,7 +182,7 @@ TEST_P(NotifySocketTest, AnotherProcessGroupIsSeenAsSuch) {
 TEST_P(NotifySocketTest, ASenderExitedButNotReapedStillShowsItsGroup) {
   Sender sender(path(), "READY=1", /*exit_at_once=*/true);
   sender.AwaitZombie();
-  auto got = transport_->Drain(endpoint_.fd.get(), 64);
+  auto got = transport_->Drain(endpoint_.fd.get(), 64, {});
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].sender.process.pid, sender.pid);
   EXPECT_EQ(got[0].sender.process.pgid, sender.pid);
@@ -225,11 +243,11 @@ TEST_P(NotifySocketTest, OversizedDatagramsKeepTheirRealSize) {
 TEST_P(NotifySocketTest, DrainReadsAtMostItsBatch) {
   for (int i = 0; i < 10; ++i)
     ASSERT_TRUE(SendTo(path(), "STATUS=" + std::to_string(i)));
-  auto first = transport_->Drain(endpoint_.fd.get(), 3);
+  auto first = transport_->Drain(endpoint_.fd.get(), 3, {});
   ASSERT_EQ(first.size(), 3u);
   EXPECT_EQ(first[2].data, "STATUS=2");
-  EXPECT_EQ(transport_->Drain(endpoint_.fd.get(), 64).size(), 7u);
-  EXPECT_TRUE(transport_->Drain(endpoint_.fd.get(), 64).empty());
+  EXPECT_EQ(transport_->Drain(endpoint_.fd.get(), 64, {}).size(), 7u);
+  EXPECT_TRUE(transport_->Drain(endpoint_.fd.get(), 64, {}).empty());
 }
 
 TEST_P(NotifySocketTest, CloseRemovesTheSocketAndItsDirectory) {

@@ -339,6 +339,9 @@ TEST_F(PoolTest, ADatagramFromASenderThatIsGoneIsRejectedAndCounted) {
 TEST_F(PoolTest, TheWorkerItselfIsHeardByItsIdentityEvenOnceReaped) {
   config_.readiness.mode = ReadinessMode::kNotify;
   StartPool();
+  ASSERT_TRUE(watcher_.Fire(NotifyFd(0)));
+  EXPECT_EQ(notify_.last_known.leader_identity, os_.IdentityOf(100));  // Known at receipt.
+  EXPECT_EQ(notify_.last_known.leader_pid, 100);
   // FakeOs does not list the worker: gone, yet its pidfd's identity is the run's leader's.
   Send(0, "READY=1", Pid(0));
   EXPECT_TRUE(worker(0).ready());
@@ -681,7 +684,7 @@ class FailingNotifyTransport final : public NotifyTransport {
     return Status::Error("socket: too many open files");
   }
   void Close(NotifyEndpoint&) override {}
-  std::vector<NotifyDatagram> Drain(int, size_t) override { return {}; }
+  std::vector<NotifyDatagram> Drain(int, size_t, const KnownSenders&) override { return {}; }
 };
 
 // Regression test for a fixed bug: with `backoff.initial: 0` (documented: "restart at once") a
