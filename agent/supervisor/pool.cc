@@ -414,7 +414,7 @@ bool Pool::GroupIsHeld(const Run& run) {
 }
 
 void Pool::SignalRun(int slot, int signo) {
-  Run& run = runs_[slot];
+  const Run& run = runs_[slot];
   if (run.pid <= 0) return;
   // The whole process group: the worker and whatever it started (a MAINPID= of the group too).
   const bool group = GroupIsHeld(run);
@@ -564,7 +564,7 @@ bool Pool::OnProcessExited(pid_t pid, int wait_status) {
   Run& run = runs_[slot];
   slot_of_pid_.erase(it);
   if (pid != run.main_pid) {
-    if (pid != run.pid) return true;  // Not the run's any more (a former main process).
+    if (pid != run.pid) return false;  // Not the run's any more: left to others (an orphan).
     // The leader handed over to a MAINPID= and exited: the run goes on while the main process
     // lives (reparented to us, its exit will be reaped here too).
     if (run.main_pidfd && !services_.os.InspectPidfd(run.main_pidfd.get()).exited) {
