@@ -21,6 +21,8 @@ def start_handover(pools, mode):
     vigil.log.wait("worker_ready")
     (run,) = vigil.records.wait_runs(1)
     handed = run.wait(lambda r: r.of("handed_over"), what="the handover")[0]
+    # Both are up (their signal handlers set) before anything is sent to them.
+    run.wait(lambda r: r.children("a") and r.children("b"), what="A and B to start")
     mains = [e["main_pid"] for e in vigil.log.wait("worker_main_pid", count=2) and
              vigil.log.events("worker_main_pid")]
     assert mains == [handed["a"], handed["b"]], mains

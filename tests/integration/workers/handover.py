@@ -29,9 +29,9 @@ def notify(text):
     sock.sendto(text.encode(), "\0" + address[1:] if address.startswith("@") else address)
 
 
-def run(record, crash_file, crash_code, linger):
+def run(record, crash_file, crash_code, linger, started=None):
     """Records signals; exits 0 `linger` seconds after SIGTERM, or crash_code once crash_file
-    exists."""
+    exists. `started` is recorded once the handlers are in place."""
     state = {"stop": None}
 
     def on_signal(signo, frame):
@@ -41,6 +41,8 @@ def run(record, crash_file, crash_code, linger):
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if started:
+        record("child", **started)
     while True:
         if state["stop"] is not None and time.monotonic() >= state["stop"] + linger:
             record("exit", code=0)
@@ -63,8 +65,7 @@ def orphan(record, name, crash_file, crash_code, linger):
             os._exit(0)
         os.close(writer)
         record.proc = name
-        record("child", pgid=os.getpgrp(), ppid=os.getppid())
-        run(record, crash_file, crash_code, linger)
+        run(record, crash_file, crash_code, linger, {"pgid": os.getpgrp(), "ppid": os.getppid()})
     os.close(writer)
     pid = int(os.read(reader, 64))
     os.close(reader)
