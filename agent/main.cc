@@ -116,17 +116,30 @@ int RunSingleCommand(const CliOptions& options) {
   return code;
 }
 
-// Unique per run, so that two agents sharing a network namespace (two containers of one pod)
-// never collide on a notify socket name.
-std::string NotifyPrefix() {
-  uint64_t token = 0;
-  if (::getrandom(&token, sizeof token, GRND_NONBLOCK) != sizeof token) {
-    token = static_cast<uint64_t>(::getpid()) << 32 ^
-            static_cast<uint64_t>(MonotonicClock().Now().time_since_epoch().count());
+// The notify directory and its transport, checked before any worker exists: a directory that
+// cannot be made or is unsafe, or that a pool's user cannot reach, is a usage error (exit 2).
+StatusOr<std::unique_ptr<LinuxNotifyTransport>> SetUpNotify(const Config& config, bool root) {
+  auto directory = NotifyDirectory::Open(config.notify.directory);
+  if (!directory.ok()) return directory.status();
+  if (directory->stale_removed() > 0) {
+    log::Info("notify directory {}: removed {} stale socket(s) of an earlier run",
+              directory->path(), directory->stale_removed());
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "vigil-%016llx", static_cast<unsigned long long>(token));
-  return buf;
+  if (root) {
+    for (const PoolConfig& pool : config.pools) {
+      if (pool.user.empty() && pool.group.empty()) continue;
+      SpawnRequest credentials;
+      if (Status s = ResolveCredentials(pool, &credentials); !s.ok()) return s;
+      const uid_t uid = credentials.uid == static_cast<uid_t>(-1) ? 0 : credentials.uid;
+      const gid_t gid = credentials.gid == static_cast<gid_t>(-1) ? 0 : credentials.gid;
+      const std::string who =
+          "pool " + pool.name + "'s user " + (pool.user.empty() ? std::string("root") : pool.user);
+      if (Status s = directory->CheckReachableBy(uid, gid, credentials.user_name, who); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  return LinuxNotifyTransport::Create(std::move(*directory), config.notify.credentials);
 }
 
 // A thousand workers need a thousand notify sockets: lift the soft descriptor limit to the hard
@@ -165,8 +178,6 @@ int RunPools(const Config& config) {
   }
   const uint64_t file_limit = RaiseFileLimit();
   EventLoop& loop = *core->loop;
-  LinuxNotifyTransport notify;
-  const std::string prefix = NotifyPrefix();
   uint64_t seed = 0;
   if (::getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed) seed = ::getpid();
   XorShiftRandom random(seed);
@@ -176,7 +187,14 @@ int RunPools(const Config& config) {
       log::Warn("pool {}: not running as root, so user/group are ignored", pool.name);
     }
   }
-  PoolServices services{os, loop, loop, notify, clock, random, prefix, root};
+  auto notify = SetUpNotify(config, root);
+  if (!notify.ok()) {
+    log::Error("{}", notify.status().message());
+    return kExitUsage;
+  }
+  log::Debug("notify sockets in {}, senders read with {}", (*notify)->directory().path(),
+             (*notify)->uses_pidfd() ? "SCM_PIDFD" : "SCM_CREDENTIALS");
+  PoolServices services{os, loop, loop, **notify, clock, random, root};
   Supervisor supervisor(config, services);
   supervisor.SetDescriptorLimit(file_limit);
   if (Status s = supervisor.CheckDescriptors(); !s.ok()) {

@@ -136,6 +136,25 @@ const std::vector<AgentOption> kOptions = {
        c->control.token_file = v;
        return Status();
      }},
+    {"notify.directory", "--notify-dir", "VIGIL_NOTIFY_DIR", false,
+     [](Config* c, const std::string& v) -> Status {
+       if (v.empty() || v.front() != '/') return Status::Error("must be an absolute path");
+       c->notify.directory = v;
+       return Status();
+     }},
+    {"notify.credentials", "--notify-credentials", "VIGIL_NOTIFY_CREDENTIALS", false,
+     [](Config* c, const std::string& v) -> Status {
+       if (v == "auto") {
+         c->notify.credentials = NotifyCredentials::kAuto;
+       } else if (v == "pidfd") {
+         c->notify.credentials = NotifyCredentials::kPidfd;
+       } else if (v == "ucred") {
+         c->notify.credentials = NotifyCredentials::kUcred;
+       } else {
+         return Status::Error("expected auto, pidfd or ucred, got '" + v + "'");
+       }
+       return Status();
+     }},
 };
 
 }  // namespace

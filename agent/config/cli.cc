@@ -284,6 +284,11 @@ Pool mode (docs/pools.md), selected by a config file or --replicas:
       --control, --control-binary PATH, --socket PATH, --socket-mode MODE,
       --health-port PORT, --api-port PORT, --api-address ADDR, --token-file PATH
                           The control plane (docs/control.md); each also VIGIL_<NAME>.
+      --notify-dir DIR    Where the workers' notify sockets live (default: notify next to
+                          the control socket, /run/vigil/notify; env VIGIL_NOTIFY_DIR).
+      --notify-credentials auto|pidfd|ucred
+                          How senders of sd_notify datagrams are checked (default auto:
+                          SCM_PIDFD where the kernel has it; docs/pools.md).
       --metrics-address HOST:PORT|off
                           Prometheus /metrics, served by vigil-control (default
                           0.0.0.0:9180; env VIGIL_METRICS_ADDRESS; docs/metrics.md).

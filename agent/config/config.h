@@ -115,6 +115,17 @@ struct ControlConfig {
   std::string metrics_address = "0.0.0.0:9180";
 };
 
+// How the senders of sd_notify datagrams are read (docs/pools.md): SCM_PIDFD where the kernel
+// has it (auto), always (pidfd: start-up fails without it), or SCM_CREDENTIALS (ucred).
+enum class NotifyCredentials { kAuto, kPidfd, kUcred };
+
+struct NotifyConfig {
+  // The directory of the workers' notify sockets; empty until loaded: then `notify` next to the
+  // control socket (/run/vigil/notify by default).
+  std::string directory;
+  NotifyCredentials credentials = NotifyCredentials::kAuto;
+};
+
 struct Config {
   std::string source;  // the config file, or "command line"
   std::vector<PoolConfig> pools;
@@ -123,6 +134,7 @@ struct Config {
   log::Format log_format = log::Format::kText;
   DrainConfig drain;
   ControlConfig control;
+  NotifyConfig notify;
   // Where the summary of how Vigil ended goes (Kubernetes' terminationMessagePath); written
   // only if the file exists. Empty: nowhere.
   std::string termination_message_path = "/dev/termination-log";

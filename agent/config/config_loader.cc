@@ -153,6 +153,12 @@ Status ValidateConfig(Config* config) {
       }
     }
   }
+  if (config->notify.directory.empty()) {
+    // Next to the control socket: one writable directory (an emptyDir at /run/vigil) for both.
+    const std::string& socket = config->control.socket;
+    const size_t slash = socket.rfind('/');
+    config->notify.directory = (slash == 0 ? "" : socket.substr(0, slash)) + "/notify";
+  }
   for (const HookConfig& hook : config->hooks) {
     if (hook.command.empty() || hook.command.front().empty()) {
       return Status::Error(config->source + ": hook '" + hook.name +

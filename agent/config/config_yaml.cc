@@ -203,12 +203,12 @@ Status ParseTopLevel(const YamlError& err, const YAML::Node& root, Config* confi
       }
     } else if (key == "hooks") {
       if (Status st = ParseHooks(err, value, config); !st.ok()) return st;
-    } else if ((key == "drain" || key == "control") && value.IsMap()) {
+    } else if ((key == "drain" || key == "control" || key == "notify") && value.IsMap()) {
       for (const auto& inner : value) {
         const std::string name = key + "." + inner.first.Scalar();
         if (Status st = ApplyAgentKey(err, name, inner.second, config); !st.ok()) return st;
       }
-    } else if (key == "drain" || key == "control") {
+    } else if (key == "drain" || key == "control" || key == "notify") {
       return err.At(value, key, std::string("expected a mapping, got ") + TypeName(value));
     } else if (FindAgentOption(key) != nullptr) {
       if (Status st = ApplyAgentKey(err, key, value, config); !st.ok()) return st;

@@ -6,8 +6,9 @@
 // self-stop, subreaper) is appended, in call order, to `actions` as a readable string, and
 // signals are also kept as structured SignalCall values.
 //
-// Pidfds handed out by Spawn are real descriptors (eventfds), so the UniqueFd that owns them
-// in the code under test can close them without touching anyone else's descriptor.
+// Pidfds handed out by Spawn and OpenPidfd are real descriptors (eventfds), so the UniqueFd that
+// owns them in the code under test can close them without touching anyone else's descriptor;
+// InspectPidfd answers for the pid each was made for, from `process_groups` and `exited`.
 #pragma once
 
 #include <sys/eventfd.h>
@@ -19,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,7 +65,10 @@ class FakeOs final : public Os {
   pid_t process_group = 4242;
   bool foreground_of_terminal = false;
   std::vector<pid_t> descendants;
-  std::map<pid_t, pid_t> process_groups;   // For ProcessGroupOf; unknown pids are ESRCH.
+  // The processes the fake knows, for ProcessGroupOf, OpenPidfd and InspectPidfd: pid -> its
+  // process group. Unknown pids are gone (ESRCH); spawned children are not added by themselves.
+  std::map<pid_t, pid_t> process_groups;
+  std::set<pid_t> exited;  // Known, but exited (zombies): their group can still be read.
   std::optional<uint64_t> oom_kill_count;  // What OomKillCount() reports.
   Status signal_result;                    // Returned by every Signal* call.
   Status set_foreground_result;
@@ -159,6 +164,7 @@ class FakeOs final : public Os {
     if (outcome.with_pidfd) {
       child->pidfd.Reset(::eventfd(0, EFD_CLOEXEC));
       pidfd_of_last_spawn = child->pidfd.get();
+      pidfd_pids_[child->pidfd.get()] = outcome.pid;
     } else {
       child->pidfd.Reset();
       pidfd_of_last_spawn = -1;
@@ -211,6 +217,42 @@ class FakeOs final : public Os {
     return it->second;
   }
 
+  // What a pidfd of `target` would show. Identities are 1000000 + pid: one process each, kept
+  // after it is gone (as pidfs keeps them), unless the test set another in `identities`.
+  ProcessFacts FactsOf(pid_t target) const {
+    ProcessFacts facts;
+    facts.identity = IdentityOf(target);
+    if (target == 0) {
+      facts.pid = 0;
+      facts.exited = false;
+      return facts;
+    }
+    auto it = process_groups.find(target);
+    if (it == process_groups.end()) return facts;  // Gone: pid -1.
+    facts.pid = target;
+    facts.pgid = it->second;
+    facts.exited = exited.count(target) != 0;
+    return facts;
+  }
+  uint64_t IdentityOf(pid_t target) const {
+    auto it = identities.find(target);
+    if (it != identities.end()) return it->second;
+    return target > 0 ? 1000000u + static_cast<uint64_t>(target) : 0;
+  }
+  std::map<pid_t, uint64_t> identities;
+
+  StatusOr<UniqueFd> OpenPidfd(pid_t target) override {
+    if (process_groups.count(target) == 0) return Status::FromErrno("pidfd_open", ESRCH);
+    UniqueFd fd(::eventfd(0, EFD_CLOEXEC));
+    pidfd_pids_[fd.get()] = target;
+    return fd;
+  }
+  ProcessFacts InspectPidfd(int pidfd) override {
+    auto it = pidfd_pids_.find(pidfd);
+    if (it == pidfd_pids_.end()) return ProcessFacts{};
+    return FactsOf(it->second);
+  }
+
   bool IsForegroundOfTerminal(int fd) override {
     is_foreground_queries.push_back(fd);
     return foreground_of_terminal;
@@ -242,6 +284,7 @@ class FakeOs final : public Os {
   }
 
   std::deque<SpawnOutcome> spawn_script_;
+  std::map<int, pid_t> pidfd_pids_;  // Every pidfd handed out (descriptor numbers may be reused).
   struct ScriptedWait {
     Status error;  // Returned instead of `result` when not OK.
     WaitResult result;

@@ -236,7 +236,10 @@ def test_user_runs_the_worker_unprivileged(pools, shared_records):
     nobody = __import__("pwd").getpwnam("nobody")
     config = pools.config([{"name": "app", "command": pools.worker(), "user": "nobody",
                             "working_dir": "/", "readiness": {"mode": "notify"}}])
-    vigil = pools.start(config=config, env={"WORKER_RECORDS": str(shared_records.directory)})
+    # The notify directory too must be reachable by nobody (tmp_path's parents are 0700).
+    vigil = pools.start(config=config, env={"WORKER_RECORDS": str(shared_records.directory),
+                                            "VIGIL_NOTIFY_DIR": str(shared_records.directory /
+                                                                    "notify")})
     vigil.log.wait("worker_ready")
     (run,) = shared_records.runs()
     host = vigil.host_pid(run.pid)

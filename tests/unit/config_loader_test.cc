@@ -822,6 +822,48 @@ TEST_F(ConfigLoaderTest, TheExampleFilesAgentSettingsAreTheDefaults) {
   EXPECT_EQ(c.control.http_port, defaults.control.http_port);
   EXPECT_EQ(c.control.http_drain, defaults.control.http_drain);
   EXPECT_EQ(c.control.metrics_address, defaults.control.metrics_address);
+  EXPECT_EQ(c.notify.directory, "/run/vigil/notify");
+  EXPECT_EQ(c.notify.credentials, defaults.notify.credentials);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The notify directory and credentials (docs/pools.md, "sd_notify")
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(ConfigLoaderTest, TheNotifyDirectoryDefaultsToNotifyNextToTheControlSocket) {
+  EXPECT_EQ(LoadOk({"--replicas", "1", "--", "app"}).notify.directory, "/run/vigil/notify");
+  EXPECT_EQ(
+      LoadOk({"--replicas", "1", "--socket", "/srv/v/ctl.sock", "--", "app"}).notify.directory,
+      "/srv/v/notify");
+  EXPECT_EQ(LoadOk({"--replicas", "1", "--socket", "/ctl.sock", "--", "app"}).notify.directory,
+            "/notify");
+  EXPECT_EQ(LoadOk({"--replicas", "1", "--", "app"}).notify.credentials, NotifyCredentials::kAuto);
+}
+
+TEST_F(ConfigLoaderTest, TheNotifyOptionsComeFromTheFileTheEnvironmentOrAFlag) {
+  Config file = FileOk("notify:\n  directory: /a/notify\n  credentials: ucred\n" + PoolYaml());
+  EXPECT_EQ(file.notify.directory, "/a/notify");
+  EXPECT_EQ(file.notify.credentials, NotifyCredentials::kUcred);
+  EXPECT_EQ(file.origin["notify.directory"], "vigil.yaml:2");
+  env_["VIGIL_NOTIFY_DIR"] = "/b/notify";
+  env_["VIGIL_NOTIFY_CREDENTIALS"] = "pidfd";
+  Config env = FileOk("notify:\n  directory: /a/notify\n" + PoolYaml());
+  EXPECT_EQ(env.notify.directory, "/b/notify");
+  EXPECT_EQ(env.notify.credentials, NotifyCredentials::kPidfd);
+  Config flag = FileOk(PoolYaml(), {"--notify-dir", "/c/notify", "--notify-credentials", "auto"});
+  EXPECT_EQ(flag.notify.directory, "/c/notify");
+  EXPECT_EQ(flag.notify.credentials, NotifyCredentials::kAuto);
+}
+
+TEST_F(ConfigLoaderTest, BadNotifyOptionsNameTheirSource) {
+  EXPECT_EQ(LoadError({"--replicas", "1", "--notify-dir", "run/notify", "--", "app"}),
+            "--notify-dir: must be an absolute path");
+  EXPECT_EQ(LoadError({"--replicas", "1", "--notify-credentials", "scm", "--", "app"}),
+            "--notify-credentials: expected auto, pidfd or ucred, got 'scm'");
+  EXPECT_THAT(FileError("notify:\n  credentials: maybe\n" + PoolYaml()),
+              StartsWith("vigil.yaml:2: notify.credentials: expected auto, pidfd or ucred"));
+  EXPECT_THAT(FileError("notify: /run/notify\n" + PoolYaml()),
+              StartsWith("vigil.yaml:1: notify: expected a mapping"));
 }
 
 TEST(PoolOptionsTest, FlagsAndVariablesAreDerivedFromTheKey) {

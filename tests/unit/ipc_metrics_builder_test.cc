@@ -787,7 +787,9 @@ TEST_F(MetricsBuilderTest, NotifySeriesAreEmittedAtZeroForEveryKeyAndCause) {
          {"READY", "RELOADING", "STOPPING", "STATUS", "WATCHDOG", "EXTEND_TIMEOUT_USEC", "MAINPID",
           "ERRNO", "EXIT_STATUS", "X_VIGIL_STOP", "other"})
       keys.push_back({{"pool", pool}, {"key", key}});
-    for (const char* cause : {"oversized", "empty", "not_text", "malformed", "unauthorized"})
+    for (const char* cause :
+         {"oversized", "empty", "not_text", "malformed", "sender_gone", "sender_outside_namespace",
+          "sender_not_in_group", "no_credentials", "fd_passed", "main_pid_refused"})
       causes.push_back({{"pool", pool}, {"cause", cause}});
   }
   EXPECT_EQ(Series("vigil_notify_messages_total"), keys);
@@ -824,7 +826,7 @@ TEST_F(MetricsBuilderTest, RejectedDatagramsAreCountedByCauseAndTheirKeysAreNot)
   Send("a", 0, "READY=1", 777);  // Another process group's.
   os_.process_groups.clear();
   {
-    const int fd = notify_.LastFdWithPrefix("vigil-test-a-0-");
+    const int fd = notify_.LastFdWithLabel("a/0");
     notify_.Queue(fd, "READY=1", 100, /*truncated=*/true);
     ASSERT_TRUE(watcher_.Fire(fd));
   }
@@ -832,20 +834,26 @@ TEST_F(MetricsBuilderTest, RejectedDatagramsAreCountedByCauseAndTheirKeysAreNot)
   EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "empty"}}), 1);
   EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "not_text"}}), 1);
   EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "malformed"}}), 2);
-  EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "unauthorized"}}), 2);
+  EXPECT_EQ(
+      Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "sender_outside_namespace"}}),
+      1);
+  EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "sender_not_in_group"}}),
+            1);
   EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "oversized"}}), 1);
   EXPECT_EQ(Total("vigil_notify_rejected_total", {{"pool", "b"}}), 0);
   EXPECT_EQ(Total("vigil_notify_messages_total"), 0);
   EXPECT_FALSE(sup().pools()[0]->ready());
 }
 
-TEST_F(MetricsBuilderTest, AMainPidOfAnotherWorkerIsCountedAndRejectedUnauthorized) {
+TEST_F(MetricsBuilderTest, AMainPidOfAnotherWorkerRejectsTheDatagramWhole) {
   config_.pools[0].readiness.mode = ReadinessMode::kNotify;
   Start();
-  Send("a", 0, "MAINPID=101", 100);  // Pool b's worker.
+  os_.process_groups[101] = 101;
+  Send("a", 0, "MAINPID=101\nREADY=1", 100);  // Pool b's worker.
   Build();
-  EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "unauthorized"}}), 1);
-  EXPECT_EQ(Value("vigil_notify_messages_total", {{"pool", "a"}, {"key", "MAINPID"}}), 1);
+  EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "main_pid_refused"}}),
+            1);
+  EXPECT_EQ(Total("vigil_notify_messages_total"), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
