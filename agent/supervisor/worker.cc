@@ -323,10 +323,11 @@ ExitRecord Worker::Classify(int wait_status, bool oom) const {
   } else {
     r.reason = ExitReason::kExited;
   }
+  // Signalled at a deadline (the drain's, or SIGKILLed at its stop timeout): it ignored its stop
+  // signal for the time it had, whatever it died of then. (A watchdog or boot-timeout kill is a
+  // failure of its own kind, not a straggler.)
+  r.straggler = straggler_ || r.reason == ExitReason::kStopTimeoutKilled;
 
-  // Signalled at a deadline (the drain's, or its own stop timeout's SIGKILL): it ignored its
-  // stop signal for the time it had, whatever it died of then.
-  r.straggler = straggler_ || (sigkill_sent_ && r.signal == SIGKILL);
   r.graceful = abort_ == AbortCause::kNone && !sigkill_sent_ && !straggler_ &&
                (success_code || died_as_asked);
   const bool stopped_by_us =
