@@ -9,6 +9,7 @@
 
 #include "agent/base/duration.h"
 #include "agent/control/lifecycle_service.h"
+#include "agent/control/utf8.h"
 #include "agent/log/log.h"
 
 namespace vigil::control {
@@ -100,7 +101,7 @@ class DrainHandler final : public CivetHandler {
       std::lock_guard<std::mutex> lock(wait->mu);
       wait->answered = true;
       wait->code = r.code();
-      wait->message = r.message();
+      wait->message = PublicText(r.message());
       wait->cv.notify_all();
     });
     v1::DrainProgress progress;

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "agent/control/reactors.h"
+#include "agent/control/utf8.h"
 #include "agent/init/signals.h"
 
 namespace vigil::control {
@@ -10,7 +11,7 @@ namespace {
 
 grpc::Status FromResult(const internal::v1::Result& r) {
   if (r.code() == 0) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(r.code()), r.message());
+  return grpc::Status(static_cast<grpc::StatusCode>(r.code()), PublicText(r.message()));
 }
 
 grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context, const grpc::Status& s) {

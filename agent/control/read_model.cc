@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "agent/control/utf8.h"
+
 namespace vigil::control {
 
 void ToPublic(const internal::v1::WorkerInfo& in, v1::Worker* out) {
@@ -10,10 +12,10 @@ void ToPublic(const internal::v1::WorkerInfo& in, v1::Worker* out) {
   out->set_state(static_cast<v1::WorkerState>(in.state()));
   out->set_since_unix_ms(in.since_unix_ms());
   out->set_restarts(in.restarts());
-  out->set_status_text(in.status_text());
+  out->set_status_text(PublicText(in.status_text()));
   if (in.has_last_exit()) {
     auto* e = out->mutable_last_exit();
-    e->set_reason(in.last_exit().reason());
+    e->set_reason(PublicText(in.last_exit().reason()));
     e->set_code(in.last_exit().code());
     e->set_signal(in.last_exit().signal());
     e->set_graceful(in.last_exit().graceful());
@@ -38,7 +40,7 @@ void ApplyPoolInfo(const internal::v1::PoolInfo& in, v1::Pool* out) {
 }  // namespace
 
 void ToPublic(const internal::v1::PoolInfo& in, v1::Pool* out) {
-  out->set_name(in.name());
+  out->set_name(PublicText(in.name()));
   ApplyPoolInfo(in, out);
   out->clear_workers();
   for (const auto& w : in.workers())
@@ -46,7 +48,7 @@ void ToPublic(const internal::v1::PoolInfo& in, v1::Pool* out) {
 }
 
 void ToPublic(const internal::v1::DrainInfo& in, v1::DrainProgress* out) {
-  out->set_trigger(in.trigger());
+  out->set_trigger(PublicText(in.trigger()));
   out->set_started_unix_ms(in.started_unix_ms());
   out->set_deadline_unix_ms(in.deadline_unix_ms());
   out->set_workers_remaining(in.workers_remaining());
@@ -54,7 +56,7 @@ void ToPublic(const internal::v1::DrainInfo& in, v1::DrainProgress* out) {
   out->set_graceful(in.graceful());
   out->clear_stragglers();
   for (const auto& s : in.stragglers())
-    out->add_stragglers(s);
+    out->add_stragglers(PublicText(s));
 }
 
 namespace {
@@ -97,11 +99,11 @@ void ReadModel::ApplyEvent(const internal::v1::Event& in) {
     std::lock_guard<std::mutex> lock(mu_);
     event.set_kind(static_cast<v1::Event::Kind>(in.kind()));
     event.set_time_unix_ms(in.time_unix_ms());
-    event.set_pool(in.pool());
+    event.set_pool(PublicText(in.pool()));
     event.set_slot(in.slot());
     if (in.kind() == v1::Event::POOL && in.has_pool_info()) {
       for (auto& pool : *status_.mutable_pools()) {
-        if (pool.name() != in.pool()) continue;
+        if (pool.name() != event.pool()) continue;
         ApplyPoolInfo(in.pool_info(), &pool);
         while (pool.workers_size() > in.pool_info().slots())
           pool.mutable_workers()->RemoveLast();
@@ -110,7 +112,7 @@ void ReadModel::ApplyEvent(const internal::v1::Event& in) {
     if (in.has_worker()) {
       ToPublic(in.worker(), event.mutable_worker());
       for (auto& pool : *status_.mutable_pools()) {
-        if (pool.name() != in.pool()) continue;
+        if (pool.name() != event.pool()) continue;
         // Slots are dense (0..n-1): grow to the slot reported, shrink to the pool's slot count.
         while (pool.workers_size() <= in.slot())
           pool.add_workers()->set_slot(pool.workers_size() - 1);
