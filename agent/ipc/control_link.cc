@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "agent/base/duration.h"
 #include "agent/init/signals.h"
 #include "agent/ipc/metrics_builder.h"
 #include "agent/log/log.h"
@@ -17,9 +18,6 @@ extern char** environ;
 
 namespace vigil {
 namespace {
-
-constexpr Duration kRestartInitial = std::chrono::seconds(1);
-constexpr Duration kRestartMax = std::chrono::seconds(30);
 
 const char* LevelName(log::Level level) {
   switch (level) {
@@ -50,7 +48,9 @@ ControlLink::ControlLink(const Config& config, Supervisor& supervisor, Os& os, S
       watcher_(watcher),
       clock_(clock),
       binary_(std::move(binary)),
-      builder_(supervisor, clock) {}
+      builder_(supervisor, clock),
+      backoff_(ControlBackoff::Options{std::chrono::seconds(1), std::chrono::seconds(30),
+                                       config.control.backoff_reset_after}) {}
 
 ControlLink::~ControlLink() {
   if (restart_timer_ != kNoTimer) scheduler_.Cancel(restart_timer_);
@@ -114,6 +114,7 @@ void ControlLink::Spawn() {
     return;
   }
   pid_ = child.pid;
+  backoff_.Started(clock_.Now());
   // Non-blocking from now on: the core must never wait for the control plane.
   const int flags = ::fcntl(ours.get(), F_GETFL);
   if (flags >= 0) ::fcntl(ours.get(), F_SETFL, flags | O_NONBLOCK);
@@ -132,18 +133,16 @@ void ControlLink::Spawn() {
   last_ready_ = supervisor_.ready();
 }
 
-void ControlLink::ScheduleRestart() {
-  if (stopping_ || restart_timer_ != kNoTimer) return;
-  ++consecutive_failures_;
-  Duration delay = kRestartInitial;
-  for (int i = 1; i < consecutive_failures_ && delay < kRestartMax; ++i)
-    delay *= 2;
-  delay = std::min(delay, kRestartMax);
+Duration ControlLink::ScheduleRestart() {
+  if (stopping_ || restart_timer_ != kNoTimer) return Duration::zero();
+  const Duration delay = backoff_.Ended(clock_.Now());
+  // Even an immediate restart goes through the loop: never a spawn from inside the reaper.
   restart_timer_ = scheduler_.RunAt(clock_.Now() + delay, [this] {
     restart_timer_ = kNoTimer;
     ++restarts_;
     Spawn();
   });
+  return delay;
 }
 
 bool ControlLink::OnProcessExited(pid_t pid, int wait_status) {
@@ -154,8 +153,12 @@ bool ControlLink::OnProcessExited(pid_t pid, int wait_status) {
   const std::string how = WIFEXITED(wait_status)
                               ? "exited with code " + std::to_string(WEXITSTATUS(wait_status))
                               : "killed by " + SignalName(WTERMSIG(wait_status));
-  log::Event(log::Level::kWarn, "control_exited", "control plane " + how + "; restarting", {});
-  ScheduleRestart();
+  const Duration delay = ScheduleRestart();
+  const int64_t delay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
+  log::Event(log::Level::kWarn, "control_exited",
+             "control plane " + how + "; restarting " +
+                 (delay_ms == 0 ? std::string("now") : "in " + FormatDuration(delay)),
+             {{"restart_in_ms", delay_ms}});
   return true;
 }
 
@@ -227,7 +230,6 @@ void ControlLink::OnReadable() {
     Disconnect();
     return;
   }
-  consecutive_failures_ = 0;  // It is alive and talking.
   decoder_.Append(buf, static_cast<size_t>(n));
   for (;;) {
     bool corrupt = false;

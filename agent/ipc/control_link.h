@@ -1,7 +1,8 @@
 // ControlLink: the core's end of the control plane.
 //
 // It spawns vigil-control with one end of a socketpair as its fd 3, supervises it (restarts it
-// with backoff, 1 s doubling to 30 s, when it dies; workers never notice), sends it a Snapshot
+// when it dies, at once after a stable run, else with backoff: ControlBackoff; workers never
+// notice), sends it a Snapshot
 // on every start and an Event for every change, and turns its Commands into Supervisor calls,
 // answering each with a Result. The core never blocks on it: output is buffered and written
 // when the socket is writable, and a control plane more than 16 MiB behind is killed (and
@@ -17,6 +18,7 @@
 #include "agent/config/config.h"
 #include "agent/event/fd_watcher.h"
 #include "agent/event/scheduler.h"
+#include "agent/ipc/control_backoff.h"
 #include "agent/ipc/frame.h"
 #include "agent/ipc/status_builder.h"
 #include "agent/supervisor/supervisor.h"
@@ -45,7 +47,8 @@ class ControlLink final : public AgentListener {
 
  private:
   void Spawn();
-  void ScheduleRestart();
+  // The run (or the spawn) ended now: start again when the policy says.
+  Duration ScheduleRestart();
   void Disconnect();
   void Send(const internal::v1::CoreMessage& message);
   void Flush();
@@ -70,7 +73,7 @@ class ControlLink final : public AgentListener {
   bool writable_watched_ = false;
   bool stopping_ = false;
   int restarts_ = 0;
-  int consecutive_failures_ = 0;
+  ControlBackoff backoff_;
   TimerId restart_timer_ = kNoTimer;
   // The last agent state sent, so that unchanged state is not sent again.
   int last_phase_ = -1;

@@ -822,6 +822,21 @@ TEST_F(ConfigLoaderTest, TheExampleFilesAgentSettingsAreTheDefaults) {
   EXPECT_EQ(c.control.http_port, defaults.control.http_port);
   EXPECT_EQ(c.control.http_drain, defaults.control.http_drain);
   EXPECT_EQ(c.control.metrics_address, defaults.control.metrics_address);
+  EXPECT_EQ(c.control.backoff_reset_after, defaults.control.backoff_reset_after);
+}
+
+// vigil-control's stable period (docs/control.md): file, flag, bounds.
+TEST_F(ConfigLoaderTest, ControlBackoffResetAfterIsBounded) {
+  EXPECT_EQ(Config{}.control.backoff_reset_after, std::chrono::seconds(60));
+  EXPECT_EQ(
+      FileOk("control:\n  backoff_reset_after: 5s\n" + PoolYaml()).control.backoff_reset_after,
+      std::chrono::seconds(5));
+  EXPECT_EQ(FileOk(PoolYaml(), {"--control-backoff-reset-after", "2m"}).control.backoff_reset_after,
+            std::chrono::minutes(2));
+  EXPECT_THAT(FileError(PoolYaml(), {"--control-backoff-reset-after", "500ms"}),
+              HasSubstr("must be between 1s and 24h, got '500ms'"));
+  EXPECT_THAT(FileError("control:\n  backoff_reset_after: 25h\n" + PoolYaml()),
+              HasSubstr("control.backoff_reset_after"));
 }
 
 TEST(PoolOptionsTest, FlagsAndVariablesAreDerivedFromTheKey) {
