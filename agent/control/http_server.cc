@@ -40,10 +40,18 @@ class ReadyHandler final : public CivetHandler {
 
 class LiveHandler final : public CivetHandler {
  public:
+  explicit LiveHandler(Liveness* liveness) : liveness_(liveness) {}
   bool handleGet(CivetServer*, mg_connection* conn) override {
-    Reply(conn, 200, "OK", "alive\n");
+    if (liveness_ == nullptr || liveness_->Check()) {
+      Reply(conn, 200, "OK", "alive\n");
+    } else {
+      Reply(conn, 503, "Service Unavailable", "the core is not answering\n");
+    }
     return true;
   }
+
+ private:
+  Liveness* liveness_;
 };
 
 class DrainHandler final : public CivetHandler {
@@ -143,7 +151,10 @@ class DrainHandler final : public CivetHandler {
 class HttpServer::Impl {
  public:
   Impl(const HttpOptions& options, ReadModel& model, CoreConnection& core)
-      : options_(options), ready_(model), drain_(model, core, options.token) {}
+      : options_(options),
+        ready_(model),
+        live_(options.liveness),
+        drain_(model, core, options.token) {}
 
   bool Start() {
     const std::string port = options_.address + ":" + std::to_string(options_.port);

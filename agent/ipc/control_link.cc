@@ -235,22 +235,30 @@ void ControlLink::OnReadable() {
     bool corrupt = false;
     std::optional<std::string> payload = decoder_.Next(&corrupt);
     if (corrupt) {
-      log::Error("control plane: corrupt frame; restarting it");
-      Disconnect();
-      if (pid_ > 0) {
-        Status s = os_.SignalPid(pid_, SIGKILL);
-        (void)s;
-      }
+      ProtocolError(decoder_.error());
       return;
     }
     if (!payload) return;
     internal::v1::ControlMessage message;
     if (!message.ParseFromString(*payload) || !message.has_command()) {
-      log::Warn("control plane: unreadable message ignored");
-      continue;
+      ProtocolError("a frame that is not a command (" + std::to_string(payload->size()) +
+                    " bytes)");
+      return;
     }
     Handle(message.command());
     if (!socket_) return;
+  }
+}
+
+void ControlLink::ProtocolError(const std::string& what) {
+  // The stream cannot be trusted after this: start the control plane over. Workers, readiness
+  // and counts are the core's, so nothing else notices.
+  log::Event(log::Level::kError, "control_protocol_error",
+             "vigil-control sent " + what + "; restarting it", {{"pid", pid_}});
+  Disconnect();
+  if (pid_ > 0) {
+    Status s = os_.SignalPid(pid_, SIGKILL);
+    (void)s;
   }
 }
 
@@ -280,6 +288,12 @@ void ControlLink::Handle(const internal::v1::Command& command) {
                  {{"reason", command.shutdown().reason()}});
       result = supervisor_.Drain(DrainTrigger::kFastStop);
       break;
+    case internal::v1::Command::kPing: {
+      internal::v1::CoreMessage reply;
+      reply.mutable_result()->set_id(command.id());
+      Send(reply);
+      return;
+    }
     case internal::v1::Command::kMetrics: {
       internal::v1::CoreMessage reply;
       reply.mutable_result()->set_id(command.id());

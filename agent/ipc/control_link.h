@@ -53,6 +53,8 @@ class ControlLink final : public AgentListener {
   void Send(const internal::v1::CoreMessage& message);
   void Flush();
   void OnReadable();
+  // A frame that is over the limit or not a command: logged by name, vigil-control restarted.
+  void ProtocolError(const std::string& what);
   void Handle(const internal::v1::Command& command);
   void SendWorkerEvent(int kind, const Pool& pool, int slot);  // kind: vigil.v1.Event.Kind
   std::vector<std::string> Arguments() const;

@@ -5,8 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+
 #include <memory>
+#include <string>
 #include <vector>
+
+#include "agent/ipc/frame.h"
 
 #include "tests/fakes/supervisor_harness.h"
 
@@ -57,7 +62,33 @@ class ControlLinkTest : public SupervisorHarness {
     return delays;
   }
 
+  // Plays vigil-control: writes `bytes` on its end and lets the core's loop read them.
+  void ControlWrites(const std::string& bytes) {
+    ASSERT_EQ(::send(os_.passed_fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+    const std::vector<int> fds = watcher_.WatchedFds();
+    ASSERT_FALSE(fds.empty());
+    ASSERT_TRUE(watcher_.Fire(fds.back()));  // The socket is the last fd watched.
+  }
+  // Every CoreMessage the core has written to vigil-control so far.
+  std::vector<internal::v1::CoreMessage> ControlReads() {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::recv(os_.passed_fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n <= 0) break;
+      decoder_.Append(buf, static_cast<size_t>(n));
+    }
+    std::vector<internal::v1::CoreMessage> out;
+    bool corrupt = false;
+    while (auto payload = decoder_.Next(&corrupt)) {
+      out.emplace_back();
+      EXPECT_TRUE(out.back().ParseFromString(*payload));
+    }
+    return out;
+  }
+
   std::unique_ptr<ControlLink> link_;
+  FrameDecoder decoder_;
 };
 
 TEST_F(ControlLinkTest, QuickDeathsBackOffDoublingTo30s) {
@@ -87,6 +118,35 @@ TEST_F(ControlLinkTest, ARunShorterThanTheStablePeriodKeepsTheBackoff) {
   QuickDeaths(5);             // Next: 30 s.
   scheduler_.AdvanceBy(59s);  // Not quite stable.
   EXPECT_EQ(KillAndTimeRestart(), 30s);
+}
+
+TEST_F(ControlLinkTest, APingIsAnsweredAtOnce) {
+  StartLink();
+  ControlReads();  // The snapshot.
+  internal::v1::ControlMessage m;
+  m.mutable_command()->set_id(42);
+  m.mutable_command()->mutable_ping();
+  ControlWrites(EncodeFrame(m.SerializeAsString()));
+  const auto replies = ControlReads();
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].result().id(), 42u);
+  EXPECT_EQ(replies[0].result().code(), 0);
+}
+
+// Garbage from vigil-control: named, vigil-control killed and started again, workers untouched.
+TEST_F(ControlLinkTest, AFrameOverTheLimitRestartsTheControlPlane) {
+  StartLink();
+  const pid_t control = ControlPid();
+  ControlWrites(std::string("\xff\xff\xff\xff", 4));
+  EXPECT_EQ(os_.SignalsTo(SignalCall::Target::kPid, control), std::vector<int>{SIGKILL});
+  EXPECT_EQ(KillAndTimeRestart(), 1s);
+}
+
+TEST_F(ControlLinkTest, AFrameThatIsNotACommandRestartsTheControlPlane) {
+  StartLink();
+  const pid_t control = ControlPid();
+  ControlWrites(EncodeFrame("\x0a\xff\xff garbage"));
+  EXPECT_EQ(os_.SignalsTo(SignalCall::Target::kPid, control), std::vector<int>{SIGKILL});
 }
 
 }  // namespace
