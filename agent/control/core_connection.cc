@@ -157,8 +157,16 @@ bool CoreConnection::Handle(const std::string& payload, std::string* error) {
     if (auto it = partial_.find(part.id()); it != partial_.end()) {
       whole = std::move(it->second);
       partial_.erase(it);
-      for (const auto& family : part.metrics())
-        *whole.add_metrics() = family;
+      for (const auto& family : part.metrics()) {
+        // A family cut by the end of a part goes on, under its name, in the next one.
+        const int n = whole.metrics_size();
+        if (n > 0 && whole.metrics(n - 1).name() == family.name()) {
+          for (const auto& metric : family.metrics())
+            *whole.mutable_metrics(n - 1)->add_metrics() = metric;
+        } else {
+          *whole.add_metrics() = family;
+        }
+      }
     } else {
       whole = part;
     }

@@ -134,6 +134,11 @@ class DrainHandler final : public CivetHandler {
         std::string stragglers;
         for (const auto& s : progress.stragglers())
           stragglers += " " + s;
+        if (progress.stragglers_total() > progress.stragglers_size()) {
+          stragglers += " and " +
+                        std::to_string(progress.stragglers_total() - progress.stragglers_size()) +
+                        " more";
+        }
         Reply(conn, 500, "Internal Server Error",
               "drained with stragglers (killed at the deadline):" + stragglers + "\n");
       }

@@ -55,6 +55,13 @@ std::string PublicText(std::string_view bytes) {
   out.reserve(bytes.size());
   size_t i = 0;
   while (i < bytes.size()) {
+    // Printable ASCII, by far the most common, in one append per run.
+    size_t run = i;
+    while (run < bytes.size() && bytes[run] >= 0x20 && bytes[run] < 0x7f)
+      ++run;
+    out.append(bytes.data() + i, run - i);
+    i = run;
+    if (i == bytes.size()) break;
     const std::string_view rest = bytes.substr(i);
     const size_t n = WellFormedLength(rest);
     if (n == 0) {

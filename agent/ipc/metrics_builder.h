@@ -18,6 +18,12 @@ namespace vigil {
 
 using MetricFamilies = google::protobuf::RepeatedPtrField<internal::v1::MetricFamily>;
 
-void BuildMetrics(const Supervisor& supervisor, uint64_t control_restarts, MetricFamilies* out);
+// What the control link counts itself.
+struct ControlCounts {
+  uint64_t restarts = 0;        // vigil-control started again after it died
+  uint64_t events_dropped = 0;  // events not sent to a control plane that fell behind
+};
+
+void BuildMetrics(const Supervisor& supervisor, const ControlCounts& control, MetricFamilies* out);
 
 }  // namespace vigil

@@ -58,9 +58,9 @@ LabelSet LabelsOf(const Metric& m) {
 
 class MetricsBuilderTest : public SupervisorHarness {
  protected:
-  const MetricFamilies& Build(uint64_t control_restarts = 0) {
+  const MetricFamilies& Build(uint64_t control_restarts = 0, uint64_t events_dropped = 0) {
     families_.Clear();
-    BuildMetrics(sup(), control_restarts, &families_);
+    BuildMetrics(sup(), ControlCounts{control_restarts, events_dropped}, &families_);
     return families_;
   }
   const MetricFamily* Family(const std::string& name) {
@@ -160,6 +160,7 @@ TEST_F(MetricsBuilderTest, EveryFamilyHasAUniqueNameATypeAndHelp) {
       {"vigil_zombies_reaped_total", kCounter},
       {"vigil_orphans_reaped_total", kCounter},
       {"vigil_control_restarts_total", kCounter},
+      {"vigil_control_events_dropped_total", kCounter},
   };
   std::map<std::string, int> got;
   for (const MetricFamily& f : families_) {
@@ -753,6 +754,12 @@ TEST_F(MetricsBuilderTest, ControlRestartsAreWhatTheLinkCounted) {
   EXPECT_EQ(Value("vigil_control_restarts_total"), 7);
   Build(0);
   EXPECT_EQ(Value("vigil_control_restarts_total"), 0);
+}
+
+TEST_F(MetricsBuilderTest, ControlEventsDroppedAreWhatTheLinkCounted) {
+  Start();
+  Build(0, 12);
+  EXPECT_EQ(Value("vigil_control_events_dropped_total"), 12);
 }
 
 // ---------------------------------------------------------------------------------------------
