@@ -131,6 +131,18 @@ const std::vector<AgentOption> kOptions = {
      [](Config* c, const std::string& v) {
        return MetricsAddress(v, &c->control.metrics_address);
      }},
+    {"control.backoff_reset_after", "--control-backoff-reset-after",
+     "VIGIL_CONTROL_BACKOFF_RESET_AFTER", false,
+     [](Config* c, const std::string& v) -> Status {
+       Duration d{};
+       if (Status s = Dur(v, &d); !s.ok()) return s;
+       // Not shorter: a vigil-control that dies at start-up would be restarted without a pause.
+       if (d < std::chrono::seconds(1) || d > std::chrono::hours(24)) {
+         return Status::Error("must be between 1s and 24h, got '" + v + "'");
+       }
+       c->control.backoff_reset_after = d;
+       return Status();
+     }},
     {"control.token_file", "--token-file", "VIGIL_TOKEN_FILE", false,
      [](Config* c, const std::string& v) -> Status {
        c->control.token_file = v;

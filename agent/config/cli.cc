@@ -282,7 +282,8 @@ Pool mode (docs/pools.md), selected by a config file or --replicas:
       --grace-period DUR  The pod's termination grace period (default 30s).
       --drain-safety-margin DUR, --drain-propagation-delay DUR
       --control, --control-binary PATH, --socket PATH, --socket-mode MODE,
-      --health-port PORT, --api-port PORT, --api-address ADDR, --token-file PATH
+      --health-port PORT, --api-port PORT, --api-address ADDR, --token-file PATH,
+      --control-backoff-reset-after DUR
                           The control plane (docs/control.md); each also VIGIL_<NAME>.
       --notify-dir DIR    Where the workers' notify sockets live (default: notify next to
                           the control socket, /run/vigil/notify; env VIGIL_NOTIFY_DIR).

@@ -113,6 +113,9 @@ struct ControlConfig {
   bool http_drain = false;  // serve the /drain preStop endpoint on http_port
   // Prometheus /metrics (served by vigil-control): "HOST:PORT", or empty for off.
   std::string metrics_address = "0.0.0.0:9180";
+  // A vigil-control that has run this long is healthy: its restart backoff starts over and the
+  // next restart is immediate (agent/ipc/control_backoff.h).
+  Duration backoff_reset_after = 60s;
 };
 
 // How the senders of sd_notify datagrams are read (docs/pools.md): SCM_PIDFD where the kernel

@@ -1,6 +1,7 @@
 // HealthService: grpc.health.v1.Health (proto/grpc/health/v1/health.proto), the protocol of
 // the kubelet's native gRPC probe, answered from the ReadModel:
-//   "liveness"           SERVING while vigil-control runs (the agent is alive, draining too)
+//   "liveness"           SERVING while the core answers (Liveness: NOT_SERVING once it has
+//                        missed several pings; a drain never turns it off)
 //   "readiness" and ""   SERVING when the agent is ready; NOT_SERVING from the first instant of
 //                        a drain
 //   anything else        NOT_FOUND (Check) or SERVICE_UNKNOWN (Watch), as the protocol says
@@ -10,6 +11,7 @@
 
 #include <string>
 
+#include "agent/control/liveness.h"
 #include "agent/control/read_model.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
@@ -17,7 +19,8 @@ namespace vigil::control {
 
 class HealthService final : public grpc::health::v1::Health::CallbackService {
  public:
-  HealthService(ReadModel& model, std::string token) : model_(model), token_(std::move(token)) {}
+  HealthService(ReadModel& model, Liveness& liveness, std::string token)
+      : model_(model), liveness_(liveness), token_(std::move(token)) {}
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
                                   const grpc::health::v1::HealthCheckRequest* request,
@@ -28,8 +31,10 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
 
  private:
   bool Authorized(grpc::CallbackServerContext* context) const;
+  grpc::health::v1::HealthCheckResponse::ServingStatus StatusOf(const std::string& service);
 
   ReadModel& model_;
+  Liveness& liveness_;
   std::string token_;
 };
 

@@ -9,6 +9,7 @@
 
 #include "agent/base/duration.h"
 #include "agent/control/lifecycle_service.h"
+#include "agent/control/utf8.h"
 #include "agent/log/log.h"
 
 namespace vigil::control {
@@ -39,10 +40,18 @@ class ReadyHandler final : public CivetHandler {
 
 class LiveHandler final : public CivetHandler {
  public:
+  explicit LiveHandler(Liveness* liveness) : liveness_(liveness) {}
   bool handleGet(CivetServer*, mg_connection* conn) override {
-    Reply(conn, 200, "OK", "alive\n");
+    if (liveness_ == nullptr || liveness_->Check()) {
+      Reply(conn, 200, "OK", "alive\n");
+    } else {
+      Reply(conn, 503, "Service Unavailable", "the core is not answering\n");
+    }
     return true;
   }
+
+ private:
+  Liveness* liveness_;
 };
 
 class DrainHandler final : public CivetHandler {
@@ -100,7 +109,7 @@ class DrainHandler final : public CivetHandler {
       std::lock_guard<std::mutex> lock(wait->mu);
       wait->answered = true;
       wait->code = r.code();
-      wait->message = r.message();
+      wait->message = PublicText(r.message());
       wait->cv.notify_all();
     });
     v1::DrainProgress progress;
@@ -125,6 +134,11 @@ class DrainHandler final : public CivetHandler {
         std::string stragglers;
         for (const auto& s : progress.stragglers())
           stragglers += " " + s;
+        if (progress.stragglers_total() > progress.stragglers_size()) {
+          stragglers += " and " +
+                        std::to_string(progress.stragglers_total() - progress.stragglers_size()) +
+                        " more";
+        }
         Reply(conn, 500, "Internal Server Error",
               "drained with stragglers (signalled or killed at the deadline):" + stragglers + "\n");
       }
@@ -142,7 +156,10 @@ class DrainHandler final : public CivetHandler {
 class HttpServer::Impl {
  public:
   Impl(const HttpOptions& options, ReadModel& model, CoreConnection& core)
-      : options_(options), ready_(model), drain_(model, core, options.token) {}
+      : options_(options),
+        ready_(model),
+        live_(options.liveness),
+        drain_(model, core, options.token) {}
 
   bool Start() {
     const std::string port = options_.address + ":" + std::to_string(options_.port);

@@ -6,7 +6,7 @@
 //                          control.http_drain: true; needs "Authorization: Bearer <token>" when a
 //                          token file is configured.
 //   GET /healthz/ready     200 when the agent is ready, else 503.
-//   GET /healthz/live      200 while the agent runs.
+//   GET /healthz/live      200 while the core answers (Liveness), else 503.
 // civetweb serves requests on its own threads; a /drain request holds one of them while it
 // waits, which is what the kubelet's httpGet preStop expects.
 #pragma once
@@ -15,6 +15,7 @@
 #include <string>
 
 #include "agent/control/core_connection.h"
+#include "agent/control/liveness.h"
 #include "agent/control/read_model.h"
 
 namespace vigil::control {
@@ -23,7 +24,8 @@ struct HttpOptions {
   std::string address = "0.0.0.0";
   int port = 0;
   bool drain_enabled = false;
-  std::string token;  // empty: no token required
+  std::string token;             // empty: no token required
+  Liveness* liveness = nullptr;  // /healthz/live's answer; null: always alive
 };
 
 class HttpServer {

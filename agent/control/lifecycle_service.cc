@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "agent/control/reactors.h"
+#include "agent/control/utf8.h"
 #include "agent/init/signals.h"
 
 namespace vigil::control {
@@ -10,7 +11,7 @@ namespace {
 
 grpc::Status FromResult(const internal::v1::Result& r) {
   if (r.code() == 0) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(r.code()), r.message());
+  return grpc::Status(static_cast<grpc::StatusCode>(r.code()), PublicText(r.message()));
 }
 
 grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context, const grpc::Status& s) {
@@ -63,10 +64,18 @@ void LifecycleService::Forward(internal::v1::Command command, grpc::ServerUnaryR
 }
 
 grpc::ServerUnaryReactor* LifecycleService::GetStatus(grpc::CallbackServerContext* context,
-                                                      const v1::GetStatusRequest*,
+                                                      const v1::GetStatusRequest* request,
                                                       v1::GetStatusResponse* response) {
   if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
-  *response->mutable_status() = model_.Status();
+  const std::optional<PageStart> start = ParsePageToken(request->page_token());
+  if (!start) {
+    return Reject(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                        "page_token: not a token from a GetStatus answer"));
+  }
+  // One page: no answer's size depends on the size of the pools.
+  if (const auto next = model_.Page(*start, kPageBudget, response->mutable_status())) {
+    response->set_next_page_token(PageToken(*next));
+  }
   return Reject(context, grpc::Status::OK);
 }
 
@@ -78,9 +87,17 @@ grpc::ServerWriteReactor<v1::Event>* LifecycleService::Watch(grpc::CallbackServe
     QueuedWriter<v1::Event>::FinishWith(handle, s);
     return writer;
   }
-  const int id =
-      model_.Subscribe([handle](const v1::Event& e) { QueuedWriter<v1::Event>::Push(handle, e); },
-                       /*with_snapshot=*/true);
+  const int id = model_.Subscribe(
+      [this, handle](const v1::Event& e) {
+        if (e.kind() == v1::Event::SNAPSHOT && !e.has_status()) {
+          // A fresh snapshot from the core: the stream gets it, in pages.
+          for (const v1::Event& page : model_.SnapshotEvents())
+            QueuedWriter<v1::Event>::Push(handle, page);
+          return;
+        }
+        QueuedWriter<v1::Event>::Push(handle, e);
+      },
+      /*with_snapshot=*/true);
   writer->set_on_done([this, id] { model_.Unsubscribe(id); });
   return writer;
 }
@@ -169,10 +186,8 @@ grpc::ServerUnaryReactor* LifecycleService::Scale(grpc::CallbackServerContext* c
   auto* reactor = context->DefaultReactor();
   const std::string pool = request->pool();
   Forward(command, reactor, [this, response, pool](const internal::v1::Result&) {
-    const v1::AgentStatus status = model_.Status();
-    for (const auto& p : status.pools()) {
-      if (p.name() == pool) *response->mutable_pool() = p;
-    }
+    // Its counts, not its workers: the answer's size does not grow with the pool.
+    model_.PoolCounts(pool, response->mutable_pool());
     response->mutable_pool()->set_name(pool);
   });
   return reactor;

@@ -21,6 +21,7 @@
 #include "agent/control/health_service.h"
 #include "agent/control/http_server.h"
 #include "agent/control/lifecycle_service.h"
+#include "agent/control/liveness.h"
 #include "agent/control/metrics_collector.h"
 #include "agent/control/read_model.h"
 #include "agent/log/log.h"
@@ -105,11 +106,22 @@ int Run(const Options& options) {
   }
 
   ReadModel model;
+  const MonotonicClock clock;
+  Liveness liveness(clock);  // Before the connection, whose reader thread reports to it.
   CoreConnection core(options.fd, model, [] { ::kill(::getpid(), SIGTERM); });
+  // Liveness pings the core when a check wants a fresh answer; any frame is an answer too.
+  liveness.set_ping([&core, &liveness] {
+    internal::v1::Command ping;
+    ping.mutable_ping();
+    core.Send(std::move(ping), [&liveness](const internal::v1::Result& r) {
+      if (r.code() == 0) liveness.OnAnswer();
+    });
+  });
+  core.set_on_frame([&liveness] { liveness.OnAnswer(); });
   LifecycleService local_api(model, core, "");
   LifecycleService remote_api(model, core, token);
-  HealthService local_health(model, "");
-  HealthService remote_health(model, token);
+  HealthService local_health(model, liveness, "");
+  HealthService remote_health(model, liveness, token);
 
   // The unix socket: the Lifecycle API and health, for vigilctl and exec probes.
   if (Status s = PrepareSocketPath(options.socket); !s.ok()) {
@@ -160,6 +172,7 @@ int Run(const Options& options) {
     http_options.port = options.http_port;
     http_options.drain_enabled = options.http_drain;
     http_options.token = token;
+    http_options.liveness = &liveness;
     if (options.http_drain && token.empty()) {
       log::Warn("HTTP /drain without a token: anyone who can reach port {} can drain this pod",
                 options.http_port);
@@ -192,6 +205,7 @@ int Run(const Options& options) {
   for (auto* server : {local.get(), health_only.get(), remote.get()}) {
     if (server != nullptr) server->Shutdown(deadline);
   }
+  liveness.Stop();  // No ping to a connection about to close.
   // Ours to remove only while it is still a socket (see PrepareSocketPath).
   struct stat st;
   if (::lstat(options.socket.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {

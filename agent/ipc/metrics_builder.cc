@@ -182,6 +182,10 @@ void ProcessFamilies(const Supervisor& s, const CoreProcessCounts& process, Metr
   Family(out, "vigil_control_restarts_total", kCounter,
          "Times vigil-control was started again after it died")
       .Add({}, static_cast<double>(process.control_restarts));
+  Family(out, "vigil_control_events_dropped_total", kCounter,
+         "Events not sent to vigil-control because it had fallen behind (it got a fresh "
+         "snapshot instead)")
+      .Add({}, static_cast<double>(process.control_events_dropped));
   Family dropped(out, "vigil_output_dropped_lines_total", kCounter,
                  "Lines of Vigil's own stdout and stderr (its log, workers' prefixed lines) "
                  "dropped because nobody read them in time");

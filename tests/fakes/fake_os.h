@@ -11,6 +11,7 @@
 // InspectPidfd answers for the pid each was made for, from `process_groups` and `exited`.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "agent/base/status.h"
+#include "agent/base/unique_fd.h"
 #include "agent/init/signals.h"
 #include "agent/sys/os.h"
 
@@ -117,6 +119,9 @@ class FakeOs final : public Os {
   std::vector<SpawnRequest> spawn_requests;
   std::vector<int> is_foreground_queries;  // The fd of each IsForegroundOfTerminal call.
   int pidfd_of_last_spawn = -1;            // -1 when the last spawn had no pidfd.
+  // A duplicate of the last spawn's pass_fd (the child's end of a socketpair), owned by the
+  // test, so that it can play the child; -1 when that spawn passed none.
+  UniqueFd passed_fd;
   int get_pid_calls = 0;
   int wait_calls = 0;
   int list_descendants_calls = 0;
@@ -161,6 +166,7 @@ class FakeOs final : public Os {
       return false;
     }
     child->pid = outcome.pid;
+    passed_fd.Reset(request.pass_fd >= 0 ? ::fcntl(request.pass_fd, F_DUPFD_CLOEXEC, 0) : -1);
     if (outcome.with_pidfd) {
       child->pidfd.Reset(::eventfd(0, EFD_CLOEXEC));
       pidfd_of_last_spawn = child->pidfd.get();

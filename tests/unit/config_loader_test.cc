@@ -824,6 +824,7 @@ TEST_F(ConfigLoaderTest, TheExampleFilesAgentSettingsAreTheDefaults) {
   EXPECT_EQ(c.control.metrics_address, defaults.control.metrics_address);
   EXPECT_EQ(c.notify.directory, "/run/vigil/notify");
   EXPECT_EQ(c.notify.credentials, defaults.notify.credentials);
+  EXPECT_EQ(c.control.backoff_reset_after, defaults.control.backoff_reset_after);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -864,6 +865,20 @@ TEST_F(ConfigLoaderTest, BadNotifyOptionsNameTheirSource) {
               StartsWith("vigil.yaml:2: notify.credentials: expected auto, pidfd or ucred"));
   EXPECT_THAT(FileError("notify: /run/notify\n" + PoolYaml()),
               StartsWith("vigil.yaml:1: notify: expected a mapping"));
+}
+
+// vigil-control's stable period (docs/control.md): file, flag, bounds.
+TEST_F(ConfigLoaderTest, ControlBackoffResetAfterIsBounded) {
+  EXPECT_EQ(Config{}.control.backoff_reset_after, std::chrono::seconds(60));
+  EXPECT_EQ(
+      FileOk("control:\n  backoff_reset_after: 5s\n" + PoolYaml()).control.backoff_reset_after,
+      std::chrono::seconds(5));
+  EXPECT_EQ(FileOk(PoolYaml(), {"--control-backoff-reset-after", "2m"}).control.backoff_reset_after,
+            std::chrono::minutes(2));
+  EXPECT_THAT(FileError(PoolYaml(), {"--control-backoff-reset-after", "500ms"}),
+              HasSubstr("must be between 1s and 24h, got '500ms'"));
+  EXPECT_THAT(FileError("control:\n  backoff_reset_after: 25h\n" + PoolYaml()),
+              HasSubstr("control.backoff_reset_after"));
 }
 
 TEST(PoolOptionsTest, FlagsAndVariablesAreDerivedFromTheKey) {

@@ -58,9 +58,10 @@ LabelSet LabelsOf(const Metric& m) {
 
 class MetricsBuilderTest : public SupervisorHarness {
  protected:
-  const MetricFamilies& Build(uint64_t control_restarts = 0) {
+  const MetricFamilies& Build(uint64_t control_restarts = 0, uint64_t events_dropped = 0) {
     CoreProcessCounts process;
     process.control_restarts = control_restarts;
+    process.control_events_dropped = events_dropped;
     return Build(process);
   }
   const MetricFamilies& Build(const CoreProcessCounts& process) {
@@ -166,6 +167,7 @@ TEST_F(MetricsBuilderTest, EveryFamilyHasAUniqueNameATypeAndHelp) {
       {"vigil_orphans_reaped_total", kCounter},
       {"vigil_control_restarts_total", kCounter},
       {"vigil_output_dropped_lines_total", kCounter},
+      {"vigil_control_events_dropped_total", kCounter},
   };
   std::map<std::string, int> got;
   for (const MetricFamily& f : families_) {
@@ -772,6 +774,12 @@ TEST_F(MetricsBuilderTest, DroppedOutputLinesByStream) {
   Build(process);
   EXPECT_EQ(Value("vigil_output_dropped_lines_total", {{"stream", "stdout"}}), 12);
   EXPECT_EQ(Value("vigil_output_dropped_lines_total", {{"stream", "stderr"}}), 3);
+}
+
+TEST_F(MetricsBuilderTest, ControlEventsDroppedAreWhatTheLinkCounted) {
+  Start();
+  Build(0, 12);
+  EXPECT_EQ(Value("vigil_control_events_dropped_total"), 12);
 }
 
 // ---------------------------------------------------------------------------------------------
