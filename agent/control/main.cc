@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -17,12 +19,18 @@
 #include <grpcpp/grpcpp.h>
 #include <prometheus/exposer.h>
 
+#include "agent/control/call_gate.h"
+#include "agent/control/control_counters.h"
 #include "agent/control/core_connection.h"
+#include "agent/control/error_naming.h"
 #include "agent/control/health_service.h"
 #include "agent/control/http_server.h"
 #include "agent/control/lifecycle_service.h"
+#include "agent/control/limits.h"
 #include "agent/control/metrics_collector.h"
+#include "agent/control/reactors.h"
 #include "agent/control/read_model.h"
+#include "agent/control/stream_budget.h"
 #include "agent/log/log.h"
 
 namespace vigil::control {
@@ -43,6 +51,21 @@ struct Options {
   log::Format log_format = log::Format::kText;
 };
 
+// A whole decimal number in [min, max]; the core passes these, but a flag is input all the same.
+bool ParseInt(const std::string& flag, const std::string& value, int min, int max, int* out,
+              std::string* error) {
+  errno = 0;
+  char* end = nullptr;
+  const long v = std::strtol(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || errno != 0 || v < min || v > max) {
+    *error = flag + " must be a number from " + std::to_string(min) + " to " + std::to_string(max) +
+             "; got '" + value.substr(0, 32) + "'";
+    return false;
+  }
+  *out = static_cast<int>(v);
+  return true;
+}
+
 bool ParseArgs(int argc, char** argv, Options* o, std::string* error) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -51,22 +74,23 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* error) {
       return false;
     }
     const std::string value = argv[++i];
+    bool ok = true;
     if (flag == "--fd") {
-      o->fd = std::stoi(value);
+      ok = ParseInt(flag, value, 0, 1 << 20, &o->fd, error);
     } else if (flag == "--socket") {
       o->socket = value;
     } else if (flag == "--socket-mode") {
-      o->socket_mode = std::stoi(value);
+      ok = ParseInt(flag, value, 0, 07777, &o->socket_mode, error);
     } else if (flag == "--health-port") {
-      o->health_port = std::stoi(value);
+      ok = ParseInt(flag, value, 0, 65535, &o->health_port, error);
     } else if (flag == "--api-port") {
-      o->api_port = std::stoi(value);
+      ok = ParseInt(flag, value, 0, 65535, &o->api_port, error);
     } else if (flag == "--api-address") {
       o->api_address = value;
     } else if (flag == "--token-file") {
       o->token_file = value;
     } else if (flag == "--http-port") {
-      o->http_port = std::stoi(value);
+      ok = ParseInt(flag, value, 0, 65535, &o->http_port, error);
     } else if (flag == "--metrics-address") {
       o->metrics_address = value;
     } else if (flag == "--http-drain") {
@@ -78,9 +102,10 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* error) {
       auto f = log::ParseFormat(value);
       if (f.ok()) o->log_format = *f;
     } else {
-      *error = "unknown option " + flag;
+      *error = "unknown option " + flag.substr(0, 64);
       return false;
     }
+    if (!ok) return false;
   }
   return true;
 }
@@ -106,6 +131,24 @@ std::string ReadToken(const std::string& path, std::string* error) {
   return token;
 }
 
+// What every gRPC listener is held to (limits.h): request size, streams per connection, time to
+// the HTTP/2 preface, idle connections, dead TCP peers; and errors gRPC makes without a message
+// get one (error_naming.h).
+void Harden(grpc::ServerBuilder& b, bool tcp, std::vector<std::string> services) {
+  using std::chrono::milliseconds;
+  b.SetMaxReceiveMessageSize(limits::kMaxRequestBytes);
+  b.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits::kStreamsPerConnection);
+  b.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                       static_cast<int>(milliseconds(limits::kGrpcHandshakeTimeout).count()));
+  b.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                       static_cast<int>(milliseconds(limits::kGrpcMaxIdle).count()));
+  if (tcp) {  // A peer that vanished without a FIN is found by keepalive pings.
+    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  }
+  b.experimental().SetInterceptorCreators(ErrorNaming(std::move(services)));
+}
+
 int Run(const Options& options) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -126,23 +169,36 @@ int Run(const Options& options) {
 
   ReadModel model;
   CoreConnection core(options.fd, model, [] { ::kill(::getpid(), SIGTERM); });
-  LifecycleService local_api(model, core, "");
-  LifecycleService remote_api(model, core, token);
-  HealthService local_health(model, "");
-  HealthService remote_health(model, token);
+  ControlCounters counters;
+  StreamBudget stream_budget(limits::kStreamQueueBytes, limits::kAllStreamsQueueBytes);
+  const StreamEnv streams{stream_budget, counters};
+  // One gate per listener, so that the clients of one cannot crowd out another's.
+  CallGate unix_gate(Listener::kUnix, limits::kUnixSocket, counters);
+  CallGate health_gate(Listener::kHealth, limits::kHealthPort, counters);
+  CallGate api_gate(Listener::kApi, limits::kApiPort, counters);
+  LifecycleService local_api(model, core, "", unix_gate, streams);
+  LifecycleService remote_api(model, core, token, api_gate, streams);
+  HealthService local_health(model, "", unix_gate, streams);
+  HealthService port_health(model, "", health_gate, streams);
+  HealthService remote_health(model, token, api_gate, streams);
+  const std::string kLifecycle = "vigil.v1.Lifecycle";
+  const std::string kHealth = "grpc.health.v1.Health";
 
   // The unix socket: the Lifecycle API and health, for vigilctl and exec probes.
   MakeParents(options.socket);
   ::unlink(options.socket.c_str());        // A stale socket from an earlier run.
   const mode_t old_umask = ::umask(0077);  // Born private; widened below only if configured.
   grpc::ServerBuilder local_builder;
+  Harden(local_builder, /*tcp=*/false, {kLifecycle, kHealth});
   local_builder.AddListeningPort("unix:" + options.socket, grpc::InsecureServerCredentials());
   local_builder.RegisterService(&local_api);
   local_builder.RegisterService(&local_health);
   std::unique_ptr<grpc::Server> local = local_builder.BuildAndStart();
   ::umask(old_umask);
   if (!local) {
-    log::Error("cannot listen on unix socket {}", options.socket);
+    log::Event(log::Level::kError, "control_listen_failed",
+               "cannot listen on unix socket " + options.socket,
+               {{"listener", "unix socket"}, {"address", options.socket}});
     return 1;
   }
   if (::chmod(options.socket.c_str(), static_cast<mode_t>(options.socket_mode)) != 0) {
@@ -153,22 +209,32 @@ int Run(const Options& options) {
   std::unique_ptr<grpc::Server> health_only;
   if (options.health_port != 0) {
     grpc::ServerBuilder b;
-    b.AddListeningPort("0.0.0.0:" + std::to_string(options.health_port),
-                       grpc::InsecureServerCredentials());
-    b.RegisterService(&local_health);  // Health alone: the Lifecycle API is not on this port.
+    Harden(b, /*tcp=*/true, {kHealth});
+    const std::string address = "0.0.0.0:" + std::to_string(options.health_port);
+    b.AddListeningPort(address, grpc::InsecureServerCredentials());
+    b.RegisterService(&port_health);  // Health alone: the Lifecycle API is not on this port.
     health_only = b.BuildAndStart();
-    if (!health_only) log::Error("cannot listen on health port {}", options.health_port);
+    if (!health_only) {
+      log::Event(log::Level::kError, "control_listen_failed",
+                 "cannot listen on health port " + std::to_string(options.health_port),
+                 {{"listener", "health port"}, {"address", address}});
+    }
   }
   // The API on TCP, only when asked for, only with a token.
   std::unique_ptr<grpc::Server> remote;
   if (options.api_port != 0) {
     grpc::ServerBuilder b;
-    b.AddListeningPort(options.api_address + ":" + std::to_string(options.api_port),
-                       grpc::InsecureServerCredentials());
+    Harden(b, /*tcp=*/true, {kLifecycle, kHealth});
+    const std::string address = options.api_address + ":" + std::to_string(options.api_port);
+    b.AddListeningPort(address, grpc::InsecureServerCredentials());
     b.RegisterService(&remote_api);
     b.RegisterService(&remote_health);
     remote = b.BuildAndStart();
-    if (!remote) log::Error("cannot listen on API port {}", options.api_port);
+    if (!remote) {
+      log::Event(log::Level::kError, "control_listen_failed",
+                 "cannot listen on API port " + std::to_string(options.api_port),
+                 {{"listener", "API port"}, {"address", address}});
+    }
   }
 
   std::unique_ptr<HttpServer> http;
@@ -191,7 +257,7 @@ int Run(const Options& options) {
 
   // Prometheus /metrics: every count is the core's, fetched on each scrape.
   std::unique_ptr<prometheus::Exposer> exposer;
-  auto collector = std::make_shared<MetricsCollector>(core, ::getppid(), VIGIL_VERSION);
+  auto collector = std::make_shared<MetricsCollector>(core, ::getppid(), VIGIL_VERSION, &counters);
   if (!options.metrics_address.empty()) {
     try {
       exposer = std::make_unique<prometheus::Exposer>(options.metrics_address, 2);
