@@ -65,19 +65,19 @@ const char* StreamMethod(StreamKind k) {
   return "?";
 }
 
-const char* HttpCloseName(HttpClose c) {
+const char* ConnCloseName(ConnClose c) {
   switch (c) {
-    case HttpClose::kHeaderTimeout:
+    case ConnClose::kHeaderTimeout:
       return "header_timeout";
-    case HttpClose::kHeaderTooLarge:
+    case ConnClose::kHeaderTooLarge:
       return "header_too_large";
-    case HttpClose::kBadRequest:
+    case ConnClose::kBadRequest:
       return "bad_request";
-    case HttpClose::kWriteTimeout:
+    case ConnClose::kWriteTimeout:
       return "write_timeout";
-    case HttpClose::kEvicted:
+    case ConnClose::kEvicted:
       return "evicted";
-    case HttpClose::kRefused:
+    case ConnClose::kRefused:
       return "refused";
   }
   return "?";
@@ -110,10 +110,10 @@ void ControlCounters::AddFamilies(std::vector<MetricFamily>* out) const {
   MetricFamily open =
       Family("vigil_http_connections", MetricType::Gauge, "HTTP connections open, by listener");
   for (Listener l : kHttpListeners) {
-    for (int c = 0; c < kHttpCloseCount; ++c) {
+    for (int c = 0; c < kConnCloseCount; ++c) {
       Sample(&closed,
-             {{"listener", ListenerName(l)}, {"cause", HttpCloseName(static_cast<HttpClose>(c))}},
-             static_cast<double>(http_closed_[Index(l) * kHttpCloseCount + c].load()));
+             {{"listener", ListenerName(l)}, {"cause", ConnCloseName(static_cast<ConnClose>(c))}},
+             static_cast<double>(closed_[Index(l) * kConnCloseCount + c].load()));
     }
     Sample(&open, {{"listener", ListenerName(l)}}, static_cast<double>(connections_[Index(l)]));
   }

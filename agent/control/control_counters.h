@@ -1,6 +1,6 @@
 // ControlCounters: what vigil-control counts about its own clients (the core counts everything
 // else): streams cut off because their client fell behind, calls refused at a listener's limit,
-// HTTP connections closed for misbehaving, and the streams and connections open right now.
+// connections closed for misbehaving, and the streams and HTTP connections open right now.
 // Every label takes its values from a closed set (the enums below), so the series are bounded.
 // Thread-safe (atomics): gRPC threads, HTTP loops and the scrape thread all touch it.
 #pragma once
@@ -28,17 +28,18 @@ const char* StreamMethod(StreamKind k);  // "/vigil.v1.Lifecycle/Watch", ...
 enum class RefusedCall { kStreamLimit, kPendingLimit };
 inline constexpr int kRefusedCallCount = 2;
 
-// Why vigil-control closed an HTTP connection before (or instead of) answering it.
-enum class HttpClose {
-  kHeaderTimeout,   // no complete request header in time (408)
-  kHeaderTooLarge,  // request header over the limit (431)
-  kBadRequest,      // not HTTP (400)
+// Why vigil-control closed a TCP connection before (or instead of) serving it: on the HTTP
+// listeners, and at the gRPC TCP ports' front door (grpc_front_door.h).
+enum class ConnClose {
+  kHeaderTimeout,   // no complete request header (HTTP: 408) or HTTP/2 preface in time
+  kHeaderTooLarge,  // request header over the limit (HTTP: 431)
+  kBadRequest,      // not HTTP (400), or not HTTP/2 on a gRPC port
   kWriteTimeout,    // the client did not read the answer in time
   kEvicted,         // the listener was full: the oldest connection still sending its header
   kRefused,         // the listener was full of connections that could not be evicted
 };
-inline constexpr int kHttpCloseCount = 6;
-const char* HttpCloseName(HttpClose c);
+inline constexpr int kConnCloseCount = 6;
+const char* ConnCloseName(ConnClose c);
 
 class ControlCounters {
  public:
@@ -46,9 +47,7 @@ class ControlCounters {
   void CallRefused(Listener l, RefusedCall r) {
     Add(&refused_[Index(l) * kRefusedCallCount + Index(r)]);
   }
-  void HttpClosed(Listener l, HttpClose c) {
-    Add(&http_closed_[Index(l) * kHttpCloseCount + Index(c)]);
-  }
+  void ConnClosed(Listener l, ConnClose c) { Add(&closed_[Index(l) * kConnCloseCount + Index(c)]); }
   void StreamOpened(Listener l) { Add(&streams_[Index(l)]); }
   void StreamClosed(Listener l) { streams_[Index(l)].fetch_sub(1, std::memory_order_relaxed); }
   void ConnectionOpened(Listener l) { Add(&connections_[Index(l)]); }
@@ -74,7 +73,7 @@ class ControlCounters {
 
   std::array<std::atomic<uint64_t>, kStreamKindCount> cut_off_{};
   std::array<std::atomic<uint64_t>, kListenerCount * kRefusedCallCount> refused_{};
-  std::array<std::atomic<uint64_t>, kListenerCount * kHttpCloseCount> http_closed_{};
+  std::array<std::atomic<uint64_t>, kListenerCount * kConnCloseCount> closed_{};
   std::array<std::atomic<int64_t>, kListenerCount> streams_{};
   std::array<std::atomic<int64_t>, kListenerCount> connections_{};
 };

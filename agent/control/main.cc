@@ -3,9 +3,11 @@
 // socket, an optional health-only TCP listener for the kubelet's gRPC probe, and an optional
 // TCP listener for the API, guarded by a bearer token, and Prometheus /metrics.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -17,17 +19,18 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
-#include <prometheus/exposer.h>
 
 #include "agent/control/call_gate.h"
 #include "agent/control/control_counters.h"
 #include "agent/control/core_connection.h"
 #include "agent/control/error_naming.h"
+#include "agent/control/grpc_front_door.h"
 #include "agent/control/health_service.h"
 #include "agent/control/http_server.h"
 #include "agent/control/lifecycle_service.h"
 #include "agent/control/limits.h"
 #include "agent/control/metrics_collector.h"
+#include "agent/control/metrics_endpoint.h"
 #include "agent/control/reactors.h"
 #include "agent/control/read_model.h"
 #include "agent/control/stream_budget.h"
@@ -131,9 +134,9 @@ std::string ReadToken(const std::string& path, std::string* error) {
   return token;
 }
 
-// What every gRPC listener is held to (limits.h): request size, streams per connection, time to
-// the HTTP/2 preface, idle connections, dead TCP peers; and errors gRPC makes without a message
-// get one (error_naming.h).
+// What every gRPC listener is held to (limits.h): request size, streams per connection, idle
+// connections, dead TCP peers; and errors gRPC makes without a message get one
+// (error_naming.h). The TCP ports' time to the HTTP/2 preface is the front door's.
 void Harden(grpc::ServerBuilder& b, bool tcp, std::vector<std::string> services) {
   using std::chrono::milliseconds;
   b.SetMaxReceiveMessageSize(limits::kMaxRequestBytes);
@@ -149,7 +152,21 @@ void Harden(grpc::ServerBuilder& b, bool tcp, std::vector<std::string> services)
   b.experimental().SetInterceptorCreators(ErrorNaming(std::move(services)));
 }
 
+// Descriptors are what connections cost first: the soft limit goes up to the hard one (at most
+// 65536), so that the listeners' own limits (limits.h), not EMFILE, decide who is served.
+void RaiseFdLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t want = std::min<rlim_t>(rl.rlim_max, 65536);
+  if (rl.rlim_cur >= want) return;
+  rl.rlim_cur = want;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    log::Warn("cannot raise the descriptor limit to {}: {}", want, std::strerror(errno));
+  }
+}
+
 int Run(const Options& options) {
+  RaiseFdLimit();
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
@@ -205,35 +222,46 @@ int Run(const Options& options) {
     log::Warn("chmod {}: {}", options.socket, std::strerror(errno));
   }
 
-  // The kubelet's gRPC probe: grpc.health.v1 only, nothing else on this port.
+  // The kubelet's gRPC probe: grpc.health.v1 only, nothing else on this port. The TCP ports
+  // accept through a front door that turns away clients not speaking gRPC (grpc_front_door.h).
   std::unique_ptr<grpc::Server> health_only;
+  std::unique_ptr<GrpcFrontDoor> health_door;
   if (options.health_port != 0) {
     grpc::ServerBuilder b;
     Harden(b, /*tcp=*/true, {kHealth});
-    const std::string address = "0.0.0.0:" + std::to_string(options.health_port);
-    b.AddListeningPort(address, grpc::InsecureServerCredentials());
     b.RegisterService(&port_health);  // Health alone: the Lifecycle API is not on this port.
     health_only = b.BuildAndStart();
-    if (!health_only) {
+    health_door = std::make_unique<GrpcFrontDoor>(Listener::kHealth, counters);
+    const Status s = health_only ? health_door->Start("", options.health_port, health_only.get())
+                                 : Status::Error("cannot start the gRPC server");
+    if (!s.ok()) {
       log::Event(log::Level::kError, "control_listen_failed",
-                 "cannot listen on health port " + std::to_string(options.health_port),
-                 {{"listener", "health port"}, {"address", address}});
+                 "cannot listen on health port " + std::to_string(options.health_port) + ": " +
+                     s.message(),
+                 {{"listener", "health port"},
+                  {"address", "0.0.0.0:" + std::to_string(options.health_port)}});
+      health_door.reset();
     }
   }
   // The API on TCP, only when asked for, only with a token.
   std::unique_ptr<grpc::Server> remote;
+  std::unique_ptr<GrpcFrontDoor> api_door;
   if (options.api_port != 0) {
     grpc::ServerBuilder b;
     Harden(b, /*tcp=*/true, {kLifecycle, kHealth});
-    const std::string address = options.api_address + ":" + std::to_string(options.api_port);
-    b.AddListeningPort(address, grpc::InsecureServerCredentials());
     b.RegisterService(&remote_api);
     b.RegisterService(&remote_health);
     remote = b.BuildAndStart();
-    if (!remote) {
-      log::Event(log::Level::kError, "control_listen_failed",
-                 "cannot listen on API port " + std::to_string(options.api_port),
-                 {{"listener", "API port"}, {"address", address}});
+    api_door = std::make_unique<GrpcFrontDoor>(Listener::kApi, counters);
+    const Status s = remote ? api_door->Start(options.api_address, options.api_port, remote.get())
+                            : Status::Error("cannot start the gRPC server");
+    if (!s.ok()) {
+      log::Event(
+          log::Level::kError, "control_listen_failed",
+          "cannot listen on API port " + std::to_string(options.api_port) + ": " + s.message(),
+          {{"listener", "API port"},
+           {"address", options.api_address + ":" + std::to_string(options.api_port)}});
+      api_door.reset();
     }
   }
 
@@ -248,7 +276,7 @@ int Run(const Options& options) {
       log::Warn("HTTP /drain without a token: anyone who can reach port {} can drain this pod",
                 options.http_port);
     }
-    http = std::make_unique<HttpServer>(http_options, model, core);
+    http = std::make_unique<HttpServer>(http_options, model, core, counters);
     if (!http->Start()) http.reset();
   }
 
@@ -256,23 +284,29 @@ int Run(const Options& options) {
   log::Info("vigil-control serving on unix:{}", options.socket);
 
   // Prometheus /metrics: every count is the core's, fetched on each scrape.
-  std::unique_ptr<prometheus::Exposer> exposer;
-  auto collector = std::make_shared<MetricsCollector>(core, ::getppid(), VIGIL_VERSION, &counters);
+  std::unique_ptr<MetricsEndpoint> metrics;
   if (!options.metrics_address.empty()) {
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(options.metrics_address, 2);
-      exposer->RegisterCollectable(collector);
+    auto collector =
+        std::make_shared<MetricsCollector>(core, ::getppid(), VIGIL_VERSION, &counters);
+    metrics = std::make_unique<MetricsEndpoint>(collector, counters);
+    if (Status s = metrics->Start(options.metrics_address); s.ok()) {
       log::Info("metrics on http://{}/metrics", options.metrics_address);
-    } catch (const std::exception& e) {
+    } else {
       // Not fatal: the API and health go on; a restart would only fail the same way.
-      log::Error("cannot serve metrics on {}: {}", options.metrics_address, e.what());
+      log::Event(log::Level::kError, "control_listen_failed",
+                 "cannot serve metrics on " + options.metrics_address + ": " + s.message(),
+                 {{"listener", "metrics"}, {"address", options.metrics_address}});
+      metrics.reset();
     }
   }
 
   int signo = 0;
   ::sigwait(&stop_signals, &signo);
   const auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(500);
-  exposer.reset();
+  metrics.reset();
+  http.reset();
+  health_door.reset();
+  api_door.reset();
   for (auto* server : {local.get(), health_only.get(), remote.get()}) {
     if (server != nullptr) server->Shutdown(deadline);
   }

@@ -228,3 +228,86 @@ def stream_end(pod, target, method, request):
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert lines and "code" in lines[-1], (done.stdout, done.stderr)
     return lines[-1]
+
+
+def read_all(sock, timeout=10.0):
+    """Everything the server sends until it closes (or the timeout)."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    return data
+
+
+def goaway_debug(data):
+    """The debug text of the first HTTP/2 GOAWAY frame in data (b"" if none)."""
+    i = 0
+    while i + 9 <= len(data):
+        length = int.from_bytes(data[i:i + 3], "big")
+        kind = data[i + 3]
+        payload = data[i + 9:i + 9 + length]
+        if kind == 7:  # GOAWAY: last stream id (4), error code (4), debug data
+            return payload[8:]
+        i += 9 + length
+    return b""
+
+
+def test_garbage_huge_messages_and_idle_connections(pod):
+    """On the health port and the API port: 100 idle TCP connections each (let go after 10 s with a GOAWAY naming the timeout), clients sending garbage bytes, a TLS hello or an HTTP/1 request (each told, in a GOAWAY or an HTTP 400, that the port speaks gRPC), a 5 MB request (RESOURCE_EXHAUSTED naming the limit); meanwhile health Check on the health port and status on the unix socket answer promptly; the workers are untouched."""
+    health, api = free_port(), free_port()
+    token = pod.workdir / "token"
+    token.write_text("s3cr3t-token-0123456789\n")
+    target = start(pod, args=["--health-port", str(health), "--api-port", str(api),
+                              "--api-address", "127.0.0.1", "--token-file", str(token)])
+    opened = time.monotonic()
+    idle = [socket.create_connection(("127.0.0.1", port)) for port in (health, api)
+            for _ in range(100)]
+    try:
+        for port in (health, api):
+            for junk in (os.urandom(4096),
+                         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(500)):
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                    s.sendall(junk)
+                    answer = read_all(s)
+                assert b"not an HTTP/2 client preface" in goaway_debug(answer), \
+                    (port, junk[:20], answer[:200])
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                answer = read_all(s)
+            assert answer.startswith(b"HTTP/1.1 400 ") and b"speaks gRPC" in answer, answer
+            began = time.monotonic()
+            assert health_check(f"127.0.0.1:{health}", "readiness") == ("OK", SERVING)
+            assert time.monotonic() - began < 5.0
+        for address, token_value in ((f"127.0.0.1:{health}", None),
+                                     (f"127.0.0.1:{api}", "s3cr3t-token-0123456789"),
+                                     (target, None)):
+            code, details, _ = grpc_call(address, "/grpc.health.v1.Health/Check",
+                                         pb_string(1, "x" * (5 << 20)), token_value)
+            assert code == "RESOURCE_EXHAUSTED", (address, code, details)
+            assert "larger than max" in details and "65536" in details, details
+        code, details, _ = grpc_call(target, LIFECYCLE + "Drain", pb_string(1, "r" * (5 << 20)))
+        assert code == "RESOURCE_EXHAUSTED" and "65536" in details, (code, details)
+        began = time.monotonic()
+        assert pod.ctl("status").code == 0
+        assert time.monotonic() - began < 5.0
+        assert health_check(f"127.0.0.1:{health}", "liveness") == ("OK", SERVING)
+        # The idle connections are let go at the preface timeout, saying why.
+        for s in idle:
+            answer = read_all(s, timeout=max(1.0, opened + 20.0 - time.monotonic()))
+            assert b"no HTTP/2 client preface within 10s" in goaway_debug(answer), answer[:100]
+        assert time.monotonic() - opened > 9.0
+    finally:
+        for s in idle:
+            s.close()
+    causes = {(e["listener"], e["cause"]) for e in pod.events("connection_closed")}
+    assert causes >= {("health", "bad_request"), ("api", "bad_request"),
+                      ("health", "header_timeout"), ("api", "header_timeout")}, causes
+    assert not pod.events("drain_requested")
+    untouched(pod)
+    stop(pod)
