@@ -27,6 +27,7 @@
 #include "agent/control/grpc_front_door.h"
 #include "agent/control/health_service.h"
 #include "agent/control/http_server.h"
+#include "agent/control/library_log.h"
 #include "agent/control/lifecycle_service.h"
 #include "agent/control/limits.h"
 #include "agent/control/metrics_collector.h"
@@ -320,10 +321,18 @@ int Run(const Options& options) {
 int main(int argc, char** argv) {
   vigil::control::Options options;
   std::string error;
-  if (!vigil::control::ParseArgs(argc, argv, &options, &error)) {
-    std::fprintf(stderr, "vigil-control: %s\n", error.c_str());
+  const bool parsed = vigil::control::ParseArgs(argc, argv, &options, &error);
+  if (!parsed) {  // Still log in the format asked for, wherever the flag was.
+    for (int i = 1; i + 1 < argc; ++i) {
+      if (std::string(argv[i]) != "--log-format") continue;
+      if (auto f = vigil::log::ParseFormat(argv[i + 1]); f.ok()) options.log_format = *f;
+    }
+  }
+  vigil::log::Setup(options.log_level, options.log_format, vigil::log::Threading::kMulti);
+  vigil::control::RouteLibraryLogs();
+  if (!parsed) {
+    vigil::log::Error("vigil-control: {}", error);
     return 2;
   }
-  vigil::log::Setup(options.log_level, options.log_format);
   return vigil::control::Run(options);
 }

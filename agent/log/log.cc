@@ -1,7 +1,9 @@
 #include "agent/log/log.h"
 
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <spdlog/pattern_formatter.h>
@@ -95,9 +97,15 @@ std::string JsonEscape(std::string_view text) {
   return out;
 }
 
-void Setup(Level level, Format format) {
-  // Single-threaded sink: the core has one thread, and the _st sink takes no lock.
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
+void Setup(Level level, Format format, Threading threading) {
+  // Single-threaded sink for the core (one thread; the _st sink takes no lock); a locked one
+  // where threads share the logger, so that their lines never interleave.
+  spdlog::sink_ptr sink;
+  if (threading == Threading::kMulti) {
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  } else {
+    sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
+  }
   auto logger = std::make_shared<spdlog::logger>("vigil", std::move(sink));
   g_format = format;
   if (format == Format::kJson) {
@@ -118,8 +126,11 @@ bool Enabled(Level level) {
   return spdlog::default_logger_raw()->should_log(ToSpdlog(level));
 }
 
-void Write(Level level, std::string_view event, std::string_view message,
-           std::initializer_list<Field> fields) {
+namespace {
+
+// The line's payload: JSON members (the pattern wraps them) or text.
+std::string Line(std::string_view event, std::string_view message,
+                 std::initializer_list<Field> fields) {
   std::string line;
   line.reserve(64 + message.size());
   if (g_format == Format::kJson) {
@@ -152,7 +163,36 @@ void Write(Level level, std::string_view event, std::string_view message,
       AppendTextValue(&line, f.value);
     }
   }
-  spdlog::default_logger_raw()->log(ToSpdlog(level), "{}", line);
+  return line;
+}
+
+}  // namespace
+
+void Write(Level level, std::string_view event, std::string_view message,
+           std::initializer_list<Field> fields) {
+  spdlog::default_logger_raw()->log(ToSpdlog(level), "{}", Line(event, message, fields));
+}
+
+void WriteAs(std::string_view logger, Level level, std::string_view event, std::string_view message,
+             std::initializer_list<Field> fields) {
+  if (!Enabled(level)) return;
+  // A clone of the default logger (same sink, pattern and level) under the other name, made
+  // once per name: library lines are rare.
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> named;
+  std::shared_ptr<spdlog::logger> target;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = named.find(logger);
+    if (it == named.end() || it->second->sinks() != spdlog::default_logger_raw()->sinks()) {
+      it = named
+               .insert_or_assign(std::string(logger),
+                                 spdlog::default_logger()->clone(std::string(logger)))
+               .first;
+    }
+    target = it->second;
+  }
+  target->log(ToSpdlog(level), "{}", Line(event, message, fields));
 }
 
 }  // namespace vigil::log

@@ -12,7 +12,8 @@
 //
 // Call Setup() once from main(); until then lines go out as text at the default level.
 // All logging goes through these functions (never spdlog directly), so that every JSON line is
-// well-formed. Single-threaded use, like the core.
+// well-formed. Single-threaded use, like the core, unless set up with Threading::kMulti
+// (vigil-control, whose gRPC and HTTP threads all log).
 #pragma once
 
 #include <cstdint>
@@ -33,7 +34,8 @@ enum class Format { kText, kJson };
 StatusOr<Level> ParseLevel(std::string_view text);
 StatusOr<Format> ParseFormat(std::string_view text);
 
-void Setup(Level level, Format format);
+enum class Threading { kSingle, kMulti };
+void Setup(Level level, Format format, Threading threading = Threading::kSingle);
 bool Enabled(Level level);
 
 // A key and its value; numbers are written unquoted in JSON.
@@ -52,6 +54,10 @@ struct Field {
 
 void Write(Level level, std::string_view event, std::string_view message,
            std::initializer_list<Field> fields);
+// Write under another logger's name (JSON "logger", the text prefix), for the lines of the
+// libraries a program links ("grpc", "protobuf"), so that they too are Vigil's lines.
+void WriteAs(std::string_view logger, Level level, std::string_view event, std::string_view message,
+             std::initializer_list<Field> fields);
 
 inline void Event(Level level, std::string_view event, std::string_view message,
                   std::initializer_list<Field> fields) {

@@ -311,3 +311,62 @@ def test_garbage_huge_messages_and_idle_connections(pod):
     assert not pod.events("drain_requested")
     untouched(pod)
     stop(pod)
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_abandoned_streams_and_the_stream_limits(pod, launcher):
+    """60 Watch streams whose client is SIGKILLed are all cleaned up (streams gauge back to 0, descriptors back); the unix socket holds 64 streams and refuses the 65th RESOURCE_EXHAUSTED naming the limit, the health port 16, while unary calls (status, health Check) go on being served; once streams close, new ones are accepted."""
+    port, health = free_port(), free_port()
+    target = start(pod, args=["--metrics-address", f"127.0.0.1:{port}",
+                              "--health-port", str(health)])
+    control = pod.control_pid()
+    fds = open_fds(control)
+
+    def streams(listener):
+        scrape = Scrape(urllib_get(f"http://127.0.0.1:{port}/metrics"))
+        return scrape.get("vigil_control_streams", listener=listener)
+
+    abandoned = Stalled(launcher, target, 60, LIFECYCLE + "Watch", mode="abandon")
+    abandoned.wait_open()
+    assert streams("unix") == 60
+    abandoned.popen.kill()
+    abandoned.popen.wait(10)
+    wait_for(lambda: streams("unix") == 0, 20.0, "the abandoned streams to be cleaned up")
+    wait_for(lambda: open_fds(control) <= fds + 2, 20.0,
+             f"vigil-control's descriptors back to {fds} (now {open_fds(control)})")
+
+    full = Stalled(launcher, target, 64, LIFECYCLE + "Watch", mode="follow")
+    full.wait_open()
+    assert streams("unix") == 64
+    end = stream_end(pod, target, LIFECYCLE + "Watch", b"")
+    assert end["code"] == "RESOURCE_EXHAUSTED", end
+    assert end["details"] == "too many streams open on the unix socket (limit 64); retry later"
+    end = stream_end(pod, target, "/grpc.health.v1.Health/Watch", pb_string(1, "readiness"))
+    assert end["code"] == "RESOURCE_EXHAUSTED", end
+    assert pod.ctl("status").code == 0
+    assert health_check(target, "readiness") == ("OK", SERVING)
+
+    tcp = f"127.0.0.1:{health}"
+    probes = Stalled(launcher, tcp, 16, "/grpc.health.v1.Health/Watch", pb_string(1, "readiness"),
+                     mode="follow")
+    probes.wait_open()
+    end = stream_end(pod, tcp, "/grpc.health.v1.Health/Watch", pb_string(1, "liveness"))
+    assert end == {"code": "RESOURCE_EXHAUSTED",
+                   "details": "too many streams open on the health port (limit 16); retry later"}
+    assert health_check(tcp, "readiness") == ("OK", SERVING)
+
+    for group in (full, probes):
+        assert all(e["code"] == "RUNNING" for e in group.read_all()), "a stream was ended"
+        group.close()
+    wait_for(lambda: streams("unix") == 0 and streams("health") == 0, 20.0, "streams closed")
+    watch = GrpcStream(launcher, target, LIFECYCLE + "Watch")
+    watch.wait_for(lambda m: m, 10.0, "a Watch accepted again")
+    scrape = Scrape(urllib_get(f"http://127.0.0.1:{port}/metrics"))
+    assert scrape.get("vigil_control_calls_refused_total", listener="unix", limit="streams") == 2
+    assert scrape.get("vigil_control_calls_refused_total", listener="health",
+                      limit="streams") == 1
+    untouched(pod)
+    stop(pod)
