@@ -93,3 +93,43 @@ def test_idle_connection_gets_408_at_the_header_timeout(pod):
         assert b"no complete request header within 10s" in data, data
         assert 9.0 < took < 10.0 + PROMPT, took
     assert probe(metrics, http)
+
+
+def test_health_answers_while_metrics_are_slow(pod):
+    """With the core stopped (SIGSTOP), every scrape waits 2 s for it: 12 scrapes at once: one runs and 4 wait their turn (answered vigil_core_metrics_up 0, one after the other), the rest get 503 at once naming the limit, while /healthz/live answers within PROMPT throughout; after SIGCONT scrapes are whole again."""
+    import os
+    import signal
+    import threading
+    metrics, http = start(pod)
+    results = []
+
+    def scrape():
+        results.append(get(metrics, "/metrics", timeout=60))
+
+    os.kill(pod.pid, signal.SIGSTOP)
+    try:
+        threads = [threading.Thread(target=scrape) for _ in range(12)]
+        for t in threads:
+            t.start()
+        worst = 0.0
+        while any(t.is_alive() for t in threads):
+            code, body, took = get(http, "/healthz/live")
+            assert (code, body) == (200, "alive\n")
+            worst = max(worst, took)
+            assert took < PROMPT, f"/healthz/live took {took:.2f}s while scrapes waited"
+            time.sleep(0.05)  # Pace of the probes, not a synchronisation.
+        for t in threads:
+            t.join()
+    finally:
+        os.kill(pod.pid, signal.SIGCONT)
+    print(f"/healthz/live worst {worst * 1000:.0f} ms while 12 scrapes waited for a stopped core")
+    answered = [r for r in results if r[0] == 200]
+    refused = [r for r in results if r[0] == 503]
+    assert len(answered) + len(refused) == 12, results
+    assert 4 <= len(answered) <= 5, [(c, round(t, 2)) for c, _, t in results]
+    assert all("vigil_core_metrics_up 0" in body for _, body, _ in answered)
+    assert all(body == "too many scrapes in progress (limit 4); retry later\n" and took < PROMPT
+               for _, body, took in refused), refused
+    code, body, _ = get(metrics, "/metrics")
+    assert code == 200 and "vigil_core_metrics_up 1" in body
+    assert pod.ctl.health("readiness") == 0
