@@ -342,7 +342,8 @@ class HttpListener::Impl {
     Clock::time_point accepted;
     Clock::time_point deadline;
     std::string in;
-    size_t scanned = 0;  // bytes of `in` searched for the header's end
+    size_t scanned = 0;        // bytes of `in` searched for the header's end
+    bool half_closed = false;  // the client shut its side after the request
     std::string out;
     size_t sent = 0;
     std::shared_ptr<HttpReply> reply;
@@ -477,6 +478,7 @@ class HttpListener::Impl {
 
   void ReadHeader(Conn& c) {
     char buf[4096];
+    bool eof = false;  // The client closed (or half-closed) its side.
     while (c.in.size() <= limits::kHttpMaxHeaderBytes) {
       const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
       if (n > 0) {
@@ -485,8 +487,8 @@ class HttpListener::Impl {
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      Close(c.id);  // The client left (or reset) before sending a whole header.
-      return;
+      eof = true;
+      break;
     }
     const size_t from = c.scanned >= 3 ? c.scanned - 3 : 0;
     size_t end = c.in.find("\r\n\r\n", from);
@@ -501,9 +503,12 @@ class HttpListener::Impl {
         Closed(ConnClose::kHeaderTooLarge);
         Answer(c, {431, "request header larger than " +
                             std::to_string(limits::kHttpMaxHeaderBytes) + " bytes\n"});
+      } else if (eof) {
+        Close(c.id);  // Gone before sending a whole header: nobody to answer.
       }
       return;
     }
+    c.half_closed = eof;
     HttpRequest request;
     std::string why;
     if (!ParseHead(std::string_view(c.in).substr(0, end), &request, &why)) {
@@ -545,8 +550,10 @@ class HttpListener::Impl {
     Conn& conn = it->second;
     const auto& state = *conn.reply->state_;
     conn.deadline = Clock::now() + (state.has_timeout ? state.timeout : kDefaultHandlerTimeout);
-    // While the answer is awaited, only hang-ups are watched (extra input is not read).
-    Watch(conn.fd, id, EPOLLRDHUP, EPOLL_CTL_MOD);
+    // While the answer is awaited, only hang-ups are watched (extra input is not read), so
+    // that a client that leaves frees its place; one that shut its side after the request
+    // waits for the answer all the same.
+    Watch(conn.fd, id, conn.half_closed ? 0u : static_cast<uint32_t>(EPOLLRDHUP), EPOLL_CTL_MOD);
   }
 
   void Deliver() {

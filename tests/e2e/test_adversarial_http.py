@@ -71,7 +71,7 @@ def test_idle_slow_and_huge_clients_starve_nothing(pod):
 
 
 def test_idle_connection_gets_408_at_the_header_timeout(pod):
-    """A connection that sends nothing is answered 408 and closed at the header timeout (10 s), and so is one that sent half a request, on both ports."""
+    """A connection that sends nothing is answered 408 and closed at the header timeout (10 s), and so is one that sent half a request, on both ports; a client that shuts its side after a whole request is answered."""
     import socket
     metrics, http = start(pod)
     clients = []
@@ -93,6 +93,16 @@ def test_idle_connection_gets_408_at_the_header_timeout(pod):
         assert b"no complete request header within 10s" in data, data
         assert 9.0 < took < 10.0 + PROMPT, took
     assert probe(metrics, http)
+    # A client that shuts its side once the request is sent still gets its answer.
+    for port, path, expected in ((metrics, "/metrics", b"vigil_core_metrics_up 1"),
+                                 (http, "/healthz/live", b"alive")):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
+            s.shutdown(socket.SHUT_WR)
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 200 ") and expected in data, data[:300]
 
 
 def test_health_answers_while_metrics_are_slow(pod):
