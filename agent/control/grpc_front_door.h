@@ -31,7 +31,7 @@ class GrpcFrontDoor {
   GrpcFrontDoor(const GrpcFrontDoor&) = delete;
   GrpcFrontDoor& operator=(const GrpcFrontDoor&) = delete;
 
-  // Listens on host:port (numeric IPv4, "" for every address) for `server`, which must outlive
+  // Listens on host:port (tcp_listen.h; "" for every IPv4 address) for `server`, which must outlive
   // this front door.
   Status Start(const std::string& host, int port, grpc::Server* server);
 

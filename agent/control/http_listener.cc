@@ -1,7 +1,5 @@
 #include "agent/control/http_listener.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -19,6 +17,7 @@
 
 #include "agent/control/close_log.h"
 #include "agent/control/limits.h"
+#include "agent/control/tcp_listen.h"
 #include "agent/log/log.h"
 
 namespace vigil::control {
@@ -305,21 +304,9 @@ class HttpListener::Impl {
   }
 
   Status Start(const std::string& host, int port) {
-    const std::string address = (host.empty() ? "0.0.0.0" : host) + ":" + std::to_string(port);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<uint16_t>(port));
-    if (::inet_pton(AF_INET, host.empty() ? "0.0.0.0" : host.c_str(), &sa.sin_addr) != 1) {
-      return Status::Error("cannot listen on " + address + ": not a numeric IPv4 address");
-    }
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0) return Errno("cannot listen on " + address + ": socket");
-    const int one = 1;
-    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-      return Errno("cannot listen on " + address);
-    }
-    if (::listen(listen_fd_, 128) != 0) return Errno("cannot listen on " + address);
+    StatusOr<int> fd = ListenTcp(host, port);
+    if (!fd.ok()) return fd.status();
+    listen_fd_ = *fd;
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd_ < 0) return Errno("epoll_create1");
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -83,7 +83,8 @@ class HttpListener {
 
   // Before Start: `path` is served by `handler` (GET, and POST when `allow_post`).
   void Route(std::string path, HttpHandler handler, bool allow_post = false);
-  // Binds host:port (a numeric IPv4 address; "" means every address) and starts the loop.
+  // Binds host:port (tcp_listen.h: an address or a name; "" means every IPv4 address) and starts
+  // the loop.
   Status Start(const std::string& host, int port);
 
  private:

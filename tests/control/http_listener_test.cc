@@ -1,7 +1,14 @@
-// The pure parts of the HTTP listener: addresses and query parameters.
+// The HTTP listener's parts: addresses, query parameters, listening sockets.
 #include "agent/control/http_listener.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include "agent/control/tcp_listen.h"
 
 namespace vigil::control {
 namespace {
@@ -41,6 +48,34 @@ TEST(HttpRequestTest, QueryValuesAreDecoded) {
   ASSERT_TRUE(r.QueryValue("bad", &v));
   EXPECT_EQ(v, "%zz");
   EXPECT_FALSE(r.QueryValue("missing", &v));
+}
+
+}  // namespace
+}  // namespace vigil::control
+
+namespace vigil::control {
+namespace {
+
+TEST(ListenTcpTest, NumericAddressesAndNamedErrors) {
+  StatusOr<int> v4 = ListenTcp("127.0.0.1", 0);
+  ASSERT_TRUE(v4.ok()) << v4.status().message();
+  ::close(*v4);
+  StatusOr<int> any = ListenTcp("", 0);
+  ASSERT_TRUE(any.ok()) << any.status().message();
+  // The same port again: taken.
+  sockaddr_in sa{};
+  socklen_t len = sizeof sa;
+  ASSERT_EQ(::getsockname(*any, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  const int port = ntohs(sa.sin_port);
+  StatusOr<int> again = ListenTcp("0.0.0.0", port);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().message(),
+            "cannot listen on 0.0.0.0:" + std::to_string(port) + ": Address already in use");
+  ::close(*any);
+  StatusOr<int> bad = ListenTcp("300.1.2.3.invalid.", 9180);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind("cannot listen on 300.1.2.3.invalid.:9180: ", 0), 0u)
+      << bad.status().message();
 }
 
 }  // namespace
