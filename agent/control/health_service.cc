@@ -5,6 +5,7 @@
 
 #include "agent/control/lifecycle_service.h"
 #include "agent/control/reactors.h"
+#include "agent/control/request_checks.h"
 
 namespace vigil::control {
 namespace {
@@ -42,9 +43,9 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
     reactor->Finish(
         grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token"));
   } else if (!KnownService(request->service())) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::NOT_FOUND,
-                     "unknown service '" + request->service() + "' (liveness, readiness or \"\")"));
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        "unknown service " + Excerpt(request->service()) + " (liveness, readiness or \"\")"));
   } else {
     response->set_status(StatusOf(request->service()));
     reactor->Finish(grpc::Status::OK);
@@ -54,13 +55,20 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
 
 grpc::ServerWriteReactor<Response>* HealthService::Watch(
     grpc::CallbackServerContext* context, const grpc::health::v1::HealthCheckRequest* request) {
-  auto* writer = new QueuedWriter<Response>();
+  auto* writer = new QueuedWriter<Response>(context, StreamKind::kHealthWatch, streams_);
   auto handle = writer->handle();
   if (!Authorized(context)) {
     QueuedWriter<Response>::FinishWith(
         handle, grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token"));
     return writer;
   }
+  grpc::Status refusal;
+  CallGate::TicketPtr ticket = gate_.EnterStream(&refusal);
+  if (!ticket) {
+    QueuedWriter<Response>::FinishWith(handle, refusal);
+    return writer;
+  }
+  writer->set_ticket(std::move(ticket));
   const std::string service = request->service();
   Response first;
   first.set_status(KnownService(service) ? StatusOf(service) : Response::SERVICE_UNKNOWN);

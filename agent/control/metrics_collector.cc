@@ -140,6 +140,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   AddSample(&build, {{"version", version_}}, 1);
   out.push_back(std::move(build));
   AddProcessFamilies(core_pid_, &out);
+  if (counters_ != nullptr) counters_->AddFamilies(&out);
   return out;
 }
 

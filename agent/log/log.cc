@@ -1,6 +1,7 @@
 #include "agent/log/log.h"
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -146,7 +147,8 @@ void Setup(Level level, Format format) {
       channel.reset();
     }
   }
-  // Single-threaded sink: the core has one thread, and the _st sink takes no lock.
+  // One sink for the core and vigil-control alike: it locks around each line, so threads that
+  // share the logger never interleave their lines, and it never blocks (output_channel.h).
   auto sink = std::make_shared<ChannelSink>();
   auto logger = std::make_shared<spdlog::logger>("vigil", std::move(sink));
   g_format = format;
@@ -168,8 +170,11 @@ bool Enabled(Level level) {
   return spdlog::default_logger_raw()->should_log(ToSpdlog(level));
 }
 
-void Write(Level level, std::string_view event, std::string_view message,
-           std::initializer_list<Field> fields) {
+namespace {
+
+// The line's payload: JSON members (the pattern wraps them) or text.
+std::string Line(std::string_view event, std::string_view message,
+                 std::initializer_list<Field> fields) {
   std::string line;
   line.reserve(64 + message.size());
   if (g_format == Format::kJson) {
@@ -202,8 +207,37 @@ void Write(Level level, std::string_view event, std::string_view message,
       AppendTextValue(&line, f.value);
     }
   }
-  spdlog::default_logger_raw()->log(ToSpdlog(level), "{}", line);
+  return line;
+}
+
+}  // namespace
+
+void Write(Level level, std::string_view event, std::string_view message,
+           std::initializer_list<Field> fields) {
+  spdlog::default_logger_raw()->log(ToSpdlog(level), "{}", Line(event, message, fields));
   ReportDrops();
+}
+
+void WriteAs(std::string_view logger, Level level, std::string_view event, std::string_view message,
+             std::initializer_list<Field> fields) {
+  if (!Enabled(level)) return;
+  // A clone of the default logger (same sink, pattern and level) under the other name, made
+  // once per name: library lines are rare.
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> named;
+  std::shared_ptr<spdlog::logger> target;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = named.find(logger);
+    if (it == named.end() || it->second->sinks() != spdlog::default_logger_raw()->sinks()) {
+      it = named
+               .insert_or_assign(std::string(logger),
+                                 spdlog::default_logger()->clone(std::string(logger)))
+               .first;
+    }
+    target = it->second;
+  }
+  target->log(ToSpdlog(level), "{}", Line(event, message, fields));
 }
 
 OutputChannel& StandardChannel(int fd) {

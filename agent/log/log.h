@@ -16,7 +16,8 @@
 //
 // Call Setup() once from main(); until then lines go out as text at the default level.
 // All logging goes through these functions (never spdlog directly), so that every JSON line is
-// well-formed. Single-threaded use, like the core.
+// well-formed. Single-threaded use, like the core, unless set up with Threading::kMulti
+// (vigil-control, whose gRPC and HTTP threads all log).
 #pragma once
 
 #include <chrono>
@@ -58,6 +59,10 @@ struct Field {
 
 void Write(Level level, std::string_view event, std::string_view message,
            std::initializer_list<Field> fields);
+// Write under another logger's name (JSON "logger", the text prefix), for the lines of the
+// libraries a program links ("grpc", "protobuf"), so that they too are Vigil's lines.
+void WriteAs(std::string_view logger, Level level, std::string_view event, std::string_view message,
+             std::initializer_list<Field> fields);
 
 inline void Event(Level level, std::string_view event, std::string_view message,
                   std::initializer_list<Field> fields) {
