@@ -6,6 +6,7 @@
 #include "agent/base/duration.h"
 #include "agent/control/http_listener.h"
 #include "agent/control/lifecycle_service.h"
+#include "agent/control/utf8.h"
 #include "agent/log/log.h"
 
 namespace vigil::control {

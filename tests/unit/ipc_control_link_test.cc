@@ -49,8 +49,10 @@ class ControlLinkTest : public SupervisorHarness {
     big.log_prefix = false;
     config_.pools = {big};
     os_.next_unscripted_pid = 0;
-    for (int i = 0; i < workers; ++i)
+    for (int i = 0; i < workers; ++i) {
       os_.ScriptSpawnSuccess(1000 + i, /*with_pidfd=*/false);
+      os_.process_groups[1000 + i] = 1000 + i;  // Each leads its group: its datagrams are its.
+    }
     Start();
     const std::string status = "STATUS=" + std::string(status_length, '\xff');
     for (int slot = 0; slot < workers; ++slot) {
