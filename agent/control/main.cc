@@ -136,9 +136,13 @@ std::string ReadToken(const std::string& path, std::string* error) {
 }
 
 // What every gRPC listener is held to (limits.h): request size, streams per connection, idle
-// connections, dead TCP peers; and errors gRPC makes without a message get one
-// (error_naming.h). The TCP ports' time to the HTTP/2 preface is the front door's.
-void Harden(grpc::ServerBuilder& b, bool tcp, std::vector<std::string> services) {
+// connections, dead TCP peers, the TCP ports' memory; and errors gRPC makes without a message
+// get one (error_naming.h). The TCP ports' time to the HTTP/2 preface is the front door's
+// (grpc_front_door.h); the handshake timeout covers the unix socket.
+// `quota` (TCP ports only): the memory its connections' buffers may take; under pressure gRPC
+// shrinks them and closes idle connections first.
+void Harden(grpc::ServerBuilder& b, grpc::ResourceQuota* quota, std::vector<std::string> services) {
+  const bool tcp = quota != nullptr;
   using std::chrono::milliseconds;
   b.SetMaxReceiveMessageSize(limits::kMaxRequestBytes);
   b.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits::kStreamsPerConnection);
@@ -149,6 +153,7 @@ void Harden(grpc::ServerBuilder& b, bool tcp, std::vector<std::string> services)
   if (tcp) {  // A peer that vanished without a FIN is found by keepalive pings.
     b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
     b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+    b.SetResourceQuota(*quota);
   }
   b.experimental().SetInterceptorCreators(ErrorNaming(std::move(services)));
 }
@@ -199,6 +204,10 @@ int Run(const Options& options) {
   HealthService local_health(model, "", unix_gate, streams);
   HealthService port_health(model, "", health_gate, streams);
   HealthService remote_health(model, token, api_gate, streams);
+  grpc::ResourceQuota health_quota("health port");
+  health_quota.Resize(limits::kHealthPortMemory);
+  grpc::ResourceQuota api_quota("API port");
+  api_quota.Resize(limits::kApiPortMemory);
   const std::string kLifecycle = "vigil.v1.Lifecycle";
   const std::string kHealth = "grpc.health.v1.Health";
 
@@ -207,7 +216,7 @@ int Run(const Options& options) {
   ::unlink(options.socket.c_str());        // A stale socket from an earlier run.
   const mode_t old_umask = ::umask(0077);  // Born private; widened below only if configured.
   grpc::ServerBuilder local_builder;
-  Harden(local_builder, /*tcp=*/false, {kLifecycle, kHealth});
+  Harden(local_builder, /*quota=*/nullptr, {kLifecycle, kHealth});
   local_builder.AddListeningPort("unix:" + options.socket, grpc::InsecureServerCredentials());
   local_builder.RegisterService(&local_api);
   local_builder.RegisterService(&local_health);
@@ -229,7 +238,7 @@ int Run(const Options& options) {
   std::unique_ptr<GrpcFrontDoor> health_door;
   if (options.health_port != 0) {
     grpc::ServerBuilder b;
-    Harden(b, /*tcp=*/true, {kHealth});
+    Harden(b, &health_quota, {kHealth});
     b.RegisterService(&port_health);  // Health alone: the Lifecycle API is not on this port.
     health_only = b.BuildAndStart();
     health_door = std::make_unique<GrpcFrontDoor>(Listener::kHealth, counters);
@@ -249,7 +258,7 @@ int Run(const Options& options) {
   std::unique_ptr<GrpcFrontDoor> api_door;
   if (options.api_port != 0) {
     grpc::ServerBuilder b;
-    Harden(b, /*tcp=*/true, {kLifecycle, kHealth});
+    Harden(b, &api_quota, {kLifecycle, kHealth});
     b.RegisterService(&remote_api);
     b.RegisterService(&remote_health);
     remote = b.BuildAndStart();
