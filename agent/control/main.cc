@@ -1,7 +1,9 @@
 // vigil-control: the control plane, a child of the PID-1 core (docs/control.md). main() wires:
 // the core connection on fd 3, the read model, the Lifecycle API and grpc.health.v1 on the unix
 // socket, an optional health-only TCP listener for the kubelet's gRPC probe, and an optional
-// TCP listener for the API, guarded by a bearer token, and Prometheus /metrics.
+// TCP listener for the API, guarded by a bearer token, and Prometheus /metrics; every listener
+// held to the limits of limits.h (docs/control.md, "Limits"), and the libraries' logs routed
+// through Vigil's logger.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
