@@ -47,6 +47,12 @@ struct GrpcListener {
 inline constexpr GrpcListener kUnixSocket{64, 128};  // vigilctl, exec probes, sidecars
 inline constexpr GrpcListener kApiPort{32, 64};      // token holders on TCP
 inline constexpr GrpcListener kHealthPort{16, 0};    // anyone who can reach the pod
+// Memory the TCP ports' connections may take in gRPC's buffers (a grpc::ResourceQuota each):
+// idle HTTP/2 connections cost about 16 KiB each, so without a bound anyone who can reach the
+// health port could grow vigil-control by opening connections. Under pressure gRPC shrinks
+// buffers and closes idle connections first. The API port carries Watch snapshots of big pools.
+inline constexpr size_t kHealthPortMemory = 16u << 20;
+inline constexpr size_t kApiPortMemory = 64u << 20;
 // HTTP/2 streams at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS).
 inline constexpr int kStreamsPerConnection = 32;
 // A TCP client must have sent its HTTP/2 preface within this; a TCP connection with no call

@@ -1,7 +1,9 @@
 // vigil-control: the control plane, a child of the PID-1 core (docs/control.md). main() wires:
 // the core connection on fd 3, the read model, the Lifecycle API and grpc.health.v1 on the unix
 // socket, an optional health-only TCP listener for the kubelet's gRPC probe, and an optional
-// TCP listener for the API, guarded by a bearer token, and Prometheus /metrics.
+// TCP listener for the API, guarded by a bearer token, and Prometheus /metrics; every listener
+// held to the limits of limits.h (docs/control.md, "Limits"), and the libraries' logs routed
+// through Vigil's logger.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -117,9 +119,13 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* error) {
 }
 
 // What every gRPC listener is held to (limits.h): request size, streams per connection, idle
-// connections, dead TCP peers; and errors gRPC makes without a message get one
-// (error_naming.h). The TCP ports' time to the HTTP/2 preface is the front door's.
-void Harden(grpc::ServerBuilder& b, bool tcp, std::vector<std::string> services) {
+// connections, dead TCP peers, the TCP ports' memory; and errors gRPC makes without a message
+// get one (error_naming.h). The TCP ports' time to the HTTP/2 preface is the front door's
+// (grpc_front_door.h); the handshake timeout covers the unix socket.
+// `quota` (TCP ports only): the memory its connections' buffers may take; under pressure gRPC
+// shrinks them and closes idle connections first.
+void Harden(grpc::ServerBuilder& b, grpc::ResourceQuota* quota, std::vector<std::string> services) {
+  const bool tcp = quota != nullptr;
   using std::chrono::milliseconds;
   b.SetMaxReceiveMessageSize(limits::kMaxRequestBytes);
   b.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits::kStreamsPerConnection);
@@ -130,6 +136,7 @@ void Harden(grpc::ServerBuilder& b, bool tcp, std::vector<std::string> services)
   if (tcp) {  // A peer that vanished without a FIN is found by keepalive pings.
     b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
     b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+    b.SetResourceQuota(*quota);
   }
   b.experimental().SetInterceptorCreators(ErrorNaming(std::move(services)));
 }
@@ -191,6 +198,10 @@ int Run(const Options& options) {
   HealthService local_health(model, liveness, "", unix_gate, streams);
   HealthService port_health(model, liveness, "", health_gate, streams);
   HealthService remote_health(model, liveness, token, api_gate, streams);
+  grpc::ResourceQuota health_quota("health port");
+  health_quota.Resize(limits::kHealthPortMemory);
+  grpc::ResourceQuota api_quota("API port");
+  api_quota.Resize(limits::kApiPortMemory);
   const std::string kLifecycle = "vigil.v1.Lifecycle";
   const std::string kHealth = "grpc.health.v1.Health";
 
@@ -201,7 +212,7 @@ int Run(const Options& options) {
   }
   const mode_t old_umask = ::umask(0077);  // Born private; widened below only if configured.
   grpc::ServerBuilder local_builder;
-  Harden(local_builder, /*tcp=*/false, {kLifecycle, kHealth});
+  Harden(local_builder, /*quota=*/nullptr, {kLifecycle, kHealth});
   local_builder.AddListeningPort("unix:" + options.socket, grpc::InsecureServerCredentials());
   local_builder.RegisterService(&local_api);
   local_builder.RegisterService(&local_health);
@@ -223,7 +234,7 @@ int Run(const Options& options) {
   std::unique_ptr<GrpcFrontDoor> health_door;
   if (options.health_port != 0) {
     grpc::ServerBuilder b;
-    Harden(b, /*tcp=*/true, {kHealth});
+    Harden(b, &health_quota, {kHealth});
     b.RegisterService(&port_health);  // Health alone: the Lifecycle API is not on this port.
     health_only = b.BuildAndStart();
     health_door = std::make_unique<GrpcFrontDoor>(Listener::kHealth, counters);
@@ -243,7 +254,7 @@ int Run(const Options& options) {
   std::unique_ptr<GrpcFrontDoor> api_door;
   if (options.api_port != 0) {
     grpc::ServerBuilder b;
-    Harden(b, /*tcp=*/true, {kLifecycle, kHealth});
+    Harden(b, &api_quota, {kLifecycle, kHealth});
     b.RegisterService(&remote_api);
     b.RegisterService(&remote_health);
     remote = b.BuildAndStart();

@@ -370,3 +370,37 @@ def test_abandoned_streams_and_the_stream_limits(pod, launcher):
                       limit="streams") == 1
     untouched(pod)
     stop(pod)
+
+
+def test_many_idle_http2_connections_cost_bounded_memory(pod):
+    """6000 connections to the health port that send the HTTP/2 preface and then nothing (each about 16 KiB of gRPC buffers): vigil-control grows by less than 40 MiB (the port's 16 MiB memory quota, reclaimed from idle connections first) and health Check still answers."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 16384), max(hard, 16384)))
+    health = free_port()
+    start(pod, args=["--health-port", str(health)])
+    control = pod.control_pid()
+    base = rss(control)
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes(9)[:3] + b"\x04" + bytes(5)  # + SETTINGS
+    conns = []
+    try:
+        for _ in range(6000):
+            s = socket.create_connection(("127.0.0.1", health), timeout=10)
+            s.sendall(preface)
+            conns.append(s)
+        peak = base
+        for _ in range(40):  # Two seconds of samples once they are all open.
+            peak = max(peak, rss(control))
+            time.sleep(0.05)  # Sampling period of the RSS, not a synchronisation.
+        began = time.monotonic()
+        assert health_check(f"127.0.0.1:{health}", "readiness") == ("OK", SERVING)
+        took = time.monotonic() - began
+        print(f"6000 idle HTTP/2 connections: vigil-control {base / 2**20:.1f} MiB -> "
+              f"{peak / 2**20:.1f} MiB, a health Check took {took * 1000:.0f} ms")
+        assert peak - base < 40 << 20, f"{base >> 20} MiB -> {peak >> 20} MiB"
+        assert took < 5.0
+    finally:
+        for s in conns:
+            s.close()
+    untouched(pod)
+    stop(pod)
