@@ -41,9 +41,13 @@ grpc::Status VigilClient::GetStatus(v1::AgentStatus* status, std::chrono::millis
       for (v1::Pool& pool : *page->mutable_pools()) {
         const int n = status->pools_size();
         if (n > 0 && status->pools(n - 1).name() == pool.name()) {
+          // The pool goes on: these workers after the others, and its latest counts.
           v1::Pool* last = status->mutable_pools(n - 1);
           for (v1::Worker& w : *pool.mutable_workers())
             last->add_workers()->Swap(&w);
+          pool.clear_workers();
+          pool.mutable_workers()->Swap(last->mutable_workers());
+          last->Swap(&pool);
         } else {
           status->add_pools()->Swap(&pool);
         }

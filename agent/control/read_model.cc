@@ -193,6 +193,7 @@ std::optional<PageStart> CopyPage(const v1::AgentStatus& status, const PageStart
 
 void ReadModel::ApplySnapshot(const internal::v1::Snapshot& part) {
   v1::Event event;
+  v1::Event drain;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (part.first() || !building_) {
@@ -223,8 +224,16 @@ void ReadModel::ApplySnapshot(const internal::v1::Snapshot& part) {
     building_ = false;
     connected_ = true;
     event.set_kind(v1::Event::SNAPSHOT);  // Without the status: listeners page it.
+    if (status_.has_drain()) {
+      // The events a fresh snapshot replaces may have held the drain's completion: drain
+      // waiters get the drain's progress as a DRAIN event too.
+      drain.set_kind(v1::Event::DRAIN);
+      drain.set_ready(status_.ready());
+      *drain.mutable_drain() = status_.drain();
+    }
   }
   Publish(event);
+  if (drain.kind() == v1::Event::DRAIN) Publish(drain);
 }
 
 void ReadModel::ApplyEvent(const internal::v1::Event& in) {

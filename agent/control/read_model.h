@@ -4,7 +4,9 @@
 //
 // A snapshot comes in parts (ipc.proto, Snapshot): they build a new picture beside the current
 // one, events apply to both, and the last part replaces the current picture; the model is
-// "connected" from the first complete one. Readers get the status in pages of about
+// "connected" from the first complete one. A completed snapshot is published as a SNAPSHOT
+// event, then, once a drain has started, a DRAIN event with its progress (the events the
+// snapshot replaced may have held its completion). Readers get the status in pages of about
 // kPageBudget bytes (Page()), so that no answer's size depends on the size of the pools.
 //
 // Subscribers (Watch streams, Drain waiters, the health service) are called in the order events

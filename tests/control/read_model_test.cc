@@ -181,6 +181,22 @@ TEST(ReadModel, NotConnectedUntilTheLastPartOfTheFirstSnapshot) {
   EXPECT_EQ(model.Status().pools_size(), 1);
 }
 
+TEST(ReadModel, AFreshSnapshotDuringADrainIsFollowedByTheDrainsProgress) {
+  ReadModel model;
+  std::vector<v1::Event> seen;
+  model.Subscribe([&](const v1::Event& e) { seen.push_back(e); }, false);
+  internal::v1::Snapshot s = TwoWorkerSnapshot();
+  s.mutable_drain()->set_trigger("prestop");
+  s.mutable_drain()->set_complete(true);
+  s.mutable_drain()->set_graceful(true);
+  model.ApplySnapshot(s);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].kind(), v1::Event::SNAPSHOT);
+  EXPECT_EQ(seen[1].kind(), v1::Event::DRAIN);
+  EXPECT_TRUE(seen[1].drain().complete());  // What a Drain(wait) waiter looks for.
+  EXPECT_EQ(seen[1].drain().trigger(), "prestop");
+}
+
 TEST(ReadModel, AFreshSnapshotIsPublishedWithoutItsStatus) {
   ReadModel model;
   std::vector<v1::Event> seen;
