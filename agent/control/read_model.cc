@@ -25,6 +25,11 @@ void ToPublic(const internal::v1::WorkerInfo& in, v1::Worker* out) {
 
 namespace {
 
+// No pool has more slots than the largest pool the config accepts (replicas is at most 100000,
+// agent/config/pool_options.cc): an event naming a slot outside 0..kMaxSlots-1 changes nothing,
+// rather than write outside the pool's workers or grow them without bound.
+constexpr int kMaxSlots = 100000;
+
 // The pool's counts and flags (not its workers).
 void ApplyPoolInfo(const internal::v1::PoolInfo& in, v1::Pool* out) {
   out->set_desired(in.desired());
@@ -107,7 +112,7 @@ void ReadModel::ApplyEvent(const internal::v1::Event& in) {
           pool.mutable_workers()->RemoveLast();
       }
     }
-    if (in.has_worker()) {
+    if (in.has_worker() && in.slot() >= 0 && in.slot() < kMaxSlots) {
       ToPublic(in.worker(), event.mutable_worker());
       for (auto& pool : *status_.mutable_pools()) {
         if (pool.name() != in.pool()) continue;
