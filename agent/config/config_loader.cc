@@ -124,7 +124,10 @@ Status ValidateConfig(Config* config) {
     if (Status s = CheckUserAndGroup(pool); !s.ok()) return s;
   }
   const DrainConfig& d = config->drain;
-  if (d.grace_period <= d.safety_margin + d.propagation_delay) {
+  // grace_period > safety_margin + propagation_delay, without computing the sum: two accepted
+  // durations can add up past the range of a Duration (and wrap negative).
+  if (d.safety_margin >= d.grace_period ||
+      d.propagation_delay >= d.grace_period - d.safety_margin) {
     return AgentFieldError(
         *config, {"drain.grace_period", "drain.safety_margin", "drain.propagation_delay"},
         "drain.grace_period (" + FormatDuration(d.grace_period) +

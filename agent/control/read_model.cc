@@ -27,6 +27,11 @@ void ToPublic(const internal::v1::WorkerInfo& in, v1::Worker* out) {
 
 namespace {
 
+// No pool has more slots than the largest pool the config accepts (replicas is at most 100000,
+// agent/config/pool_options.cc): an event naming a slot outside 0..kMaxSlots-1 changes nothing,
+// rather than write outside the pool's workers or grow them without bound.
+constexpr int kMaxSlots = 100000;
+
 // The pool's counts and flags (not its workers).
 void ApplyPoolInfo(const internal::v1::PoolInfo& in, v1::Pool* out) {
   out->set_desired(in.desired());
@@ -98,7 +103,7 @@ v1::Pool* FindPool(v1::AgentStatus* status, const std::string& name) {
 
 // Puts `worker` in its slot of `pool` (slots are dense, 0..n-1: grown as needed).
 void PlaceWorker(const v1::Worker& worker, v1::Pool* pool) {
-  if (worker.slot() < 0) return;
+  if (worker.slot() < 0 || worker.slot() >= kMaxSlots) return;  // No pool has such a slot.
   while (pool->workers_size() <= worker.slot())
     pool->add_workers()->set_slot(pool->workers_size() - 1);
   *pool->mutable_workers(worker.slot()) = worker;

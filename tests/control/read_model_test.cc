@@ -309,6 +309,34 @@ TEST(Pages, SnapshotEventsArePagesWithMoreOnAllButTheLast) {
   std::vector<v1::Event> seen;
   model.Subscribe([&](const v1::Event& e) { seen.push_back(e); }, true);
   EXPECT_EQ(seen.size(), model.SnapshotEvents().size());
+// Regression test for a fixed bug found by tests/fuzz/ipc_control_fuzz.cc: a worker event for
+// slot -1 wrote before the pool's array of workers (a crash), and one for slot 2^31-1 grew the
+// pool to 2^31 workers (vigil-control ran out of memory). No pool has slots outside
+// 0..99999 (replicas is at most 100000), so such an event changes nothing.
+TEST(ReadModel, WorkerEventsForSlotsNoPoolCanHaveAreIgnored) {
+  ReadModel model;
+  model.ApplySnapshot(TwoWorkerSnapshot());
+  for (int slot : {-1, -2147483647 - 1, 100000, 2147483647}) {
+    internal::v1::Event e;
+    e.set_kind(v1::Event::WORKER_STATE);
+    e.set_pool("web");
+    e.set_slot(slot);
+    e.mutable_worker()->set_slot(slot);
+    e.mutable_worker()->set_pid(7);
+    model.ApplyEvent(e);
+    const v1::Pool pool = model.Status().pools(0);
+    ASSERT_EQ(pool.workers_size(), 2) << "slot " << slot;
+    EXPECT_EQ(pool.workers(0).pid(), 100) << "slot " << slot;
+    EXPECT_EQ(pool.workers(1).pid(), 101) << "slot " << slot;
+  }
+  // The last slot a pool can have still grows it.
+  internal::v1::Event e;
+  e.set_kind(v1::Event::WORKER_STATE);
+  e.set_pool("web");
+  e.set_slot(99999);
+  e.mutable_worker()->set_slot(99999);
+  model.ApplyEvent(e);
+  EXPECT_EQ(model.Status().pools(0).workers_size(), 100000);
 }
 
 }  // namespace

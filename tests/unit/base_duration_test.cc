@@ -194,5 +194,32 @@ TEST(FormatDuration, LargeFractionalSecondsStayReadableAndParseable) {
   EXPECT_NE(FormatDuration(100500ms), "100s");
 }
 
+// Regression test for a fixed bug found by tests/fuzz/duration_fuzz.cc: ParseDuration read
+// numbers as doubles, exact only to 2^53 ns (about 104 days), so FormatDuration's exact
+// "3472326098.227849265s" read back 463 ns off; and "1.5ns"-style rounding of big values could
+// land past the range check.
+TEST(ParseDuration, ReadsEveryNanosecondExactly) {
+  EXPECT_EQ(Parsed("3472326098.227849265s"), Duration(3472326098227849265));
+  EXPECT_EQ(Parsed("9007199.254740993s"), Duration(9007199254740993));
+}
+
+TEST(ParseDuration, TheLargestDurationIsExactAndOneMoreIsTooLarge) {
+  EXPECT_EQ(Parsed(FormatDuration(kMaxDuration)), kMaxDuration);
+  EXPECT_THAT(ErrorOf(FormatDuration(kMaxDuration + 1ns)), HasSubstr("too large"));
+  EXPECT_THAT(ErrorOf("2562047h47m16.854775807s"), HasSubstr("too large"));  // INT64_MAX ns
+  EXPECT_THAT(ErrorOf("18446744073709551616s"), HasSubstr("too large"));
+  EXPECT_THAT(ErrorOf("99999999999999999999999999999999999999999ns"), HasSubstr("too large"));
+  EXPECT_THAT(ErrorOf("2562047h2562047h"), HasSubstr("too large"));  // the sum, not each part
+}
+
+TEST(FormatDuration, EveryDurationInRangeParsesBack) {
+  for (int64_t ns : {int64_t{1}, int64_t{999999999}, int64_t{1000000001}, int64_t{9007199254740993},
+                     int64_t{123456789012345678}, kMaxDuration.count() - 1, kMaxDuration.count()}) {
+    auto back = ParseDuration(FormatDuration(Duration(ns)));
+    ASSERT_TRUE(back.ok()) << FormatDuration(Duration(ns));
+    EXPECT_EQ(back->count(), ns) << FormatDuration(Duration(ns));
+  }
+}
+
 }  // namespace
 }  // namespace vigil

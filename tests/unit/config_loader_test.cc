@@ -762,6 +762,27 @@ TEST_F(ConfigLoaderTest, ADefaultGracePeriodTooShortForTheMarginNamesTheMarginsL
               StartsWith("vigil.yaml:2: drain.propagation_delay: drain.grace_period (30s) must "));
 }
 
+// Regression test for a fixed bug found by tests/fuzz/cli_fuzz.cc (issue 10, defect 9): the
+// check added safety_margin and propagation_delay in 64 bits, so two margins of 1500000h
+// overflowed to a negative sum and a 30s grace period was accepted: workers were SIGKILLed
+// 9 ms into a drain.
+TEST_F(ConfigLoaderTest, MarginsWhoseSumOverflowsAreRejectedNotWrapped) {
+  EXPECT_THAT(LoadError({"--drain-safety-margin", "1500000h", "--drain-propagation-delay",
+                         "1500000h", "--replicas", "1", "--", "w"}),
+              HasSubstr("drain.grace_period (30s) must be longer than drain.safety_margin "
+                        "(5400000000s) plus drain.propagation_delay (5400000000s)"));
+  EXPECT_THAT(FileError("drain:\n  grace_period: 1500000h\n  safety_margin: 1500000h\n"
+                        "  propagation_delay: 1500000h\n" +
+                        PoolYaml()),
+              HasSubstr("must be longer than"));
+  // The largest margins that fit still work.
+  Config c = FileOk(
+      "drain:\n  grace_period: 2500000h\n  safety_margin: 1250000h\n"
+      "  propagation_delay: 1249999h\n" +
+      PoolYaml());
+  EXPECT_EQ(c.drain.safety_margin, std::chrono::hours(1250000));
+}
+
 TEST_F(ConfigLoaderTest, ControlOptionsThatNeedEachOtherNameTheirLine) {
   EXPECT_EQ(FileError("control:\n  health_port: 9000\n  api_port: 9001\n" + PoolYaml()),
             "vigil.yaml:3: control.api_port: needs control.token_file: the Lifecycle API is "
