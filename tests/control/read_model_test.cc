@@ -309,6 +309,8 @@ TEST(Pages, SnapshotEventsArePagesWithMoreOnAllButTheLast) {
   std::vector<v1::Event> seen;
   model.Subscribe([&](const v1::Event& e) { seen.push_back(e); }, true);
   EXPECT_EQ(seen.size(), model.SnapshotEvents().size());
+}
+
 // Regression test for a fixed bug found by tests/fuzz/ipc_control_fuzz.cc: a worker event for
 // slot -1 wrote before the pool's array of workers (a crash), and one for slot 2^31-1 grew the
 // pool to 2^31 workers (vigil-control ran out of memory). No pool has slots outside
