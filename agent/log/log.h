@@ -16,8 +16,8 @@
 //
 // Call Setup() once from main(); until then lines go out as text at the default level.
 // All logging goes through these functions (never spdlog directly), so that every JSON line is
-// well-formed. Single-threaded use, like the core, unless set up with Threading::kMulti
-// (vigil-control, whose gRPC and HTTP threads all log).
+// well-formed. Thread-safe: the sink locks around each line (vigil-control's gRPC and HTTP
+// threads all log); the core has one thread and pays an uncontended lock.
 #pragma once
 
 #include <chrono>
