@@ -199,7 +199,7 @@ TEST(FormatDuration, LargeFractionalSecondsStayReadableAndParseable) {
 // "3472326098.227849265s" read back 463 ns off; and "1.5ns"-style rounding of big values could
 // land past the range check.
 TEST(ParseDuration, ReadsEveryNanosecondExactly) {
-  EXPECT_EQ(Parsed("3472326098.227849265s"), Duration(3472326098227849265));
+  EXPECT_EQ(Parsed("315359999.227849265s"), Duration(315359999227849265));  // just under 10 y
   EXPECT_EQ(Parsed("9007199.254740993s"), Duration(9007199254740993));
 }
 
