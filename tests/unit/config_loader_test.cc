@@ -769,8 +769,8 @@ TEST_F(ConfigLoaderTest, ADefaultGracePeriodTooShortForTheMarginNamesTheMarginsL
 TEST_F(ConfigLoaderTest, MarginsWhoseSumOverflowsAreRejectedNotWrapped) {
   // Each value is now at most 87600h (10 years), so the largest margins the parser accepts
   // are checked here: their sum must still compare right.
-  EXPECT_THAT(LoadError({"--drain-safety-margin", "87600h", "--drain-propagation-delay",
-                         "87600h", "--replicas", "1", "--", "w"}),
+  EXPECT_THAT(LoadError({"--drain-safety-margin", "87600h", "--drain-propagation-delay", "87600h",
+                         "--replicas", "1", "--", "w"}),
               HasSubstr("drain.grace_period (30s) must be longer than drain.safety_margin "
                         "(315360000s) plus drain.propagation_delay (315360000s)"));
   EXPECT_THAT(FileError("drain:\n  grace_period: 87600h\n  safety_margin: 87600h\n"
