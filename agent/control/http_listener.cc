@@ -447,8 +447,15 @@ class HttpListener::Impl {
       case Phase::kHeader:
         ReadHeader(c);
         break;
-      case Phase::kWaiting:  // Only hang-ups are watched: the client is gone.
-        Close(id);
+      case Phase::kWaiting:
+        if ((events & (EPOLLERR | EPOLLHUP)) == 0 && !c.half_closed) {
+          // EPOLLRDHUP alone: the client shut its side after the request (its FIN came after
+          // the header was read). It still waits for the answer: stop watching for hang-ups.
+          c.half_closed = true;
+          Watch(c.fd, id, 0u, EPOLL_CTL_MOD);
+          break;
+        }
+        Close(id);  // Gone.
         break;
       case Phase::kWriting:
         if (events & (EPOLLERR | EPOLLHUP)) {

@@ -102,7 +102,7 @@ def test_idle_connection_gets_408_at_the_header_timeout(pod):
             data = b""
             while chunk := s.recv(65536):
                 data += chunk
-        assert data.startswith(b"HTTP/1.1 200 ") and expected in data, data[:300]
+        assert data.startswith(b"HTTP/1.1 200 ") and expected in data, (path, data[:300])
 
 
 def test_health_answers_while_metrics_are_slow(pod):
