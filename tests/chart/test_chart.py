@@ -6,6 +6,8 @@ rendered vigil.yaml with the container's environment, and the value sets that mu
     VIGIL_BIN=build/agent/vigil /usr/bin/python3 -m pytest tests/chart/test_chart.py
 """
 
+import json
+import re
 import shutil
 
 import pytest
@@ -371,3 +373,41 @@ def test_notes_render(tools, tmp_path):
     assert "web: 2 x python -m gunicorn" in notes, notes
     assert "exec deploy/r-vigil -c app -- /opt/vigil/bin/vigilctl status" in notes, notes
     assert "Service: r-vigil.default.svc http:80" in notes, notes
+
+
+def documented_values():
+    """The value paths in the first column of helm/vigil/README.md's values table: `a.b`,
+    `a.b`, `.c` (a sibling of a.b), `x`, `y`."""
+    names = set()
+    for line in (CHART / "README.md").read_text().splitlines():
+        if not line.startswith("| `"):
+            continue
+        last = None
+        for name in re.findall(r"`([^`]+)`", line.split("|")[1]):
+            if name.startswith(".") and last:
+                name = last.rsplit(".", 1)[0] + name
+            names.add(name)
+            last = name
+    return names
+
+
+def value_paths(values, prefix=""):
+    for key, value in values.items():
+        path = prefix + key
+        yield path
+        if isinstance(value, dict) and value and path not in ("vigil",):
+            yield from value_paths(value, path + ".")
+
+
+def test_readme_documents_every_value():
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    paths = set(value_paths(values))
+    documented = documented_values()
+    assert documented <= paths, f"README documents values that do not exist: {documented - paths}"
+    leaves = {p for p in paths if not any(q.startswith(p + ".") for q in paths)}
+    undocumented = {p for p in leaves
+                    if not any(p == d or p.startswith(d + ".") for d in documented)}
+    assert not undocumented, f"values missing from helm/vigil/README.md: {sorted(undocumented)}"
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert set(values) <= set(schema["properties"])
+    assert schema["additionalProperties"] is False
