@@ -298,6 +298,11 @@ FAILING = [
      ["--set", "vigil.drain.safety_margin=1m30"],
      "vigil.drain.safety_margin: invalid duration \"1m30\""),
     ("same port twice", ["--set", "metrics.port=9901"], "metrics.port must differ from healthPort"),
+    ("Vigil variable the chart owns", ["--set", "env[0].name=VIGIL_DRAIN_PROPAGATION_DELAY",
+                                       "--set", "env[0].value=1m"],
+     "env: VIGIL_DRAIN_PROPAGATION_DELAY is set by the chart"),
+    ("socket outside the emptyDir", ["--set", "vigil.control.socket=/var/run/vigil.sock"],
+     "vigil.control: Additional property socket is not allowed"),
     ("both PDB bounds", ["--set", "podDisruptionBudget.minAvailable=1",
                          "--set", "podDisruptionBudget.maxUnavailable=1"],
      "podDisruptionBudget: set minAvailable or maxUnavailable, not both"),
@@ -411,3 +416,9 @@ def test_readme_documents_every_value():
     schema = json.loads((CHART / "values.schema.json").read_text())
     assert set(values) <= set(schema["properties"])
     assert schema["additionalProperties"] is False
+
+
+def test_schema_is_generated():
+    import gen_schema
+    assert (CHART / "values.schema.json").read_text() == gen_schema.text, \
+        "helm/vigil/values.schema.json differs from tests/chart/gen_schema.py: run it with --write"
