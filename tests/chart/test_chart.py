@@ -422,3 +422,13 @@ def test_schema_is_generated():
     import gen_schema
     assert (CHART / "values.schema.json").read_text() == gen_schema.text, \
         "helm/vigil/values.schema.json differs from tests/chart/gen_schema.py: run it with --write"
+
+
+def test_kube_version_floor(tools):
+    """gRPC probes are GA from 1.27: older clusters are refused, 1.27 (and a vendor's 1.27) is not."""
+    done = tools.helm("template", "r", str(CHART), "--kube-version", "1.26.9", check=False)
+    assert done.returncode != 0
+    assert "chart requires kubeVersion: >=1.27.0-0 which is incompatible with Kubernetes v1.26.9" \
+        in done.stderr, done.stderr
+    for version in ("1.27.0", "1.27.3-eks-1234", "1.31.0"):
+        tools.helm("template", "r", str(CHART), "--kube-version", version)
