@@ -18,6 +18,9 @@ packages=(
   python3-sdnotify python3-gunicorn
   # The kubelet simulation's raw gRPC calls (tests/e2e/grpc_raw.py).
   python3-grpcio
+  # The bundle (scripts/make-bundle.sh rewrites interpreters and rpaths) and its test's root
+  # filesystem, which holds nothing but a static busybox (tests/bundle/).
+  patchelf busybox-static
 )
 
 if [ "$(id -u)" -ne 0 ]; then
