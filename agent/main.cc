@@ -28,6 +28,7 @@
 #include "agent/supervisor/supervisor.h"
 #include "agent/sys/linux_os.h"
 #include "agent/sys/socket_path.h"
+#include "agent/sys/user_db.h"
 
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -129,14 +130,14 @@ StatusOr<std::unique_ptr<LinuxNotifyTransport>> SetUpNotify(const Config& config
     for (const PoolConfig& pool : config.pools) {
       if (pool.user.empty() && pool.group.empty()) continue;
       SpawnRequest credentials;
-      if (Status s = ResolveCredentials(pool, &credentials); !s.ok()) return s;
+      if (Status s = ResolveCredentials(pool, UserDb(), &credentials); !s.ok()) return s;
       const uid_t uid = credentials.uid == static_cast<uid_t>(-1) ? 0 : credentials.uid;
       const gid_t gid = credentials.gid == static_cast<gid_t>(-1) ? 0 : credentials.gid;
+      std::vector<gid_t> groups = credentials.groups;
+      if (groups.empty()) groups.push_back(gid);
       const std::string who =
           "pool " + pool.name + "'s user " + (pool.user.empty() ? std::string("root") : pool.user);
-      if (Status s = directory->CheckReachableBy(uid, gid, credentials.user_name, who); !s.ok()) {
-        return s;
-      }
+      if (Status s = directory->CheckReachableBy(uid, groups, who); !s.ok()) return s;
     }
   }
   return LinuxNotifyTransport::Create(std::move(*directory), config.notify.credentials);

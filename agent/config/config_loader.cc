@@ -1,8 +1,6 @@
 #include "agent/config/config_loader.h"
 
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +13,7 @@
 #include "agent/config/agent_options.h"
 #include "agent/config/pool_options.h"
 #include "agent/sys/socket_address.h"
+#include "agent/sys/user_db.h"
 
 namespace vigil {
 namespace {
@@ -50,12 +49,19 @@ Status FieldError(const PoolConfig& pool, const std::string& key, const std::str
   return Status::Error(where + ": " + label + "." + key + ": " + what);
 }
 
+// Names are looked up in /etc/passwd and /etc/group (user_db.h: no NSS, the core is static);
+// the error says which file, and which of its lines when one is malformed.
 Status CheckUserAndGroup(const PoolConfig& pool) {
-  if (!pool.user.empty() && !IsNumber(pool.user) && ::getpwnam(pool.user.c_str()) == nullptr) {
-    return FieldError(pool, "user", "no such user " + Quoted(pool.user));
+  const UserDb users;
+  if (!pool.user.empty() && !IsNumber(pool.user)) {
+    if (StatusOr<UserEntry> user = users.FindUser(pool.user); !user.ok()) {
+      return FieldError(pool, "user", user.status().message());
+    }
   }
-  if (!pool.group.empty() && !IsNumber(pool.group) && ::getgrnam(pool.group.c_str()) == nullptr) {
-    return FieldError(pool, "group", "no such group " + Quoted(pool.group));
+  if (!pool.group.empty() && !IsNumber(pool.group)) {
+    if (StatusOr<GroupEntry> group = users.FindGroup(pool.group); !group.ok()) {
+      return FieldError(pool, "group", group.status().message());
+    }
   }
   return Status();
 }

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -203,17 +202,9 @@ Status NotifyDirectory::RemoveStaleRuns() {
   return Status();
 }
 
-Status NotifyDirectory::CheckReachableBy(uid_t uid, gid_t gid, const std::string& user,
+Status NotifyDirectory::CheckReachableBy(uid_t uid, const std::vector<gid_t>& groups,
                                          const std::string& who) const {
   if (uid == 0) return Status();
-  std::vector<gid_t> groups{gid};
-  if (!user.empty()) {
-    int count = 256;
-    std::vector<gid_t> list(static_cast<size_t>(count));
-    if (::getgrouplist(user.c_str(), gid, list.data(), &count) >= 0) {
-      groups.insert(groups.end(), list.begin(), list.begin() + count);
-    }
-  }
   // Every directory on the way, the notify directory included, needs search permission.
   std::vector<std::string> dirs{"/"};
   for (size_t slash = path_.find('/', 1); slash != std::string::npos;

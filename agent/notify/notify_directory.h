@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "agent/base/status.h"
 #include "agent/base/unique_fd.h"
@@ -44,10 +45,10 @@ class NotifyDirectory {
   // what is wrong, and the fix.
   static StatusOr<NotifyDirectory> Open(const std::string& path);
 
-  // Whether a worker of `uid`/`gid` (with `user`'s supplementary groups, when named) can reach
+  // Whether a worker of `uid` with `groups` (its gid and supplementary groups) can reach
   // sockets in the directory: search permission on every directory of the path. `who` ("pool
   // web's user nobody") names it in the error.
-  Status CheckReachableBy(uid_t uid, gid_t gid, const std::string& user,
+  Status CheckReachableBy(uid_t uid, const std::vector<gid_t>& groups,
                           const std::string& who) const;
 
   // A new run's directory, with `socket_fd` bound to its `notify`; both then handed to

@@ -1,7 +1,5 @@
 #include "agent/supervisor/pool.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,21 +42,24 @@ bool ParseId(const std::string& text, unsigned* out) {
 
 // Resolves the pool's user and group into the spawn request. Names were checked at load time;
 // a name that disappeared since is reported as a spawn failure.
-Status ResolveCredentials(const PoolConfig& config, SpawnRequest* request) {
+Status ResolveCredentials(const PoolConfig& config, const UserDb& users, SpawnRequest* request) {
+  std::string user_name;  // the passwd entry's, for the supplementary groups
   if (!config.user.empty()) {
     unsigned id;
     if (ParseId(config.user, &id)) {
       request->uid = id;
-      if (const passwd* pw = ::getpwuid(id)) {
-        request->gid = pw->pw_gid;
-        request->user_name = pw->pw_name;
+      StatusOr<std::optional<UserEntry>> entry = users.FindUserById(id);
+      if (!entry.ok()) return entry.status();
+      if (*entry) {
+        request->gid = (*entry)->gid;
+        user_name = (*entry)->name;
       }
     } else {
-      const passwd* pw = ::getpwnam(config.user.c_str());
-      if (pw == nullptr) return Status::Error("no such user '" + config.user + "'");
-      request->uid = pw->pw_uid;
-      request->gid = pw->pw_gid;
-      request->user_name = pw->pw_name;
+      StatusOr<UserEntry> entry = users.FindUser(config.user);
+      if (!entry.ok()) return entry.status();
+      request->uid = entry->uid;
+      request->gid = entry->gid;
+      user_name = entry->name;
     }
   }
   if (!config.group.empty()) {
@@ -66,10 +67,16 @@ Status ResolveCredentials(const PoolConfig& config, SpawnRequest* request) {
     if (ParseId(config.group, &id)) {
       request->gid = id;
     } else {
-      const group* gr = ::getgrnam(config.group.c_str());
-      if (gr == nullptr) return Status::Error("no such group '" + config.group + "'");
-      request->gid = gr->gr_gid;
+      StatusOr<GroupEntry> entry = users.FindGroup(config.group);
+      if (!entry.ok()) return entry.status();
+      request->gid = entry->gid;
     }
+  }
+  request->groups.clear();
+  if (!user_name.empty() && request->gid != static_cast<gid_t>(-1)) {
+    StatusOr<std::vector<gid_t>> groups = users.GroupsOf(user_name, request->gid);
+    if (!groups.ok()) return groups.status();
+    request->groups = std::move(*groups);
   }
   return Status();
 }
@@ -347,7 +354,11 @@ void Pool::Spawn(int slot) {
   request.working_dir = config_.working_dir;
 
   Status failed;
-  if (services_.drop_privileges) failed = ResolveCredentials(config_, &request);
+  if (services_.drop_privileges) {
+    static const UserDb kSystemUsers;  // /etc/passwd and /etc/group
+    failed =
+        ResolveCredentials(config_, services_.users ? *services_.users : kSystemUsers, &request);
+  }
   // The socket's directory is the worker's uid's alone (notify_directory.h).
   StatusOr<NotifyEndpoint> notify =
       failed.ok() ? services_.notify.Open(config_.name + "/" + std::to_string(slot), request.uid,

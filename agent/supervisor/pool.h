@@ -35,6 +35,7 @@
 #include "agent/supervisor/prober.h"
 #include "agent/supervisor/worker.h"
 #include "agent/sys/os.h"
+#include "agent/sys/user_db.h"
 
 namespace vigil {
 
@@ -57,9 +58,10 @@ class PoolObserver {
   virtual void OnPoolChanged(Pool& pool) { (void)pool; }
 };
 
-// Resolves a pool's user and group (names or ids) into `request`'s uid, gid and user name.
-// Names were checked at load time; one that disappeared since is an error.
-Status ResolveCredentials(const PoolConfig& config, SpawnRequest* request);
+// Resolves a pool's user and group (names or ids) into `request`'s uid, gid and supplementary
+// groups, from `users` (no NSS: user_db.h). Names were checked at load time; one that
+// disappeared since is an error.
+Status ResolveCredentials(const PoolConfig& config, const UserDb& users, SpawnRequest* request);
 
 struct PoolServices {
   Os& os;
@@ -68,8 +70,9 @@ struct PoolServices {
   NotifyTransport& notify;
   const Clock& clock;
   Random& random;
-  bool drop_privileges = false;  // Vigil runs as root: user/group apply
-  OomWatch* oom = nullptr;       // classifies SIGKILLs as oom_killed; none: never
+  bool drop_privileges = false;   // Vigil runs as root: user/group apply
+  OomWatch* oom = nullptr;        // classifies SIGKILLs as oom_killed; none: never
+  const UserDb* users = nullptr;  // for user/group; none: /etc/passwd and /etc/group
 };
 
 // What a pool counts, for metrics (docs/metrics.md) and tests. Owned by the core, so the counts

@@ -56,11 +56,9 @@ constexpr const char* kStepNames[] = {"exec",  "setpgid",   "tcsetpgrp", "dup2",
     ChildFail(pipe_fd, kChdir, errno);
   }
   if (request.gid != static_cast<gid_t>(-1) || request.uid != static_cast<uid_t>(-1)) {
-    // Groups first: after setuid we could no longer change them.
-    const gid_t gid = request.gid != static_cast<gid_t>(-1) ? request.gid : ::getgid();
-    if (!request.user_name.empty()) {
-      if (::initgroups(request.user_name.c_str(), gid) != 0) ChildFail(pipe_fd, kGroups, errno);
-    } else if (::setgroups(0, nullptr) != 0) {
+    // Groups first: after setuid we could no longer change them. setgroups, not initgroups:
+    // the list was read before the fork (user_db.h), and no NSS lookup runs in a forked child.
+    if (::setgroups(request.groups.size(), request.groups.data()) != 0) {
       ChildFail(pipe_fd, kGroups, errno);
     }
     if (request.gid != static_cast<gid_t>(-1) && ::setgid(request.gid) != 0) {

@@ -26,11 +26,12 @@ struct SpawnRequest {
   // When >= 0, the child makes its process group the foreground group of this terminal.
   int foreground_tty_fd = -1;
   std::string working_dir;  // empty: Vigil's
-  // Credentials to drop to (only applied when Vigil is root): uid/gid -1 keep Vigil's. With
-  // `user_name`, supplementary groups are the user's (initgroups); otherwise they are cleared.
+  // Credentials to drop to (only applied when Vigil is root): uid/gid -1 keep Vigil's. When
+  // either is set, the supplementary groups become exactly `groups` (the user's, from
+  // user_db.h, resolved before the fork; empty: none). No NSS lookup happens in the child.
   uid_t uid = static_cast<uid_t>(-1);
   gid_t gid = static_cast<gid_t>(-1);
-  std::string user_name;
+  std::vector<gid_t> groups;
   // When >= 0, become the child's stdout / stderr (for per-line log prefixes).
   int stdout_fd = -1;
   int stderr_fd = -1;

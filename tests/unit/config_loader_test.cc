@@ -480,9 +480,10 @@ TEST_F(ConfigLoaderTest, BackoffLifetimeAndProbeBoundsAreChecked) {
 
 TEST_F(ConfigLoaderTest, UsersAndGroupsThatDoNotExistAreRejected) {
   EXPECT_EQ(FileError(PoolYaml("    user: no-such-user-vigil\n")),
-            "vigil.yaml:4: pools[0] (web).user: no such user 'no-such-user-vigil'");
-  EXPECT_EQ(FileError(PoolYaml("    replicas: 2\n    group: no-such-group-vigil\n")),
-            "vigil.yaml:5: pools[0] (web).group: no such group 'no-such-group-vigil'");
+            "vigil.yaml:4: pools[0] (web).user: no such user 'no-such-user-vigil' in /etc/passwd");
+  EXPECT_EQ(
+      FileError(PoolYaml("    replicas: 2\n    group: no-such-group-vigil\n")),
+      "vigil.yaml:5: pools[0] (web).group: no such group 'no-such-group-vigil' in /etc/group");
   // Names that exist, and any number, are fine.
   FileOk(PoolYaml("    user: root\n    group: root\n"));
   FileOk(PoolYaml("    user: \"12345\"\n    group: \"54321\"\n"));
@@ -493,7 +494,7 @@ TEST_F(ConfigLoaderTest, ACrossFieldErrorCausedByAFlagOrVariableNamesIt) {
   EXPECT_EQ(FileError(kTwoPools, {"--readiness", "exec"}),
             "--readiness-mode: mode exec needs readiness.command");
   EXPECT_EQ(FileError(PoolYaml(), {"--user", "no-such-user-vigil"}),
-            "--user: no such user 'no-such-user-vigil'");
+            "--user: no such user 'no-such-user-vigil' in /etc/passwd");
   env_["VIGIL_BACKOFF_INITIAL"] = "1m";
   EXPECT_EQ(FileError(kTwoPools),
             "VIGIL_BACKOFF_INITIAL: backoff.max must not be less than backoff.initial");

@@ -181,19 +181,19 @@ TEST_F(NotifyDirectoryTest, AWorkerUserThatCannotPassThroughIsNamedWithTheDirect
   ::chmod(closed.c_str(), 0700);
   auto dir = NotifyDirectory::Open(closed + "/notify");
   ASSERT_TRUE(dir.ok());
-  EXPECT_TRUE(dir->CheckReachableBy(0, 0, "root", "pool web's user root").ok());
-  Status s = dir->CheckReachableBy(65534, 65534, "nobody", "pool web's user nobody");
+  EXPECT_TRUE(dir->CheckReachableBy(0, {0}, "pool web's user root").ok());
+  Status s = dir->CheckReachableBy(65534, {65534}, "pool web's user nobody");
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.message(), HasSubstr("out of reach of pool web's user nobody (uid 65534)"));
   EXPECT_THAT(s.message(), HasSubstr(closed + " (mode 0700"));
   EXPECT_THAT(s.message(), HasSubstr("chmod o+x " + closed));
   ::chmod(closed.c_str(), 0711);
-  EXPECT_TRUE(dir->CheckReachableBy(65534, 65534, "nobody", "pool web's user nobody").ok());
+  EXPECT_TRUE(dir->CheckReachableBy(65534, {65534}, "pool web's user nobody").ok());
   // Or through its group.
   ::chmod(closed.c_str(), 0710);
   ASSERT_EQ(::chown(closed.c_str(), 0, 65534), ::geteuid() == 0 ? 0 : -1);
   if (::geteuid() == 0) {
-    EXPECT_TRUE(dir->CheckReachableBy(65534, 65534, "", "pool web's user 65534").ok());
+    EXPECT_TRUE(dir->CheckReachableBy(65534, {65534}, "pool web's user 65534").ok());
   }
 }
 
