@@ -1,14 +1,34 @@
 #!/usr/bin/env bash
-# Installs everything Vigil needs to build, test and demo, from Debian 12 packages only.
-# Safe to run again. Must run as root (CI and the README's commands do).
+# Installs what Vigil needs, from Debian 12 packages only. Safe to run again: only what is
+# missing is installed (nothing is downloaded when everything is there). Must run as root.
+#
+#   install-deps.sh                     everything: build, test and demo (CI, the README)
+#   install-deps.sh --build-only        what building the binaries and the bundle needs (the
+#                                       Dockerfile's build stage): no test-only packages
+#   install-deps.sh --runtime           the shared libraries of vigil-control and vigilctl (the
+#                                       image's runtime stage)
+#   install-deps.sh --example-gunicorn  what the image's example application runs with
+#   install-deps.sh --list MODE         print MODE's packages, one a line, and install nothing
 set -euo pipefail
 
-packages=(
+build=(
   # Toolchain.
-  cmake g++ make pkg-config clang-format
+  cmake g++ make pkg-config
   # Libraries (the PID-1 core uses spdlog/fmt header-only; the control plane uses the rest).
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
+  # scripts/make-bundle.sh rewrites the interpreter and rpath of the bundle's binaries.
+  patchelf
+)
+runtime=(
+  # vigil-control and vigilctl (vigil itself needs nothing): gRPC, protobuf, prometheus-cpp.
+  libgrpc++1.51 libprotobuf32 libprometheus-cpp-core1.0
+)
+example_gunicorn=(
+  python3 python3-gunicorn
+)
+tests=(
+  clang-format
   # promtool (package prometheus) checks every /metrics scrape in the tests.
   prometheus
   libgtest-dev libgmock-dev
@@ -18,7 +38,36 @@ packages=(
   python3-sdnotify python3-gunicorn
   # The kubelet simulation's raw gRPC calls (tests/e2e/grpc_raw.py).
   python3-grpcio
+  # The image test (tests/image/): a Debian 12 root file system, the image built from it, run.
+  debootstrap buildah runc
 )
+
+packages_of() {
+  case "$1" in
+    all) echo "${build[@]}" "${tests[@]}" ;;
+    --build-only | build-only) echo "${build[@]}" ;;
+    --runtime | runtime) echo "${runtime[@]}" ;;
+    --example-gunicorn | example-gunicorn) echo "${example_gunicorn[@]}" ;;
+    *)
+      echo "install-deps: unknown mode '$1' (--build-only, --runtime, --example-gunicorn," \
+        "--list MODE)" >&2
+      return 2
+      ;;
+  esac
+}
+
+mode=all
+if [ $# -gt 0 ]; then
+  if [ "$1" = "--list" ]; then
+    [ $# -eq 2 ] || { echo "install-deps: --list MODE" >&2; exit 2; }
+    list=$(packages_of "$2")
+    tr ' ' '\n' <<<"$list"
+    exit 0
+  fi
+  mode=$1
+fi
+list=$(packages_of "$mode")
+read -r -a packages <<<"$list"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: run as root (apt-get install)" >&2
@@ -36,4 +85,9 @@ fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q --no-install-recommends "${packages[@]}"
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ "$mode" != all ]; then
+  # An image layer: no package lists left behind.
+  apt-get clean
+  rm -rf /var/lib/apt/lists/*
+fi
