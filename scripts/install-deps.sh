@@ -38,8 +38,9 @@ tests=(
   python3-sdnotify python3-gunicorn
   # The kubelet simulation's raw gRPC calls (tests/e2e/grpc_raw.py).
   python3-grpcio
-  # The image test (tests/image/): a Debian 12 root file system, the image built from it, run.
-  debootstrap buildah runc
+  # The image test (tests/image/): a Debian 12 root file system, the image built from it, run
+  # (and the pod's loopback brought up with ip).
+  debootstrap buildah runc iproute2
 )
 
 packages_of() {
