@@ -12,11 +12,13 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <google/protobuf/util/json_util.h>
 
 #include "agent/base/duration.h"
+#include "client/socket_check.h"
 #include "client/vigil_client.h"
 
 namespace vigil::client {
@@ -49,8 +51,14 @@ Options:
   --socket PATH       The agent's unix socket (default /run/vigil/control.sock; env VIGIL_SOCKET).
   --address HOST:PORT The agent's TCP API (needs --token-file; env VIGIL_ADDRESS).
   --token-file PATH   Bearer token for --address (env VIGIL_TOKEN_FILE).
-  --timeout D         How long to wait for the agent (default 10s; drain --wait: 1h).
+  --timeout D         How long to wait for the agent (default 10s; drain --wait: the grace
+                      period, VIGIL_GRACE_PERIOD, or 30s when it is not set).
 )";
+
+// drain --wait's bound when --timeout is not given: the pod's grace period, after which the
+// kubelet kills the container anyway, as Vigil itself is told it; else Kubernetes' default.
+constexpr const char* kGraceVariable = "VIGIL_GRACE_PERIOD";
+constexpr Duration kDefaultGracePeriod = std::chrono::seconds(30);
 
 struct Args {
   std::vector<std::string> positional;
@@ -275,11 +283,67 @@ std::string ToJson(const google::protobuf::Message& m) {
   return out;
 }
 
+// How long `drain --wait` waits, and what said so (for the messages).
+struct DrainBound {
+  Duration timeout = kDefaultGracePeriod;
+  std::string source;
+};
+
+bool ResolveDrainBound(const Args& a, DrainBound* bound, std::string* error) {
+  if (a.timeout) {
+    *bound = {*a.timeout, "--timeout"};
+    return true;
+  }
+  const char* env = std::getenv(kGraceVariable);
+  if (env == nullptr || *env == '\0') {
+    *bound = {kDefaultGracePeriod, std::string(kGraceVariable) + " not set: Kubernetes' default"};
+    return true;
+  }
+  auto d = ParseDuration(env);
+  if (!d.ok()) {
+    *error = std::string(kGraceVariable) + ": " + d.status().message();
+    return false;
+  }
+  *bound = {*d, kGraceVariable};
+  return true;
+}
+
+// Before any call on a unix socket: what is wrong with its path is said at once, by name. Only
+// the commands that wait for the agent keep trying while the socket may yet appear (wait-ready
+// from the container's first instant; drain --wait across a restart of vigil-control), and say
+// so. Returns the exit status, or -1 to go on.
+int CheckSocket(const Endpoint& endpoint, bool wait_ready, bool drain_wait,
+                const std::string& bound) {
+  static constexpr std::string_view kUnix = "unix:";
+  if (endpoint.target.compare(0, kUnix.size(), kUnix) != 0) return -1;
+  const SocketCheck check = CheckSocketPath(endpoint.target.substr(kUnix.size()));
+  const bool keep_trying = (check.state == SocketCheck::kMissing && (wait_ready || drain_wait)) ||
+                           (check.state == SocketCheck::kNoDirectory && wait_ready);
+  if (check.state == SocketCheck::kPresent) return -1;
+  if (keep_trying) {
+    std::fprintf(stderr, "vigilctl: %s; trying for up to %s\n", check.message.c_str(),
+                 bound.c_str());
+    std::fflush(stderr);
+    return -1;
+  }
+  std::fprintf(stderr, "vigilctl: cannot reach the agent: %s\n", check.message.c_str());
+  return kUnreachable;
+}
+
 int Run(const Args& a) {
   const std::string& command = a.positional.front();
   std::string error;
   const Endpoint endpoint = ResolveEndpoint(a, &error);
   if (!error.empty()) return Usage(error);
+  const bool drain_wait = command == "drain" && a.wait;
+  DrainBound drain_bound;
+  if (drain_wait && !ResolveDrainBound(a, &drain_bound, &error)) return Usage(error);
+  const std::string bound =
+      drain_wait ? FormatDuration(drain_bound.timeout) + " (" + drain_bound.source + ")"
+                 : FormatDuration(a.timeout.value_or(std::chrono::seconds(10))) + " (--timeout)";
+  if (int code = CheckSocket(endpoint, command == "wait-ready", drain_wait, bound); code >= 0) {
+    return code;
+  }
   // Never destroyed: the process exits right after the command (main's _Exit), and tearing
   // gRPC's channel and threads down took ~8 ms that a preStop hook would wait for.
   VigilClient& client = *new VigilClient(endpoint);
@@ -308,8 +372,13 @@ int Run(const Args& a) {
         std::chrono::duration_cast<std::chrono::milliseconds>(a.deadline).count());
     v1::DrainProgress progress;
     const auto drain_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
-        a.timeout.value_or(a.wait ? std::chrono::hours(1) : std::chrono::seconds(10)));
+        drain_wait ? drain_bound.timeout : a.timeout.value_or(std::chrono::seconds(10)));
     if (grpc::Status s = client.Drain(request, &progress, drain_timeout); !s.ok()) {
+      if (drain_wait && s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+        std::fprintf(stderr, "vigilctl: no answer from the agent at %s within %s\n",
+                     client.target().c_str(), bound.c_str());
+        return kUnreachable;
+      }
       return Failed(client, s);
     }
     if (!a.wait) {

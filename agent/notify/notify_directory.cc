@@ -36,12 +36,16 @@ std::string Parent(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-Status CannotCreate(const std::string& path, const std::string& what, int err) {
-  return Status::Error("cannot create the notify directory " + path + ": " + what + ": " +
-                       std::strerror(err) +
+Status Unwritable(const std::string& lead, const std::string& path, const std::string& what,
+                  int err) {
+  return Status::Error(lead + " " + path + ": " + what + ": " + std::strerror(err) +
                        ". Vigil needs a directory it can write for its workers' notify sockets: "
                        "mount a writable one there (in Kubernetes, an emptyDir at " +
                        Parent(path) + ") or choose another with " + kOption);
+}
+
+Status CannotCreate(const std::string& path, const std::string& what, int err) {
+  return Unwritable("cannot create the notify directory", path, what, err);
 }
 
 Status Unsafe(const std::string& path, const std::string& why) {
@@ -173,6 +177,12 @@ StatusOr<NotifyDirectory> NotifyDirectory::Open(const std::string& requested) {
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     return Unsafe(path, "group or others can write it (mode " + Octal(st.st_mode) + ")");
+  }
+  // One that exists (made by the image) on a read-only root: each run's directory would fail
+  // to be made, worker after worker. Said once, now.
+  if (::faccessat(AT_FDCWD, path.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
+    return Unwritable("cannot use the notify directory", path,
+                      "not writable by uid " + std::to_string(::geteuid()), errno);
   }
   dir.dev_ = st.st_dev;
   dir.ino_ = st.st_ino;

@@ -3,13 +3,13 @@
 //
 // The directory (notify.directory; default `notify` next to the control socket, so
 // /run/vigil/notify) belongs to Vigil: created with mode 0711 if missing (missing parents 0755),
-// refused at start-up if it is a symbolic link, not a directory, another uid's, or writable by
-// group or others. Each worker run gets <dir>/<token>-<n>/ (mode 0700, owned by the worker's uid
-// and group) holding the socket `notify` (mode 0600, same owner), so only the worker's uid (and
-// root) can reach it. After start-up everything is done relative to a descriptor of the
-// directory, so one renamed or replaced by whoever can write its parent (a Kubernetes emptyDir
-// is mode 0777) is never written through; binding, which needs a path, first checks that the
-// path still leads to it.
+// refused at start-up if it is a symbolic link, not a directory, another uid's, writable by
+// group or others, or not writable by Vigil (a read-only root file system). Each worker run gets
+// <dir>/<token>-<n>/ (mode 0700, owned by the worker's uid and group) holding the socket `notify`
+// (mode 0600, same owner), so only the worker's uid (and root) can reach it. After start-up
+// everything is done relative to a descriptor of the directory, so one renamed or replaced by
+// whoever can write its parent (a Kubernetes emptyDir is mode 0777) is never written through;
+// binding, which needs a path, first checks that the path still leads to it.
 //
 // Vigil removes only what it made: a run's socket only while it is still the inode Vigil bound,
 // the run's directory only when empty. At start-up a run directory of an earlier Vigil (an

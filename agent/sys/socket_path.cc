@@ -1,5 +1,6 @@
 #include "agent/sys/socket_path.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,17 +23,36 @@ const char* KindOf(mode_t mode) {
   return "not a socket";
 }
 
+std::string Directory(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// What to do about a directory Vigil cannot create or write: the volume a read-only root or a
+// non-root user needs, or another path.
+std::string Fix(const std::string& path, int err) {
+  if (err != EROFS && err != EACCES && err != EPERM) return "";
+  return " (mount a writable volume there, e.g. an emptyDir at " + Directory(path) +
+         ", or choose another path)";
+}
+
 Status MakeParents(const std::string& path) {
   for (size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
     const std::string dir = path.substr(0, pos);
     if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) continue;
     const int err = errno;
-    std::string fix;
-    if (err == EROFS || err == EACCES || err == EPERM) {
-      fix = " (mount a writable volume there, e.g. an emptyDir, or choose another path)";
-    }
     return Status::Error("cannot create directory '" + dir + "' for the socket '" + path +
-                         "': " + std::strerror(err) + fix);
+                         "': " + std::strerror(err) + Fix(path, err));
+  }
+  // It exists; bind() will need to create an entry in it. A directory on a read-only root, or
+  // one this uid cannot write, would otherwise surface only as vigil-control failing to bind
+  // in a restart loop.
+  const std::string dir = Directory(path);
+  if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
+    const int err = errno;
+    return Status::Error("cannot create the socket '" + path + "': its directory '" + dir +
+                         "' is not writable by uid " + std::to_string(::geteuid()) + ": " +
+                         std::strerror(err) + Fix(path, err));
   }
   return Status();
 }

@@ -1,6 +1,7 @@
 // PrepareSocketPath: makes a filesystem path ready for a unix socket's bind().
 //
-// Its directory is created if missing (like mkdir -p, mode 0755). What is already at the path
+// Its directory is created if missing (like mkdir -p, mode 0755) and must be writable and
+// searchable by the effective uid (not on a read-only file system). What is already at the path
 // decides the rest:
 //   nothing                 -> ready;
 //   a socket nobody serves  -> removed (a stale socket of an earlier run);
