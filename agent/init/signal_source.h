@@ -12,10 +12,15 @@
 #include "agent/base/status.h"
 #include "agent/base/unique_fd.h"
 #include "agent/init/single_command.h"
+#include "agent/sys/os.h"
 
 namespace vigil {
 
 void BlockCoreSignals();
+
+// The signal mask and ignored signals the process had when BlockCoreSignals() ran (what it was
+// started with), for a CMD that is to inherit them (tini compatibility).
+const ChildSignalState& SignalStateAtStart();
 
 class SignalSource {
  public:
