@@ -48,7 +48,7 @@ struct Core {
   std::unique_ptr<SignalSource> signals;
 };
 
-StatusOr<Core> SetUpCore(Os& os, const Clock& clock) {
+StatusOr<Core> SetUpCore(Os& os, const Clock& clock, bool with_fault_signals = false) {
   if (os.GetPid() != 1) {
     // Orphans of our children are reparented to us rather than to the real init, so we can
     // reap them (shareProcessNamespace, tests, running under another supervisor).
@@ -58,7 +58,8 @@ StatusOr<Core> SetUpCore(Os& os, const Clock& clock) {
   }
   auto loop = EventLoop::Create(clock);
   if (!loop.ok()) return loop.status();
-  auto signals = SignalSource::Create();
+  if (with_fault_signals) BlockFaultSignals();
+  auto signals = SignalSource::Create(with_fault_signals);
   if (!signals.ok()) return signals.status();
   return Core{std::move(*loop), std::make_unique<SignalSource>(std::move(*signals))};
 }
@@ -88,7 +89,7 @@ int RunUntil(EventLoop& loop, const std::function<bool()>& finished,
 int RunSingleCommand(const CliOptions& options) {
   LinuxOs os;
   MonotonicClock clock;
-  auto core = SetUpCore(os, clock);
+  auto core = SetUpCore(os, clock, options.forward_fault_signals);
   if (!core.ok()) {
     log::Error("{}", core.status().message());
     return kExitInternal;

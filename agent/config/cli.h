@@ -42,6 +42,7 @@ struct CliOptions {
   // Set only by the tini/dumb-init command lines (compat_cli.h).
   int parent_death_signal = 0;  // tini -p: prctl(PR_SET_PDEATHSIG), forwarded like any other
   bool chdir_root_after_start = false;  // dumb-init: Vigil leaves CMD's working directory
+  bool forward_fault_signals = false;   // dumb-init: SEGV, FPE, ... sent to Vigil are forwarded
 };
 
 // Returns the value of an environment variable, or nullptr.

@@ -467,6 +467,7 @@ CompatCommand ParseDumbInit(const std::vector<std::string>& args, const EnvLooku
   }
   options.single.stop_self_on_job_control = true;
   options.chdir_root_after_start = true;
+  options.forward_fault_signals = true;
   command.run = true;
   return command;
 }

@@ -35,12 +35,26 @@ void BlockCoreSignals() {
   }
 }
 
+void BlockFaultSignals() {
+  sigset_t faults;
+  sigemptyset(&faults);
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int signo = 1; signo < NSIG; ++signo) {
+    if (!IsFaultSignal(signo)) continue;
+    sigaddset(&faults, signo);
+    ::sigaction(signo, &dfl, nullptr);  // An ignored one would be discarded, not queued.
+  }
+  ::sigprocmask(SIG_BLOCK, &faults, nullptr);
+}
+
 const ChildSignalState& SignalStateAtStart() {
   return g_at_start;
 }
 
-StatusOr<SignalSource> SignalSource::Create() {
-  const sigset_t set = CoreSignalSet();
+StatusOr<SignalSource> SignalSource::Create(bool with_fault_signals) {
+  const sigset_t set = CoreSignalSet(with_fault_signals);
   UniqueFd fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!fd) return Status::FromErrno("signalfd", errno);
   return SignalSource(std::move(fd));
