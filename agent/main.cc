@@ -14,6 +14,7 @@
 
 #include "agent/base/clock.h"
 #include "agent/config/cli.h"
+#include "agent/config/compat_cli.h"
 #include "agent/config/config_loader.h"
 #include "agent/config/token_file.h"
 #include "agent/event/event_loop.h"
@@ -26,6 +27,7 @@
 #include "agent/log/log.h"
 #include "agent/notify/notify_socket.h"
 #include "agent/supervisor/supervisor.h"
+#include "agent/sys/compat_process.h"
 #include "agent/sys/linux_os.h"
 #include "agent/sys/socket_path.h"
 #include "agent/sys/user_db.h"
@@ -47,7 +49,7 @@ struct Core {
   std::unique_ptr<SignalSource> signals;
 };
 
-StatusOr<Core> SetUpCore(Os& os, const Clock& clock) {
+StatusOr<Core> SetUpCore(Os& os, const Clock& clock, bool with_fault_signals = false) {
   if (os.GetPid() != 1) {
     // Orphans of our children are reparented to us rather than to the real init, so we can
     // reap them (shareProcessNamespace, tests, running under another supervisor).
@@ -57,7 +59,8 @@ StatusOr<Core> SetUpCore(Os& os, const Clock& clock) {
   }
   auto loop = EventLoop::Create(clock);
   if (!loop.ok()) return loop.status();
-  auto signals = SignalSource::Create();
+  if (with_fault_signals) BlockFaultSignals();
+  auto signals = SignalSource::Create(with_fault_signals);
   if (!signals.ok()) return signals.status();
   return Core{std::move(*loop), std::make_unique<SignalSource>(std::move(*signals))};
 }
@@ -87,15 +90,33 @@ int RunUntil(EventLoop& loop, const std::function<bool()>& finished,
 int RunSingleCommand(const CliOptions& options) {
   LinuxOs os;
   MonotonicClock clock;
-  auto core = SetUpCore(os, clock);
+  auto core = SetUpCore(os, clock, options.forward_fault_signals);
   if (!core.ok()) {
     log::Error("{}", core.status().message());
     return kExitInternal;
   }
-  SingleCommand command(os, *core->loop, clock, options.single);
+  // What tini's and dumb-init's command lines ask for (compat_cli.h); nothing otherwise.
+  SingleCommandOptions single = options.single;
+  if (single.inherit_signal_state) single.signals_at_start = SignalStateAtStart();
+  if (options.parent_death_signal != 0) {
+    if (Status s = SetParentDeathSignal(options.parent_death_signal); !s.ok()) {
+      log::Error("{}", s.message());
+      return kExitInternal;
+    }
+  }
+  if (single.new_session) {
+    // Only a terminal we let go of can become CMD's; without one CMD runs without.
+    if (Status s = GiveUpControllingTerminal(0); !s.ok()) {
+      log::Debug("not handing a terminal to the command: {}", s.message());
+    }
+  }
+  SingleCommand command(os, *core->loop, clock, std::move(single));
   if (Status s = command.Start(); !s.ok()) {
     log::Error("{}", s.message());
     return command.exit_code();
+  }
+  if (options.chdir_root_after_start) {
+    if (Status s = ChangeToRootDirectory(); !s.ok()) log::Debug("{}", s.message());
   }
   if (Status s = WatchSignals(*core, [&](const ReceivedSignal& sig) { command.OnSignal(sig); });
       !s.ok()) {
@@ -236,6 +257,21 @@ int RunPools(const Config& config) {
 
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
+  // Invoked as tini or dumb-init (or `vigil --compat TOOL`): that tool's command line.
+  auto compat = SelectCompatTool(&args);
+  if (!compat.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", compat.status().message().c_str());
+    return kExitUsage;
+  }
+  if (*compat != CompatTool::kNone) {
+    CompatCommand command = ParseCompatCommandLine(
+        *compat, args, [](const char* name) { return ::getenv(name); }, VIGIL_VERSION);
+    std::fputs(command.out.c_str(), stdout);
+    std::fputs(command.err.c_str(), stderr);
+    if (!command.run) return command.exit_code;
+    log::Setup(command.options.log_level, command.options.log_format);
+    return RunSingleCommand(command.options);
+  }
   auto options = ParseCommandLine(args, [](const char* name) { return ::getenv(name); });
   if (!options.ok()) {
     std::fprintf(stderr, "vigil: %s\n", options.status().message().c_str());

@@ -184,6 +184,8 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
         if (!v.ok()) return v.status();
         out.pool_flags.emplace_back(option, *v);
       }
+    } else if (name == "--compat") {
+      return Status::Error("--compat must be the first argument (vigil --compat tini ARGS)");
     } else {
       return Status::Error("unknown option " + Quoted(arg) + " (see vigil --help)");
     }
@@ -255,6 +257,8 @@ std::string UsageHead() {
 Vigil runs CMD as the container's init (PID 1): it forwards signals to CMD, reaps every
 zombie, and exits with CMD's status (128+N when CMD was killed by signal N, 127 when CMD is
 not found, 126 when it cannot be executed, 2 on a usage error).
+Run as `tini` or `dumb-init` (a symlink), or as `vigil --compat tini|dumb-init ARGS`, Vigil
+takes that tool's command line instead (docs/compat.md).
 
 Options:
   -g, --pgroup            Forward signals to CMD's process group instead of CMD alone

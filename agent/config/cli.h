@@ -38,6 +38,11 @@ struct CliOptions {
   std::vector<std::pair<const AgentOption*, std::string>> agent_flags;  // in command-line order
   std::vector<std::pair<const PoolOption*, std::string>> pool_flags;    // in command-line order
   std::string single_only_flag;  // the first single-command-only flag given, for pool-mode errors
+
+  // Set only by the tini/dumb-init command lines (compat_cli.h).
+  int parent_death_signal = 0;  // tini -p: prctl(PR_SET_PDEATHSIG), forwarded like any other
+  bool chdir_root_after_start = false;  // dumb-init: Vigil leaves CMD's working directory
+  bool forward_fault_signals = false;   // dumb-init: SEGV, FPE, ... sent to Vigil are forwarded
 };
 
 // Returns the value of an environment variable, or nullptr.

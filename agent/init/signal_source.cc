@@ -11,10 +11,22 @@
 
 namespace vigil {
 
+namespace {
+ChildSignalState g_at_start;  // Written once, by BlockCoreSignals, before anything reads it.
+}  // namespace
+
 void BlockCoreSignals() {
   const sigset_t set = CoreSignalSet();
+  sigemptyset(&g_at_start.blocked);
+  sigemptyset(&g_at_start.ignored);
   // Nothing useful can be done if this fails (it cannot with a valid set); carry on regardless.
-  ::sigprocmask(SIG_SETMASK, &set, nullptr);
+  ::sigprocmask(SIG_SETMASK, &set, &g_at_start.blocked);
+  for (int signo = 1; signo < NSIG; ++signo) {
+    struct sigaction current;
+    if (::sigaction(signo, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) {
+      sigaddset(&g_at_start.ignored, signo);
+    }
+  }
   struct sigaction dfl;
   std::memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
@@ -23,8 +35,26 @@ void BlockCoreSignals() {
   }
 }
 
-StatusOr<SignalSource> SignalSource::Create() {
-  const sigset_t set = CoreSignalSet();
+void BlockFaultSignals() {
+  sigset_t faults;
+  sigemptyset(&faults);
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int signo = 1; signo < NSIG; ++signo) {
+    if (!IsFaultSignal(signo)) continue;
+    sigaddset(&faults, signo);
+    ::sigaction(signo, &dfl, nullptr);  // An ignored one would be discarded, not queued.
+  }
+  ::sigprocmask(SIG_BLOCK, &faults, nullptr);
+}
+
+const ChildSignalState& SignalStateAtStart() {
+  return g_at_start;
+}
+
+StatusOr<SignalSource> SignalSource::Create(bool with_fault_signals) {
+  const sigset_t set = CoreSignalSet(with_fault_signals);
   UniqueFd fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!fd) return Status::FromErrno("signalfd", errno);
   return SignalSource(std::move(fd));

@@ -12,14 +12,23 @@
 #include "agent/base/status.h"
 #include "agent/base/unique_fd.h"
 #include "agent/init/single_command.h"
+#include "agent/sys/os.h"
 
 namespace vigil {
 
 void BlockCoreSignals();
 
+// Adds the fault signals to what BlockCoreSignals() holds (at their default action), for a
+// core that forwards them (SignalSource::Create(true)).
+void BlockFaultSignals();
+
+// The signal mask and ignored signals the process had when BlockCoreSignals() ran (what it was
+// started with), for a CMD that is to inherit them (tini compatibility).
+const ChildSignalState& SignalStateAtStart();
+
 class SignalSource {
  public:
-  static StatusOr<SignalSource> Create();
+  static StatusOr<SignalSource> Create(bool with_fault_signals = false);
 
   int fd() const { return fd_.get(); }
   // Reads every pending signal (non-blocking), oldest first.

@@ -109,11 +109,12 @@ bool IsFaultSignal(int signo) {
   }
 }
 
-sigset_t CoreSignalSet() {
+sigset_t CoreSignalSet(bool with_fault_signals) {
   sigset_t set;
   sigemptyset(&set);
   for (int signo = 1; signo <= SIGRTMAX; ++signo) {
-    if (signo == SIGKILL || signo == SIGSTOP || IsFaultSignal(signo)) continue;
+    if (signo == SIGKILL || signo == SIGSTOP) continue;
+    if (IsFaultSignal(signo) && !with_fault_signals) continue;
     sigaddset(&set, signo);  // glibc refuses its two internal signals (32, 33); that is fine.
   }
   return set;

@@ -25,7 +25,9 @@ std::string SignalName(int signo);
 bool IsFaultSignal(int signo);
 
 // The signals the core blocks and reads from a signalfd: every signal but SIGKILL, SIGSTOP and
-// the fault signals, real-time signals included.
-sigset_t CoreSignalSet();
+// the fault signals, real-time signals included. `with_fault_signals` adds those (dumb-init
+// forwards them too): a real fault still kills, since the kernel unblocks a fault signal it
+// forces on the thread that faulted.
+sigset_t CoreSignalSet(bool with_fault_signals = false);
 
 }  // namespace vigil

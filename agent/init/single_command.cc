@@ -30,9 +30,16 @@ Status SingleCommand::Start() {
   self_pid_ = os_.GetPid();
   SpawnRequest request;
   request.argv = options_.command;
-  // Give CMD the terminal only when it is ours to give: Vigil started in the foreground.
-  tty_foreground_ = os_.IsForegroundOfTerminal(0);
-  if (tty_foreground_) request.foreground_tty_fd = 0;
+  if (options_.new_session) {
+    // dumb-init's way: CMD leads its own session and takes the terminal, if Vigil let go of it.
+    request.new_session = true;
+    request.controlling_tty_fd = 0;
+  } else {
+    // Give CMD the terminal only when it is ours to give: Vigil started in the foreground.
+    tty_foreground_ = os_.IsForegroundOfTerminal(0);
+    if (tty_foreground_) request.foreground_tty_fd = 0;
+  }
+  if (options_.inherit_signal_state) request.signal_state = options_.signals_at_start;
 
   SpawnedChild child;
   SpawnError error;
@@ -53,8 +60,9 @@ void SingleCommand::OnSignal(const ReceivedSignal& signal) {
     OnChildEvent();
     return;
   }
-  // Signals we raised ourselves (SIGPIPE from a write to a closed stderr, say) are not the
-  // user's and are not forwarded.
+  // Signals we raised ourselves (SIGPIPE from a write to a closed stderr, say; the SIGHUP and
+  // SIGCONT the kernel sends us when we give up our terminal for CMD's new session) are not
+  // the user's and are not forwarded.
   if (signal.sender_pid == self_pid_ && self_pid_ != 0) {
     log::Debug("ignoring {} sent by Vigil itself", SignalName(signal.signo));
     return;
@@ -79,9 +87,16 @@ void SingleCommand::OnSignal(const ReceivedSignal& signal) {
   const int target = options_.rewrite.Apply(signal.signo);
   if (target == 0) {
     log::Debug("{} dropped by rewrite rule", SignalName(signal.signo));
-    return;
+  } else {
+    Forward(target);
   }
-  Forward(target);
+  if (options_.stop_self_on_job_control && self_pid_ != 1 &&
+      (signal.signo == SIGTSTP || signal.signo == SIGTTIN || signal.signo == SIGTTOU)) {
+    // dumb-init's job control: CMD was stopped (SIGSTOP by default), and so is Vigil, so the
+    // shell above sees the job stop; SIGCONT later continues Vigil and is forwarded.
+    log::Debug("{}: stopping Vigil too", SignalName(signal.signo));
+    if (Status s = os_.StopSelf(); !s.ok()) log::Warn("{}", s.message());
+  }
 }
 
 void SingleCommand::Forward(int signo) {
@@ -125,13 +140,26 @@ void SingleCommand::OnChildEvent() {
       OnMainExited(status);
     } else {
       // The description is built only when it is logged: 10,000 orphans cost 10,000 strings.
-      if (log::Enabled(log::Level::kDebug)) {
+      if (options_.warn_on_reap) {
+        log::Warn("Reaped zombie process with pid={}", pid);  // tini -w's words.
+      } else if (log::Enabled(log::Level::kDebug)) {
         log::Debug("reaped pid {} ({})", pid, DescribeWaitStatus(status));
       }
     }
   }
   if (!main_exited_) return;
   if (phase_ == Phase::kRunning) {
+    switch (options_.after_main_exit) {
+      case SingleCommandOptions::AfterMainExit::kExitNow:
+        Finish();
+        return;
+      case SingleCommandOptions::AfterMainExit::kTermGroupThenExit:
+        TermMainGroup();
+        Finish();
+        return;
+      case SingleCommandOptions::AfterMainExit::kStopLeftovers:
+        break;
+    }
     if (no_children) {
       Finish();
     } else {
@@ -144,8 +172,9 @@ void SingleCommand::OnChildEvent() {
 
 void SingleCommand::OnMainStopped() {
   // Only a job-control stop through our terminal is mirrored; as PID 1 there is no shell above
-  // us to resume us, and a stray SIGSTOP to CMD is the sender's business.
-  if (!tty_foreground_ || self_pid_ == 1) return;
+  // us to resume us, and a stray SIGSTOP to CMD is the sender's business. In dumb-init's way
+  // Vigil has already stopped itself when it forwarded the stop.
+  if (!tty_foreground_ || self_pid_ == 1 || options_.stop_self_on_job_control) return;
   main_stopped_by_tty_ = true;
   if (Status s = os_.SetForegroundGroup(0, os_.GetProcessGroup()); !s.ok()) {
     log::Warn("{}", s.message());
@@ -187,6 +216,19 @@ void SingleCommand::BeginStragglers() {
       Finish();
     });
   });
+}
+
+void SingleCommand::TermMainGroup() {
+  // CMD's group outlives CMD while any member lives, so its number still names that group.
+  const int signo = options_.rewrite.Apply(SIGTERM);
+  if (signo == 0) return;
+  Status s = os_.SignalGroup(main_pid_, signo);
+  if (!s.ok() && s.os_error() != ESRCH) {
+    log::Warn("{}", s.message());
+  } else {
+    log::Debug("sent {} to process group {} on the main process's exit", SignalName(signo),
+               main_pid_);
+  }
 }
 
 void SingleCommand::SignalStragglers(int signo) {

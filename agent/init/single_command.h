@@ -37,6 +37,27 @@ struct SingleCommandOptions {
   // After SIGKILL, how long to wait for processes stuck in the kernel (D state) before exiting
   // anyway. Exiting as PID 1 makes the kernel kill whatever is left.
   Duration kill_wait = std::chrono::seconds(2);
+
+  // What happens when CMD exits while other processes remain. Vigil's own behaviour stops them
+  // (SIGTERM, kill_grace, SIGKILL) and exits when they are gone; tini exits at once; dumb-init
+  // sends SIGTERM (after the rewrite table) to CMD's process group, or to nobody when it did
+  // not make a session for CMD, and exits at once. Exiting as PID 1 makes the kernel SIGKILL
+  // the rest of the namespace.
+  enum class AfterMainExit { kStopLeftovers, kExitNow, kTermGroupThenExit };
+  AfterMainExit after_main_exit = AfterMainExit::kStopLeftovers;
+
+  // Compatibility behaviours (set by agent/config/compat_cli for tini and dumb-init):
+  bool warn_on_reap = false;  // tini -w: a warning for every process reaped other than CMD.
+  // dumb-init: CMD leads a new session (setsid) and takes Vigil's terminal as its own
+  // controlling terminal, instead of a new process group in Vigil's session.
+  bool new_session = false;
+  // dumb-init: after forwarding SIGTSTP, SIGTTIN or SIGTTOU, stop Vigil itself too (not as
+  // PID 1, where the kernel would ignore it).
+  bool stop_self_on_job_control = false;
+  // tini: CMD starts with the signal mask and ignored signals Vigil itself was started with
+  // (`signals_at_start`, filled in by main), not a clean slate.
+  bool inherit_signal_state = false;
+  ChildSignalState signals_at_start{};
 };
 
 // What the core received from its signalfd.
@@ -68,6 +89,7 @@ class SingleCommand {
   void OnMainStopped();
   void OnMainExited(int wait_status);
   void BeginStragglers();
+  void TermMainGroup();
   void SignalStragglers(int signo);
   void Finish();
 

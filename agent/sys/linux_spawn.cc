@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,9 +29,20 @@ struct ChildFailure {
   int err;
 };
 
-enum Step : int { kExec = 0, kSetpgid, kTcsetpgrp, kDup2, kChdir, kGroups, kSetgid, kSetuid };
-constexpr const char* kStepNames[] = {"exec",  "setpgid",   "tcsetpgrp", "dup2",
-                                      "chdir", "setgroups", "setgid",    "setuid"};
+enum Step : int {
+  kExec = 0,
+  kSetpgid,
+  kTcsetpgrp,
+  kDup2,
+  kChdir,
+  kGroups,
+  kSetgid,
+  kSetuid,
+  kSetsid,
+  kLastStep = kSetsid
+};
+constexpr const char* kStepNames[] = {"exec",      "setpgid", "tcsetpgrp", "dup2",  "chdir",
+                                      "setgroups", "setgid",  "setuid",    "setsid"};
 
 [[noreturn]] void ChildFail(int pipe_fd, int stage, int err) {
   ChildFailure failure{stage, err};
@@ -42,9 +54,16 @@ constexpr const char* kStepNames[] = {"exec",  "setpgid",   "tcsetpgrp", "dup2",
 // Runs in the child between fork and exec. Only async-signal-safe calls.
 [[noreturn]] void ChildMain(const SpawnRequest& request, char* const* argv, char* const* envp,
                             int pipe_fd) {  // NOLINT: pipe_fd may move.
-  // Our own process group, so signals and kills can target the worker and its descendants.
-  if (::setpgid(0, 0) != 0) ChildFail(pipe_fd, kSetpgid, errno);
-  if (request.foreground_tty_fd >= 0) {
+  if (request.new_session) {
+    // A session of our own (and so a process group): dumb-init's default.
+    if (::setsid() < 0) ChildFail(pipe_fd, kSetsid, errno);
+    // Fails when there is no terminal or another session still holds it: run without one.
+    if (request.controlling_tty_fd >= 0) ::ioctl(request.controlling_tty_fd, TIOCSCTTY, 0);
+  } else if (::setpgid(0, 0) != 0) {
+    // Our own process group, so signals and kills can target the worker and its descendants.
+    ChildFail(pipe_fd, kSetpgid, errno);
+  }
+  if (request.foreground_tty_fd >= 0 && !request.new_session) {
     // Still blocked here: SIGTTOU, which would otherwise stop us for calling tcsetpgrp from a
     // background group.
     if (::tcsetpgrp(request.foreground_tty_fd, ::getpid()) != 0)
@@ -76,6 +95,16 @@ constexpr const char* kStepNames[] = {"exec",  "setpgid",   "tcsetpgrp", "dup2",
     if (signo == SIGKILL || signo == SIGSTOP) continue;
     ::sigaction(signo, &dfl, nullptr);  // EINVAL for glibc's internal signals: ignored.
   }
+  if (request.signal_state) {
+    // What Vigil was started with comes back (tini's behaviour: `nohup tini -- CMD` works).
+    struct sigaction ign;
+    std::memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    for (int signo = 1; signo < NSIG; ++signo) {
+      if (sigismember(&request.signal_state->ignored, signo) == 1)
+        ::sigaction(signo, &ign, nullptr);
+    }
+  }
   // The one descriptor meant for the child, as its fd 3 (dup2 leaves the copy inheritable).
   unsigned first_closed = 3;
   if (request.pass_fd >= 0) {
@@ -99,9 +128,13 @@ constexpr const char* kStepNames[] = {"exec",  "setpgid",   "tcsetpgrp", "dup2",
       if (fd != pipe_fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
   }
-  sigset_t empty;
-  sigemptyset(&empty);
-  ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+  sigset_t mask;
+  if (request.signal_state) {
+    mask = request.signal_state->blocked;
+  } else {
+    sigemptyset(&mask);
+  }
+  ::sigprocmask(SIG_SETMASK, &mask, nullptr);
   // A pending signal that was blocked could be delivered right here, before exec: with default
   // dispositions that is exactly what would happen to the program itself, which is fine.
   ::execvpe(argv[0], argv, envp);
@@ -169,7 +202,7 @@ bool LinuxOs::Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError
     error->exec_errno = failure.err;
     error->status = Status::FromErrno("cannot run '" + name + "'", failure.err);
   } else if (n == static_cast<ssize_t>(sizeof failure) && failure.stage > 0 &&
-             failure.stage <= kSetuid) {
+             failure.stage <= kLastStep) {
     error->status =
         Status::FromErrno("cannot start '" + name + "': " + kStepNames[failure.stage], failure.err);
   } else {

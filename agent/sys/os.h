@@ -7,6 +7,7 @@
 // the core calls these from its one loop thread.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -18,6 +19,12 @@
 #include "agent/base/unique_fd.h"
 
 namespace vigil {
+
+// Signals blocked and ignored, as a process inherits them across exec.
+struct ChildSignalState {
+  sigset_t blocked;
+  sigset_t ignored;
+};
 
 struct SpawnRequest {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'.
@@ -37,10 +44,19 @@ struct SpawnRequest {
   int stderr_fd = -1;
   // When >= 0, handed to the child as its fd 3 (the control plane's end of its socketpair).
   int pass_fd = -1;
+  // When set, the child leads a new session (setsid) rather than a new process group in
+  // Vigil's session, and `controlling_tty_fd` (when >= 0 and a terminal no other session
+  // holds) becomes its controlling terminal; failing to take it is not an error (dumb-init).
+  // `foreground_tty_fd` does not apply then.
+  bool new_session = false;
+  int controlling_tty_fd = -1;
+  // When set, the child's signal mask and ignored signals instead of the clean slate (tini).
+  std::optional<ChildSignalState> signal_state;
 };
 
-// The child always starts in a new process group (its pgid is its pid), with default signal
-// dispositions, an empty signal mask, and no descriptors but 0, 1 and 2.
+// The child always starts in a new process group (its pgid is its pid; with `new_session`, a new
+// session too), with default signal dispositions and an empty signal mask (unless
+// `signal_state` says otherwise), and no descriptors but 0, 1 and 2.
 struct SpawnedChild {
   pid_t pid = -1;
   UniqueFd pidfd;  // Race-free handle for signalling: a reused pid is never hit.

@@ -360,13 +360,15 @@ class Launcher:
         self._popens.append(popen)
         return popen
 
-    def start(self, args: Sequence[str], *, pid1: bool, **kwargs) -> VigilProcess:
+    def start(self, args: Sequence[str], *, pid1: bool, program: Optional[str] = None,
+              **kwargs) -> VigilProcess:
         """Starts `vigil ARGS`: as PID 1 of a new PID namespace if pid1, else directly. Its
-        stdout and stderr go to files (see VigilProcess.stdout) unless given."""
+        stdout and stderr go to files (see VigilProcess.stdout) unless given. `program` runs
+        vigil under another name (a `tini` symlink)."""
         self._count += 1
         out = self.workdir / f"vigil{self._count}.out"
         err = self.workdir / f"vigil{self._count}.err"
-        argv = [self.vigil_bin, *args]
+        argv = [program or self.vigil_bin, *args]
         if pid1:
             argv = [UNSHARE, "--pid", "--fork", "--mount-proc", *argv]
         with open(out, "wb") as out_f, open(err, "wb") as err_f:

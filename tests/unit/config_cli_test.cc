@@ -96,6 +96,14 @@ TEST_F(CliTest, UsageTextListsTheExpectedOptions) {
                                  "--subreaper", "-h", "--help", "-V", "--version"));
 }
 
+TEST_F(CliTest, CompatIsOnlyTakenAsTheFirstArgument) {
+  // `vigil --compat TOOL` is dispatched before this parser (compat_cli.h); later it is an error
+  // that says where it belongs.
+  EXPECT_THAT(ErrorOf({"-g", "--compat", "tini", "cmd"}),
+              HasSubstr("--compat must be the first argument"));
+  EXPECT_THAT(UsageText(), HasSubstr("vigil --compat tini|dumb-init"));
+}
+
 TEST_F(CliTest, EveryOptionInTheUsageTextIsAccepted) {
   for (const auto& option : OptionsInUsage()) {
     SCOPED_TRACE(option.flag);

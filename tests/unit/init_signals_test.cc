@@ -189,5 +189,14 @@ TEST(CoreSignalSet, LeavesOutKillStopAndTheFaults) {
   }
 }
 
+TEST(CoreSignalSet, WithFaultSignalsHoldsTheFaultsButNotKillOrStop) {
+  const sigset_t set = CoreSignalSet(/*with_fault_signals=*/true);
+  for (int signo : {SIGSEGV, SIGFPE, SIGILL, SIGBUS, SIGABRT, SIGTRAP, SIGSYS, SIGTERM, SIGHUP}) {
+    EXPECT_EQ(sigismember(&set, signo), 1) << SignalName(signo);
+  }
+  EXPECT_EQ(sigismember(&set, SIGKILL), 0);
+  EXPECT_EQ(sigismember(&set, SIGSTOP), 0);
+}
+
 }  // namespace
 }  // namespace vigil

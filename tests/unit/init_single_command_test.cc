@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <memory>
@@ -745,6 +746,135 @@ TEST_F(SingleCommandJobControlTest, SigcontAfterBgDoesNotStealTheTerminal) {
   os_.foreground_of_terminal = false;  // `bg`: the shell kept the terminal.
   Signal(SIGCONT);
   EXPECT_THAT(os_.actions, ElementsAre("SignalGroup(100, SIGCONT)"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// tini's and dumb-init's behaviours (set by compat_cli for those command lines)
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(SingleCommandTest, ExitNowFinishesWhenTheMainExitsWithoutTouchingTheOthers) {
+  options_.after_main_exit = SingleCommandOptions::AfterMainExit::kExitNow;
+  StartOk();
+  MainExitsLeaving({200, 201}, Exited(7));
+  EXPECT_TRUE(cmd_->finished());
+  EXPECT_EQ(cmd_->exit_code(), 7);
+  EXPECT_THAT(os_.signals, IsEmpty());
+  EXPECT_EQ(scheduler_.pending(), 0u);
+}
+
+TEST_F(SingleCommandTest, TermGroupThenExitSignalsTheMainGroupOnceAndFinishes) {
+  options_.after_main_exit = SingleCommandOptions::AfterMainExit::kTermGroupThenExit;
+  StartOk();
+  MainExitsLeaving({200}, Killed(SIGKILL));
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(kMain, SIGTERM)));
+  EXPECT_TRUE(cmd_->finished());
+  EXPECT_EQ(cmd_->exit_code(), 128 + SIGKILL);
+  EXPECT_EQ(scheduler_.pending(), 0u);
+}
+
+TEST_F(SingleCommandTest, TermGroupThenExitSendsTheRewrittenSigtermOrNothing) {
+  options_.after_main_exit = SingleCommandOptions::AfterMainExit::kTermGroupThenExit;
+  options_.rewrite.Set(SIGTERM, SIGQUIT);
+  StartOk();
+  MainExitsLeaving({200});
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(kMain, SIGQUIT)));
+
+  options_.rewrite.Set(SIGTERM, 0);
+  StartOk();
+  os_.signals.clear();
+  MainExitsLeaving({200});
+  EXPECT_THAT(os_.signals, IsEmpty());
+  EXPECT_TRUE(cmd_->finished());
+}
+
+TEST_F(SingleCommandTest, TermGroupThenExitSignalsTheGroupEvenWhenNoChildIsLeft) {
+  // The group's other members need not be Vigil's children (a daemon that reparented away).
+  options_.after_main_exit = SingleCommandOptions::AfterMainExit::kTermGroupThenExit;
+  StartOk();
+  os_.QueueReaped(kMain, Exited(0));
+  os_.QueueNoChildren();
+  Sigchld();
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(kMain, SIGTERM)));
+  EXPECT_TRUE(cmd_->finished());
+}
+
+TEST_F(SingleCommandTest, NewSessionAsksForASessionAndTheTerminalNotTheForeground) {
+  options_.new_session = true;
+  os_.foreground_of_terminal = true;
+  StartOk();
+  const SpawnRequest& request = os_.spawn_requests.at(0);
+  EXPECT_TRUE(request.new_session);
+  EXPECT_EQ(request.controlling_tty_fd, 0);
+  EXPECT_EQ(request.foreground_tty_fd, -1);
+  EXPECT_THAT(os_.is_foreground_queries, IsEmpty());
+}
+
+TEST_F(SingleCommandTest, ByDefaultTheChildGetsACleanSlate) {
+  StartOk();
+  EXPECT_FALSE(os_.spawn_requests.at(0).new_session);
+  EXPECT_FALSE(os_.spawn_requests.at(0).signal_state.has_value());
+}
+
+TEST_F(SingleCommandTest, InheritSignalStateHandsTheStartUpStateToTheChild) {
+  options_.inherit_signal_state = true;
+  sigemptyset(&options_.signals_at_start.blocked);
+  sigemptyset(&options_.signals_at_start.ignored);
+  sigaddset(&options_.signals_at_start.blocked, SIGUSR1);
+  sigaddset(&options_.signals_at_start.ignored, SIGHUP);
+  StartOk();
+  const auto& state = os_.spawn_requests.at(0).signal_state;
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(sigismember(&state->blocked, SIGUSR1), 1);
+  EXPECT_EQ(sigismember(&state->blocked, SIGTERM), 0);
+  EXPECT_EQ(sigismember(&state->ignored, SIGHUP), 1);
+  EXPECT_EQ(sigismember(&state->ignored, SIGINT), 0);
+}
+
+TEST_F(SingleCommandTest, StopSelfOnJobControlForwardsThenStopsVigil) {
+  options_.stop_self_on_job_control = true;
+  options_.signal_process_group = true;
+  options_.rewrite.Set(SIGTSTP, SIGSTOP);
+  StartOk();
+  for (int signo : {SIGTSTP, SIGTTIN, SIGTTOU}) {
+    os_.actions.clear();
+    Signal(signo);
+    const std::string forwarded = SignalName(options_.rewrite.Apply(signo));
+    EXPECT_THAT(os_.actions, ElementsAre("SignalGroup(100, " + forwarded + ")", "StopSelf()"))
+        << SignalName(signo);
+  }
+}
+
+TEST_F(SingleCommandTest, StopSelfOnJobControlStopsVigilEvenWhenTheSignalIsDropped) {
+  options_.stop_self_on_job_control = true;
+  options_.rewrite.Set(SIGTSTP, 0);
+  StartOk();
+  Signal(SIGTSTP);
+  EXPECT_THAT(os_.signals, IsEmpty());
+  EXPECT_THAT(os_.actions, ElementsAre("StopSelf()"));
+}
+
+TEST_F(SingleCommandTest, StopSelfOnJobControlLeavesOtherSignalsAndPid1Alone) {
+  options_.stop_self_on_job_control = true;
+  StartOk();
+  Signal(SIGTERM);
+  Signal(SIGCONT);
+  EXPECT_EQ(std::count(os_.actions.begin(), os_.actions.end(), "StopSelf()"), 0);
+
+  os_.pid = 1;
+  StartOk();
+  os_.signals.clear();
+  Signal(SIGTSTP, /*sender=*/0);
+  EXPECT_EQ(std::count(os_.actions.begin(), os_.actions.end(), "StopSelf()"), 0);
+  EXPECT_THAT(os_.signals, ElementsAre(ToPidfd(pidfd_, SIGTSTP)));
+}
+
+TEST_F(SingleCommandJobControlTest, WithStopSelfOnJobControlAStoppedMainIsNotMirroredAgain) {
+  // Vigil already stopped itself when it forwarded the stop; a second stop on waking would
+  // need a second `fg`.
+  options_.stop_self_on_job_control = true;
+  StartOk();
+  MainStops();
+  EXPECT_THAT(os_.actions, IsEmpty());
 }
 
 }  // namespace
