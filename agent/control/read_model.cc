@@ -225,6 +225,7 @@ void ReadModel::ApplySnapshot(const internal::v1::Snapshot& part) {
     }
     if (!part.last()) return;
     status_.Swap(&pending_);
+    pages_.reset();
     pending_.Clear();
     building_ = false;
     connected_ = true;
@@ -255,6 +256,7 @@ void ReadModel::ApplyEvent(const internal::v1::Event& in) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ApplyTo(in, event, &status_);
+    pages_.reset();
     if (building_) ApplyTo(in, event, &pending_);
   }
   Publish(event);
@@ -271,17 +273,32 @@ std::optional<PageStart> ReadModel::Page(const PageStart& start, size_t budget,
   return CopyPage(status_, start, budget, out);
 }
 
-std::vector<v1::Event> ReadModel::SnapshotEvents(size_t budget) const {
+namespace {
+
+std::vector<v1::Event> PagesOf(const v1::AgentStatus& status, size_t budget) {
   std::vector<v1::Event> events;
-  std::lock_guard<std::mutex> lock(mu_);
   std::optional<PageStart> start = PageStart{};
   while (start) {
     v1::Event& e = events.emplace_back();
     e.set_kind(v1::Event::SNAPSHOT);
-    start = CopyPage(status_, *start, budget, e.mutable_status());
+    start = CopyPage(status, *start, budget, e.mutable_status());
     e.set_more(start.has_value());
   }
   return events;
+}
+
+}  // namespace
+
+std::vector<v1::Event> ReadModel::SnapshotEvents(size_t budget) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return PagesOf(status_, budget);
+}
+
+ReadModel::Pages ReadModel::SnapshotPages() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!pages_)
+    pages_ = std::make_shared<const std::vector<v1::Event>>(PagesOf(status_, kPageBudget));
+  return pages_;
 }
 
 bool ReadModel::PoolCounts(const std::string& name, v1::Pool* out) const {
@@ -315,16 +332,17 @@ bool ReadModel::DrainProgress(v1::DrainProgress* out) const {
 
 int ReadModel::Subscribe(Listener listener, bool with_snapshot) {
   std::lock_guard<std::mutex> publishing(publish_mu_);  // No event slips in before the snapshot.
-  std::vector<v1::Event> snapshot;
-  if (with_snapshot) snapshot = SnapshotEvents();
   int id;
   {
     std::lock_guard<std::mutex> lock(mu_);
     id = next_id_++;
     listeners_.emplace(id, listener);
   }
-  for (const v1::Event& e : snapshot)
-    listener(e);
+  if (with_snapshot) {
+    v1::Event snapshot;  // As for a fresh snapshot: the listener takes SnapshotPages().
+    snapshot.set_kind(v1::Event::SNAPSHOT);
+    listener(snapshot);
+  }
   return id;
 }
 
