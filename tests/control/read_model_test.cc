@@ -7,28 +7,13 @@
 #include <utility>
 #include <vector>
 
+#include "tests/control/test_snapshots.h"
+
 namespace vigil::control {
 namespace {
 
 internal::v1::Snapshot TwoWorkerSnapshot() {
-  internal::v1::Snapshot s;
-  s.set_first(true);
-  s.set_last(true);
-  s.set_phase(2);
-  s.set_ready(true);
-  auto* pool = s.add_pools();
-  pool->set_name("web");
-  pool->set_desired(2);
-  pool->set_ready(2);
-  pool->set_pool_ready(true);
-  pool->set_slots(2);
-  for (int slot = 0; slot < 2; ++slot) {
-    auto* w = pool->add_workers();
-    w->set_slot(slot);
-    w->set_pid(100 + slot);
-    w->set_state(3);  // ready
-  }
-  return s;
+  return OnePoolSnapshot("web", 2, 100);
 }
 
 TEST(ReadModel, NotConnectedUntilTheFirstSnapshot) {
@@ -309,12 +294,7 @@ TEST(Pages, SnapshotEventsArePagesWithMoreOnAllButTheLast) {
 
 TEST(Pages, SubscribersGetASnapshotMarkerAndShareOneCopyOfThePagesPerState) {
   ReadModel model;
-  internal::v1::Snapshot s;
-  s.set_first(true);
-  s.set_last(true);
-  *s.add_pools() = PoolHeader("a", 3000);
-  for (int slot = 0; slot < 3000; ++slot)
-    *s.mutable_pools(0)->add_workers() = Worker(slot, 1000 + slot, std::string(1000, 'x'));
+  const internal::v1::Snapshot s = OnePoolSnapshot("a", 3000, 1000, std::string(1000, 'x'));
   model.ApplySnapshot(s);
   // A new subscriber gets a SNAPSHOT event without the status, as for a fresh snapshot; it
   // takes the pages from the call.

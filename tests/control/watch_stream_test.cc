@@ -1,11 +1,10 @@
-// Lifecycle.Watch over a real gRPC server (a unix socket in a temporary directory) with a status
+// Lifecycle.Watch over a real gRPC server (on an abstract unix socket) with a status
 // bigger than a stream's queue budget (limits::kStreamQueueBytes): a client that reads gets the
 // whole snapshot, page by page, however big; one that does not read is still cut off by the
 // events that pile up behind it; a fresh snapshot supersedes the events queued, and two
 // snapshots' pages never interleave (issue 10, defects 4 and 6).
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include "agent/control/limits.h"
 #include "agent/control/read_model.h"
 #include "agent/control/stream_budget.h"
+#include "tests/control/test_snapshots.h"
 #include "vigil/v1/lifecycle.grpc.pb.h"
 
 namespace vigil::control {
@@ -32,24 +32,7 @@ const std::string kStatusText(4000, 's');  // about the longest STATUS= a worker
 
 // One pool of kWorkers workers with a full STATUS= each: about 8 MB, twice a stream's budget.
 internal::v1::Snapshot BigSnapshot(int first_pid) {
-  internal::v1::Snapshot s;
-  s.set_first(true);
-  s.set_last(true);
-  s.set_phase(2);
-  s.set_ready(true);
-  auto* pool = s.add_pools();
-  pool->set_name("web");
-  pool->set_desired(kWorkers);
-  pool->set_ready(kWorkers);
-  pool->set_slots(kWorkers);
-  for (int slot = 0; slot < kWorkers; ++slot) {
-    auto* w = pool->add_workers();
-    w->set_slot(slot);
-    w->set_pid(first_pid + slot);
-    w->set_state(3);  // ready
-    w->set_status_text(kStatusText);
-  }
-  return s;
+  return OnePoolSnapshot("web", kWorkers, first_pid, kStatusText);
 }
 
 internal::v1::Event WorkerEvent(int slot, int pid, const std::string& text) {
@@ -78,9 +61,9 @@ bool WaitFor(F condition, std::chrono::seconds timeout) {
 class WatchStreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/vigil-watch-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    dir_ = dir;
+    static int next = 0;  // An abstract socket's name: nothing to clean up.
+    address_ = "unix-abstract:vigil-watch-test-" + std::to_string(::getpid()) + "-" +
+               std::to_string(next++);
     model_.ApplySnapshot(BigSnapshot(1000));
     ASSERT_GT(model_.Status().ByteSizeLong(), limits::kStreamQueueBytes + kPageBudget);
     int fds[2];
@@ -90,7 +73,7 @@ class WatchStreamTest : public ::testing::Test {
     service_ = std::make_unique<LifecycleService>(model_, *core_, "", gate_,
                                                   StreamEnv{budget_, counters_});
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(address(), grpc::InsecureServerCredentials());
+    builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
@@ -101,11 +84,7 @@ class WatchStreamTest : public ::testing::Test {
     service_.reset();
     core_.reset();
     if (core_end_ >= 0) ::close(core_end_);
-    ::unlink((dir_ + "/s").c_str());
-    ::rmdir(dir_.c_str());
   }
-
-  std::string address() const { return "unix:" + dir_ + "/s"; }
 
   // A client whose transport takes in little that it has not read (no window growth), so
   // that what it does not read stays queued in vigil-control.
@@ -117,7 +96,7 @@ class WatchStreamTest : public ::testing::Test {
       args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
     }
     return v1::Lifecycle::NewStub(
-        grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args));
+        grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args));
   }
 
   // Reads one whole snapshot (pages until `more` is off); the pids of its workers, in order.
@@ -146,7 +125,7 @@ class WatchStreamTest : public ::testing::Test {
     return pids;
   }
 
-  std::string dir_;
+  std::string address_;
   ReadModel model_;
   ControlCounters counters_;
   StreamBudget budget_{limits::kStreamQueueBytes, limits::kAllStreamsQueueBytes};
