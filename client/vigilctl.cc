@@ -18,6 +18,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "agent/base/duration.h"
+#include "client/drain_text.h"
 #include "client/socket_check.h"
 #include "client/vigil_client.h"
 
@@ -389,14 +390,7 @@ int Run(const Args& a) {
       std::printf("drained: every worker ended gracefully\n");
       return kOk;
     }
-    std::string stragglers;
-    for (const auto& s : progress.stragglers())
-      stragglers += " " + s;
-    if (progress.stragglers_total() > progress.stragglers_size()) {
-      stragglers += " and " +
-                    std::to_string(progress.stragglers_total() - progress.stragglers_size()) +
-                    " more";
-    }
+    const std::string stragglers = StragglerList(progress);
     std::printf("drained with stragglers (signalled or killed at the deadline):%s\n",
                 stragglers.empty() ? " none recorded" : stragglers.c_str());
     return kNo;

@@ -4,11 +4,11 @@
 
 namespace vigil {
 
-std::string Quoted(std::string_view text) {
+std::string Quoted(std::string_view text, size_t max) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "'";
   size_t i = 0;
-  while (i < text.size() && i < kMaxQuoted) {
+  while (i < text.size() && i < max) {
     const auto c = static_cast<unsigned char>(text[i]);
     const size_t n = Utf8SequenceLength(text, i);
     if (n == 0 || c < 0x20 || c == 0x7f) {
@@ -18,7 +18,7 @@ std::string Quoted(std::string_view text) {
       ++i;
       continue;
     }
-    if (i + n > kMaxQuoted) break;  // never half a character
+    if (i + n > max) break;  // never half a character
     out.append(text.substr(i, n));
     i += n;
   }

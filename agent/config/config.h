@@ -49,6 +49,10 @@ struct CrashLoopConfig {
   Duration period = 60s;
 };
 
+// The most workers a pool may have (`replicas`, and what Scale accepts): every bound that
+// depends on a pool's size is sized from this one (vigil-control's checks and read model too).
+inline constexpr int kMaxReplicas = 100000;
+
 struct PoolConfig {
   std::string name;
   std::vector<std::string> command;

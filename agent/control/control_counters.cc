@@ -2,34 +2,16 @@
 
 #include <string>
 
+#include "agent/control/metric_family.h"
+
 namespace vigil::control {
 namespace {
 
-using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 constexpr Listener kGrpcListeners[] = {Listener::kUnix, Listener::kHealth, Listener::kApi};
 constexpr Listener kHttpListeners[] = {Listener::kMetrics, Listener::kHttp};
-
-MetricFamily Family(const char* name, MetricType type, const char* help) {
-  MetricFamily f;
-  f.name = name;
-  f.type = type;
-  f.help = help;
-  return f;
-}
-
-void Sample(MetricFamily* f, std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (f->type == MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
-  f->metric.push_back(std::move(m));
-}
 
 const char* RefusedName(RefusedCall r) {
   return r == RefusedCall::kStreamLimit ? "streams" : "pending";
@@ -88,8 +70,8 @@ void ControlCounters::AddFamilies(std::vector<MetricFamily>* out) const {
                             "Server streams ended RESOURCE_EXHAUSTED because their client fell "
                             "too far behind");
   for (int k = 0; k < kStreamKindCount; ++k) {
-    Sample(&cut, {{"method", StreamMethod(static_cast<StreamKind>(k))}},
-           static_cast<double>(cut_off_[k].load()));
+    AddSample(&cut, {{"method", StreamMethod(static_cast<StreamKind>(k))}},
+              static_cast<double>(cut_off_[k].load()));
   }
   MetricFamily refused = Family("vigil_control_calls_refused_total", MetricType::Counter,
                                 "gRPC calls refused RESOURCE_EXHAUSTED at a listener's limit of "
@@ -98,11 +80,12 @@ void ControlCounters::AddFamilies(std::vector<MetricFamily>* out) const {
       Family("vigil_control_streams", MetricType::Gauge, "Server streams open, by gRPC listener");
   for (Listener l : kGrpcListeners) {
     for (int r = 0; r < kRefusedCallCount; ++r) {
-      Sample(&refused,
-             {{"listener", ListenerName(l)}, {"limit", RefusedName(static_cast<RefusedCall>(r))}},
-             static_cast<double>(refused_[Index(l) * kRefusedCallCount + r].load()));
+      AddSample(
+          &refused,
+          {{"listener", ListenerName(l)}, {"limit", RefusedName(static_cast<RefusedCall>(r))}},
+          static_cast<double>(refused_[Index(l) * kRefusedCallCount + r].load()));
     }
-    Sample(&streams, {{"listener", ListenerName(l)}}, static_cast<double>(streams_[Index(l)]));
+    AddSample(&streams, {{"listener", ListenerName(l)}}, static_cast<double>(streams_[Index(l)]));
   }
   MetricFamily closed = Family("vigil_http_connections_closed_total", MetricType::Counter,
                                "HTTP connections closed by vigil-control before or instead of "
@@ -111,11 +94,12 @@ void ControlCounters::AddFamilies(std::vector<MetricFamily>* out) const {
       Family("vigil_http_connections", MetricType::Gauge, "HTTP connections open, by listener");
   for (Listener l : kHttpListeners) {
     for (int c = 0; c < kConnCloseCount; ++c) {
-      Sample(&closed,
-             {{"listener", ListenerName(l)}, {"cause", ConnCloseName(static_cast<ConnClose>(c))}},
-             static_cast<double>(closed_[Index(l) * kConnCloseCount + c].load()));
+      AddSample(
+          &closed,
+          {{"listener", ListenerName(l)}, {"cause", ConnCloseName(static_cast<ConnClose>(c))}},
+          static_cast<double>(closed_[Index(l) * kConnCloseCount + c].load()));
     }
-    Sample(&open, {{"listener", ListenerName(l)}}, static_cast<double>(connections_[Index(l)]));
+    AddSample(&open, {{"listener", ListenerName(l)}}, static_cast<double>(connections_[Index(l)]));
   }
   for (MetricFamily* f : {&cut, &refused, &streams, &closed, &open})
     out->push_back(std::move(*f));

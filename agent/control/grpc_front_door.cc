@@ -1,33 +1,28 @@
 #include "agent/control/grpc_front_door.h"
 
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <grpcpp/server_posix.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <map>
 #include <string_view>
-#include <thread>
+#include <vector>
 
 #include "agent/control/close_log.h"
 #include "agent/control/limits.h"
-#include "agent/control/tcp_listen.h"
+#include "agent/control/listen_loop.h"
 
 namespace vigil::control {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = ListenLoop::Clock;
 
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-constexpr uint64_t kListenId = 0;
-constexpr uint64_t kWakeId = 1;
 
 // An HTTP/2 GOAWAY frame on stream 0: last stream 0, PROTOCOL_ERROR, `debug` as debug data.
 std::string Goaway(const std::string& debug) {
@@ -54,38 +49,23 @@ bool LooksLikeHttp1(std::string_view head) {
 
 }  // namespace
 
-class GrpcFrontDoor::Impl {
+class GrpcFrontDoor::Impl final : public ListenLoop::Owner {
  public:
-  Impl(Listener which, ControlCounters& counters) : which_(which), close_log_(which, counters) {}
+  Impl(Listener which, ControlCounters& counters)
+      : which_(which),
+        close_log_(which, counters),
+        loop_(std::string("gRPC front door ") + ListenerName(which), *this) {}
 
   ~Impl() {
-    if (thread_.joinable()) {
-      stop_ = true;
-      const uint64_t one = 1;
-      if (::write(wake_fd_, &one, sizeof one) < 0) {
-        // The loop wakes at its next deadline anyway.
-      }
-      thread_.join();
-    }
+    loop_.Stop();
     for (auto& [id, c] : waiting_)
       ::close(c.fd);
-    for (int fd : {listen_fd_, wake_fd_, epoll_fd_}) {
-      if (fd >= 0) ::close(fd);
-    }
   }
 
   Status Start(const std::string& host, int port, grpc::Server* server) {
     server_ = server;
-    StatusOr<int> fd = ListenTcp(host, port);
-    if (!fd.ok()) return fd.status();
-    listen_fd_ = *fd;
-    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (epoll_fd_ < 0 || wake_fd_ < 0 || !Watch(listen_fd_, kListenId, EPOLLIN, EPOLL_CTL_ADD) ||
-        !Watch(wake_fd_, kWakeId, EPOLLIN, EPOLL_CTL_ADD)) {
-      return Errno("epoll");
-    }
-    thread_ = std::thread([this] { Loop(); });
+    if (Status s = loop_.Open(host, port); !s.ok()) return s;
+    loop_.Run();
     return Status();
   }
 
@@ -95,61 +75,22 @@ class GrpcFrontDoor::Impl {
     Clock::time_point accepted;
   };
 
-  static Status Errno(const std::string& what) {
-    return Status::Error(what + ": " + std::strerror(errno));
+  // ListenLoop::Owner
+  void Accepted(int fd) override {
+    if (waiting_.size() >= static_cast<size_t>(limits::kHttpMaxConnections)) EvictOldest();
+    const uint64_t id = next_id_++;
+    waiting_[id] = Conn{fd, Clock::now()};
+    // Edge-triggered: peeking leaves the bytes unread, and only new ones should wake us.
+    if (!loop_.Watch(fd, id, EPOLLIN | EPOLLRDHUP | EPOLLET, EPOLL_CTL_ADD)) Drop(id);
   }
-
-  bool Watch(int fd, uint64_t id, uint32_t events, int op) {
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.u64 = id;
-    return ::epoll_ctl(epoll_fd_, op, fd, &ev) == 0;
-  }
-
-  void Loop() {
-    epoll_event events[64];
-    while (!stop_) {
-      const int n = ::epoll_wait(epoll_fd_, events, 64, NextTimeoutMs());
-      if (n < 0 && errno != EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      for (int i = 0; i < n; ++i) {
-        const uint64_t id = events[i].data.u64;
-        if (id == kListenId) {
-          Accept();
-        } else if (id != kWakeId) {
-          Peek(id);
-        }
-      }
-      Expire();
-    }
-  }
-
-  int NextTimeoutMs() const {
-    if (paused_) return 100;
-    if (waiting_.empty()) return -1;
+  bool MakeRoom() override { return EvictOldest(); }
+  void Ready(uint64_t id, uint32_t) override { Peek(id); }
+  void AfterEvents() override { Expire(); }
+  Clock::time_point NextDeadline() const override {
     Clock::time_point next = Clock::time_point::max();
     for (const auto& [id, c] : waiting_)
       next = std::min(next, c.accepted + limits::kGrpcHandshakeTimeout);
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count();
-    return static_cast<int>(std::clamp<int64_t>(left, 0, 60000));
-  }
-
-  void Accept() {
-    for (int i = 0; i < 64; ++i) {
-      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK && !EvictOldest()) {
-          paused_ = true;  // Out of descriptors: stop listening a moment rather than spin.
-          Watch(listen_fd_, kListenId, 0, EPOLL_CTL_MOD);
-        }
-        return;
-      }
-      if (waiting_.size() >= static_cast<size_t>(limits::kHttpMaxConnections)) EvictOldest();
-      const uint64_t id = next_id_++;
-      waiting_[id] = Conn{fd, Clock::now()};
-      // Edge-triggered: peeking leaves the bytes unread, and only new ones should wake us.
-      if (!Watch(fd, id, EPOLLIN | EPOLLRDHUP | EPOLLET, EPOLL_CTL_ADD)) Drop(id);
-    }
+    return next;
   }
 
   bool EvictOldest() {
@@ -176,7 +117,7 @@ class GrpcFrontDoor::Impl {
     const std::string_view head(buf, static_cast<size_t>(n));
     if (head == kPreface) {
       const int fd = it->second.fd;
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      loop_.Unwatch(fd);
       waiting_.erase(it);
       grpc::AddInsecureChannelFromFd(server_, fd);  // gRPC owns it from now on.
       return;
@@ -198,10 +139,6 @@ class GrpcFrontDoor::Impl {
 
   void Expire() {
     const Clock::time_point now = Clock::now();
-    if (paused_) {
-      paused_ = false;
-      Watch(listen_fd_, kListenId, EPOLLIN, EPOLL_CTL_MOD);
-    }
     std::vector<uint64_t> due;
     for (const auto& [id, c] : waiting_) {
       if (now - c.accepted >= limits::kGrpcHandshakeTimeout) due.push_back(id);
@@ -231,7 +168,7 @@ class GrpcFrontDoor::Impl {
   void Drop(uint64_t id) {
     auto it = waiting_.find(id);
     if (it == waiting_.end()) return;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+    loop_.Unwatch(it->second.fd);
     ::close(it->second.fd);
     waiting_.erase(it);
   }
@@ -239,14 +176,9 @@ class GrpcFrontDoor::Impl {
   const Listener which_;
   CloseLog close_log_;
   grpc::Server* server_ = nullptr;
-  int listen_fd_ = -1;
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
   std::map<uint64_t, Conn> waiting_;
-  uint64_t next_id_ = 2;
-  bool paused_ = false;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  uint64_t next_id_ = ListenLoop::kFirstId;
+  ListenLoop loop_;  // Last: stopped (in ~Impl) before the rest goes.
 };
 
 GrpcFrontDoor::GrpcFrontDoor(Listener which, ControlCounters& counters)

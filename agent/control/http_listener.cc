@@ -1,7 +1,6 @@
 #include "agent/control/http_listener.h"
 
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,22 +12,18 @@
 #include <exception>
 #include <map>
 #include <mutex>
-#include <thread>
 
 #include "agent/control/close_log.h"
 #include "agent/control/limits.h"
-#include "agent/control/tcp_listen.h"
+#include "agent/control/listen_loop.h"
 #include "agent/log/log.h"
 
 namespace vigil::control {
 
-using Clock = std::chrono::steady_clock;
+using Clock = ListenLoop::Clock;
 
 namespace {
 
-constexpr uint64_t kListenId = 0;
-constexpr uint64_t kWakeId = 1;
-constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 // A handler that neither answers nor sets a timeout is answered 503 after this.
 constexpr auto kDefaultHandlerTimeout = std::chrono::seconds(30);
 
@@ -279,24 +274,20 @@ void HttpReply::OnDone(std::function<void()> done) {
 
 // --- HttpListener --------------------------------------------------------------------------
 
-class HttpListener::Impl {
+class HttpListener::Impl final : public ListenLoop::Owner {
  public:
   Impl(Listener which, ControlCounters& counters)
-      : which_(which), counters_(counters), close_log_(which, counters) {}
+      : which_(which),
+        counters_(counters),
+        close_log_(which, counters),
+        loop_(std::string("HTTP listener ") + ListenerName(which), *this) {}
 
   ~Impl() {
-    if (thread_.joinable()) {
-      stop_ = true;
-      mailbox_->Wake();
-      thread_.join();
-    }
+    loop_.Stop();
     for (auto& [id, c] : conns_)
       CloseFd(c);
     conns_.clear();
-    if (mailbox_) mailbox_->Close();
-    for (int fd : {listen_fd_, wake_fd_, epoll_fd_}) {
-      if (fd >= 0) ::close(fd);
-    }
+    if (mailbox_) mailbox_->Close();  // Before the loop closes the eventfd.
   }
 
   void Route(std::string path, HttpHandler handler, bool allow_post) {
@@ -304,19 +295,9 @@ class HttpListener::Impl {
   }
 
   Status Start(const std::string& host, int port) {
-    StatusOr<int> fd = ListenTcp(host, port);
-    if (!fd.ok()) return fd.status();
-    listen_fd_ = *fd;
-    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd_ < 0) return Errno("epoll_create1");
-    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wake_fd_ < 0) return Errno("eventfd");
-    mailbox_ = std::make_shared<HttpReply::Mailbox>(wake_fd_);
-    if (!Watch(listen_fd_, kListenId, EPOLLIN, EPOLL_CTL_ADD) ||
-        !Watch(wake_fd_, kWakeId, EPOLLIN, EPOLL_CTL_ADD)) {
-      return Errno("epoll_ctl");
-    }
-    thread_ = std::thread([this] { Loop(); });
+    if (Status s = loop_.Open(host, port); !s.ok()) return s;
+    mailbox_ = std::make_shared<HttpReply::Mailbox>(loop_.wake_fd());
+    loop_.Run();
     return Status();
   }
 
@@ -340,89 +321,42 @@ class HttpListener::Impl {
     bool allow_post = false;
   };
 
-  static Status Errno(const std::string& what) {
-    return Status::Error(what + ": " + std::strerror(errno));
-  }
-
   bool Watch(int fd, uint64_t id, uint32_t events, int op) {
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.u64 = id;
-    return ::epoll_ctl(epoll_fd_, op, fd, &ev) == 0;
+    return loop_.Watch(fd, id, events, op);
   }
 
-  void Loop() {
-    epoll_event events[64];
-    while (!stop_) {
-      const int n = ::epoll_wait(epoll_fd_, events, 64, NextTimeoutMs());
-      if (n < 0 && errno != EINTR) {
-        log::Error("HTTP listener {}: epoll_wait: {}", ListenerName(which_), std::strerror(errno));
-        std::this_thread::sleep_for(kAcceptPause);  // Not a busy loop, whatever happened.
-      }
-      for (int i = 0; i < n; ++i) {
-        const uint64_t id = events[i].data.u64;
-        if (id == kListenId) {
-          Accept();
-        } else if (id == kWakeId) {
-          uint64_t count;
-          while (::read(wake_fd_, &count, sizeof count) > 0) {
-          }
-        } else {
-          OnEvent(id, events[i].events);
-        }
-      }
-      Deliver();
-      Expire();
+  // ListenLoop::Owner
+  void Accepted(int fd) override {
+    if (conns_.size() >= static_cast<size_t>(limits::kHttpMaxConnections) && !EvictOldestHeader()) {
+      ::close(fd);
+      Closed(ConnClose::kRefused);
+      return;
     }
+    const uint64_t id = next_id_++;
+    Conn& c = conns_[id];
+    c.id = id;
+    c.fd = fd;
+    c.accepted = Clock::now();
+    c.deadline = c.accepted + limits::kHttpHeaderTimeout;
+    if (!Watch(fd, id, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_ADD)) {
+      log::Warn("HTTP listener {}: epoll_ctl: {}", ListenerName(which_), std::strerror(errno));
+      ::close(fd);
+      conns_.erase(id);
+      return;
+    }
+    counters_.ConnectionOpened(which_);
   }
-
-  int NextTimeoutMs() const {
+  bool MakeRoom() override { return EvictOldestHeader(); }
+  void Ready(uint64_t id, uint32_t events) override { OnEvent(id, events); }
+  void AfterEvents() override {
+    Deliver();
+    Expire();
+  }
+  Clock::time_point NextDeadline() const override {
     Clock::time_point next = Clock::time_point::max();
     for (const auto& [id, c] : conns_)
       next = std::min(next, c.deadline);
-    if (accept_paused_) next = std::min(next, accept_resume_);
-    if (next == Clock::time_point::max()) return -1;
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count();
-    return static_cast<int>(std::clamp<int64_t>(left, 0, 60000));
-  }
-
-  void Accept() {
-    for (int i = 0; i < 64; ++i) {
-      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-        // Out of descriptors or memory: make room by evicting, or pause accepting a while
-        // (the listen socket would otherwise wake the loop at once, forever).
-        if (!EvictOldestHeader()) {
-          log::Warn("HTTP listener {}: accept: {}; pausing for {} ms", ListenerName(which_),
-                    std::strerror(errno), kAcceptPause.count());
-          accept_paused_ = true;
-          accept_resume_ = Clock::now() + kAcceptPause;
-          Watch(listen_fd_, kListenId, 0, EPOLL_CTL_MOD);
-        }
-        return;
-      }
-      if (conns_.size() >= static_cast<size_t>(limits::kHttpMaxConnections) &&
-          !EvictOldestHeader()) {
-        ::close(fd);
-        Closed(ConnClose::kRefused);
-        continue;
-      }
-      const uint64_t id = next_id_++;
-      Conn& c = conns_[id];
-      c.id = id;
-      c.fd = fd;
-      c.accepted = Clock::now();
-      c.deadline = c.accepted + limits::kHttpHeaderTimeout;
-      if (!Watch(fd, id, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_ADD)) {
-        log::Warn("HTTP listener {}: epoll_ctl: {}", ListenerName(which_), std::strerror(errno));
-        ::close(fd);
-        conns_.erase(id);
-        continue;
-      }
-      counters_.ConnectionOpened(which_);
-    }
+    return next;
   }
 
   // Closes the oldest connection still sending its header; false when there is none.
@@ -607,10 +541,6 @@ class HttpListener::Impl {
 
   void Expire() {
     const Clock::time_point now = Clock::now();
-    if (accept_paused_ && now >= accept_resume_) {
-      accept_paused_ = false;
-      Watch(listen_fd_, kListenId, EPOLLIN, EPOLL_CTL_MOD);
-    }
     std::vector<uint64_t> due;
     for (const auto& [id, c] : conns_) {
       if (c.deadline <= now) due.push_back(id);
@@ -646,7 +576,7 @@ class HttpListener::Impl {
 
   void CloseFd(Conn& c) {
     if (c.fd < 0) return;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+    loop_.Unwatch(c.fd);
     ::close(c.fd);
     c.fd = -1;
     counters_.ConnectionClosed(which_);
@@ -680,17 +610,11 @@ class HttpListener::Impl {
   const Listener which_;
   ControlCounters& counters_;
   std::map<std::string, RouteEntry> routes_;
-  int listen_fd_ = -1;
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
   std::shared_ptr<HttpReply::Mailbox> mailbox_;
   std::map<uint64_t, Conn> conns_;
-  uint64_t next_id_ = 2;
-  bool accept_paused_ = false;
-  Clock::time_point accept_resume_{};
+  uint64_t next_id_ = ListenLoop::kFirstId;
   CloseLog close_log_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  ListenLoop loop_;  // Last: stopped (in ~Impl) before the rest goes.
 };
 
 HttpListener::HttpListener(Listener which, ControlCounters& counters)

@@ -8,6 +8,7 @@
 #include "agent/control/lifecycle_service.h"
 #include "agent/control/utf8.h"
 #include "agent/log/log.h"
+#include "client/drain_text.h"
 
 namespace vigil::control {
 namespace {
@@ -20,16 +21,8 @@ HttpResponse Verdict(const ReadModel& model) {
   v1::DrainProgress progress;
   model.DrainProgress(&progress);
   if (progress.graceful()) return {200, "drained: every worker ended gracefully\n"};
-  std::string stragglers;
-  for (const auto& s : progress.stragglers())
-    stragglers += " " + s;
-  if (progress.stragglers_total() > progress.stragglers_size()) {
-    stragglers += " and " +
-                  std::to_string(progress.stragglers_total() - progress.stragglers_size()) +
-                  " more";
-  }
-  return {500,
-          "drained with stragglers (signalled or killed at the deadline):" + stragglers + "\n"};
+  return {500, "drained with stragglers (signalled or killed at the deadline):" +
+                   client::StragglerList(progress) + "\n"};
 }
 
 void Drain(ReadModel& model, CoreConnection& core, const std::string& token,

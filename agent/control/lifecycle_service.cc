@@ -115,9 +115,9 @@ grpc::ServerWriteReactor<v1::Event>* LifecycleService::Watch(grpc::CallbackServe
   const int id = model_.Subscribe(
       [this, handle](const v1::Event& e) {
         if (e.kind() == v1::Event::SNAPSHOT && !e.has_status()) {
-          // A fresh snapshot from the core: the stream gets it, in pages.
-          for (const v1::Event& page : model_.SnapshotEvents())
-            Writer::Push(handle, page);
+          // The status (first, or a fresh snapshot from the core): its pages, shared by every
+          // stream, are written as the client reads them.
+          Writer::PushPages(handle, model_.SnapshotPages());
           return;
         }
         Writer::Push(handle, e);

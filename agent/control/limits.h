@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "agent/config/config.h"
+
 namespace vigil::control::limits {
 
 // --- gRPC requests --------------------------------------------------------------------------
@@ -16,8 +18,8 @@ inline constexpr int kMaxRequestBytes = 64 * 1024;
 inline constexpr size_t kMaxReasonBytes = 1024;  // Drain and Shutdown reasons
 inline constexpr size_t kMaxPoolNameBytes = 63;  // as the configuration allows (pools.md)
 inline constexpr size_t kMaxSignalBytes = 32;    // "SIGRTMIN+15" and the like
-// Replicas and slots: the configuration's bound on a pool's replicas (agent/config).
-inline constexpr int32_t kMaxReplicas = 100000;
+// Replicas and slots: the configuration's bound on a pool's replicas (agent/config/config.h).
+inline constexpr int32_t kMaxReplicas = vigil::kMaxReplicas;
 // A Drain deadline, in ms from now. Any deadline past the grace period means the grace period
 // (the core takes the earlier), so a year loses nothing and keeps the core's arithmetic far
 // from overflowing.

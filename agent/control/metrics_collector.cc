@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 
+#include "agent/control/metric_family.h"
 #include "agent/control/process_stats.h"
 #include "agent/control/utf8.h"
 
@@ -26,34 +27,14 @@ struct Waiter {
   std::optional<internal::v1::Result> result;
 };
 
-MetricFamily Simple(const char* name, MetricType type, const char* help) {
-  MetricFamily f;
-  f.name = name;
-  f.type = type;
-  f.help = help;
-  return f;
-}
-
-// A counter or gauge sample, by the family's type.
-void AddSample(MetricFamily* f, std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (f->type == MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
-  f->metric.push_back(std::move(m));
-}
-
 void AddProcessFamilies(pid_t core_pid, std::vector<MetricFamily>* out) {
-  MetricFamily rss = Simple("vigil_process_resident_memory_bytes", MetricType::Gauge,
+  MetricFamily rss = Family("vigil_process_resident_memory_bytes", MetricType::Gauge,
                             "Resident memory of each Vigil process (core, control)");
-  MetricFamily cpu = Simple("vigil_process_cpu_seconds_total", MetricType::Counter,
+  MetricFamily cpu = Family("vigil_process_cpu_seconds_total", MetricType::Counter,
                             "User and system CPU time of each Vigil process");
-  MetricFamily fds = Simple("vigil_process_open_fds", MetricType::Gauge,
+  MetricFamily fds = Family("vigil_process_open_fds", MetricType::Gauge,
                             "Open file descriptors of each Vigil process");
-  MetricFamily start = Simple("vigil_process_start_time_seconds", MetricType::Gauge,
+  MetricFamily start = Family("vigil_process_start_time_seconds", MetricType::Gauge,
                               "Start time of each Vigil process, in seconds since the epoch");
   const std::pair<const char*, pid_t> processes[] = {{"core", core_pid}, {"control", ::getpid()}};
   for (const auto& [name, pid] : processes) {
@@ -131,12 +112,12 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
 
   std::vector<MetricFamily> out;
   if (answered) out = ToPrometheus(result->metrics());
-  MetricFamily up = Simple("vigil_core_metrics_up", MetricType::Gauge,
+  MetricFamily up = Family("vigil_core_metrics_up", MetricType::Gauge,
                            "1 when the core answered this scrape (its families are present)");
   AddSample(&up, {}, answered ? 1 : 0);
   out.push_back(std::move(up));
   MetricFamily build =
-      Simple("vigil_build_info", MetricType::Gauge, "Always 1; the version of Vigil in a label");
+      Family("vigil_build_info", MetricType::Gauge, "Always 1; the version of Vigil in a label");
   AddSample(&build, {{"version", version_}}, 1);
   out.push_back(std::move(build));
   AddProcessFamilies(core_pid_, &out);

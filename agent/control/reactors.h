@@ -9,6 +9,14 @@
 // the call ends RESOURCE_EXHAUSTED with a message saying why, a `stream_cut_off` line is logged and
 // counted. If the client still reads nothing, so that even the status cannot be delivered, the call
 // is cancelled after kCutOffGrace.
+//
+// A snapshot goes in as one entry (PushPages): the pages are shared by every stream that sends
+// them (ReadModel::SnapshotPages) and bounded by the configuration, so the entry costs only
+// kQueuedMessageOverhead; its pages are written one at a time as the client reads. A client that
+// reads gets a snapshot of any size; one that does not is cut off by the events queued behind
+// it, as before. A new snapshot supersedes the queue: the messages behind the front are dropped
+// (the snapshot holds their effect), and pages being written are finished first, so that two
+// snapshots' pages never interleave.
 #pragma once
 
 #include <grpcpp/alarm.h>
@@ -20,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -40,6 +49,7 @@ struct StreamEnv {
 template <typename T>
 class QueuedWriter final : public grpc::ServerWriteReactor<T>, public BudgetedStream {
  public:
+  using Pages = std::shared_ptr<const std::vector<T>>;
   struct Handle {
     std::recursive_mutex mu;
     QueuedWriter* self = nullptr;
@@ -72,8 +82,26 @@ class QueuedWriter final : public grpc::ServerWriteReactor<T>, public BudgetedSt
     } else {
       self->queued_bytes_ += cost;
     }
-    self->queue_.push_back(Entry{message, cost});
+    self->queue_.push_back(Entry{message, nullptr, 0, cost});
     if (last) self->finish_after_ = true;
+    self->Pump();
+  }
+  // Queues `pages` (not empty) as one entry, in place of every message behind the front.
+  static void PushPages(const std::shared_ptr<Handle>& h, Pages pages) {
+    std::lock_guard<std::recursive_mutex> lock(h->mu);
+    QueuedWriter* self = h->self;
+    if (self == nullptr || self->finishing_ || !pages || pages->empty()) return;
+    self->DropBehindFront();
+    const size_t cost = limits::kQueuedMessageOverhead;
+    if (self->queue_.empty()) {
+      self->env_.budget.Take(cost);
+    } else if (!self->env_.budget.TakeQueued(self, cost)) {
+      self->CutOff(/*all_streams=*/true);
+      return;
+    } else {
+      self->queued_bytes_ += cost;
+    }
+    self->queue_.push_back(Entry{T(), std::move(pages), 0, cost});
     self->Pump();
   }
   static void FinishWith(const std::shared_ptr<Handle>& h, const grpc::Status& status) {
@@ -87,7 +115,12 @@ class QueuedWriter final : public grpc::ServerWriteReactor<T>, public BudgetedSt
   void OnWriteDone(bool ok) override {
     std::lock_guard<std::recursive_mutex> lock(handle_->mu);
     writing_ = false;
-    PopFront();
+    if (ok && !queue_.empty() && queue_.front().pages &&
+        queue_.front().next + 1 < queue_.front().pages->size()) {
+      ++queue_.front().next;  // The entry stays at the front until its last page is written.
+    } else {
+      PopFront();
+    }
     if (!ok) {  // The client went away.
       if (!finishing_) {
         finishing_ = true;
@@ -121,8 +154,11 @@ class QueuedWriter final : public grpc::ServerWriteReactor<T>, public BudgetedSt
 
  private:
   struct Entry {
-    T message;
+    T message;    // unless `pages`:
+    Pages pages;  // written one by one, from pages[next]
+    size_t next;
     size_t cost;
+    const T& current() const { return pages ? (*pages)[next] : message; }
   };
 
   void Pump() {
@@ -135,7 +171,7 @@ class QueuedWriter final : public grpc::ServerWriteReactor<T>, public BudgetedSt
       return;
     }
     writing_ = true;
-    this->StartWrite(&queue_.front().message);
+    this->StartWrite(&queue_.front().current());
   }
 
   bool TryCutOff() override {

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "agent/control/limits.h"
 #include "agent/control/utf8.h"
 
 namespace vigil::control {
@@ -27,22 +28,14 @@ void ToPublic(const internal::v1::WorkerInfo& in, v1::Worker* out) {
 
 namespace {
 
-// No pool has more slots than the largest pool the config accepts (replicas is at most 100000,
-// agent/config/pool_options.cc): an event naming a slot outside 0..kMaxSlots-1 changes nothing,
-// rather than write outside the pool's workers or grow them without bound.
-constexpr int kMaxSlots = 100000;
+// No pool has more slots than the largest pool the config accepts (kMaxReplicas): an event
+// naming a slot outside 0..kMaxSlots-1 changes nothing, rather than write outside the pool's
+// workers or grow them without bound.
+constexpr int kMaxSlots = limits::kMaxReplicas;
 
-// The pool's counts and flags (not its workers).
-void ApplyPoolInfo(const internal::v1::PoolInfo& in, v1::Pool* out) {
-  out->set_desired(in.desired());
-  out->set_ready(in.ready());
-  out->set_starting(in.starting());
-  out->set_backoff(in.backoff());
-  out->set_failed(in.failed());
-  out->set_pool_ready(in.pool_ready());
-}
-
-void ApplyCounts(const v1::Pool& in, v1::Pool* out) {
+// The pool's counts and flags (not its workers), from the core's PoolInfo or a public Pool.
+template <typename PoolCounts>
+void ApplyCounts(const PoolCounts& in, v1::Pool* out) {
   out->set_desired(in.desired());
   out->set_ready(in.ready());
   out->set_starting(in.starting());
@@ -55,7 +48,7 @@ void ApplyCounts(const v1::Pool& in, v1::Pool* out) {
 
 void ToPublic(const internal::v1::PoolInfo& in, v1::Pool* out) {
   out->set_name(PublicText(in.name()));
-  ApplyPoolInfo(in, out);
+  ApplyCounts(in, out);
   out->clear_workers();
   for (const auto& w : in.workers())
     ToPublic(w, out->add_workers());
@@ -118,7 +111,7 @@ void TrimToSlots(int slots, v1::Pool* pool) {
 void ApplyTo(const internal::v1::Event& in, const v1::Event& event, v1::AgentStatus* status) {
   if (in.kind() == v1::Event::POOL && in.has_pool_info()) {
     if (v1::Pool* pool = FindPool(status, event.pool())) {
-      ApplyPoolInfo(in.pool_info(), pool);
+      ApplyCounts(in.pool_info(), pool);
       TrimToSlots(in.pool_info().slots(), pool);
     }
   }
@@ -126,7 +119,7 @@ void ApplyTo(const internal::v1::Event& in, const v1::Event& event, v1::AgentSta
     if (v1::Pool* pool = FindPool(status, event.pool())) {
       PlaceWorker(event.worker(), pool);
       if (in.has_pool_info()) {
-        ApplyPoolInfo(in.pool_info(), pool);
+        ApplyCounts(in.pool_info(), pool);
       } else {
         Recount(pool);
       }
@@ -215,7 +208,7 @@ void ReadModel::ApplySnapshot(const internal::v1::Snapshot& part) {
         pool = pending_.add_pools();
         pool->set_name(name);
       }
-      ApplyPoolInfo(in, pool);
+      ApplyCounts(in, pool);
       v1::Worker worker;
       for (const internal::v1::WorkerInfo& w : in.workers()) {
         ToPublic(w, &worker);
@@ -225,6 +218,7 @@ void ReadModel::ApplySnapshot(const internal::v1::Snapshot& part) {
     }
     if (!part.last()) return;
     status_.Swap(&pending_);
+    pages_.reset();
     pending_.Clear();
     building_ = false;
     connected_ = true;
@@ -255,6 +249,7 @@ void ReadModel::ApplyEvent(const internal::v1::Event& in) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ApplyTo(in, event, &status_);
+    pages_.reset();
     if (building_) ApplyTo(in, event, &pending_);
   }
   Publish(event);
@@ -271,17 +266,32 @@ std::optional<PageStart> ReadModel::Page(const PageStart& start, size_t budget,
   return CopyPage(status_, start, budget, out);
 }
 
-std::vector<v1::Event> ReadModel::SnapshotEvents(size_t budget) const {
+namespace {
+
+std::vector<v1::Event> PagesOf(const v1::AgentStatus& status, size_t budget) {
   std::vector<v1::Event> events;
-  std::lock_guard<std::mutex> lock(mu_);
   std::optional<PageStart> start = PageStart{};
   while (start) {
     v1::Event& e = events.emplace_back();
     e.set_kind(v1::Event::SNAPSHOT);
-    start = CopyPage(status_, *start, budget, e.mutable_status());
+    start = CopyPage(status, *start, budget, e.mutable_status());
     e.set_more(start.has_value());
   }
   return events;
+}
+
+}  // namespace
+
+std::vector<v1::Event> ReadModel::SnapshotEvents(size_t budget) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return PagesOf(status_, budget);
+}
+
+ReadModel::Pages ReadModel::SnapshotPages() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!pages_)
+    pages_ = std::make_shared<const std::vector<v1::Event>>(PagesOf(status_, kPageBudget));
+  return pages_;
 }
 
 bool ReadModel::PoolCounts(const std::string& name, v1::Pool* out) const {
@@ -315,16 +325,17 @@ bool ReadModel::DrainProgress(v1::DrainProgress* out) const {
 
 int ReadModel::Subscribe(Listener listener, bool with_snapshot) {
   std::lock_guard<std::mutex> publishing(publish_mu_);  // No event slips in before the snapshot.
-  std::vector<v1::Event> snapshot;
-  if (with_snapshot) snapshot = SnapshotEvents();
   int id;
   {
     std::lock_guard<std::mutex> lock(mu_);
     id = next_id_++;
     listeners_.emplace(id, listener);
   }
-  for (const v1::Event& e : snapshot)
-    listener(e);
+  if (with_snapshot) {
+    v1::Event snapshot;  // As for a fresh snapshot: the listener takes SnapshotPages().
+    snapshot.set_kind(v1::Event::SNAPSHOT);
+    listener(snapshot);
+  }
   return id;
 }
 

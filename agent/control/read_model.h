@@ -7,15 +7,18 @@
 // "connected" from the first complete one. A completed snapshot is published as a SNAPSHOT
 // event, then, once a drain has started, a DRAIN event with its progress (the events the
 // snapshot replaced may have held its completion). Readers get the status in pages of about
-// kPageBudget bytes (Page()), so that no answer's size depends on the size of the pools.
+// kPageBudget bytes (Page()), so that no answer's size depends on the size of the pools; Watch
+// streams share one immutable copy of all the pages of a state (SnapshotPages()).
 //
 // Subscribers (Watch streams, Drain waiters, the health service) are called in the order events
 // arrived, from the connection thread (or, for the snapshot a new subscriber asked for, from
-// its own); they must not block, and must not subscribe or unsubscribe from the call.
+// its own); they must not block, and must not subscribe or unsubscribe from the call (they may
+// read the model).
 #pragma once
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -47,6 +50,8 @@ std::optional<PageStart> CopyPage(const v1::AgentStatus& status, const PageStart
 class ReadModel {
  public:
   using Listener = std::function<void(const v1::Event&)>;
+  // The status as SNAPSHOT events (SnapshotEvents()), immutable, shared by every reader.
+  using Pages = std::shared_ptr<const std::vector<v1::Event>>;
 
   void ApplySnapshot(const internal::v1::Snapshot& part);
   void ApplyEvent(const internal::v1::Event& event);
@@ -56,6 +61,9 @@ class ReadModel {
   std::optional<PageStart> Page(const PageStart& start, size_t budget, v1::AgentStatus* out) const;
   // The status as SNAPSHOT events of about `budget` bytes each, `more` on all but the last.
   std::vector<v1::Event> SnapshotEvents(size_t budget = kPageBudget) const;
+  // SnapshotEvents() of the current status, built once per state and shared: every Watch
+  // stream that sends the same state holds the same copy, whatever the number of streams.
+  Pages SnapshotPages() const;
   // A pool's counts and flags without its workers; false when there is no such pool.
   bool PoolCounts(const std::string& name, v1::Pool* out) const;
   bool connected() const;
@@ -64,9 +72,10 @@ class ReadModel {
   bool DrainProgress(v1::DrainProgress* out) const;
 
   // Returns an id for Unsubscribe. The listener gets every event from now on; with
-  // `with_snapshot`, the current status first, as SnapshotEvents(). A SNAPSHOT event published
-  // later (a fresh snapshot from the core) carries no status: listeners that want it page it
-  // with SnapshotEvents().
+  // `with_snapshot`, a SNAPSHOT event first. A SNAPSHOT event (this one, or one published later
+  // for a fresh snapshot from the core) carries no status: listeners that want it take
+  // SnapshotPages() from the call: it holds every event delivered before the SNAPSHOT event (and
+  // maybe the next ones, delivered after it: applying an event twice changes nothing).
   int Subscribe(Listener listener, bool with_snapshot);
   void Unsubscribe(int id);
 
@@ -76,6 +85,7 @@ class ReadModel {
   mutable std::mutex mu_;
   bool connected_ = false;
   v1::AgentStatus status_;
+  mutable Pages pages_;    // SnapshotPages() of status_, once asked for; reset when it changes
   bool building_ = false;  // a snapshot's parts are arriving
   v1::AgentStatus pending_;
   std::map<int, Listener> listeners_;

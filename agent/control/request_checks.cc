@@ -1,7 +1,5 @@
 #include "agent/control/request_checks.h"
 
-#include <cstdio>
-
 #include "agent/control/limits.h"
 #include "agent/init/signals.h"
 
@@ -31,23 +29,6 @@ grpc::Status CheckPool(const std::string& pool) {
 }
 
 }  // namespace
-
-std::string Excerpt(std::string_view value, size_t max) {
-  std::string out = "'";
-  for (size_t i = 0; i < value.size() && i < max; ++i) {
-    const unsigned char c = static_cast<unsigned char>(value[i]);
-    if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += "'";
-  if (value.size() > max) out += "... (" + std::to_string(value.size()) + " bytes)";
-  return out;
-}
 
 grpc::Status CheckDrain(const v1::DrainRequest& r) {
   if (auto s =

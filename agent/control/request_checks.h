@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/base/quote.h"
 #include "vigil/v1/lifecycle.pb.h"
 
 namespace vigil::control {
@@ -20,8 +21,9 @@ grpc::Status CheckRestart(const v1::RestartRequest& request);
 grpc::Status CheckSignal(const v1::SignalRequest& request, int* signo);
 grpc::Status CheckShutdown(const v1::ShutdownRequest& request);
 
-// `value` for an error message: quoted, at most `max` bytes of it, control bytes escaped, and
-// "... (N bytes)" when it was cut.
-std::string Excerpt(std::string_view value, size_t max = 64);
+// `value` for an error message: Quoted() (agent/base/quote.h), cut after `max` bytes.
+inline std::string Excerpt(std::string_view value, size_t max = 64) {
+  return Quoted(value, max);
+}
 
 }  // namespace vigil::control

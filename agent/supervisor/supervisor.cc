@@ -533,7 +533,9 @@ Pool* Supervisor::MutablePool(const std::string& name) {
 
 Supervisor::CommandResult Supervisor::Scale(const std::string& name, int replicas) {
   if (replicas < 0) return {kInvalidArgument, "replicas must not be negative", 0};
-  if (replicas > 100000) return {kInvalidArgument, "replicas must be at most 100000", 0};
+  if (replicas > kMaxReplicas) {
+    return {kInvalidArgument, "replicas must be at most " + std::to_string(kMaxReplicas), 0};
+  }
   Pool* pool = MutablePool(name);
   if (pool == nullptr) return {kNotFound, "no pool named '" + name + "'", 0};
   if (drain_.started) return {kFailedPrecondition, "the agent is draining: cannot scale", 0};

@@ -7,28 +7,13 @@
 #include <utility>
 #include <vector>
 
+#include "tests/control/test_snapshots.h"
+
 namespace vigil::control {
 namespace {
 
 internal::v1::Snapshot TwoWorkerSnapshot() {
-  internal::v1::Snapshot s;
-  s.set_first(true);
-  s.set_last(true);
-  s.set_phase(2);
-  s.set_ready(true);
-  auto* pool = s.add_pools();
-  pool->set_name("web");
-  pool->set_desired(2);
-  pool->set_ready(2);
-  pool->set_pool_ready(true);
-  pool->set_slots(2);
-  for (int slot = 0; slot < 2; ++slot) {
-    auto* w = pool->add_workers();
-    w->set_slot(slot);
-    w->set_pid(100 + slot);
-    w->set_state(3);  // ready
-  }
-  return s;
+  return OnePoolSnapshot("web", 2, 100);
 }
 
 TEST(ReadModel, NotConnectedUntilTheFirstSnapshot) {
@@ -305,10 +290,45 @@ TEST(Pages, SnapshotEventsArePagesWithMoreOnAllButTheLast) {
       workers += p.workers_size();
   }
   EXPECT_EQ(workers, 100);
-  // A new subscriber gets the same pages first.
+}
+
+TEST(Pages, SubscribersGetASnapshotMarkerAndShareOneCopyOfThePagesPerState) {
+  ReadModel model;
+  const internal::v1::Snapshot s = OnePoolSnapshot("a", 3000, 1000, std::string(1000, 'x'));
+  model.ApplySnapshot(s);
+  // A new subscriber gets a SNAPSHOT event without the status, as for a fresh snapshot; it
+  // takes the pages from the call.
   std::vector<v1::Event> seen;
-  model.Subscribe([&](const v1::Event& e) { seen.push_back(e); }, true);
-  EXPECT_EQ(seen.size(), model.SnapshotEvents().size());
+  ReadModel::Pages taken;
+  const int id = model.Subscribe(
+      [&](const v1::Event& e) {
+        seen.push_back(e);
+        taken = model.SnapshotPages();
+      },
+      true);
+  model.Unsubscribe(id);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].kind(), v1::Event::SNAPSHOT);
+  EXPECT_FALSE(seen[0].has_status());
+  const std::vector<v1::Event> events = model.SnapshotEvents();
+  ASSERT_GT(events.size(), 2u);
+  ASSERT_EQ(taken->size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i)
+    EXPECT_EQ((*taken)[i].SerializeAsString(), events[i].SerializeAsString()) << i;
+  // One copy per state, shared; a change of state makes a new one, the old one stays as it was.
+  EXPECT_EQ(model.SnapshotPages(), taken);
+  internal::v1::Event e;
+  e.set_kind(v1::Event::WORKER_STATE);
+  e.set_pool("a");
+  e.set_slot(0);
+  *e.mutable_worker() = Worker(0, 7);
+  model.ApplyEvent(e);
+  const ReadModel::Pages after = model.SnapshotPages();
+  EXPECT_NE(after, taken);
+  EXPECT_EQ((*after)[0].status().pools(0).workers(0).pid(), 7);
+  EXPECT_EQ((*taken)[0].status().pools(0).workers(0).pid(), 1000);
+  model.ApplySnapshot(s);
+  EXPECT_EQ((*model.SnapshotPages())[0].status().pools(0).workers(0).pid(), 1000);
 }
 
 // Regression test for a fixed bug found by tests/fuzz/ipc_control_fuzz.cc: a worker event for

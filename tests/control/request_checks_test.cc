@@ -104,8 +104,9 @@ TEST(CheckSignalTest, SlotAndSignal) {
 
 TEST(ExcerptTest, CutsAndEscapes) {
   EXPECT_EQ(Excerpt("web"), "'web'");
-  EXPECT_EQ(Excerpt("a\nb'"), "'a\\x0ab\\x27'");
-  EXPECT_EQ(Excerpt(std::string(100, 'x'), 4), "'xxxx'... (100 bytes)");
+  EXPECT_EQ(Excerpt("a\nb\xff"), "'a\\x0ab\\xff'");
+  EXPECT_EQ(Excerpt(std::string(100, 'x'), 4), "'xxxx...' (100 bytes)");
+  EXPECT_EQ(Excerpt(std::string(100, 'x')), "'" + std::string(64, 'x') + "...' (100 bytes)");
 }
 
 TEST(NameEmptyUnimplementedTest, MalformedRequestNamesItsType) {

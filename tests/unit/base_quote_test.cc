@@ -26,6 +26,7 @@ TEST(Quoted, LongTextIsCutAndItsLengthSaid) {
   const std::string q = Quoted(huge);
   EXPECT_LT(q.size(), 200u);
   EXPECT_EQ(q, "'" + std::string(kMaxQuoted, 'x') + "...' (1048576 bytes)");
+  EXPECT_EQ(Quoted("abcdef", 3), "'abc...' (6 bytes)");  // A cut of the caller's choosing.
 }
 
 TEST(Quoted, ACutNeverSplitsACharacter) {
