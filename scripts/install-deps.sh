@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   # Toolchain.
   cmake g++ make pkg-config clang-format
+  # Sanitizer builds and fuzzers (scripts/run-sanitizers.sh, run-fuzzers.sh): clang, its
+  # sanitizer runtimes and libFuzzer, and llvm-symbolizer for readable reports.
+  clang libclang-rt-14-dev llvm-14
   # Libraries (the PID-1 core uses spdlog/fmt header-only; the control plane uses the rest).
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
