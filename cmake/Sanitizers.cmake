@@ -16,9 +16,6 @@ if(VIGIL_SANITIZE)
   add_compile_options(-fsanitize=${VIGIL_SANITIZE} -fno-sanitize-recover=all
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=${VIGIL_SANITIZE})
-  if(VIGIL_SANITIZE MATCHES "thread")
-    add_compile_options(-fsanitize-ignorelist=${PROJECT_SOURCE_DIR}/tests/sanitizers/tsan.ignorelist)
-  endif()
 endif()
 
 if(VIGIL_FUZZ)

@@ -58,7 +58,14 @@ fuzz() {
   for crash in "$work"/artifacts/{crash,leak,timeout,oom}-*; do
     [ -e "$crash" ] || continue
     found=1
-    local name
+    local name known=""
+    for seed in "tests/fuzz/corpus/$t"/*; do
+      if cmp -s "$crash" "$seed"; then known=$seed; fi
+    done
+    if [ -n "$known" ]; then
+      echo "fuzz: $t: FAILED on $known (a committed regression input)"
+      continue
+    fi
     name="crash-$(sha1sum "$crash" | cut -c1-16)"
     cp "$crash" "tests/fuzz/corpus/$t/$name"
     echo "fuzz: $t: FOUND $(basename "$crash"), saved as tests/fuzz/corpus/$t/$name"

@@ -6,6 +6,7 @@
 # Then the sanitizer suites and the fuzzers (docs/reliability.md, "Sanitizers and fuzzers"),
 # each in its own build directory; a developer can skip them:
 #   VIGIL_SKIP_SANITIZERS=1   no ASan/UBSan and TSan suites (scripts/run-sanitizers.sh)
+#   VIGIL_SANITIZERS=asan     only some of them (default "asan tsan")
 #   VIGIL_SKIP_FUZZ=1         no fuzzing (scripts/run-fuzzers.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,8 @@ ctest --test-dir "$build_dir" --output-on-failure --timeout 600 || status=$?
 echo "run-tests: build and normal suite took $((SECONDS - start)) s"
 if [ "${VIGIL_SKIP_SANITIZERS:-0}" != 1 ]; then
   start=$SECONDS
-  bash scripts/run-sanitizers.sh asan tsan || status=1
+  # shellcheck disable=SC2086  # a list of stage names
+  bash scripts/run-sanitizers.sh ${VIGIL_SANITIZERS:-asan tsan} || status=1
   echo "run-tests: sanitizer suites took $((SECONDS - start)) s"
 fi
 if [ "${VIGIL_SKIP_FUZZ:-0}" != 1 ]; then
