@@ -3,7 +3,7 @@
 #   COPY --from=vigil /usr/bin/vigil /usr/bin/vigil-control /usr/bin/vigilctl /usr/bin/
 #   ENTRYPOINT ["/usr/bin/vigil", "--config", "/etc/vigil/vigil.yaml"]
 # vigil needs only libc; vigil-control and vigilctl need Debian's gRPC and protobuf runtimes
-# (and vigil-control civetweb and prometheus-cpp, for /metrics and the HTTP endpoints).
+# (and vigil-control prometheus-cpp's core, for /metrics).
 FROM debian:12 AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
@@ -15,8 +15,8 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DVIGIL_BUILD_TESTS=OFF \
 
 FROM debian:12-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libgrpc++1.51 libprotobuf32 libcivetweb1 \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
+ && apt-get install -y --no-install-recommends libgrpc++1.51 libprotobuf32 \
+      libprometheus-cpp-core1.0 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/agent/vigil /src/build/agent/vigil-control /src/build/agent/vigilctl /usr/bin/
 # Prometheus /metrics, served by vigil-control in pool mode (docs/metrics.md).

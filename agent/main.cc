@@ -1,6 +1,7 @@
 // vigil: the PID-1 core. main() only wires concrete types together; see docs/architecture.md.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -14,7 +15,9 @@
 #include "agent/base/clock.h"
 #include "agent/config/cli.h"
 #include "agent/config/config_loader.h"
+#include "agent/config/token_file.h"
 #include "agent/event/event_loop.h"
+#include "agent/event/output_pump.h"
 #include "agent/init/exit_status.h"
 #include "agent/init/signal_source.h"
 #include "agent/init/single_command.h"
@@ -24,6 +27,7 @@
 #include "agent/notify/notify_socket.h"
 #include "agent/supervisor/supervisor.h"
 #include "agent/sys/linux_os.h"
+#include "agent/sys/socket_path.h"
 
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -68,7 +72,9 @@ Status WatchSignals(Core& core, std::function<void(const ReceivedSignal&)> on_si
 // The core loop: until `finished()`, or a failure of epoll itself (reported, exit 1).
 int RunUntil(EventLoop& loop, const std::function<bool()>& finished,
              const std::function<int()>& exit_code) {
+  OutputPump output(loop);
   while (!finished()) {
+    output.Update();
     if (Status s = loop.RunOnce(); !s.ok()) {
       log::Error("{}", s.message());
       return kExitInternal;
@@ -110,27 +116,46 @@ int RunSingleCommand(const CliOptions& options) {
   return code;
 }
 
-// Unique per run, so that two agents sharing a network namespace (two containers of one pod)
-// never collide on a notify socket name.
-std::string NotifyPrefix() {
-  uint64_t token = 0;
-  if (::getrandom(&token, sizeof token, GRND_NONBLOCK) != sizeof token) {
-    token = static_cast<uint64_t>(::getpid()) << 32 ^
-            static_cast<uint64_t>(MonotonicClock().Now().time_since_epoch().count());
+// The notify directory and its transport, checked before any worker exists: a directory that
+// cannot be made or is unsafe, or that a pool's user cannot reach, is a usage error (exit 2).
+StatusOr<std::unique_ptr<LinuxNotifyTransport>> SetUpNotify(const Config& config, bool root) {
+  auto directory = NotifyDirectory::Open(config.notify.directory);
+  if (!directory.ok()) return directory.status();
+  if (directory->stale_removed() > 0) {
+    log::Info("notify directory {}: removed {} stale socket(s) of an earlier run",
+              directory->path(), directory->stale_removed());
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "vigil-%016llx", static_cast<unsigned long long>(token));
-  return buf;
+  if (root) {
+    for (const PoolConfig& pool : config.pools) {
+      if (pool.user.empty() && pool.group.empty()) continue;
+      SpawnRequest credentials;
+      if (Status s = ResolveCredentials(pool, &credentials); !s.ok()) return s;
+      const uid_t uid = credentials.uid == static_cast<uid_t>(-1) ? 0 : credentials.uid;
+      const gid_t gid = credentials.gid == static_cast<gid_t>(-1) ? 0 : credentials.gid;
+      const std::string who =
+          "pool " + pool.name + "'s user " + (pool.user.empty() ? std::string("root") : pool.user);
+      if (Status s = directory->CheckReachableBy(uid, gid, credentials.user_name, who); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  return LinuxNotifyTransport::Create(std::move(*directory), config.notify.credentials);
 }
 
 // A thousand workers need a thousand notify sockets: lift the soft descriptor limit to the hard
-// one for the core.
-void RaiseFileLimit() {
+// one for the core. Returns the soft limit the core then runs with.
+uint64_t RaiseFileLimit() {
   rlimit limit;
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return UINT64_MAX;
+  if (limit.rlim_cur < limit.rlim_max) {
+    const rlim_t before = limit.rlim_cur;
     limit.rlim_cur = limit.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) log::Warn("cannot raise RLIMIT_NOFILE");
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      log::Warn("cannot raise RLIMIT_NOFILE");
+      limit.rlim_cur = before;
+    }
   }
+  return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(limit.rlim_cur);
 }
 
 // vigil-control lives next to vigil unless configured otherwise.
@@ -151,10 +176,8 @@ int RunPools(const Config& config) {
     log::Error("{}", core.status().message());
     return kExitInternal;
   }
-  RaiseFileLimit();
+  const uint64_t file_limit = RaiseFileLimit();
   EventLoop& loop = *core->loop;
-  LinuxNotifyTransport notify;
-  const std::string prefix = NotifyPrefix();
   uint64_t seed = 0;
   if (::getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed) seed = ::getpid();
   XorShiftRandom random(seed);
@@ -164,8 +187,21 @@ int RunPools(const Config& config) {
       log::Warn("pool {}: not running as root, so user/group are ignored", pool.name);
     }
   }
-  PoolServices services{os, loop, loop, notify, clock, random, prefix, root};
+  auto notify = SetUpNotify(config, root);
+  if (!notify.ok()) {
+    log::Error("{}", notify.status().message());
+    return kExitUsage;
+  }
+  log::Debug("notify sockets in {}, senders read with {}", (*notify)->directory().path(),
+             (*notify)->uses_pidfd() ? "SCM_PIDFD" : "SCM_CREDENTIALS");
+  PoolServices services{os, loop, loop, **notify, clock, random, root};
   Supervisor supervisor(config, services);
+  supervisor.SetDescriptorLimit(file_limit);
+  if (Status s = supervisor.CheckDescriptors(); !s.ok()) {
+    // Before anything is started: a pool that cannot fit would fail spawn after spawn.
+    log::Error("{}", s.message());
+    return kExitUsage;
+  }
   std::unique_ptr<ControlLink> control;
   if (config.control.enabled) {
     const std::string binary = ControlBinary(config);
@@ -217,7 +253,8 @@ int Main(int argc, char** argv) {
   }
   if (options->mode == CliOptions::Mode::kPools) {
     auto config = LoadConfig(
-        *options, [](const char* name) { return ::getenv(name); }, ReadWholeFile);
+        *options, [](const char* name) { return ::getenv(name); },
+        [](const std::string& path) { return ReadWholeFile(path); });
     if (!config.ok()) {
       std::fprintf(stderr, "vigil: %s\n", config.status().message().c_str());
       return kExitUsage;
@@ -229,6 +266,25 @@ int Main(int argc, char** argv) {
       }
       std::printf("\n");
       return 0;
+    }
+    // What the control plane will need from disk, checked before any worker starts: a missing
+    // secret must not surface as vigil-control restarting forever.
+    if (Status s = CheckTokenFile(
+            *config, [](const std::string& p) { return ReadWholeFile(p, "token file"); });
+        !s.ok()) {
+      std::fprintf(stderr, "vigil: %s\n", s.message().c_str());
+      return kExitUsage;
+    }
+    if (config->control.enabled) {
+      // Its directory made, a stale socket removed, anything else refused, before any worker
+      // starts: not vigil-control failing in a restart loop later.
+      if (Status s = PrepareSocketPath(config->control.socket); !s.ok()) {
+        auto it = config->origin.find("control.socket");
+        std::fprintf(stderr, "vigil: %s: control.socket: %s\n",
+                     (it != config->origin.end() ? it->second : config->source).c_str(),
+                     s.message().c_str());
+        return kExitUsage;
+      }
     }
     log::Setup(config->log_level, config->log_format);
     return RunPools(*config);
@@ -248,7 +304,10 @@ int main(int argc, char** argv) {
   // First, before anything else: every signal we handle is held for the signalfd.
   vigil::BlockCoreSignals();
   try {
-    return vigil::Main(argc, argv);
+    const int code = vigil::Main(argc, argv);
+    // Lines still buffered for a slow reader get a moment, never an unbounded wait.
+    vigil::log::FlushStandardChannels(std::chrono::milliseconds(250));
+    return code;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vigil: internal error: %s\n", e.what());
   } catch (...) {

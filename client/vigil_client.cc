@@ -19,12 +19,43 @@ void VigilClient::Prepare(grpc::ClientContext* context, std::chrono::millisecond
 }
 
 grpc::Status VigilClient::GetStatus(v1::AgentStatus* status, std::chrono::milliseconds timeout) {
-  grpc::ClientContext context;
-  Prepare(&context, timeout);
-  v1::GetStatusResponse response;
-  grpc::Status s = lifecycle_->GetStatus(&context, v1::GetStatusRequest(), &response);
-  if (s.ok()) *status = response.status();
-  return s;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  v1::GetStatusRequest request;
+  status->Clear();
+  for (bool first = true;; first = false) {
+    grpc::ClientContext context;
+    Prepare(&context, std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   deadline - std::chrono::steady_clock::now()),
+                               std::chrono::milliseconds(1)));
+    v1::GetStatusResponse response;
+    grpc::Status s = lifecycle_->GetStatus(&context, request, &response);
+    if (!s.ok()) return s;
+    v1::AgentStatus* page = response.mutable_status();
+    if (first) {
+      status->Swap(page);
+    } else {
+      // The agent's state as of the last page; pools appended, a cut pool continued.
+      status->set_phase(page->phase());
+      status->set_ready(page->ready());
+      if (page->has_drain()) *status->mutable_drain() = page->drain();
+      for (v1::Pool& pool : *page->mutable_pools()) {
+        const int n = status->pools_size();
+        if (n > 0 && status->pools(n - 1).name() == pool.name()) {
+          // The pool goes on: these workers after the others, and its latest counts.
+          v1::Pool* last = status->mutable_pools(n - 1);
+          for (v1::Worker& w : *pool.mutable_workers())
+            last->add_workers()->Swap(&w);
+          pool.clear_workers();
+          pool.mutable_workers()->Swap(last->mutable_workers());
+          last->Swap(&pool);
+        } else {
+          status->add_pools()->Swap(&pool);
+        }
+      }
+    }
+    if (response.next_page_token().empty()) return grpc::Status::OK;
+    request.set_page_token(response.next_page_token());
+  }
 }
 
 grpc::Status VigilClient::Drain(const v1::DrainRequest& request, v1::DrainProgress* progress,

@@ -27,6 +27,7 @@ class VigilClient {
  public:
   explicit VigilClient(const Endpoint& endpoint);
 
+  // The whole status, page after page (each answer is at most about 1 MiB; docs/control.md).
   grpc::Status GetStatus(v1::AgentStatus* status, std::chrono::milliseconds timeout);
   // Drain; with wait, returns when complete (or at the timeout: DEADLINE_EXCEEDED).
   grpc::Status Drain(const v1::DrainRequest& request, v1::DrainProgress* progress,

@@ -323,7 +323,12 @@ int Run(const Args& a) {
     std::string stragglers;
     for (const auto& s : progress.stragglers())
       stragglers += " " + s;
-    std::printf("drained with stragglers (killed at the deadline):%s\n",
+    if (progress.stragglers_total() > progress.stragglers_size()) {
+      stragglers += " and " +
+                    std::to_string(progress.stragglers_total() - progress.stragglers_size()) +
+                    " more";
+    }
+    std::printf("drained with stragglers (signalled or killed at the deadline):%s\n",
                 stragglers.empty() ? " none recorded" : stragglers.c_str());
     return kNo;
   }

@@ -27,7 +27,7 @@ pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
 pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
 find_program(VIGIL_PROTOC protoc REQUIRED)
 find_program(VIGIL_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
-find_package(prometheus-cpp REQUIRED COMPONENTS core pull)
+find_package(prometheus-cpp REQUIRED COMPONENTS core)
 # The core's side of the control protocol uses the lite runtime, linked statically.
 find_library(VIGIL_PROTOBUF_LITE_STATIC NAMES libprotobuf-lite.a REQUIRED)
 

@@ -1,7 +1,9 @@
 #include "agent/base/duration.h"
 
 #include <cstdint>
+
 #include <cstdio>
+#include "agent/base/quote.h"
 
 namespace vigil {
 namespace {
@@ -28,7 +30,7 @@ constexpr size_t kFractionDigits = 18;
 
 StatusOr<Duration> ParseDuration(std::string_view text) {
   auto invalid = [&](const char* why) {
-    return Status::Error("invalid duration '" + std::string(text) + "': " + why +
+    return Status::Error("invalid duration " + Quoted(text) + ": " + why +
                          " (examples: 30s, 500ms, 1m30s)");
   };
   if (text.empty()) return invalid("empty");
@@ -66,7 +68,7 @@ StatusOr<Duration> ParseDuration(std::string_view text) {
     Wide value = 0;
     for (char c : whole) {
       value = value * 10 + static_cast<Wide>(c - '0');
-      if (value > kLimit) return invalid("too large");
+      if (value > kLimit) return invalid("too large: at most 87600h (10 years)");
     }
     Wide numerator = 0;
     Wide denominator = 1;
@@ -76,7 +78,7 @@ StatusOr<Duration> ParseDuration(std::string_view text) {
     }
     // The fraction, rounded to the nearest nanosecond (half up): "1.5ns" is 2 ns.
     total += value * nanos + (2 * numerator * nanos + denominator) / (2 * denominator);
-    if (total > kLimit) return invalid("too large");
+    if (total > kLimit) return invalid("too large: at most 87600h (10 years)");
   }
   return Duration(static_cast<int64_t>(total));
 }

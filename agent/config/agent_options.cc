@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "agent/base/duration.h"
+#include "agent/base/quote.h"
 
 namespace vigil {
 namespace {
@@ -19,7 +20,7 @@ Status Port(const std::string& v, int* out) {
   int port = -1;
   auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), port);
   if (ec != std::errc() || ptr != v.data() + v.size() || port < 0 || port > 65535) {
-    return Status::Error("expected a port number 0..65535 (0: off), got '" + v + "'");
+    return Status::Error("expected a port number 0..65535 (0: off), got " + Quoted(v));
   }
   *out = port;
   return Status();
@@ -31,7 +32,7 @@ Status Bool(const std::string& v, bool* out) {
   } else if (v == "false" || v == "no" || v == "off" || v == "0") {
     *out = false;
   } else {
-    return Status::Error("expected true or false, got '" + v + "'");
+    return Status::Error("expected true or false, got " + Quoted(v));
   }
   return Status();
 }
@@ -40,7 +41,7 @@ Status Mode(const std::string& v, int* out) {
   int mode = -1;
   auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), mode, 8);
   if (ec != std::errc() || ptr != v.data() + v.size() || mode < 0 || mode > 0777) {
-    return Status::Error("expected an octal file mode such as 0600, got '" + v + "'");
+    return Status::Error("expected an octal file mode such as 0600, got " + Quoted(v));
   }
   *out = mode;
   return Status();
@@ -54,7 +55,7 @@ Status MetricsAddress(const std::string& v, std::string* out) {
     return Status();
   }
   const size_t colon = v.rfind(':');
-  const std::string bad = "expected HOST:PORT, :PORT or off, got '" + v + "'";
+  const std::string bad = "expected HOST:PORT, :PORT or off, got " + Quoted(v);
   if (colon == std::string::npos) return Status::Error(bad);
   std::string host = v.substr(0, colon);
   int port = -1;
@@ -82,7 +83,7 @@ const std::vector<AgentOption> kOptions = {
        } else if (v == "keep") {
          c->on_pool_failure = PoolFailureAction::kKeepOthers;
        } else {
-         return Status::Error("expected exit or keep, got '" + v + "'");
+         return Status::Error("expected exit or keep, got " + Quoted(v));
        }
        return Status();
      }},
@@ -130,9 +131,40 @@ const std::vector<AgentOption> kOptions = {
      [](Config* c, const std::string& v) {
        return MetricsAddress(v, &c->control.metrics_address);
      }},
+    {"control.backoff_reset_after", "--control-backoff-reset-after",
+     "VIGIL_CONTROL_BACKOFF_RESET_AFTER", false,
+     [](Config* c, const std::string& v) -> Status {
+       Duration d{};
+       if (Status s = Dur(v, &d); !s.ok()) return s;
+       // Not shorter: a vigil-control that dies at start-up would be restarted without a pause.
+       if (d < std::chrono::seconds(1) || d > std::chrono::hours(24)) {
+         return Status::Error("must be between 1s and 24h, got '" + v + "'");
+       }
+       c->control.backoff_reset_after = d;
+       return Status();
+     }},
     {"control.token_file", "--token-file", "VIGIL_TOKEN_FILE", false,
      [](Config* c, const std::string& v) -> Status {
        c->control.token_file = v;
+       return Status();
+     }},
+    {"notify.directory", "--notify-dir", "VIGIL_NOTIFY_DIR", false,
+     [](Config* c, const std::string& v) -> Status {
+       if (v.empty() || v.front() != '/') return Status::Error("must be an absolute path");
+       c->notify.directory = v;
+       return Status();
+     }},
+    {"notify.credentials", "--notify-credentials", "VIGIL_NOTIFY_CREDENTIALS", false,
+     [](Config* c, const std::string& v) -> Status {
+       if (v == "auto") {
+         c->notify.credentials = NotifyCredentials::kAuto;
+       } else if (v == "pidfd") {
+         c->notify.credentials = NotifyCredentials::kPidfd;
+       } else if (v == "ucred") {
+         c->notify.credentials = NotifyCredentials::kUcred;
+       } else {
+         return Status::Error("expected auto, pidfd or ucred, got '" + v + "'");
+       }
        return Status();
      }},
 };

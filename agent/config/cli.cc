@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "agent/base/duration.h"
+#include "agent/base/quote.h"
 
 namespace vigil {
 namespace {
@@ -184,7 +185,7 @@ StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args, cons
         out.pool_flags.emplace_back(option, *v);
       }
     } else {
-      return Status::Error("unknown option '" + arg + "' (see vigil --help)");
+      return Status::Error("unknown option " + Quoted(arg) + " (see vigil --help)");
     }
     ++i;
   }
@@ -281,8 +282,14 @@ Pool mode (docs/pools.md), selected by a config file or --replicas:
       --grace-period DUR  The pod's termination grace period (default 30s).
       --drain-safety-margin DUR, --drain-propagation-delay DUR
       --control, --control-binary PATH, --socket PATH, --socket-mode MODE,
-      --health-port PORT, --api-port PORT, --api-address ADDR, --token-file PATH
+      --health-port PORT, --api-port PORT, --api-address ADDR, --token-file PATH,
+      --control-backoff-reset-after DUR
                           The control plane (docs/control.md); each also VIGIL_<NAME>.
+      --notify-dir DIR    Where the workers' notify sockets live (default: notify next to
+                          the control socket, /run/vigil/notify; env VIGIL_NOTIFY_DIR).
+      --notify-credentials auto|pidfd|ucred
+                          How senders of sd_notify datagrams are checked (default auto:
+                          SCM_PIDFD where the kernel has it; docs/pools.md).
       --metrics-address HOST:PORT|off
                           Prometheus /metrics, served by vigil-control (default
                           0.0.0.0:9180; env VIGIL_METRICS_ADDRESS; docs/metrics.md).

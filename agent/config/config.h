@@ -113,6 +113,20 @@ struct ControlConfig {
   bool http_drain = false;  // serve the /drain preStop endpoint on http_port
   // Prometheus /metrics (served by vigil-control): "HOST:PORT", or empty for off.
   std::string metrics_address = "0.0.0.0:9180";
+  // A vigil-control that has run this long is healthy: its restart backoff starts over and the
+  // next restart is immediate (agent/ipc/control_backoff.h).
+  Duration backoff_reset_after = 60s;
+};
+
+// How the senders of sd_notify datagrams are read (docs/pools.md): SCM_PIDFD where the kernel
+// has it (auto), always (pidfd: start-up fails without it), or SCM_CREDENTIALS (ucred).
+enum class NotifyCredentials { kAuto, kPidfd, kUcred };
+
+struct NotifyConfig {
+  // The directory of the workers' notify sockets; empty until loaded: then `notify` next to the
+  // control socket (/run/vigil/notify by default).
+  std::string directory;
+  NotifyCredentials credentials = NotifyCredentials::kAuto;
 };
 
 struct Config {
@@ -123,6 +137,7 @@ struct Config {
   log::Format log_format = log::Format::kText;
   DrainConfig drain;
   ControlConfig control;
+  NotifyConfig notify;
   // Where the summary of how Vigil ended goes (Kubernetes' terminationMessagePath); written
   // only if the file exists. Empty: nowhere.
   std::string termination_message_path = "/dev/termination-log";

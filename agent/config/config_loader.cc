@@ -10,6 +10,7 @@
 #include <initializer_list>
 
 #include "agent/base/duration.h"
+#include "agent/base/quote.h"
 #include "agent/base/unique_fd.h"
 #include "agent/config/agent_options.h"
 #include "agent/config/pool_options.h"
@@ -45,16 +46,16 @@ Status FieldError(const PoolConfig& pool, const std::string& key, const std::str
     return Status::Error(it->second + ": " + what);
   }
   const std::string& where = it != pool.origin.end() ? it->second : pool.location;
-  const std::string label = pool.label.empty() ? "pool '" + pool.name + "'" : pool.label;
+  const std::string label = pool.label.empty() ? "pool " + Quoted(pool.name) : pool.label;
   return Status::Error(where + ": " + label + "." + key + ": " + what);
 }
 
 Status CheckUserAndGroup(const PoolConfig& pool) {
   if (!pool.user.empty() && !IsNumber(pool.user) && ::getpwnam(pool.user.c_str()) == nullptr) {
-    return FieldError(pool, "user", "no such user '" + pool.user + "'");
+    return FieldError(pool, "user", "no such user " + Quoted(pool.user));
   }
   if (!pool.group.empty() && !IsNumber(pool.group) && ::getgrnam(pool.group.c_str()) == nullptr) {
-    return FieldError(pool, "group", "no such group '" + pool.group + "'");
+    return FieldError(pool, "group", "no such group " + Quoted(pool.group));
   }
   return Status();
 }
@@ -155,6 +156,12 @@ Status ValidateConfig(Config* config) {
       }
     }
   }
+  if (config->notify.directory.empty()) {
+    // Next to the control socket: one writable directory (an emptyDir at /run/vigil) for both.
+    const std::string& socket = config->control.socket;
+    const size_t slash = socket.rfind('/');
+    config->notify.directory = (slash == 0 ? "" : socket.substr(0, slash)) + "/notify";
+  }
   for (const HookConfig& hook : config->hooks) {
     if (hook.command.empty() || hook.command.front().empty()) {
       return Status::Error(config->source + ": hook '" + hook.name +
@@ -224,19 +231,19 @@ StatusOr<Config> LoadConfig(const CliOptions& cli, const EnvLookup& env, const F
   return config;
 }
 
-StatusOr<std::string> ReadWholeFile(const std::string& path) {
+StatusOr<std::string> ReadWholeFile(const std::string& path, const std::string& what) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return Status::FromErrno("cannot read config file '" + path + "'", errno);
+  if (!fd) return Status::FromErrno("cannot read " + what + " " + Quoted(path), errno);
   std::string text;
   char buf[8192];
   for (;;) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno("cannot read config file '" + path + "'", errno);
+    if (n < 0) return Status::FromErrno("cannot read " + what + " " + Quoted(path), errno);
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));
     if (text.size() > (1u << 20)) {
-      return Status::Error("config file '" + path + "' is larger than 1 MiB");
+      return Status::Error(what + " " + Quoted(path) + " is larger than 1 MiB");
     }
   }
   return text;

@@ -30,7 +30,8 @@ StatusOr<Config> ParseConfigYaml(const std::string& text, const std::string& sou
 // Cross-field checks and user/group resolution, after every source has been applied.
 Status ValidateConfig(Config* config);
 
-// Reads a whole file.
-StatusOr<std::string> ReadWholeFile(const std::string& path);
+// Reads a whole file (at most 1 MiB); errors call it `what`.
+StatusOr<std::string> ReadWholeFile(const std::string& path,
+                                    const std::string& what = "config file");
 
 }  // namespace vigil

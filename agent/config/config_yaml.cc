@@ -5,6 +5,7 @@
 #include <set>
 
 #include "agent/base/duration.h"
+#include "agent/base/quote.h"
 #include "agent/config/agent_options.h"
 #include "agent/config/config_loader.h"
 #include "agent/config/pool_options.h"
@@ -78,7 +79,7 @@ Status ValuesOf(const YAML::Node& node, const PoolOption& option, std::vector<st
 Status ApplyPoolKey(const YamlError& err, const std::string& where, const std::string& key,
                     const YAML::Node& value, PoolConfig* pool) {
   const PoolOption* option = FindPoolOption(key);
-  if (option == nullptr) return err.At(value, where, "unknown key '" + key + "'");
+  if (option == nullptr) return err.At(value, where, "unknown key " + Quoted(key));
   std::vector<std::string> values;
   if (Status s = ValuesOf(value, *option, &values); !s.ok()) {
     return err.At(value, where + "." + key, s.message());
@@ -171,7 +172,7 @@ Status ParseHooks(const YamlError& err, const YAML::Node& node, Config* config) 
       } else if (key == "name" || key == "command" || key == "timeout") {
         return err.At(value, where + "." + key, std::string("wrong type: got ") + TypeName(value));
       } else {
-        return err.At(value, where, "unknown key '" + key + "'");
+        return err.At(value, where, "unknown key " + Quoted(key));
       }
     }
     if (hook.command.empty() || hook.command.front().empty()) {
@@ -196,18 +197,18 @@ Status ParseTopLevel(const YamlError& err, const YAML::Node& root, Config* confi
         if (Status s = ParsePool(err, value[i], i, &pool); !s.ok()) return s;
         if (!names.insert(pool.name).second) {
           return err.At(value[i], "pools[" + std::to_string(i) + "].name",
-                        "duplicate pool name '" + pool.name + "'");
+                        "duplicate pool name " + Quoted(pool.name));
         }
         config->pools.push_back(std::move(pool));
       }
     } else if (key == "hooks") {
       if (Status st = ParseHooks(err, value, config); !st.ok()) return st;
-    } else if ((key == "drain" || key == "control") && value.IsMap()) {
+    } else if ((key == "drain" || key == "control" || key == "notify") && value.IsMap()) {
       for (const auto& inner : value) {
         const std::string name = key + "." + inner.first.Scalar();
         if (Status st = ApplyAgentKey(err, name, inner.second, config); !st.ok()) return st;
       }
-    } else if (key == "drain" || key == "control") {
+    } else if (key == "drain" || key == "control" || key == "notify") {
       return err.At(value, key, std::string("expected a mapping, got ") + TypeName(value));
     } else if (FindAgentOption(key) != nullptr) {
       if (Status st = ApplyAgentKey(err, key, value, config); !st.ok()) return st;
@@ -225,11 +226,11 @@ Status ParseTopLevel(const YamlError& err, const YAML::Node& root, Config* confi
           if (!format.ok()) return err.At(inner.second, "log.format", format.status().message());
           config->log_format = *format;
         } else {
-          return err.At(inner.second, "log", "unknown key '" + name + "'");
+          return err.At(inner.second, "log", "unknown key " + Quoted(name));
         }
       }
     } else {
-      return err.At(value, "top level", "unknown key '" + key + "'");
+      return err.At(value, "top level", "unknown key " + Quoted(key));
     }
   }
   if (config->pools.empty()) return err.At(root, "top level", "missing 'pools'");

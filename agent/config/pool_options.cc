@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "agent/base/duration.h"
+#include "agent/base/quote.h"
 #include "agent/init/signals.h"
 
 namespace vigil {
@@ -24,11 +25,11 @@ Status Int(const Values& v, int min, int max, int* out) {
   int value = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec != std::errc() || ptr != s.data() + s.size()) {
-    return Status::Error("expected a whole number, got '" + s + "'");
+    return Status::Error("expected a whole number, got " + Quoted(s));
   }
   if (value < min || value > max) {
     return Status::Error("must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                         ", got " + s);
+                         ", got " + (s.size() <= 32 ? s : Quoted(s)));
   }
   *out = value;
   return Status();
@@ -40,11 +41,12 @@ Status Real(const Values& v, double min, double max, double* out) {
   char* end = nullptr;
   double value = std::strtod(s.c_str(), &end);
   if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(value)) {
-    return Status::Error("expected a number, got '" + s + "'");
+    return Status::Error("expected a number, got " + Quoted(s));
   }
   if (value < min || value > max) {
     return Status::Error("must be between " + std::to_string(min).substr(0, 4) + " and " +
-                         std::to_string(max).substr(0, 4) + ", got " + s);
+                         std::to_string(max).substr(0, 4) + ", got " +
+                         (s.size() <= 32 ? s : Quoted(s)));
   }
   *out = value;
   return Status();
@@ -67,7 +69,7 @@ Status Bool(const Values& v, bool* out) {
   } else if (s == "false" || s == "no" || s == "off" || s == "0") {
     *out = false;
   } else {
-    return Status::Error("expected true or false, got '" + s + "'");
+    return Status::Error("expected true or false, got " + Quoted(s));
   }
   return Status();
 }
@@ -112,7 +114,7 @@ Status Name(PoolConfig* p, const Values& v) {
   for (char c : s) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     if (!ok) {
-      return Status::Error("'" + s + "' may only hold lower-case letters, digits, '-' and '_'");
+      return Status::Error(Quoted(s) + " may only hold lower-case letters, digits, '-' and '_'");
     }
   }
   p->name = s;
@@ -129,7 +131,7 @@ Status Restart(PoolConfig* p, const Values& v) {
   } else if (s == "never") {
     p->restart = RestartPolicy::kNever;
   } else {
-    return Status::Error("expected always, on-failure or never, got '" + s + "'");
+    return Status::Error("expected always, on-failure or never, got " + Quoted(s));
   }
   return Status();
 }
@@ -149,14 +151,14 @@ Status Readiness(PoolConfig* p, const Values& v) {
       return Status();
     }
   }
-  return Status::Error("expected started, notify, exec, tcp or http, got '" + s + "'");
+  return Status::Error("expected started, notify, exec, tcp or http, got " + Quoted(s));
 }
 
 Status Env(PoolConfig* p, const Values& v) {
   for (const auto& pair : v) {
     size_t eq = pair.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return Status::Error("expected NAME=VALUE, got '" + pair + "'");
+      return Status::Error("expected NAME=VALUE, got " + Quoted(pair));
     }
     p->env[pair.substr(0, eq)] = pair.substr(eq + 1);
   }

@@ -1,175 +1,135 @@
 #include "agent/control/http_server.h"
 
-#include <CivetServer.h>
-
 #include <chrono>
-#include <condition_variable>
-#include <cstring>
 #include <mutex>
 
 #include "agent/base/duration.h"
+#include "agent/control/http_listener.h"
 #include "agent/control/lifecycle_service.h"
+#include "agent/control/utf8.h"
 #include "agent/log/log.h"
 
 namespace vigil::control {
 namespace {
 
-void Reply(mg_connection* conn, int code, const char* reason, const std::string& body) {
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nConnection: close\r\n\r\n%s",
-            code, reason, body.size(), body.c_str());
+constexpr auto kDefaultDrainTimeout = std::chrono::hours(1);
+constexpr auto kMaxDrainTimeout = std::chrono::hours(24);
+
+// The drain's verdict once it is complete.
+HttpResponse Verdict(const ReadModel& model) {
+  v1::DrainProgress progress;
+  model.DrainProgress(&progress);
+  if (progress.graceful()) return {200, "drained: every worker ended gracefully\n"};
+  std::string stragglers;
+  for (const auto& s : progress.stragglers())
+    stragglers += " " + s;
+  if (progress.stragglers_total() > progress.stragglers_size()) {
+    stragglers += " and " +
+                  std::to_string(progress.stragglers_total() - progress.stragglers_size()) +
+                  " more";
+  }
+  return {500,
+          "drained with stragglers (signalled or killed at the deadline):" + stragglers + "\n"};
 }
 
-class ReadyHandler final : public CivetHandler {
- public:
-  explicit ReadyHandler(ReadModel& model) : model_(model) {}
-  bool handleGet(CivetServer*, mg_connection* conn) override {
-    if (model_.ready()) {
-      Reply(conn, 200, "OK", "ready\n");
-    } else {
-      Reply(conn, 503, "Service Unavailable", "not ready\n");
-    }
-    return true;
+void Drain(ReadModel& model, CoreConnection& core, const std::string& token,
+           const HttpRequest& request, const std::shared_ptr<HttpReply>& reply) {
+  if (!token.empty() && !TokenMatches(request.Header("Authorization"), token)) {
+    reply->Send({401, "missing or wrong bearer token\n"});
+    return;
   }
-
- private:
-  ReadModel& model_;
-};
-
-class LiveHandler final : public CivetHandler {
- public:
-  bool handleGet(CivetServer*, mg_connection* conn) override {
-    Reply(conn, 200, "OK", "alive\n");
-    return true;
+  Duration timeout = kDefaultDrainTimeout;
+  std::string value;
+  if (request.QueryValue("timeout", &value)) {
+    auto parsed = ParseDuration(value.substr(0, 64));
+    if (!parsed.ok()) {
+      reply->Send({400, "timeout: " + parsed.status().message() + "\n"});
+      return;
+    }
+    if (*parsed > kMaxDrainTimeout) {
+      reply->Send({400, "timeout: at most 24h\n"});
+      return;
+    }
+    timeout = *parsed;
   }
-};
-
-class DrainHandler final : public CivetHandler {
- public:
-  DrainHandler(ReadModel& model, CoreConnection& core, std::string token)
-      : model_(model), core_(core), token_(std::move(token)) {}
-  bool handleGet(CivetServer*, mg_connection* conn) override { return Handle(conn); }
-  bool handlePost(CivetServer*, mg_connection* conn) override { return Handle(conn); }
-
- private:
-  bool Handle(mg_connection* conn) {
-    if (!token_.empty()) {
-      const char* header = mg_get_header(conn, "Authorization");
-      if (!TokenMatches(header != nullptr ? header : "", token_)) {
-        Reply(conn, 401, "Unauthorized", "missing or wrong bearer token\n");
-        return true;
-      }
+  // Subscribed before the command goes out, so the completion cannot slip by unseen.
+  const int sub = model.Subscribe(
+      [&model, reply](const v1::Event& e) {
+        if (e.kind() == v1::Event::DRAIN && e.drain().complete()) reply->Send(Verdict(model));
+      },
+      false);
+  reply->OnDone([&model, sub] { model.Unsubscribe(sub); });
+  reply->SetTimeout(std::chrono::duration_cast<std::chrono::milliseconds>(timeout),
+                    {504, "the drain did not complete in time\n"});
+  internal::v1::Command command;
+  command.mutable_drain()->set_reason("HTTP preStop");
+  command.mutable_drain()->set_trigger("prestop");
+  core.Send(command, [&model, reply](const internal::v1::Result& r) {
+    if (r.code() != 0) {
+      reply->Send(
+          {503, (r.message().empty() ? "the drain was refused" : PublicText(r.message())) + "\n"});
+      return;
     }
-    Duration timeout = std::chrono::hours(1);
-    const mg_request_info* info = mg_get_request_info(conn);
-    char value[64];
-    if (info->query_string != nullptr &&
-        mg_get_var(info->query_string, std::strlen(info->query_string), "timeout", value,
-                   sizeof value) > 0) {
-      auto parsed = ParseDuration(value);
-      if (!parsed.ok()) {
-        Reply(conn, 400, "Bad Request", "timeout: " + parsed.status().message() + "\n");
-        return true;
-      }
-      timeout = *parsed;
-    }
-
-    struct Wait {
-      std::mutex mu;
-      std::condition_variable cv;
-      bool answered = false;
-      int code = 0;
-      std::string message;
-      bool complete = false;
-    };
-    auto wait = std::make_shared<Wait>();
-    const int sub = model_.Subscribe(
-        [wait](const v1::Event& e) {
-          if (e.kind() == v1::Event::DRAIN && e.drain().complete()) {
-            std::lock_guard<std::mutex> lock(wait->mu);
-            wait->complete = true;
-            wait->cv.notify_all();
-          }
-        },
-        false);
-    internal::v1::Command command;
-    command.mutable_drain()->set_reason("HTTP preStop");
-    command.mutable_drain()->set_trigger("prestop");
-    core_.Send(command, [wait](const internal::v1::Result& r) {
-      std::lock_guard<std::mutex> lock(wait->mu);
-      wait->answered = true;
-      wait->code = r.code();
-      wait->message = r.message();
-      wait->cv.notify_all();
-    });
-    v1::DrainProgress progress;
-    bool done = false;
-    {
-      std::unique_lock<std::mutex> lock(wait->mu);
-      done = wait->cv.wait_for(lock, timeout, [&] {
-        return (wait->answered && wait->code != 0) || wait->complete ||
-               (wait->answered && model_.DrainProgress(&progress) && progress.complete());
-      });
-    }
-    model_.Unsubscribe(sub);
-    if (!done) {
-      Reply(conn, 504, "Gateway Timeout", "the drain did not complete in time\n");
-    } else if (wait->code != 0) {
-      Reply(conn, 503, "Service Unavailable", wait->message + "\n");
-    } else {
-      model_.DrainProgress(&progress);
-      if (progress.graceful()) {
-        Reply(conn, 200, "OK", "drained: every worker ended gracefully\n");
-      } else {
-        std::string stragglers;
-        for (const auto& s : progress.stragglers())
-          stragglers += " " + s;
-        Reply(conn, 500, "Internal Server Error",
-              "drained with stragglers (killed at the deadline):" + stragglers + "\n");
-      }
-    }
-    return true;
-  }
-
-  ReadModel& model_;
-  CoreConnection& core_;
-  std::string token_;
-};
+    v1::DrainProgress now;
+    if (model.DrainProgress(&now) && now.complete()) reply->Send(Verdict(model));
+  });
+}
 
 }  // namespace
 
 class HttpServer::Impl {
  public:
-  Impl(const HttpOptions& options, ReadModel& model, CoreConnection& core)
-      : options_(options), ready_(model), drain_(model, core, options.token) {}
+  Impl(const HttpOptions& options, ReadModel& model, CoreConnection& core,
+       ControlCounters& counters)
+      : options_(options), model_(model), core_(core), listener_(Listener::kHttp, counters) {}
 
   bool Start() {
-    const std::string port = options_.address + ":" + std::to_string(options_.port);
-    std::vector<std::string> civet_options = {"listening_ports",   port, "num_threads", "8",
-                                              "enable_keep_alive", "no"};
-    try {
-      server_ = std::make_unique<CivetServer>(civet_options);
-    } catch (const CivetException& e) {
-      log::Error("cannot listen on HTTP port {}: {}", port, e.what());
+    ReadModel& model = model_;
+    listener_.Route("/healthz/ready", [&model](const HttpRequest&, std::shared_ptr<HttpReply> r) {
+      if (model.ready()) {
+        r->Send({200, "ready\n"});
+      } else {
+        r->Send({503, "not ready\n"});
+      }
+    });
+    Liveness* liveness = options_.liveness;
+    listener_.Route("/healthz/live", [liveness](const HttpRequest&, std::shared_ptr<HttpReply> r) {
+      // Never waits for the core: Check() answers from what is known (liveness.h).
+      if (liveness == nullptr || liveness->Check()) {
+        r->Send({200, "alive\n"});
+      } else {
+        r->Send({503, "the core is not answering\n"});
+      }
+    });
+    if (options_.drain_enabled) {
+      CoreConnection& core = core_;
+      const std::string token = options_.token;
+      listener_.Route(
+          "/drain",
+          [&model, &core, token](const HttpRequest& request, std::shared_ptr<HttpReply> r) {
+            Drain(model, core, token, request, r);
+          },
+          /*allow_post=*/true);
+    }
+    if (Status s = listener_.Start(options_.address, options_.port); !s.ok()) {
+      log::Event(log::Level::kError, "control_listen_failed", s.message(),
+                 {{"listener", "HTTP port"},
+                  {"address", options_.address + ":" + std::to_string(options_.port)}});
       return false;
     }
-    server_->addHandler("/healthz/ready", ready_);
-    server_->addHandler("/healthz/live", live_);
-    if (options_.drain_enabled) server_->addHandler("/drain", drain_);
     return true;
   }
 
  private:
   HttpOptions options_;
-  ReadyHandler ready_;
-  LiveHandler live_;
-  DrainHandler drain_;
-  std::unique_ptr<CivetServer> server_;
+  ReadModel& model_;
+  CoreConnection& core_;
+  HttpListener listener_;
 };
 
-HttpServer::HttpServer(const HttpOptions& options, ReadModel& model, CoreConnection& core)
-    : impl_(std::make_unique<Impl>(options, model, core)) {}
+HttpServer::HttpServer(const HttpOptions& options, ReadModel& model, CoreConnection& core,
+                       ControlCounters& counters)
+    : impl_(std::make_unique<Impl>(options, model, core, counters)) {}
 HttpServer::~HttpServer() = default;
 bool HttpServer::Start() {
   return impl_->Start();

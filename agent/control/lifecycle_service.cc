@@ -1,8 +1,11 @@
 #include "agent/control/lifecycle_service.h"
 
 #include <memory>
+#include <string>
 
 #include "agent/control/reactors.h"
+#include "agent/control/request_checks.h"
+#include "agent/control/utf8.h"
 #include "agent/init/signals.h"
 
 namespace vigil::control {
@@ -10,7 +13,11 @@ namespace {
 
 grpc::Status FromResult(const internal::v1::Result& r) {
   if (r.code() == 0) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(r.code()), r.message());
+  // The core names what is wrong; a result without a message still says who refused.
+  std::string message = r.message().empty() ? "the agent's core refused the command (code " +
+                                                  std::to_string(r.code()) + ")"
+                                            : PublicText(r.message());
+  return grpc::Status(static_cast<grpc::StatusCode>(r.code()), std::move(message));
 }
 
 grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context, const grpc::Status& s) {
@@ -53,34 +60,69 @@ grpc::Status LifecycleService::Admit(grpc::CallbackServerContext* context) const
   return grpc::Status::OK;
 }
 
-void LifecycleService::Forward(internal::v1::Command command, grpc::ServerUnaryReactor* reactor,
-                               std::function<void(const internal::v1::Result&)> on_ok) {
-  // The reactor outlives the command: gRPC keeps it until Finish(), which only the callback calls.
-  core_.Send(std::move(command), [reactor, on_ok](const internal::v1::Result& r) {
+grpc::ServerUnaryReactor* LifecycleService::Forward(
+    grpc::CallbackServerContext* context, internal::v1::Command command,
+    std::function<void(const internal::v1::Result&)> on_ok) {
+  grpc::Status refusal;
+  CallGate::TicketPtr ticket = gate_.EnterPending(&refusal);
+  if (!ticket) return Reject(context, refusal);
+  auto* reactor = context->DefaultReactor();
+  // The reactor outlives the command: gRPC keeps it until Finish(), which only the callback
+  // calls. The ticket goes with the callback, once the core has answered.
+  core_.Send(std::move(command), [reactor, on_ok, ticket](const internal::v1::Result& r) {
     if (r.code() == 0 && on_ok) on_ok(r);
     reactor->Finish(FromResult(r));
   });
+  return reactor;
+}
+
+internal::v1::Command LifecycleService::DrainCommand(const v1::DrainRequest& request) {
+  internal::v1::Command command;
+  command.mutable_drain()->set_reason(request.reason());
+  command.mutable_drain()->set_trigger(request.trigger() == "prestop" ? "prestop" : "api");
+  command.mutable_drain()->set_deadline_ms(request.deadline_ms());
+  return command;
 }
 
 grpc::ServerUnaryReactor* LifecycleService::GetStatus(grpc::CallbackServerContext* context,
-                                                      const v1::GetStatusRequest*,
+                                                      const v1::GetStatusRequest* request,
                                                       v1::GetStatusResponse* response) {
   if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
-  *response->mutable_status() = model_.Status();
+  const std::optional<PageStart> start = ParsePageToken(request->page_token());
+  if (!start) {
+    return Reject(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                        "page_token: not a token from a GetStatus answer"));
+  }
+  // One page: no answer's size depends on the size of the pools.
+  if (const auto next = model_.Page(*start, kPageBudget, response->mutable_status())) {
+    response->set_next_page_token(PageToken(*next));
+  }
   return Reject(context, grpc::Status::OK);
 }
 
 grpc::ServerWriteReactor<v1::Event>* LifecycleService::Watch(grpc::CallbackServerContext* context,
                                                              const v1::WatchRequest*) {
-  auto* writer = new QueuedWriter<v1::Event>();
+  using Writer = QueuedWriter<v1::Event>;
+  auto* writer = new Writer(context, StreamKind::kWatch, streams_);
   auto handle = writer->handle();
-  if (grpc::Status s = Admit(context); !s.ok()) {
-    QueuedWriter<v1::Event>::FinishWith(handle, s);
+  grpc::Status s = Admit(context);
+  CallGate::TicketPtr ticket = s.ok() ? gate_.EnterStream(&s) : nullptr;
+  if (!ticket) {
+    Writer::FinishWith(handle, s);
     return writer;
   }
-  const int id =
-      model_.Subscribe([handle](const v1::Event& e) { QueuedWriter<v1::Event>::Push(handle, e); },
-                       /*with_snapshot=*/true);
+  writer->set_ticket(std::move(ticket));
+  const int id = model_.Subscribe(
+      [this, handle](const v1::Event& e) {
+        if (e.kind() == v1::Event::SNAPSHOT && !e.has_status()) {
+          // A fresh snapshot from the core: the stream gets it, in pages.
+          for (const v1::Event& page : model_.SnapshotEvents())
+            Writer::Push(handle, page);
+          return;
+        }
+        Writer::Push(handle, e);
+      },
+      /*with_snapshot=*/true);
   writer->set_on_done([this, id] { model_.Unsubscribe(id); });
   return writer;
 }
@@ -89,11 +131,12 @@ grpc::ServerUnaryReactor* LifecycleService::Drain(grpc::CallbackServerContext* c
                                                   const v1::DrainRequest* request,
                                                   v1::DrainResponse* response) {
   if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
-  if (request->deadline_ms() < 0) {
-    return Reject(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                        "deadline_ms must not be negative"));
-  }
+  if (grpc::Status s = CheckDrain(*request); !s.ok()) return Reject(context, s);
+  grpc::Status refusal;
+  CallGate::TicketPtr ticket = gate_.EnterPending(&refusal);
+  if (!ticket) return Reject(context, refusal);
   auto* reactor = new LaterUnary();
+  reactor->set_ticket(std::move(ticket));
   auto handle = reactor->handle();
   auto fill = [this, response] { model_.DrainProgress(response->mutable_progress()); };
   const bool wait = request->wait();
@@ -108,11 +151,7 @@ grpc::ServerUnaryReactor* LifecycleService::Drain(grpc::CallbackServerContext* c
         false);
     reactor->set_on_done([this, id] { model_.Unsubscribe(id); });
   }
-  internal::v1::Command command;
-  command.mutable_drain()->set_reason(request->reason());
-  command.mutable_drain()->set_trigger(request->trigger() == "prestop" ? "prestop" : "api");
-  command.mutable_drain()->set_deadline_ms(request->deadline_ms());
-  core_.Send(command, [this, handle, fill, wait](const internal::v1::Result& r) {
+  core_.Send(DrainCommand(*request), [this, handle, fill, wait](const internal::v1::Result& r) {
     if (r.code() != 0) {
       LaterUnary::Complete(handle, FromResult(r));
       return;
@@ -128,23 +167,23 @@ grpc::ServerUnaryReactor* LifecycleService::Drain(grpc::CallbackServerContext* c
 grpc::ServerWriteReactor<v1::DrainProgress>* LifecycleService::DrainStream(
     grpc::CallbackServerContext* context, const v1::DrainRequest* request) {
   using Writer = QueuedWriter<v1::DrainProgress>;
-  auto* writer = new Writer();
+  auto* writer = new Writer(context, StreamKind::kDrainStream, streams_);
   auto handle = writer->handle();
-  if (grpc::Status s = Admit(context); !s.ok()) {
+  grpc::Status s = Admit(context);
+  if (s.ok()) s = CheckDrain(*request);
+  CallGate::TicketPtr ticket = s.ok() ? gate_.EnterStream(&s) : nullptr;
+  if (!ticket) {
     Writer::FinishWith(handle, s);
     return writer;
   }
+  writer->set_ticket(std::move(ticket));
   const int id = model_.Subscribe(
       [handle](const v1::Event& e) {
         if (e.kind() == v1::Event::DRAIN) Writer::Push(handle, e.drain(), e.drain().complete());
       },
       false);
   writer->set_on_done([this, id] { model_.Unsubscribe(id); });
-  internal::v1::Command command;
-  command.mutable_drain()->set_reason(request->reason());
-  command.mutable_drain()->set_trigger(request->trigger() == "prestop" ? "prestop" : "api");
-  command.mutable_drain()->set_deadline_ms(request->deadline_ms());
-  core_.Send(command, [this, handle](const internal::v1::Result& r) {
+  core_.Send(DrainCommand(*request), [this, handle](const internal::v1::Result& r) {
     if (r.code() != 0) {
       Writer::FinishWith(handle, FromResult(r));
       return;
@@ -159,66 +198,52 @@ grpc::ServerUnaryReactor* LifecycleService::Scale(grpc::CallbackServerContext* c
                                                   const v1::ScaleRequest* request,
                                                   v1::ScaleResponse* response) {
   if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
-  if (request->replicas() < 0) {
-    return Reject(
-        context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "replicas must not be negative"));
-  }
+  if (grpc::Status s = CheckScale(*request); !s.ok()) return Reject(context, s);
   internal::v1::Command command;
   command.mutable_scale()->set_pool(request->pool());
   command.mutable_scale()->set_replicas(request->replicas());
-  auto* reactor = context->DefaultReactor();
   const std::string pool = request->pool();
-  Forward(command, reactor, [this, response, pool](const internal::v1::Result&) {
-    const v1::AgentStatus status = model_.Status();
-    for (const auto& p : status.pools()) {
-      if (p.name() == pool) *response->mutable_pool() = p;
-    }
+  return Forward(context, std::move(command), [this, response, pool](const internal::v1::Result&) {
+    // Its counts, not its workers: the answer's size does not grow with the pool.
+    model_.PoolCounts(pool, response->mutable_pool());
     response->mutable_pool()->set_name(pool);
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* LifecycleService::Restart(grpc::CallbackServerContext* context,
                                                     const v1::RestartRequest* request,
                                                     v1::RestartResponse*) {
   if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
+  if (grpc::Status s = CheckRestart(*request); !s.ok()) return Reject(context, s);
   internal::v1::Command command;
   command.mutable_restart()->set_pool(request->pool());
   command.mutable_restart()->set_max_unavailable(request->max_unavailable());
-  auto* reactor = context->DefaultReactor();
-  Forward(command, reactor, nullptr);
-  return reactor;
+  return Forward(context, std::move(command), nullptr);
 }
 
 grpc::ServerUnaryReactor* LifecycleService::Signal(grpc::CallbackServerContext* context,
                                                    const v1::SignalRequest* request,
                                                    v1::SignalResponse* response) {
   if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
-  auto signo = ParseSignal(request->signal());
-  if (!signo.ok()) {
-    return Reject(context,
-                  grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, signo.status().message()));
-  }
+  int signo = 0;
+  if (grpc::Status s = CheckSignal(*request, &signo); !s.ok()) return Reject(context, s);
   internal::v1::Command command;
   command.mutable_signal()->set_pool(request->pool());
   command.mutable_signal()->set_slot(request->slot());
-  command.mutable_signal()->set_signo(*signo);
-  auto* reactor = context->DefaultReactor();
-  Forward(command, reactor, [response](const internal::v1::Result& r) {
+  command.mutable_signal()->set_signo(signo);
+  return Forward(context, std::move(command), [response](const internal::v1::Result& r) {
     response->set_workers_signalled(r.count());
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* LifecycleService::Shutdown(grpc::CallbackServerContext* context,
                                                      const v1::ShutdownRequest* request,
                                                      v1::ShutdownResponse*) {
   if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
+  if (grpc::Status s = CheckShutdown(*request); !s.ok()) return Reject(context, s);
   internal::v1::Command command;
   command.mutable_shutdown()->set_reason(request->reason());
-  auto* reactor = context->DefaultReactor();
-  Forward(command, reactor, nullptr);
-  return reactor;
+  return Forward(context, std::move(command), nullptr);
 }
 
 }  // namespace vigil::control

@@ -1,29 +1,45 @@
 // vigil-control: the control plane, a child of the PID-1 core (docs/control.md). main() wires:
 // the core connection on fd 3, the read model, the Lifecycle API and grpc.health.v1 on the unix
 // socket, an optional health-only TCP listener for the kubelet's gRPC probe, and an optional
-// TCP listener for the API, guarded by a bearer token, and Prometheus /metrics.
+// TCP listener for the API, guarded by a bearer token, and Prometheus /metrics; every listener
+// held to the limits of limits.h (docs/control.md, "Limits"), and the libraries' logs routed
+// through Vigil's logger.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
-#include <prometheus/exposer.h>
 
+#include "agent/config/token_file.h"
+#include "agent/control/call_gate.h"
+#include "agent/control/control_counters.h"
 #include "agent/control/core_connection.h"
+#include "agent/control/error_naming.h"
+#include "agent/control/grpc_front_door.h"
 #include "agent/control/health_service.h"
 #include "agent/control/http_server.h"
+#include "agent/control/library_log.h"
 #include "agent/control/lifecycle_service.h"
+#include "agent/control/limits.h"
+#include "agent/control/liveness.h"
 #include "agent/control/metrics_collector.h"
+#include "agent/control/metrics_endpoint.h"
+#include "agent/control/reactors.h"
 #include "agent/control/read_model.h"
+#include "agent/control/stream_budget.h"
 #include "agent/log/log.h"
+#include "agent/sys/socket_path.h"
 
 namespace vigil::control {
 namespace {
@@ -43,6 +59,21 @@ struct Options {
   log::Format log_format = log::Format::kText;
 };
 
+// A whole decimal number in [min, max]; the core passes these, but a flag is input all the same.
+bool ParseInt(const std::string& flag, const std::string& value, int min, int max, int* out,
+              std::string* error) {
+  errno = 0;
+  char* end = nullptr;
+  const long v = std::strtol(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || errno != 0 || v < min || v > max) {
+    *error = flag + " must be a number from " + std::to_string(min) + " to " + std::to_string(max) +
+             "; got '" + value.substr(0, 32) + "'";
+    return false;
+  }
+  *out = static_cast<int>(v);
+  return true;
+}
+
 bool ParseArgs(int argc, char** argv, Options* o, std::string* error) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -51,22 +82,23 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* error) {
       return false;
     }
     const std::string value = argv[++i];
+    bool ok = true;
     if (flag == "--fd") {
-      o->fd = std::stoi(value);
+      ok = ParseInt(flag, value, 0, 1 << 20, &o->fd, error);
     } else if (flag == "--socket") {
       o->socket = value;
     } else if (flag == "--socket-mode") {
-      o->socket_mode = std::stoi(value);
+      ok = ParseInt(flag, value, 0, 07777, &o->socket_mode, error);
     } else if (flag == "--health-port") {
-      o->health_port = std::stoi(value);
+      ok = ParseInt(flag, value, 0, 65535, &o->health_port, error);
     } else if (flag == "--api-port") {
-      o->api_port = std::stoi(value);
+      ok = ParseInt(flag, value, 0, 65535, &o->api_port, error);
     } else if (flag == "--api-address") {
       o->api_address = value;
     } else if (flag == "--token-file") {
       o->token_file = value;
     } else if (flag == "--http-port") {
-      o->http_port = std::stoi(value);
+      ok = ParseInt(flag, value, 0, 65535, &o->http_port, error);
     } else if (flag == "--metrics-address") {
       o->metrics_address = value;
     } else if (flag == "--http-drain") {
@@ -78,35 +110,52 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* error) {
       auto f = log::ParseFormat(value);
       if (f.ok()) o->log_format = *f;
     } else {
-      *error = "unknown option " + flag;
+      *error = "unknown option " + flag.substr(0, 64);
       return false;
     }
+    if (!ok) return false;
   }
   return true;
 }
 
-// mkdir -p for the socket's directory.
-void MakeParents(const std::string& path) {
-  for (size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
-    ::mkdir(path.substr(0, pos).c_str(), 0755);  // EEXIST and the like: the bind will tell.
+// What every gRPC listener is held to (limits.h): request size, streams per connection, idle
+// connections, dead TCP peers, the TCP ports' memory; and errors gRPC makes without a message
+// get one (error_naming.h). The TCP ports' time to the HTTP/2 preface is the front door's
+// (grpc_front_door.h); the handshake timeout covers the unix socket.
+// `quota` (TCP ports only): the memory its connections' buffers may take; under pressure gRPC
+// shrinks them and closes idle connections first.
+void Harden(grpc::ServerBuilder& b, grpc::ResourceQuota* quota, std::vector<std::string> services) {
+  const bool tcp = quota != nullptr;
+  using std::chrono::milliseconds;
+  b.SetMaxReceiveMessageSize(limits::kMaxRequestBytes);
+  b.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits::kStreamsPerConnection);
+  b.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                       static_cast<int>(milliseconds(limits::kGrpcHandshakeTimeout).count()));
+  b.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                       static_cast<int>(milliseconds(limits::kGrpcMaxIdle).count()));
+  if (tcp) {  // A peer that vanished without a FIN is found by keepalive pings.
+    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+    b.SetResourceQuota(*quota);
   }
+  b.experimental().SetInterceptorCreators(ErrorNaming(std::move(services)));
 }
 
-std::string ReadToken(const std::string& path, std::string* error) {
-  std::ifstream in(path);
-  if (!in) {
-    *error = "cannot read token file '" + path + "': " + std::strerror(errno);
-    return "";
+// Descriptors are what connections cost first: the soft limit goes up to the hard one (at most
+// 65536), so that the listeners' own limits (limits.h), not EMFILE, decide who is served.
+void RaiseFdLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t want = std::min<rlim_t>(rl.rlim_max, 65536);
+  if (rl.rlim_cur >= want) return;
+  rl.rlim_cur = want;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    log::Warn("cannot raise the descriptor limit to {}: {}", want, std::strerror(errno));
   }
-  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
-    token.pop_back();
-  }
-  if (token.empty()) *error = "token file '" + path + "' is empty";
-  return token;
 }
 
 int Run(const Options& options) {
+  RaiseFdLimit();
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
@@ -116,59 +165,110 @@ int Run(const Options& options) {
 
   std::string token;
   if (options.api_port != 0 || !options.token_file.empty()) {
-    std::string error;
-    token = ReadToken(options.token_file, &error);
-    if (!error.empty()) {
-      log::Error("{}", error);
+    auto read = ReadTokenFromDisk(options.token_file);
+    if (!read.ok()) {
+      log::Error("{}", read.status().message());
       return 2;
     }
+    token = std::move(*read);
   }
 
   ReadModel model;
+  const MonotonicClock clock;
+  Liveness liveness(clock);  // Before the connection, whose reader thread reports to it.
   CoreConnection core(options.fd, model, [] { ::kill(::getpid(), SIGTERM); });
-  LifecycleService local_api(model, core, "");
-  LifecycleService remote_api(model, core, token);
-  HealthService local_health(model, "");
-  HealthService remote_health(model, token);
+  // Liveness pings the core when a check wants a fresh answer; any frame is an answer too.
+  liveness.set_ping([&core, &liveness] {
+    internal::v1::Command ping;
+    ping.mutable_ping();
+    core.Send(std::move(ping), [&liveness](const internal::v1::Result& r) {
+      if (r.code() == 0) liveness.OnAnswer();
+    });
+  });
+  core.set_on_frame([&liveness] { liveness.OnAnswer(); });
+  ControlCounters counters;
+  StreamBudget stream_budget(limits::kStreamQueueBytes, limits::kAllStreamsQueueBytes);
+  const StreamEnv streams{stream_budget, counters};
+  // One gate per listener, so that the clients of one cannot crowd out another's.
+  CallGate unix_gate(Listener::kUnix, limits::kUnixSocket, counters);
+  CallGate health_gate(Listener::kHealth, limits::kHealthPort, counters);
+  CallGate api_gate(Listener::kApi, limits::kApiPort, counters);
+  LifecycleService local_api(model, core, "", unix_gate, streams);
+  LifecycleService remote_api(model, core, token, api_gate, streams);
+  HealthService local_health(model, liveness, "", unix_gate, streams);
+  HealthService port_health(model, liveness, "", health_gate, streams);
+  HealthService remote_health(model, liveness, token, api_gate, streams);
+  grpc::ResourceQuota health_quota("health port");
+  health_quota.Resize(limits::kHealthPortMemory);
+  grpc::ResourceQuota api_quota("API port");
+  api_quota.Resize(limits::kApiPortMemory);
+  const std::string kLifecycle = "vigil.v1.Lifecycle";
+  const std::string kHealth = "grpc.health.v1.Health";
 
   // The unix socket: the Lifecycle API and health, for vigilctl and exec probes.
-  MakeParents(options.socket);
-  ::unlink(options.socket.c_str());        // A stale socket from an earlier run.
+  if (Status s = PrepareSocketPath(options.socket); !s.ok()) {
+    log::Error("{}", s.message());
+    return 2;
+  }
   const mode_t old_umask = ::umask(0077);  // Born private; widened below only if configured.
   grpc::ServerBuilder local_builder;
+  Harden(local_builder, /*quota=*/nullptr, {kLifecycle, kHealth});
   local_builder.AddListeningPort("unix:" + options.socket, grpc::InsecureServerCredentials());
   local_builder.RegisterService(&local_api);
   local_builder.RegisterService(&local_health);
   std::unique_ptr<grpc::Server> local = local_builder.BuildAndStart();
   ::umask(old_umask);
   if (!local) {
-    log::Error("cannot listen on unix socket {}", options.socket);
+    log::Event(log::Level::kError, "control_listen_failed",
+               "cannot listen on unix socket " + options.socket,
+               {{"listener", "unix socket"}, {"address", options.socket}});
     return 1;
   }
   if (::chmod(options.socket.c_str(), static_cast<mode_t>(options.socket_mode)) != 0) {
     log::Warn("chmod {}: {}", options.socket, std::strerror(errno));
   }
 
-  // The kubelet's gRPC probe: grpc.health.v1 only, nothing else on this port.
+  // The kubelet's gRPC probe: grpc.health.v1 only, nothing else on this port. The TCP ports
+  // accept through a front door that turns away clients not speaking gRPC (grpc_front_door.h).
   std::unique_ptr<grpc::Server> health_only;
+  std::unique_ptr<GrpcFrontDoor> health_door;
   if (options.health_port != 0) {
     grpc::ServerBuilder b;
-    b.AddListeningPort("0.0.0.0:" + std::to_string(options.health_port),
-                       grpc::InsecureServerCredentials());
-    b.RegisterService(&local_health);  // Health alone: the Lifecycle API is not on this port.
+    Harden(b, &health_quota, {kHealth});
+    b.RegisterService(&port_health);  // Health alone: the Lifecycle API is not on this port.
     health_only = b.BuildAndStart();
-    if (!health_only) log::Error("cannot listen on health port {}", options.health_port);
+    health_door = std::make_unique<GrpcFrontDoor>(Listener::kHealth, counters);
+    const Status s = health_only ? health_door->Start("", options.health_port, health_only.get())
+                                 : Status::Error("cannot start the gRPC server");
+    if (!s.ok()) {
+      log::Event(log::Level::kError, "control_listen_failed",
+                 "cannot listen on health port " + std::to_string(options.health_port) + ": " +
+                     s.message(),
+                 {{"listener", "health port"},
+                  {"address", "0.0.0.0:" + std::to_string(options.health_port)}});
+      health_door.reset();
+    }
   }
   // The API on TCP, only when asked for, only with a token.
   std::unique_ptr<grpc::Server> remote;
+  std::unique_ptr<GrpcFrontDoor> api_door;
   if (options.api_port != 0) {
     grpc::ServerBuilder b;
-    b.AddListeningPort(options.api_address + ":" + std::to_string(options.api_port),
-                       grpc::InsecureServerCredentials());
+    Harden(b, &api_quota, {kLifecycle, kHealth});
     b.RegisterService(&remote_api);
     b.RegisterService(&remote_health);
     remote = b.BuildAndStart();
-    if (!remote) log::Error("cannot listen on API port {}", options.api_port);
+    api_door = std::make_unique<GrpcFrontDoor>(Listener::kApi, counters);
+    const Status s = remote ? api_door->Start(options.api_address, options.api_port, remote.get())
+                            : Status::Error("cannot start the gRPC server");
+    if (!s.ok()) {
+      log::Event(
+          log::Level::kError, "control_listen_failed",
+          "cannot listen on API port " + std::to_string(options.api_port) + ": " + s.message(),
+          {{"listener", "API port"},
+           {"address", options.api_address + ":" + std::to_string(options.api_port)}});
+      api_door.reset();
+    }
   }
 
   std::unique_ptr<HttpServer> http;
@@ -178,11 +278,12 @@ int Run(const Options& options) {
     http_options.port = options.http_port;
     http_options.drain_enabled = options.http_drain;
     http_options.token = token;
+    http_options.liveness = &liveness;
     if (options.http_drain && token.empty()) {
       log::Warn("HTTP /drain without a token: anyone who can reach port {} can drain this pod",
                 options.http_port);
     }
-    http = std::make_unique<HttpServer>(http_options, model, core);
+    http = std::make_unique<HttpServer>(http_options, model, core, counters);
     if (!http->Start()) http.reset();
   }
 
@@ -190,27 +291,38 @@ int Run(const Options& options) {
   log::Info("vigil-control serving on unix:{}", options.socket);
 
   // Prometheus /metrics: every count is the core's, fetched on each scrape.
-  std::unique_ptr<prometheus::Exposer> exposer;
-  auto collector = std::make_shared<MetricsCollector>(core, ::getppid(), VIGIL_VERSION);
+  std::unique_ptr<MetricsEndpoint> metrics;
   if (!options.metrics_address.empty()) {
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(options.metrics_address, 2);
-      exposer->RegisterCollectable(collector);
+    auto collector =
+        std::make_shared<MetricsCollector>(core, ::getppid(), VIGIL_VERSION, &counters);
+    metrics = std::make_unique<MetricsEndpoint>(collector, counters);
+    if (Status s = metrics->Start(options.metrics_address); s.ok()) {
       log::Info("metrics on http://{}/metrics", options.metrics_address);
-    } catch (const std::exception& e) {
+    } else {
       // Not fatal: the API and health go on; a restart would only fail the same way.
-      log::Error("cannot serve metrics on {}: {}", options.metrics_address, e.what());
+      log::Event(log::Level::kError, "control_listen_failed",
+                 "cannot serve metrics on " + options.metrics_address + ": " + s.message(),
+                 {{"listener", "metrics"}, {"address", options.metrics_address}});
+      metrics.reset();
     }
   }
 
   int signo = 0;
   ::sigwait(&stop_signals, &signo);
   const auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(500);
-  exposer.reset();
+  metrics.reset();
+  http.reset();
+  health_door.reset();
+  api_door.reset();
   for (auto* server : {local.get(), health_only.get(), remote.get()}) {
     if (server != nullptr) server->Shutdown(deadline);
   }
-  ::unlink(options.socket.c_str());
+  liveness.Stop();  // No ping to a connection about to close.
+  // Ours to remove only while it is still a socket (see PrepareSocketPath).
+  struct stat st;
+  if (::lstat(options.socket.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    ::unlink(options.socket.c_str());
+  }
   return 0;
 }
 
@@ -220,10 +332,18 @@ int Run(const Options& options) {
 int main(int argc, char** argv) {
   vigil::control::Options options;
   std::string error;
-  if (!vigil::control::ParseArgs(argc, argv, &options, &error)) {
-    std::fprintf(stderr, "vigil-control: %s\n", error.c_str());
-    return 2;
+  const bool parsed = vigil::control::ParseArgs(argc, argv, &options, &error);
+  if (!parsed) {  // Still log in the format asked for, wherever the flag was.
+    for (int i = 1; i + 1 < argc; ++i) {
+      if (std::string(argv[i]) != "--log-format") continue;
+      if (auto f = vigil::log::ParseFormat(argv[i + 1]); f.ok()) options.log_format = *f;
+    }
   }
   vigil::log::Setup(options.log_level, options.log_format);
+  vigil::control::RouteLibraryLogs();
+  if (!parsed) {
+    vigil::log::Error("vigil-control: {}", error);
+    return 2;
+  }
   return vigil::control::Run(options);
 }

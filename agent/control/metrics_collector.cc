@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "agent/control/process_stats.h"
+#include "agent/control/utf8.h"
 
 namespace vigil::control {
 namespace {
@@ -76,8 +77,8 @@ std::vector<MetricFamily> ToPrometheus(
   out.reserve(static_cast<size_t>(families.size()));
   for (const auto& in : families) {
     MetricFamily f;
-    f.name = in.name();
-    f.help = in.help();
+    f.name = PublicText(in.name());
+    f.help = PublicText(in.help());
     switch (in.type()) {
       case 0:
         f.type = MetricType::Counter;
@@ -91,7 +92,7 @@ std::vector<MetricFamily> ToPrometheus(
     for (const auto& m : in.metrics()) {
       ClientMetric c;
       for (const auto& l : m.labels())
-        c.label.push_back({l.name(), l.value()});
+        c.label.push_back({PublicText(l.name()), PublicText(l.value())});
       if (f.type == MetricType::Counter) {
         c.counter.value = m.value();
       } else if (f.type == MetricType::Gauge) {
@@ -139,6 +140,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   AddSample(&build, {{"version", version_}}, 1);
   out.push_back(std::move(build));
   AddProcessFamilies(core_pid_, &out);
+  if (counters_ != nullptr) counters_->AddFamilies(&out);
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include "agent/control/control_counters.h"
 #include "agent/control/core_connection.h"
 
 namespace vigil::control {
@@ -28,9 +29,15 @@ std::vector<prometheus::MetricFamily> ToPrometheus(
 
 class MetricsCollector final : public prometheus::Collectable {
  public:
+  // `counters` (may be null): vigil-control's own counts of its clients, added to each scrape.
   MetricsCollector(CoreConnection& core, pid_t core_pid, std::string version,
+                   const ControlCounters* counters = nullptr,
                    std::chrono::milliseconds timeout = std::chrono::milliseconds(2000))
-      : core_(core), core_pid_(core_pid), version_(std::move(version)), timeout_(timeout) {}
+      : core_(core),
+        core_pid_(core_pid),
+        version_(std::move(version)),
+        counters_(counters),
+        timeout_(timeout) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
@@ -38,6 +45,7 @@ class MetricsCollector final : public prometheus::Collectable {
   CoreConnection& core_;
   const pid_t core_pid_;
   const std::string version_;
+  const ControlCounters* const counters_;
   const std::chrono::milliseconds timeout_;
 };
 

@@ -1,65 +1,108 @@
 // Small gRPC callback-API reactors that may be completed from any thread (the core
-// connection's reader, a gRPC thread): a write stream fed through a queue, and a unary call
-// finished later. Each is owned by gRPC and deletes itself in OnDone(); other threads reach it
-// only through its Handle, which goes inert once the call is done.
+// connection's reader, a gRPC thread): a write stream fed through a bounded queue, and a unary
+// call finished later. Each is owned by gRPC and deletes itself in OnDone(); other threads reach
+// it only through its Handle, which goes inert once the call is done.
+//
+// The stream's queue is bounded (limits.h, StreamBudget): a client that stops reading is never
+// buffered for. When a message would take its stream past its budget, or all streams past
+// theirs (then the stream furthest behind goes), the stream is cut off: what is queued is dropped,
+// the call ends RESOURCE_EXHAUSTED with a message saying why, a `stream_cut_off` line is logged and
+// counted. If the client still reads nothing, so that even the status cannot be delivered, the call
+// is cancelled after kCutOffGrace.
 #pragma once
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "agent/control/call_gate.h"
+#include "agent/control/control_counters.h"
+#include "agent/control/limits.h"
+#include "agent/control/stream_budget.h"
+#include "agent/log/log.h"
 
 namespace vigil::control {
 
+// What every stream of the process shares.
+struct StreamEnv {
+  StreamBudget& budget;
+  ControlCounters& counters;
+};
+
 template <typename T>
-class QueuedWriter final : public grpc::ServerWriteReactor<T> {
+class QueuedWriter final : public grpc::ServerWriteReactor<T>, public BudgetedStream {
  public:
   struct Handle {
     std::recursive_mutex mu;
     QueuedWriter* self = nullptr;
   };
 
-  explicit QueuedWriter(std::function<void()> on_done = nullptr)
-      : handle_(std::make_shared<Handle>()), on_done_(std::move(on_done)) {
+  QueuedWriter(grpc::CallbackServerContext* context, StreamKind kind, StreamEnv env)
+      : handle_(std::make_shared<Handle>()), context_(context), kind_(kind), env_(env) {
     handle_->self = this;
+    env_.budget.Register(this);
   }
   std::shared_ptr<Handle> handle() const { return handle_; }
   void set_on_done(std::function<void()> on_done) { on_done_ = std::move(on_done); }
+  // The listener's place for this stream, given back when the call is done.
+  void set_ticket(CallGate::TicketPtr ticket) { ticket_ = std::move(ticket); }
 
   // Queues `message`; with `last`, the stream finishes OK once it is written.
   static void Push(const std::shared_ptr<Handle>& h, const T& message, bool last = false) {
     std::lock_guard<std::recursive_mutex> lock(h->mu);
-    if (h->self == nullptr || h->self->finishing_) return;
-    h->self->queue_.push_back(message);
-    if (last) h->self->finish_after_ = true;
-    h->self->Pump();
+    QueuedWriter* self = h->self;
+    if (self == nullptr || self->finishing_) return;
+    const size_t cost = message.ByteSizeLong() + limits::kQueuedMessageOverhead;
+    if (self->queue_.empty()) {
+      self->env_.budget.Take(cost);  // The message about to be written: always admitted.
+    } else if (self->backlog() + cost > self->env_.budget.per_stream()) {
+      self->CutOff(/*all_streams=*/false);
+      return;
+    } else if (!self->env_.budget.TakeQueued(self, cost)) {
+      self->CutOff(/*all_streams=*/true);
+      return;
+    } else {
+      self->queued_bytes_ += cost;
+    }
+    self->queue_.push_back(Entry{message, cost});
+    if (last) self->finish_after_ = true;
+    self->Pump();
   }
   static void FinishWith(const std::shared_ptr<Handle>& h, const grpc::Status& status) {
     std::lock_guard<std::recursive_mutex> lock(h->mu);
     if (h->self == nullptr || h->self->finishing_) return;
     h->self->finishing_ = true;
+    h->self->DropBehindFront();
     h->self->Finish(status);
   }
 
   void OnWriteDone(bool ok) override {
     std::lock_guard<std::recursive_mutex> lock(handle_->mu);
     writing_ = false;
+    PopFront();
     if (!ok) {  // The client went away.
       if (!finishing_) {
         finishing_ = true;
+        DropBehindFront();
         this->Finish(grpc::Status::CANCELLED);
       }
       return;
     }
-    queue_.pop_front();
     Pump();
   }
   void OnCancel() override {
     std::lock_guard<std::recursive_mutex> lock(handle_->mu);
     if (!finishing_) {
       finishing_ = true;
+      DropBehindFront();
       this->Finish(grpc::Status::CANCELLED);
     }
   }
@@ -67,12 +110,21 @@ class QueuedWriter final : public grpc::ServerWriteReactor<T> {
     {
       std::lock_guard<std::recursive_mutex> lock(handle_->mu);
       handle_->self = nullptr;
+      DropBehindFront();
+      if (!queue_.empty()) PopFront();
     }
+    env_.budget.Unregister(this);  // After this, no other stream's push can reach this one.
     if (on_done_) on_done_();
-    delete this;
+    ticket_.reset();
+    delete this;  // Cancels the alarm, whose callback then finds the handle inert.
   }
 
  private:
+  struct Entry {
+    T message;
+    size_t cost;
+  };
+
   void Pump() {
     if (writing_ || finishing_) return;
     if (queue_.empty()) {
@@ -83,12 +135,69 @@ class QueuedWriter final : public grpc::ServerWriteReactor<T> {
       return;
     }
     writing_ = true;
-    this->StartWrite(&queue_.front());
+    this->StartWrite(&queue_.front().message);
+  }
+
+  bool TryCutOff() override {
+    std::unique_lock<std::recursive_mutex> lock(handle_->mu, std::try_to_lock);
+    if (!lock.owns_lock() || handle_->self == nullptr || finishing_) return false;
+    CutOff(/*all_streams=*/true);
+    return true;
+  }
+
+  void PopFront() {
+    if (queue_.empty()) return;
+    env_.budget.Give(queue_.front().cost);
+    queue_.pop_front();
+    if (!queue_.empty()) queued_bytes_ -= queue_.front().cost;  // Now the one being written.
+  }
+
+  // Drops every message behind the one being written (gRPC may still hold that one).
+  void DropBehindFront() {
+    while (queue_.size() > 1) {
+      env_.budget.Give(queue_.back().cost);
+      queue_.pop_back();
+    }
+    queued_bytes_ = 0;
+  }
+
+  void CutOff(bool all_streams) {
+    const size_t messages = queue_.size() - 1;
+    const size_t bytes = backlog();
+    const size_t limit = all_streams ? env_.budget.total() : env_.budget.per_stream();
+    const std::string why = fmt::format(
+        "a stream fell too far behind: {} messages ({:.1f} MiB) not yet read by the "
+        "client, over the limit of {} MiB {}; call again for a fresh start",
+        messages, static_cast<double>(bytes) / (1 << 20), limit >> 20,
+        all_streams ? "for all streams together" : "per stream");
+    env_.counters.StreamCutOff(kind_);
+    log::Event(log::Level::kWarn, "stream_cut_off", why,
+               {{"method", StreamMethod(kind_)},
+                {"peer", context_->peer()},
+                {"messages", messages},
+                {"bytes", bytes},
+                {"cause", all_streams ? "all_streams" : "stream"}});
+    finishing_ = true;
+    DropBehindFront();
+    this->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, why));
+    // If the client reads nothing, not even the status gets through: cancel it in a while.
+    cancel_alarm_ = std::make_unique<grpc::Alarm>();
+    cancel_alarm_->Set(std::chrono::system_clock::now() + limits::kCutOffGrace,
+                       [h = handle_](bool fired) {
+                         if (!fired) return;
+                         std::lock_guard<std::recursive_mutex> lock(h->mu);
+                         if (h->self != nullptr) h->self->context_->TryCancel();
+                       });
   }
 
   std::shared_ptr<Handle> handle_;
+  grpc::CallbackServerContext* const context_;
+  const StreamKind kind_;
+  const StreamEnv env_;
   std::function<void()> on_done_;
-  std::deque<T> queue_;
+  CallGate::TicketPtr ticket_;
+  std::deque<Entry> queue_;  // front: the message being written (or about to be)
+  std::unique_ptr<grpc::Alarm> cancel_alarm_;
   bool writing_ = false;
   bool finishing_ = false;
   bool finish_after_ = false;
@@ -105,6 +214,7 @@ class LaterUnary final : public grpc::ServerUnaryReactor {
   LaterUnary() : handle_(std::make_shared<Handle>()) { handle_->self = this; }
   std::shared_ptr<Handle> handle() const { return handle_; }
   void set_on_done(std::function<void()> on_done) { on_done_ = std::move(on_done); }
+  void set_ticket(CallGate::TicketPtr ticket) { ticket_ = std::move(ticket); }
 
   // `fill` runs under the lock before finishing OK (to write the response).
   static bool Complete(const std::shared_ptr<Handle>& h, const grpc::Status& status,
@@ -130,12 +240,14 @@ class LaterUnary final : public grpc::ServerUnaryReactor {
       handle_->self = nullptr;
     }
     if (on_done_) on_done_();
+    ticket_.reset();
     delete this;
   }
 
  private:
   std::shared_ptr<Handle> handle_;
   std::function<void()> on_done_;
+  CallGate::TicketPtr ticket_;
   bool finished_ = false;
 };
 

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "agent/control/utf8.h"
+
 namespace vigil::control {
 
 void ToPublic(const internal::v1::WorkerInfo& in, v1::Worker* out) {
@@ -10,10 +12,10 @@ void ToPublic(const internal::v1::WorkerInfo& in, v1::Worker* out) {
   out->set_state(static_cast<v1::WorkerState>(in.state()));
   out->set_since_unix_ms(in.since_unix_ms());
   out->set_restarts(in.restarts());
-  out->set_status_text(in.status_text());
+  out->set_status_text(PublicText(in.status_text()));
   if (in.has_last_exit()) {
     auto* e = out->mutable_last_exit();
-    e->set_reason(in.last_exit().reason());
+    e->set_reason(PublicText(in.last_exit().reason()));
     e->set_code(in.last_exit().code());
     e->set_signal(in.last_exit().signal());
     e->set_graceful(in.last_exit().graceful());
@@ -40,10 +42,19 @@ void ApplyPoolInfo(const internal::v1::PoolInfo& in, v1::Pool* out) {
   out->set_pool_ready(in.pool_ready());
 }
 
+void ApplyCounts(const v1::Pool& in, v1::Pool* out) {
+  out->set_desired(in.desired());
+  out->set_ready(in.ready());
+  out->set_starting(in.starting());
+  out->set_backoff(in.backoff());
+  out->set_failed(in.failed());
+  out->set_pool_ready(in.pool_ready());
+}
+
 }  // namespace
 
 void ToPublic(const internal::v1::PoolInfo& in, v1::Pool* out) {
-  out->set_name(in.name());
+  out->set_name(PublicText(in.name()));
   ApplyPoolInfo(in, out);
   out->clear_workers();
   for (const auto& w : in.workers())
@@ -51,7 +62,7 @@ void ToPublic(const internal::v1::PoolInfo& in, v1::Pool* out) {
 }
 
 void ToPublic(const internal::v1::DrainInfo& in, v1::DrainProgress* out) {
-  out->set_trigger(in.trigger());
+  out->set_trigger(PublicText(in.trigger()));
   out->set_started_unix_ms(in.started_unix_ms());
   out->set_deadline_unix_ms(in.deadline_unix_ms());
   out->set_workers_remaining(in.workers_remaining());
@@ -59,7 +70,8 @@ void ToPublic(const internal::v1::DrainInfo& in, v1::DrainProgress* out) {
   out->set_graceful(in.graceful());
   out->clear_stragglers();
   for (const auto& s : in.stragglers())
-    out->add_stragglers(s);
+    out->add_stragglers(PublicText(s));
+  out->set_stragglers_total(in.stragglers_total());
 }
 
 namespace {
@@ -79,63 +91,171 @@ void Recount(v1::Pool* pool) {
 
 }  // namespace
 
-void ReadModel::ApplySnapshot(const internal::v1::Snapshot& snapshot) {
+namespace {
+
+v1::Pool* FindPool(v1::AgentStatus* status, const std::string& name) {
+  // From the back: a snapshot's next part goes on with the pool its last part ended with.
+  for (int i = status->pools_size() - 1; i >= 0; --i) {
+    if (status->pools(i).name() == name) return status->mutable_pools(i);
+  }
+  return nullptr;
+}
+
+// Puts `worker` in its slot of `pool` (slots are dense, 0..n-1: grown as needed).
+void PlaceWorker(const v1::Worker& worker, v1::Pool* pool) {
+  if (worker.slot() < 0 || worker.slot() >= kMaxSlots) return;  // No pool has such a slot.
+  while (pool->workers_size() <= worker.slot())
+    pool->add_workers()->set_slot(pool->workers_size() - 1);
+  *pool->mutable_workers(worker.slot()) = worker;
+}
+
+void TrimToSlots(int slots, v1::Pool* pool) {
+  while (pool->workers_size() > std::max(slots, 0))
+    pool->mutable_workers()->RemoveLast();
+}
+
+// One internal event applied to a picture of the agent; `event` is its public form.
+void ApplyTo(const internal::v1::Event& in, const v1::Event& event, v1::AgentStatus* status) {
+  if (in.kind() == v1::Event::POOL && in.has_pool_info()) {
+    if (v1::Pool* pool = FindPool(status, event.pool())) {
+      ApplyPoolInfo(in.pool_info(), pool);
+      TrimToSlots(in.pool_info().slots(), pool);
+    }
+  }
+  if (in.has_worker()) {
+    if (v1::Pool* pool = FindPool(status, event.pool())) {
+      PlaceWorker(event.worker(), pool);
+      if (in.has_pool_info()) {
+        ApplyPoolInfo(in.pool_info(), pool);
+      } else {
+        Recount(pool);
+      }
+    }
+  }
+  if (in.kind() == v1::Event::READINESS || in.kind() == v1::Event::DRAIN) {
+    status->set_phase(static_cast<v1::Phase>(in.phase()));
+    status->set_ready(in.ready());
+    if (in.has_drain()) *status->mutable_drain() = event.drain();
+  }
+}
+
+size_t WorkerBytes(const v1::Worker& w) {
+  return w.ByteSizeLong() + 8;  // + its tag and length
+}
+
+}  // namespace
+
+std::string PageToken(const PageStart& start) {
+  return std::to_string(start.pool) + "/" + std::to_string(start.slot);
+}
+
+std::optional<PageStart> ParsePageToken(const std::string& token) {
+  if (token.empty()) return PageStart{};
+  const size_t slash = token.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == token.size() || token.size() > 24) {
+    return std::nullopt;
+  }
+  PageStart start;
+  auto number = [](const std::string& s, int* out) {
+    if (s.empty() || s.size() > 9) return false;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+    }
+    *out = std::stoi(s);
+    return true;
+  };
+  if (!number(token.substr(0, slash), &start.pool) ||
+      !number(token.substr(slash + 1), &start.slot)) {
+    return std::nullopt;
+  }
+  return start;
+}
+
+std::optional<PageStart> CopyPage(const v1::AgentStatus& status, const PageStart& start,
+                                  size_t budget, v1::AgentStatus* out) {
+  out->Clear();
+  out->set_phase(status.phase());
+  out->set_ready(status.ready());
+  if (status.has_drain()) *out->mutable_drain() = status.drain();
+  size_t bytes = 0;
+  int slot = start.slot;
+  for (int p = start.pool; p < status.pools_size(); ++p) {
+    const v1::Pool& pool = status.pools(p);
+    if (bytes >= budget) return PageStart{p, slot};
+    v1::Pool* copy = out->add_pools();
+    copy->set_name(pool.name());
+    ApplyCounts(pool, copy);
+    bytes += copy->ByteSizeLong();
+    for (; slot < pool.workers_size(); ++slot) {
+      if (bytes >= budget) return PageStart{p, slot};
+      *copy->add_workers() = pool.workers(slot);
+      bytes += WorkerBytes(pool.workers(slot));
+    }
+    slot = 0;
+  }
+  return std::nullopt;
+}
+
+void ReadModel::ApplySnapshot(const internal::v1::Snapshot& part) {
   v1::Event event;
+  v1::Event drain;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (part.first() || !building_) {
+      building_ = true;
+      pending_.Clear();
+      pending_.set_phase(static_cast<v1::Phase>(part.phase()));
+      pending_.set_ready(part.ready());
+      if (part.has_drain()) ToPublic(part.drain(), pending_.mutable_drain());
+    }
+    for (const internal::v1::PoolInfo& in : part.pools()) {
+      const std::string name = PublicText(in.name());
+      v1::Pool* pool = FindPool(&pending_, name);
+      if (pool == nullptr) {
+        pool = pending_.add_pools();
+        pool->set_name(name);
+      }
+      ApplyPoolInfo(in, pool);
+      v1::Worker worker;
+      for (const internal::v1::WorkerInfo& w : in.workers()) {
+        ToPublic(w, &worker);
+        PlaceWorker(worker, pool);
+      }
+      TrimToSlots(in.slots(), pool);
+    }
+    if (!part.last()) return;
+    status_.Swap(&pending_);
+    pending_.Clear();
+    building_ = false;
     connected_ = true;
-    status_.Clear();
-    status_.set_phase(static_cast<v1::Phase>(snapshot.phase()));
-    status_.set_ready(snapshot.ready());
-    for (const auto& p : snapshot.pools())
-      ToPublic(p, status_.add_pools());
-    if (snapshot.has_drain()) ToPublic(snapshot.drain(), status_.mutable_drain());
-    event.set_kind(v1::Event::SNAPSHOT);
-    *event.mutable_status() = status_;
+    event.set_kind(v1::Event::SNAPSHOT);  // Without the status: listeners page it.
+    if (status_.has_drain()) {
+      // The events a fresh snapshot replaces may have held the drain's completion: drain
+      // waiters get the drain's progress as a DRAIN event too.
+      drain.set_kind(v1::Event::DRAIN);
+      drain.set_ready(status_.ready());
+      *drain.mutable_drain() = status_.drain();
+    }
   }
   Publish(event);
+  if (drain.kind() == v1::Event::DRAIN) Publish(drain);
 }
 
 void ReadModel::ApplyEvent(const internal::v1::Event& in) {
   v1::Event event;
+  event.set_kind(static_cast<v1::Event::Kind>(in.kind()));
+  event.set_time_unix_ms(in.time_unix_ms());
+  event.set_pool(PublicText(in.pool()));
+  event.set_slot(in.slot());
+  if (in.has_worker()) ToPublic(in.worker(), event.mutable_worker());
+  if (in.kind() == v1::Event::READINESS || in.kind() == v1::Event::DRAIN) {
+    event.set_ready(in.ready());
+    if (in.has_drain()) ToPublic(in.drain(), event.mutable_drain());
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    event.set_kind(static_cast<v1::Event::Kind>(in.kind()));
-    event.set_time_unix_ms(in.time_unix_ms());
-    event.set_pool(in.pool());
-    event.set_slot(in.slot());
-    if (in.kind() == v1::Event::POOL && in.has_pool_info()) {
-      for (auto& pool : *status_.mutable_pools()) {
-        if (pool.name() != in.pool()) continue;
-        ApplyPoolInfo(in.pool_info(), &pool);
-        while (pool.workers_size() > in.pool_info().slots())
-          pool.mutable_workers()->RemoveLast();
-      }
-    }
-    if (in.has_worker() && in.slot() >= 0 && in.slot() < kMaxSlots) {
-      ToPublic(in.worker(), event.mutable_worker());
-      for (auto& pool : *status_.mutable_pools()) {
-        if (pool.name() != in.pool()) continue;
-        // Slots are dense (0..n-1): grow to the slot reported, shrink to the pool's slot count.
-        while (pool.workers_size() <= in.slot())
-          pool.add_workers()->set_slot(pool.workers_size() - 1);
-        *pool.mutable_workers(in.slot()) = event.worker();
-        if (in.has_pool_info()) {
-          ApplyPoolInfo(in.pool_info(), &pool);
-        } else {
-          Recount(&pool);
-        }
-      }
-    }
-    if (in.kind() == v1::Event::READINESS || in.kind() == v1::Event::DRAIN) {
-      status_.set_phase(static_cast<v1::Phase>(in.phase()));
-      status_.set_ready(in.ready());
-      event.set_ready(in.ready());
-      if (in.has_drain()) {
-        ToPublic(in.drain(), status_.mutable_drain());
-        *event.mutable_drain() = status_.drain();
-      }
-    }
+    ApplyTo(in, event, &status_);
+    if (building_) ApplyTo(in, event, &pending_);
   }
   Publish(event);
 }
@@ -143,6 +263,37 @@ void ReadModel::ApplyEvent(const internal::v1::Event& in) {
 v1::AgentStatus ReadModel::Status() const {
   std::lock_guard<std::mutex> lock(mu_);
   return status_;
+}
+
+std::optional<PageStart> ReadModel::Page(const PageStart& start, size_t budget,
+                                         v1::AgentStatus* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return CopyPage(status_, start, budget, out);
+}
+
+std::vector<v1::Event> ReadModel::SnapshotEvents(size_t budget) const {
+  std::vector<v1::Event> events;
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<PageStart> start = PageStart{};
+  while (start) {
+    v1::Event& e = events.emplace_back();
+    e.set_kind(v1::Event::SNAPSHOT);
+    start = CopyPage(status_, *start, budget, e.mutable_status());
+    e.set_more(start.has_value());
+  }
+  return events;
+}
+
+bool ReadModel::PoolCounts(const std::string& name, v1::Pool* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const v1::Pool& pool : status_.pools()) {
+    if (pool.name() != name) continue;
+    out->Clear();
+    out->set_name(pool.name());
+    ApplyCounts(pool, out);
+    return true;
+  }
+  return false;
 }
 
 bool ReadModel::connected() const {
@@ -163,18 +314,17 @@ bool ReadModel::DrainProgress(v1::DrainProgress* out) const {
 }
 
 int ReadModel::Subscribe(Listener listener, bool with_snapshot) {
-  v1::Event snapshot;
+  std::lock_guard<std::mutex> publishing(publish_mu_);  // No event slips in before the snapshot.
+  std::vector<v1::Event> snapshot;
+  if (with_snapshot) snapshot = SnapshotEvents();
   int id;
   {
     std::lock_guard<std::mutex> lock(mu_);
     id = next_id_++;
     listeners_.emplace(id, listener);
-    if (with_snapshot) {
-      snapshot.set_kind(v1::Event::SNAPSHOT);
-      *snapshot.mutable_status() = status_;
-    }
   }
-  if (with_snapshot) listener(snapshot);
+  for (const v1::Event& e : snapshot)
+    listener(e);
   return id;
 }
 
@@ -184,6 +334,7 @@ void ReadModel::Unsubscribe(int id) {
 }
 
 void ReadModel::Publish(const v1::Event& event) {
+  std::lock_guard<std::mutex> publishing(publish_mu_);
   std::vector<Listener> listeners;
   {
     std::lock_guard<std::mutex> lock(mu_);

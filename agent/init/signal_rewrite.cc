@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "agent/base/quote.h"
 #include "agent/init/signals.h"
 
 namespace vigil {
@@ -19,11 +20,13 @@ Status SignalRewrite::AddRule(std::string_view rule) {
   }
   auto from = ParseSignal(rule.substr(0, colon));
   if (!from.ok()) {
-    return Status::Error("invalid rewrite '" + std::string(rule) + "': " + from.status().message());
+    return Status::Error("invalid rewrite " + Quoted(std::string(rule)) + ": " +
+                         from.status().message());
   }
   auto to = ParseSignal(rule.substr(colon + 1), /*allow_zero=*/true);
   if (!to.ok()) {
-    return Status::Error("invalid rewrite '" + std::string(rule) + "': " + to.status().message());
+    return Status::Error("invalid rewrite " + Quoted(std::string(rule)) + ": " +
+                         to.status().message());
   }
   Set(*from, *to);
   return Status();

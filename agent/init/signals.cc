@@ -1,5 +1,7 @@
 #include "agent/init/signals.h"
 
+#include "agent/base/quote.h"
+
 #include <strings.h>
 
 #include <array>
@@ -73,11 +75,11 @@ StatusOr<int> ParseSignal(std::string_view text, bool allow_zero) {
       if (EqualsIgnoreCase(text, s.name)) return s.number;
     }
     number = ParseRealtime(text);
-    if (number < 0) return Status::Error("unknown signal '" + original + "'");
+    if (number < 0) return Status::Error("unknown signal " + Quoted(original));
   }
   if (number == 0 && allow_zero) return 0;
   if (number < 1 || number > SIGRTMAX) {
-    return Status::Error("signal '" + original + "' is out of range (1.." +
+    return Status::Error("signal " + Quoted(original) + " is out of range (1.." +
                          std::to_string(SIGRTMAX) + ")");
   }
   return number;

@@ -9,17 +9,16 @@
 #include <cerrno>
 #include <cstring>
 
+#include "agent/base/duration.h"
 #include "agent/init/signals.h"
 #include "agent/ipc/metrics_builder.h"
 #include "agent/log/log.h"
+#include "agent/log/output_channel.h"
 
 extern char** environ;
 
 namespace vigil {
 namespace {
-
-constexpr Duration kRestartInitial = std::chrono::seconds(1);
-constexpr Duration kRestartMax = std::chrono::seconds(30);
 
 const char* LevelName(log::Level level) {
   switch (level) {
@@ -50,10 +49,14 @@ ControlLink::ControlLink(const Config& config, Supervisor& supervisor, Os& os, S
       watcher_(watcher),
       clock_(clock),
       binary_(std::move(binary)),
-      builder_(supervisor, clock) {}
+      builder_(supervisor, clock),
+      snapshot_(supervisor, builder_),
+      backoff_(ControlBackoff::Options{std::chrono::seconds(1), std::chrono::seconds(30),
+                                       config.control.backoff_reset_after}) {}
 
 ControlLink::~ControlLink() {
   if (restart_timer_ != kNoTimer) scheduler_.Cancel(restart_timer_);
+  if (stall_timer_ != kNoTimer) scheduler_.Cancel(stall_timer_);
   if (socket_) watcher_.Unwatch(socket_.get());
 }
 
@@ -114,36 +117,35 @@ void ControlLink::Spawn() {
     return;
   }
   pid_ = child.pid;
+  backoff_.Started(clock_.Now());
   // Non-blocking from now on: the core must never wait for the control plane.
   const int flags = ::fcntl(ours.get(), F_GETFL);
   if (flags >= 0) ::fcntl(ours.get(), F_SETFL, flags | O_NONBLOCK);
   socket_ = std::move(ours);
   decoder_ = FrameDecoder();
-  out_.clear();
+  out_.Clear();
   writable_watched_ = false;
   if (Status s = watcher_.Watch(socket_.get(), [this] { OnReadable(); }); !s.ok()) {
     log::Error("control plane: {}", s.message());
   }
   log::Event(log::Level::kInfo, "control_started", "control plane started", {{"pid", pid_}});
-  internal::v1::CoreMessage hello;
-  *hello.mutable_snapshot() = builder_.Snapshot();
-  Send(hello);
   last_phase_ = builder_.Phase();
   last_ready_ = supervisor_.ready();
+  last_progress_ = clock_.Now();
+  snapshot_.Restart();  // Its parts go out as the socket drains.
+  Flush();
 }
 
-void ControlLink::ScheduleRestart() {
-  if (stopping_ || restart_timer_ != kNoTimer) return;
-  ++consecutive_failures_;
-  Duration delay = kRestartInitial;
-  for (int i = 1; i < consecutive_failures_ && delay < kRestartMax; ++i)
-    delay *= 2;
-  delay = std::min(delay, kRestartMax);
+Duration ControlLink::ScheduleRestart() {
+  if (stopping_ || restart_timer_ != kNoTimer) return Duration::zero();
+  const Duration delay = backoff_.Ended(clock_.Now());
+  // Even an immediate restart goes through the loop: never a spawn from inside the reaper.
   restart_timer_ = scheduler_.RunAt(clock_.Now() + delay, [this] {
     restart_timer_ = kNoTimer;
     ++restarts_;
     Spawn();
   });
+  return delay;
 }
 
 bool ControlLink::OnProcessExited(pid_t pid, int wait_status) {
@@ -154,16 +156,23 @@ bool ControlLink::OnProcessExited(pid_t pid, int wait_status) {
   const std::string how = WIFEXITED(wait_status)
                               ? "exited with code " + std::to_string(WEXITSTATUS(wait_status))
                               : "killed by " + SignalName(WTERMSIG(wait_status));
-  log::Event(log::Level::kWarn, "control_exited", "control plane " + how + "; restarting", {});
-  ScheduleRestart();
+  const Duration delay = ScheduleRestart();
+  const int64_t delay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
+  log::Event(log::Level::kWarn, "control_exited",
+             "control plane " + how + "; restarting " +
+                 (delay_ms == 0 ? std::string("now") : "in " + FormatDuration(delay)),
+             {{"restart_in_ms", delay_ms}});
   return true;
 }
 
 void ControlLink::Disconnect() {
+  if (stall_timer_ != kNoTimer) scheduler_.Cancel(stall_timer_);
+  stall_timer_ = kNoTimer;
   if (!socket_) return;
   watcher_.Unwatch(socket_.get());
   socket_.Reset();
-  out_.clear();
+  out_.Clear();
+  snapshot_.Stop();
   writable_watched_ = false;
 }
 
@@ -178,44 +187,100 @@ void ControlLink::Stop() {
   }
 }
 
-void ControlLink::Send(const internal::v1::CoreMessage& message) {
+void ControlLink::Send(const internal::v1::CoreMessage& message, bool droppable) {
   if (!socket_) return;
   std::string payload;
   if (!message.SerializeToString(&payload)) return;
-  out_ += EncodeFrame(payload);
-  if (out_.size() > kMaxFrame) {
-    // Hopelessly behind (stuck?): start it over rather than buffer without bound.
-    log::Event(log::Level::kError, "control_stalled", "control plane not reading: restarting", {});
-    Disconnect();
-    if (pid_ > 0) {
-      Status s = os_.SignalPid(pid_, SIGKILL);
-      (void)s;
-    }
-    return;
+  out_.Push(EncodeFrame(payload), droppable);
+  if (out_.bytes() > kMaxBacklog) {
+    OnBacklogFull();
+    if (!socket_) return;
   }
   Flush();
 }
 
+void ControlLink::OnBacklogFull() {
+  const size_t behind = out_.bytes();
+  const size_t dropped = out_.DropDroppable();
+  if (dropped > 0) {
+    events_dropped_ += dropped;
+    // What it missed comes back as a fresh snapshot, made part by part as it reads.
+    snapshot_.Restart();
+    log::Event(log::Level::kWarn, "control_events_dropped",
+               "vigil-control is " + std::to_string(behind) + " bytes behind: " +
+                   std::to_string(dropped) + " events dropped, a fresh snapshot follows",
+               {{"events", static_cast<uint64_t>(dropped)}});
+  }
+  // Answers to its own commands are never dropped; unread past the limit, it is stuck.
+  if (out_.bytes() > kMaxBacklog + largest_answer_) {
+    KillStuck("it leaves " + std::to_string(out_.bytes()) + " bytes of answers unread");
+  }
+}
+
+void ControlLink::KillStuck(const std::string& why) {
+  log::Event(log::Level::kError, "control_stalled",
+             "vigil-control is stuck (" + why + "): restarting it", {{"pid", pid_}});
+  Disconnect();
+  if (pid_ > 0) {
+    Status s = os_.SignalPid(pid_, SIGKILL);
+    (void)s;
+  }
+}
+
+void ControlLink::WatchForStall() {
+  if (stall_timer_ != kNoTimer) return;
+  stall_timer_ = scheduler_.RunAt(last_progress_ + kStallTimeout, [this] {
+    stall_timer_ = kNoTimer;
+    OnStallCheck();
+  });
+}
+
+void ControlLink::OnStallCheck() {
+  if (!socket_ || out_.empty()) return;  // It caught up: no timer until output waits again.
+  if (clock_.Now() - last_progress_ >= kStallTimeout) {
+    KillStuck("it has read nothing for " + FormatDuration(clock_.Now() - last_progress_) +
+              " with " + std::to_string(out_.bytes()) + " bytes waiting");
+    return;
+  }
+  WatchForStall();  // It moved since: check again kStallTimeout after its last progress.
+}
+
 void ControlLink::Flush() {
-  while (socket_ && !out_.empty()) {
-    ssize_t n = ::send(socket_.get(), out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      out_.erase(0, static_cast<size_t>(n));
-      continue;
+  while (socket_) {
+    // Snapshot parts are made only as the socket drains: the queue stays small whatever the
+    // size of the pools.
+    while (snapshot_.active() && out_.bytes() < kPartBudget) {
+      internal::v1::CoreMessage m;
+      *m.mutable_snapshot() = snapshot_.NextPart(kPartBudget);
+      std::string payload;
+      if (!m.SerializeToString(&payload)) break;
+      out_.Push(EncodeFrame(payload), /*droppable=*/true);
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    if (out_.empty()) break;
+    const size_t before = out_.bytes();
+    const FrameQueue::Write result = out_.WriteTo(socket_.get());
+    if (out_.bytes() != before || result == FrameQueue::Write::kEmptied) {
+      last_progress_ = clock_.Now();
+    }
+    if (result == FrameQueue::Write::kBlocked) {
       if (!writable_watched_) {
         writable_watched_ = watcher_.AlsoWatchWritable(socket_.get(), [this] { Flush(); }).ok();
       }
+      WatchForStall();
       return;
     }
-    Disconnect();  // EPIPE: it died; its exit is reaped and it is restarted then.
-    return;
+    if (result == FrameQueue::Write::kFailed) {
+      Disconnect();  // EPIPE: it died; its exit is reaped and it is restarted then.
+      return;
+    }
   }
   if (socket_ && writable_watched_) {
     watcher_.StopWritable(socket_.get());
     writable_watched_ = false;
+  }
+  if (stall_timer_ != kNoTimer) {  // Nothing waits: no timer, no wake-up.
+    scheduler_.Cancel(stall_timer_);
+    stall_timer_ = kNoTimer;
   }
 }
 
@@ -227,28 +292,35 @@ void ControlLink::OnReadable() {
     Disconnect();
     return;
   }
-  consecutive_failures_ = 0;  // It is alive and talking.
   decoder_.Append(buf, static_cast<size_t>(n));
   for (;;) {
     bool corrupt = false;
     std::optional<std::string> payload = decoder_.Next(&corrupt);
     if (corrupt) {
-      log::Error("control plane: corrupt frame; restarting it");
-      Disconnect();
-      if (pid_ > 0) {
-        Status s = os_.SignalPid(pid_, SIGKILL);
-        (void)s;
-      }
+      ProtocolError(decoder_.error());
       return;
     }
     if (!payload) return;
     internal::v1::ControlMessage message;
     if (!message.ParseFromString(*payload) || !message.has_command()) {
-      log::Warn("control plane: unreadable message ignored");
-      continue;
+      ProtocolError("a frame that is not a command (" + std::to_string(payload->size()) +
+                    " bytes)");
+      return;
     }
     Handle(message.command());
     if (!socket_) return;
+  }
+}
+
+void ControlLink::ProtocolError(const std::string& what) {
+  // The stream cannot be trusted after this: start the control plane over. Workers, readiness
+  // and counts are the core's, so nothing else notices.
+  log::Event(log::Level::kError, "control_protocol_error",
+             "vigil-control sent " + what + "; restarting it", {{"pid", pid_}});
+  Disconnect();
+  if (pid_ > 0) {
+    Status s = os_.SignalPid(pid_, SIGKILL);
+    (void)s;
   }
 }
 
@@ -260,7 +332,9 @@ void ControlLink::Handle(const internal::v1::Command& command) {
       const DrainTrigger trigger = t == "prestop" ? DrainTrigger::kPreStop : DrainTrigger::kApi;
       log::Event(log::Level::kInfo, "drain_requested", "drain requested",
                  {{"trigger", DrainTriggerName(trigger)}, {"reason", command.drain().reason()}});
-      result = supervisor_.Drain(trigger, std::chrono::milliseconds(command.drain().deadline_ms()));
+      // Saturated: INT64_MAX ms must not wrap to "now" on the way to nanoseconds.
+      result = supervisor_.Drain(
+          trigger, SaturatingCast(std::chrono::milliseconds(command.drain().deadline_ms())));
       break;
     }
     case internal::v1::Command::kScale:
@@ -278,14 +352,15 @@ void ControlLink::Handle(const internal::v1::Command& command) {
                  {{"reason", command.shutdown().reason()}});
       result = supervisor_.Drain(DrainTrigger::kFastStop);
       break;
-    case internal::v1::Command::kMetrics: {
+    case internal::v1::Command::kPing: {
       internal::v1::CoreMessage reply;
       reply.mutable_result()->set_id(command.id());
-      BuildMetrics(supervisor_, static_cast<uint64_t>(restarts_),
-                   reply.mutable_result()->mutable_metrics());
-      Send(reply);
+      Send(reply, /*droppable=*/false);
       return;
     }
+    case internal::v1::Command::kMetrics:
+      SendMetrics(command.id());
+      return;
     default:
       result = {3, "unknown command", 0};
   }
@@ -295,7 +370,59 @@ void ControlLink::Handle(const internal::v1::Command& command) {
   r->set_code(result.code);
   r->set_message(result.message);
   r->set_count(result.count);
-  Send(reply);
+  Send(reply, /*droppable=*/false);
+}
+
+void ControlLink::SendMetrics(uint64_t id) {
+  MetricFamilies families;
+  CoreProcessCounts process;
+  process.control_restarts = static_cast<uint64_t>(restarts_);
+  process.control_events_dropped = events_dropped_;
+  if (const log::OutputChannel* out = log::StandardChannelIfOpen(1)) {
+    process.output_dropped_stdout = out->dropped_lines();
+  }
+  if (const log::OutputChannel* err = log::StandardChannelIfOpen(2)) {
+    process.output_dropped_stderr = err->dropped_lines();
+  }
+  BuildMetrics(supervisor_, process, &families);
+  // In parts of about kPartBudget: a family too big for one part goes on, under the same name,
+  // in the next (vigil-control puts it back together).
+  std::vector<internal::v1::CoreMessage> parts(1);
+  size_t bytes = 0;
+  for (const internal::v1::MetricFamily& family : families) {
+    internal::v1::MetricFamily* out = nullptr;
+    for (const internal::v1::Metric& metric : family.metrics()) {
+      if (bytes >= kPartBudget) {
+        parts.emplace_back();
+        bytes = 0;
+        out = nullptr;
+      }
+      if (out == nullptr) {
+        out = parts.back().mutable_result()->add_metrics();
+        out->set_name(family.name());
+        out->set_help(family.help());
+        out->set_type(family.type());
+        bytes += out->ByteSizeLong();
+      }
+      *out->add_metrics() = metric;
+      bytes += metric.ByteSizeLong() + 8;
+    }
+    if (family.metrics().empty()) {  // A family with no series yet: its name and help.
+      *parts.back().mutable_result()->add_metrics() = family;
+    }
+  }
+  size_t total = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    internal::v1::Result* r = parts[i].mutable_result();
+    r->set_id(id);
+    r->set_more(i + 1 < parts.size());
+    total += r->ByteSizeLong();
+  }
+  largest_answer_ = std::max(largest_answer_, total);
+  for (const auto& part : parts) {
+    Send(part, /*droppable=*/false);
+    if (!socket_) return;
+  }
 }
 
 void ControlLink::SendWorkerEvent(int kind, const Pool& pool, int slot) {
@@ -308,7 +435,7 @@ void ControlLink::SendWorkerEvent(int kind, const Pool& pool, int slot) {
   e->set_slot(slot);
   builder_.FillWorker(pool, slot, e->mutable_worker());
   builder_.FillPool(pool, /*with_workers=*/false, e->mutable_pool_info());
-  Send(m);
+  Send(m, /*droppable=*/true);
 }
 
 void ControlLink::OnPoolChanged(const Pool& pool) {
@@ -319,7 +446,7 @@ void ControlLink::OnPoolChanged(const Pool& pool) {
   e->set_time_unix_ms(builder_.NowUnixMs());
   e->set_pool(pool.name());
   builder_.FillPool(pool, /*with_workers=*/false, e->mutable_pool_info());
-  Send(m);
+  Send(m, /*droppable=*/true);
 }
 
 void ControlLink::OnWorkerChanged(const Pool& pool, int slot) {
@@ -349,7 +476,7 @@ void ControlLink::OnAgentChanged() {
   e->set_phase(phase);
   if (draining) builder_.FillDrain(e->mutable_drain());
   // Pool-level counts travel with every agent event, so the read model's pools stay current.
-  Send(m);
+  Send(m, /*droppable=*/true);
   last_phase_ = phase;
   last_ready_ = ready;
   last_remaining_ = remaining;

@@ -1,11 +1,19 @@
 // ControlLink: the core's end of the control plane.
 //
 // It spawns vigil-control with one end of a socketpair as its fd 3, supervises it (restarts it
-// with backoff, 1 s doubling to 30 s, when it dies; workers never notice), sends it a Snapshot
-// on every start and an Event for every change, and turns its Commands into Supervisor calls,
-// answering each with a Result. The core never blocks on it: output is buffered and written
-// when the socket is writable, and a control plane more than 16 MiB behind is killed (and
-// restarted with a fresh snapshot). Single-threaded: runs on the core loop.
+// when it dies, at once after a stable run, else with backoff: ControlBackoff; workers never
+// notice), sends it a snapshot on every start (in parts, made as the socket drains:
+// SnapshotStream) and an Event for every change, and turns its Commands into Supervisor calls,
+// answering each with a Result (a metrics Result in parts). No frame's size depends on the
+// pools' sizes (docs/control.md, "Sizes").
+//
+// The core never blocks on it: output is queued (FrameQueue) and written when the socket is
+// writable. A control plane more than kMaxBacklog behind loses the events it has not read and
+// gets a fresh snapshot instead (counted: vigil_control_events_dropped_total), so a slow one is
+// never killed for being slow. One that reads nothing at all for kStallTimeout while output
+// waits is stuck (SIGSTOP, a deadlock) and is killed and restarted (control_stalled), as is one
+// that leaves the answers to its own commands unread past the limit, or sends a frame breaking
+// the protocol (control_protocol_error). Single-threaded: runs on the core loop.
 #pragma once
 
 #include <sys/types.h>
@@ -17,12 +25,23 @@
 #include "agent/config/config.h"
 #include "agent/event/fd_watcher.h"
 #include "agent/event/scheduler.h"
+#include "agent/ipc/control_backoff.h"
 #include "agent/ipc/frame.h"
+#include "agent/ipc/frame_queue.h"
+#include "agent/ipc/metrics_builder.h"
+#include "agent/ipc/snapshot_stream.h"
 #include "agent/ipc/status_builder.h"
 #include "agent/supervisor/supervisor.h"
 #include "agent/sys/os.h"
 
 namespace vigil {
+
+// How far behind (bytes queued, not read by vigil-control) before events are dropped.
+inline constexpr size_t kMaxBacklog = 16u << 20;
+// Snapshot and metrics parts are made about this big.
+inline constexpr size_t kPartBudget = 256u << 10;
+// Output waiting and not a byte read for this long: vigil-control is stuck.
+inline constexpr Duration kStallTimeout = std::chrono::seconds(10);
 
 class ControlLink final : public AgentListener {
  public:
@@ -36,6 +55,7 @@ class ControlLink final : public AgentListener {
   // At the agent's exit: ask vigil-control to stop. (As PID 1, our exit kills it anyway.)
   void Stop();
   int restarts() const { return restarts_; }
+  uint64_t events_dropped() const { return events_dropped_; }
 
   // AgentListener.
   void OnWorkerChanged(const Pool& pool, int slot) override;
@@ -45,11 +65,23 @@ class ControlLink final : public AgentListener {
 
  private:
   void Spawn();
-  void ScheduleRestart();
+  // The run (or the spawn) ended now: start again when the policy says.
+  Duration ScheduleRestart();
   void Disconnect();
-  void Send(const internal::v1::CoreMessage& message);
+  // Queues `message`; events and snapshot parts are droppable, command answers are not.
+  void Send(const internal::v1::CoreMessage& message, bool droppable);
+  // Too far behind: drop the events, start a fresh snapshot, and kill a control plane that
+  // leaves even the answers to its commands unread.
+  void OnBacklogFull();
   void Flush();
+  // Output is blocked: make sure the stall check is due.
+  void WatchForStall();
+  void OnStallCheck();
+  void KillStuck(const std::string& why);
+  void SendMetrics(uint64_t id);
   void OnReadable();
+  // A frame that is over the limit or not a command: logged by name, vigil-control restarted.
+  void ProtocolError(const std::string& what);
   void Handle(const internal::v1::Command& command);
   void SendWorkerEvent(int kind, const Pool& pool, int slot);  // kind: vigil.v1.Event.Kind
   std::vector<std::string> Arguments() const;
@@ -66,11 +98,16 @@ class ControlLink final : public AgentListener {
   pid_t pid_ = -1;
   UniqueFd socket_;
   FrameDecoder decoder_;
-  std::string out_;
+  FrameQueue out_;
+  SnapshotStream snapshot_;
   bool writable_watched_ = false;
+  uint64_t events_dropped_ = 0;
+  size_t largest_answer_ = 0;  // bytes of the largest command answer (all its parts) so far
+  MonoTime last_progress_{};   // when vigil-control last took bytes
+  TimerId stall_timer_ = kNoTimer;
   bool stopping_ = false;
   int restarts_ = 0;
-  int consecutive_failures_ = 0;
+  ControlBackoff backoff_;
   TimerId restart_timer_ = kNoTimer;
   // The last agent state sent, so that unchanged state is not sent again.
   int last_phase_ = -1;

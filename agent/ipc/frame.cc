@@ -23,6 +23,8 @@ std::optional<std::string> FrameDecoder::Next(bool* corrupt) {
   }
   if (n > kMaxFrame) {
     *corrupt = true;
+    error_ = "a frame of " + std::to_string(n) + " bytes, over the limit of " +
+             std::to_string(kMaxFrame);
     return std::nullopt;
   }
   if (buffered() < 4 + static_cast<size_t>(n)) return std::nullopt;

@@ -21,9 +21,12 @@ class FrameDecoder {
   // stream cannot be trusted after that).
   std::optional<std::string> Next(bool* corrupt);
   size_t buffered() const { return buffer_.size() - offset_; }
+  // What was wrong once Next() set *corrupt: "a frame of N bytes, over the limit of M".
+  const std::string& error() const { return error_; }
 
  private:
   std::string buffer_;
+  std::string error_;
   size_t offset_ = 0;
 };
 

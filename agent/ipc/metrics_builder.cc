@@ -164,7 +164,7 @@ void DrainFamilies(const Supervisor& s, const Config& config, MetricFamilies* ou
   }
 }
 
-void ProcessFamilies(const Supervisor& s, uint64_t control_restarts, MetricFamilies* out) {
+void ProcessFamilies(const Supervisor& s, const CoreProcessCounts& process, MetricFamilies* out) {
   const AgentCounters& c = s.counters();
   Family signals(out, "vigil_signals_received_total", kCounter,
                  "Signals received by the core, by signal");
@@ -181,16 +181,26 @@ void ProcessFamilies(const Supervisor& s, uint64_t control_restarts, MetricFamil
       .Add({}, static_cast<double>(c.orphans_reaped));
   Family(out, "vigil_control_restarts_total", kCounter,
          "Times vigil-control was started again after it died")
-      .Add({}, static_cast<double>(control_restarts));
+      .Add({}, static_cast<double>(process.control_restarts));
+  Family(out, "vigil_control_events_dropped_total", kCounter,
+         "Events not sent to vigil-control because it had fallen behind (it got a fresh "
+         "snapshot instead)")
+      .Add({}, static_cast<double>(process.control_events_dropped));
+  Family dropped(out, "vigil_output_dropped_lines_total", kCounter,
+                 "Lines of Vigil's own stdout and stderr (its log, workers' prefixed lines) "
+                 "dropped because nobody read them in time");
+  dropped.Add({{"stream", "stdout"}}, static_cast<double>(process.output_dropped_stdout));
+  dropped.Add({{"stream", "stderr"}}, static_cast<double>(process.output_dropped_stderr));
 }
 
 }  // namespace
 
-void BuildMetrics(const Supervisor& supervisor, uint64_t control_restarts, MetricFamilies* out) {
+void BuildMetrics(const Supervisor& supervisor, const CoreProcessCounts& process,
+                  MetricFamilies* out) {
   AgentFamilies(supervisor, out);
   PoolFamilies(supervisor, out);
   DrainFamilies(supervisor, supervisor.config(), out);
-  ProcessFamilies(supervisor, control_restarts, out);
+  ProcessFamilies(supervisor, process, out);
 }
 
 }  // namespace vigil

@@ -18,6 +18,17 @@ namespace vigil {
 
 using MetricFamilies = google::protobuf::RepeatedPtrField<internal::v1::MetricFamily>;
 
-void BuildMetrics(const Supervisor& supervisor, uint64_t control_restarts, MetricFamilies* out);
+// What the core process counts outside the supervisor: the control link and the output
+// channels.
+struct CoreProcessCounts {
+  uint64_t control_restarts = 0;        // vigil-control started again after it died
+  uint64_t control_events_dropped = 0;  // events not sent to a control plane that fell behind
+  // Lines of Vigil's own stdout and stderr dropped because nobody read them in time.
+  uint64_t output_dropped_stdout = 0;
+  uint64_t output_dropped_stderr = 0;
+};
+
+void BuildMetrics(const Supervisor& supervisor, const CoreProcessCounts& process,
+                  MetricFamilies* out);
 
 }  // namespace vigil

@@ -94,15 +94,19 @@ void StatusBuilder::FillDrain(internal::v1::DrainInfo* out) const {
   out->set_workers_remaining(supervisor_.WorkersRunning());
   out->set_complete(d.complete);
   bool graceful = d.complete;
+  int stragglers = 0;
   for (const auto& pool : supervisor_.pools()) {
     for (const auto& w : pool->workers()) {
       const auto& last = w->last_exit();
-      if (last && last->reason == ExitReason::kStopTimeoutKilled) {
+      if (last && last->straggler) {
         graceful = false;
-        out->add_stragglers(pool->name() + "/" + std::to_string(w->slot()));
+        if (++stragglers <= kMaxStragglerNames) {
+          out->add_stragglers(pool->name() + "/" + std::to_string(w->slot()));
+        }
       }
     }
   }
+  out->set_stragglers_total(stragglers);
   out->set_graceful(graceful);
 }
 
@@ -113,6 +117,8 @@ internal::v1::Snapshot StatusBuilder::Snapshot() const {
   for (const auto& pool : supervisor_.pools())
     FillPool(*pool, true, s.add_pools());
   if (supervisor_.drain().started) FillDrain(s.mutable_drain());
+  s.set_first(true);
+  s.set_last(true);
   return s;
 }
 

@@ -9,11 +9,16 @@
 
 namespace vigil {
 
+// A drain names at most this many stragglers (and counts them all), so that a drain event's
+// size does not grow with the pools.
+inline constexpr int kMaxStragglerNames = 100;
+
 class StatusBuilder {
  public:
   StatusBuilder(const Supervisor& supervisor, const Clock& clock)
       : supervisor_(supervisor), clock_(clock) {}
 
+  // The whole snapshot in one message (tests; the link sends it in parts: SnapshotStream).
   internal::v1::Snapshot Snapshot() const;
   void FillWorker(const Pool& pool, int slot, internal::v1::WorkerInfo* out) const;
   void FillPool(const Pool& pool, bool with_workers, internal::v1::PoolInfo* out) const;

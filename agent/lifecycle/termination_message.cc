@@ -40,7 +40,7 @@ std::string BuildTerminationMessage(const Supervisor& supervisor, MonoTime now) 
   for (const auto& pool : supervisor.pools()) {
     for (const auto& w : pool->workers()) {
       const auto& last = w->last_exit();
-      killed += last && last->reason == ExitReason::kStopTimeoutKilled ? 1 : 0;
+      killed += last && last->straggler ? 1 : 0;
     }
   }
   std::string text = "vigil exited " + std::to_string(supervisor.exit_code()) + ": ";
@@ -54,7 +54,9 @@ std::string BuildTerminationMessage(const Supervisor& supervisor, MonoTime now) 
   } else {
     text += "every worker ended for good";
   }
-  if (killed > 0) text += ", " + std::to_string(killed) + " worker(s) killed at a deadline";
+  if (killed > 0) {
+    text += ", " + std::to_string(killed) + " straggler(s) signalled or killed at a deadline";
+  }
   text += "\n";
   for (const auto& pool : supervisor.pools()) {
     int graceful = 0;

@@ -2,9 +2,11 @@
 // 4 KiB, written on exit to the path Kubernetes reads it from (terminationMessagePath, default
 // /dev/termination-log; `kubectl describe pod` shows it under "Message").
 //
-//   vigil exited 4: drain complete (trigger prestop, 12.3s), 1 worker killed at the deadline
+//   vigil exited 4: drain complete (trigger prestop, 12.3s), 1 straggler(s) signalled or
+//     killed at a deadline
 //   pool web: 3/3 ended gracefully: exited(0) x3
 //   pool jobs: 0/1 ended gracefully: stop_timeout_killed(SIGKILL) x1
+// (the first line is one line; cut here to fit)
 //
 // Building is pure; writing happens only when the file already exists and is writable (the
 // kubelet creates it), so nothing is left behind outside Kubernetes.

@@ -33,8 +33,18 @@ const char* NotifyRejectionName(NotifyRejection rejection) {
       return "not_text";
     case NotifyRejection::kMalformed:
       return "malformed";
-    case NotifyRejection::kUnauthorized:
-      return "unauthorized";
+    case NotifyRejection::kSenderGone:
+      return "sender_gone";
+    case NotifyRejection::kSenderOutsideNamespace:
+      return "sender_outside_namespace";
+    case NotifyRejection::kSenderNotInGroup:
+      return "sender_not_in_group";
+    case NotifyRejection::kNoCredentials:
+      return "no_credentials";
+    case NotifyRejection::kFdPassed:
+      return "fd_passed";
+    case NotifyRejection::kMainPidRefused:
+      return "main_pid_refused";
   }
   return "unknown";
 }

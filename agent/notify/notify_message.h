@@ -33,17 +33,23 @@ struct NotifyMessage {
   int unknown_keys = 0;  // Ignored lines, counted for metrics.
 };
 
-// Why a datagram was rejected; also a metrics label.
+// Why a datagram was rejected; also a metrics label (docs/metrics.md lists them).
 enum class NotifyRejection {
   kNone,
   kOversized,  // more than kMaxNotifyDatagram bytes
   kEmpty,
-  kNotText,       // NUL or other binary bytes
-  kMalformed,     // a line without '=', or a bad value for a known key
-  kUnauthorized,  // sent by a process that is not the worker's (decided by the socket owner)
+  kNotText,    // NUL or other binary bytes
+  kMalformed,  // a line without '=', or a bad value for a known key
+  // Who sent it (notify_auth.h): the datagram is refused before it is even parsed.
+  kSenderGone,              // exited and reaped before it was read: cannot be attributed
+  kSenderOutsideNamespace,  // a process outside Vigil's PID namespace (another container)
+  kSenderNotInGroup,        // alive, but not of the worker's process group
+  kNoCredentials,           // the kernel attached no usable credentials
+  kFdPassed,                // it carried descriptors (SCM_RIGHTS): closed, never used
+  kMainPidRefused,          // MAINPID= naming PID 1, Vigil, another worker, or a foreign process
 };
 
-inline constexpr int kNotifyRejectionCount = 6;  // kNone included, so the enum indexes arrays
+inline constexpr int kNotifyRejectionCount = 11;  // kNone included, so the enum indexes arrays
 
 const char* NotifyRejectionName(NotifyRejection rejection);
 

@@ -1,87 +1,214 @@
 #include "agent/notify/notify_socket.h"
 
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstddef>
-#include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "agent/notify/notify_message.h"
+#include "agent/sys/pidfd.h"
+
+// Older C libraries (Debian 12's glibc 2.36) do not name these yet.
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
 
 namespace vigil {
+namespace {
 
-std::string NotifyTransport::NewToken() {
-  uint64_t value = 0;
-  if (::getrandom(&value, sizeof value, GRND_NONBLOCK) != sizeof value) {
-    // No entropy yet (very early boot): still unique, if guessable.
-    static uint64_t counter = 0;
-    value =
-        (static_cast<uint64_t>(::getpid()) << 32) ^ ++counter ^ reinterpret_cast<uintptr_t>(&value);
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(value));
-  return buf;
-}
+// The kernel passes at most SCM_MAX_FD (253) descriptors in one message: room for all of them
+// (so none is lost unclosed, though the kernel closes what does not fit), plus the credentials
+// and the pidfd.
+constexpr size_t kControlSize =
+    CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(int) * 253);
 
-StatusOr<UniqueFd> LinuxNotifyTransport::Open(const std::string& name) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) return Status::FromErrno("notify socket", errno);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (name.size() + 1 > sizeof addr.sun_path) return Status::Error("notify socket name too long");
-  addr.sun_path[0] = '\0';  // Abstract namespace.
-  std::memcpy(addr.sun_path + 1, name.data(), name.size());
-  const socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
-    return Status::FromErrno("bind notify socket @" + name, errno);
-  }
+Status SetFlag(int fd, int option, const char* name) {
   int on = 1;
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) {
-    return Status::FromErrno("setsockopt(SO_PASSCRED)", errno);
+  if (::setsockopt(fd, SOL_SOCKET, option, &on, sizeof on) != 0) {
+    return Status::FromErrno(std::string("setsockopt(") + name + ")", errno);
   }
-  return fd;
+  return Status();
 }
 
-std::vector<NotifyDatagram> LinuxNotifyTransport::Drain(int fd) {
+// Whether this kernel attaches pidfds to unix datagrams (Linux 6.5 and later).
+bool KernelHasPassPidfd() {
+  UniqueFd probe(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  return probe && SetFlag(probe.get(), SO_PASSPIDFD, "SO_PASSPIDFD").ok();
+}
+
+// The run's own processes are known by their identity alone: nothing else is read of them (the
+// common case, a worker's pings, costs no /proc read and no getpgid).
+bool Known(const KnownSenders& known, uint64_t identity) {
+  return identity != 0 && (identity == known.leader_identity || identity == known.main_identity);
+}
+
+// The sender of a datagram as read from its control messages, looked at now.
+NotifySender ReadSender(bool use_pidfd, const ucred* cred, UniqueFd pidfd, int pidfd_error,
+                        const KnownSenders& known) {
+  NotifySender sender;
+  if (cred != nullptr) {
+    sender.uid = cred->uid;
+    sender.credentials_pid = cred->pid;
+  }
+  if (use_pidfd) {
+    if (!pidfd && pidfd_error == 0) return sender;  // Source kNone: no credentials at all.
+    sender.source = NotifySender::Source::kPidfd;
+    if (pidfd) {
+      const uint64_t identity = PidfdIdentity(pidfd.get());
+      if (Known(known, identity)) {
+        sender.process = ProcessFacts{sender.credentials_pid, -1, false, identity};
+      } else {
+        sender.process = InspectPidfd(pidfd.get());
+      }
+    } else {
+      // Kernels before 6.16 cannot make a pidfd of a reaped sender; EMFILE and the like: none.
+      sender.pidfd_error = pidfd_error;
+      sender.process.pid = pidfd_error == ESRCH || pidfd_error == EINVAL ? -1 : -2;
+    }
+    return sender;
+  }
+  if (cred == nullptr) return sender;
+  sender.source = NotifySender::Source::kUcred;
+  if (cred->pid <= 0) {
+    sender.process.pid = 0;  // Not in our PID namespace: the kernel cannot name it.
+    return sender;
+  }
+  if (known.leader_pid > 0 && cred->pid == known.leader_pid) {
+    // The unreaped leader: its pid cannot name anyone else (AuthorizeSender says the same).
+    sender.process.pid = cred->pid;
+    return sender;
+  }
+  // Opened now, after the fact: the best SCM_CREDENTIALS allows (the pid may name a newer
+  // process if the sender has exited and its pid was reused since).
+  auto opened = OpenPidfd(cred->pid);
+  if (!opened.ok()) {
+    sender.pidfd_error = opened.status().os_error();
+    sender.process.pid = sender.pidfd_error == ESRCH ? -1 : -2;
+    return sender;
+  }
+  sender.process = InspectPidfd(opened->get());
+  return sender;
+}
+
+}  // namespace
+
+const char* NotifyCredentialsName(NotifyCredentials credentials) {
+  switch (credentials) {
+    case NotifyCredentials::kAuto:
+      return "auto";
+    case NotifyCredentials::kPidfd:
+      return "pidfd";
+    case NotifyCredentials::kUcred:
+      return "ucred";
+  }
+  return "auto";
+}
+
+StatusOr<std::unique_ptr<LinuxNotifyTransport>> LinuxNotifyTransport::Create(
+    NotifyDirectory directory, NotifyCredentials credentials) {
+  bool pidfd = credentials != NotifyCredentials::kUcred && KernelHasPassPidfd();
+  if (credentials == NotifyCredentials::kPidfd && !pidfd) {
+    return Status::Error(
+        "notify.credentials is pidfd, but this kernel cannot attach pidfds to datagrams "
+        "(SO_PASSPIDFD, Linux 6.5 and later): use auto or ucred");
+  }
+  // Either way senders are read through pidfds and /proc/self/fdinfo: check both work here.
+  auto self = OpenPidfd(::getpid());
+  if (!self.ok()) {
+    return Status::Error("cannot read senders of notify datagrams: " + self.status().message() +
+                         " (pidfd_open needs Linux 5.3 or later)");
+  }
+  if (PidOfPidfdFromProc(self->get()) != ::getpid()) {
+    return Status::Error(
+        "cannot read senders of notify datagrams: /proc/self/fdinfo does not show pids (is /proc "
+        "mounted?)");
+  }
+  return std::unique_ptr<LinuxNotifyTransport>(
+      new LinuxNotifyTransport(std::move(directory), pidfd));
+}
+
+StatusOr<NotifyEndpoint> LinuxNotifyTransport::Open(const std::string& label, uid_t owner,
+                                                    gid_t group) {
+  NotifyEndpoint endpoint;
+  endpoint.fd.Reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!endpoint.fd) return Status::FromErrno("notify socket for " + label, errno);
+  // Credentials are asked for before the socket has a name: no datagram arrives without them.
+  Status s = SetFlag(endpoint.fd.get(), SO_PASSCRED, "SO_PASSCRED");
+  if (s.ok() && pidfd_) s = SetFlag(endpoint.fd.get(), SO_PASSPIDFD, "SO_PASSPIDFD");
+  if (!s.ok()) return Status::Error("notify socket for " + label + ": " + s.message());
+  auto paths = directory_.CreateRun(endpoint.fd.get(), owner, group);
+  if (!paths.ok())
+    return Status::Error("notify socket for " + label + ": " + paths.status().message());
+  endpoint.paths = std::move(*paths);
+  return endpoint;
+}
+
+void LinuxNotifyTransport::Close(NotifyEndpoint& endpoint) {
+  if (!endpoint.fd) return;
+  endpoint.fd.Reset();
+  directory_.RemoveRun(endpoint.paths);
+  endpoint.paths = NotifyRunPaths();
+}
+
+std::vector<NotifyDatagram> LinuxNotifyTransport::Drain(int fd, size_t max,
+                                                        const KnownSenders& known) {
   std::vector<NotifyDatagram> out;
-  // One byte more than the protocol allows, so an oversized datagram is seen as such.
+  // One byte more than the protocol allows, so an oversized datagram is seen as such (and
+  // MSG_TRUNC gives its real size).
   char buf[kMaxNotifyDatagram + 1];
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 16)];
-  for (;;) {
+  alignas(cmsghdr) char control[kControlSize];
+  while (out.size() < max) {
     iovec iov{buf, sizeof buf};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+    const ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;  // EAGAIN: drained. Anything else: nothing more to read now.
     }
     NotifyDatagram d;
-    d.truncated = (msg.msg_flags & MSG_TRUNC) != 0 || static_cast<size_t>(n) > kMaxNotifyDatagram;
-    d.data.assign(buf, std::min(static_cast<size_t>(n), kMaxNotifyDatagram));
+    d.size = static_cast<size_t>(n);
+    d.truncated = (msg.msg_flags & MSG_TRUNC) != 0 || d.size > kMaxNotifyDatagram;
+    d.data.assign(buf, std::min(d.size, kMaxNotifyDatagram));
+    d.control_truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
+    const ucred* cred = nullptr;
+    ucred cred_copy;
+    UniqueFd pidfd;
+    int pidfd_error = 0;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level != SOL_SOCKET) continue;
-      if (c->cmsg_type == SCM_CREDENTIALS) {
-        ucred cred;
-        std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
-        d.sender_pid = cred.pid;
-      } else if (c->cmsg_type == SCM_RIGHTS) {
-        // sd_pid_notify_with_fds() may pass descriptors; we keep none of them.
-        const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < count; ++i) {
+      const size_t payload = c->cmsg_len - CMSG_LEN(0);
+      if (c->cmsg_type == SCM_RIGHTS) {
+        // Descriptors are never used: each is closed at once, and the datagram refused.
+        for (size_t i = 0; i + sizeof(int) <= payload; i += sizeof(int)) {
           int passed;
-          std::memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof passed);
+          std::memcpy(&passed, CMSG_DATA(c) + i, sizeof passed);
           ::close(passed);
+          ++d.fds_passed;
+        }
+      } else if (c->cmsg_type == SCM_CREDENTIALS && payload >= sizeof(ucred)) {
+        std::memcpy(&cred_copy, CMSG_DATA(c), sizeof cred_copy);
+        cred = &cred_copy;
+      } else if (c->cmsg_type == SCM_PIDFD && payload >= sizeof(int)) {
+        int value;
+        std::memcpy(&value, CMSG_DATA(c), sizeof value);
+        if (value >= 0) {
+          pidfd.Reset(value);
+        } else {
+          pidfd_error = -value;
         }
       }
     }
+    d.sender = ReadSender(pidfd_, cred, std::move(pidfd), pidfd_error, known);
     out.push_back(std::move(d));
   }
   return out;

@@ -43,6 +43,7 @@ struct ExitRecord {
   int signal = 0;             // terminating signal when it was killed, else 0
   bool before_ready = false;  // it never became ready in this run (a boot-phase end)
   bool graceful = false;      // ended as asked: a success code, or the stop signal Vigil sent
+  bool straggler = false;     // had to be signalled at a deadline (fast signal or SIGKILL)
   bool failure = false;       // counts toward backoff and the crash-loop verdict
 };
 

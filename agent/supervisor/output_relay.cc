@@ -6,19 +6,12 @@
 #include <cerrno>
 #include <vector>
 
+#include "agent/log/log.h"
+#include "agent/log/output_channel.h"
+
 namespace vigil {
 namespace {
 constexpr size_t kMaxLine = 64 * 1024;
-
-void WriteAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // Our stdout is gone: nothing else to do with the line.
-    done += static_cast<size_t>(n);
-  }
-}
 }  // namespace
 
 OutputRelay::~OutputRelay() {
@@ -67,7 +60,8 @@ void OutputRelay::Emit(const Stream& stream, std::string_view line) {
   out += stream.prefix;
   out += line;
   out += '\n';
-  WriteAll(stream.target_fd, out);
+  // Never a blocking write: a reader that stalls costs lines (counted), never PID 1's loop.
+  log::StandardChannel(stream.target_fd).Write(out);
 }
 
 void OutputRelay::OnReadable(int fd) {

@@ -4,7 +4,10 @@
 // `kubectl logs` reads; zero copies). With one, each worker run gets two pipes; the relay reads
 // them on the loop and writes every line as "[pool/slot] line" to Vigil's own stdout or stderr.
 // A line longer than 64 KiB is cut there; a last line without a newline is flushed at EOF.
-// Writes to Vigil's stdout are blocking, as the worker's own would have been. Single-threaded.
+// Lines go out through Vigil's non-blocking stdout and stderr channels (log/output_channel.h):
+// when nobody reads them, lines are dropped and counted rather than PID 1 blocking in a write
+// (workers without a prefix write to the inherited descriptors and block themselves, as
+// without Vigil). Single-threaded.
 #pragma once
 
 #include <string>

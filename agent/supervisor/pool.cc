@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "agent/base/duration.h"
 #include "agent/init/signals.h"
 #include "agent/log/log.h"
 #include "agent/notify/notify_message.h"
@@ -18,6 +19,11 @@ extern char** environ;
 
 namespace vigil {
 namespace {
+
+// Datagrams read from one socket per turn of the loop, and at most at a worker's exit (in
+// batches): more than the kernel queues on a socket (net.unix.max_dgram_qlen, 512 by default).
+constexpr size_t kNotifyBatch = 64;
+constexpr int kNotifyBatchesAtExit = 64;
 
 // Variables a worker must not inherit from whoever started Vigil: they would describe Vigil's
 // own supervisor, not the worker's.
@@ -33,6 +39,8 @@ bool ParseId(const std::string& text, unsigned* out) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
   return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
 }
+
+}  // namespace
 
 // Resolves the pool's user and group into the spawn request. Names were checked at load time;
 // a name that disappeared since is reported as a spawn failure.
@@ -66,8 +74,6 @@ Status ResolveCredentials(const PoolConfig& config, SpawnRequest* request) {
   return Status();
 }
 
-}  // namespace
-
 Pool::Pool(const PoolConfig& config, PoolServices services, PoolObserver& observer)
     : config_(config),
       services_(std::move(services)),
@@ -99,7 +105,10 @@ Pool::~Pool() {
     for (TimerId id : timers_[slot]) {
       if (id != kNoTimer) services_.scheduler.Cancel(id);
     }
-    if (runs_[slot].notify_fd) services_.watcher.Unwatch(runs_[slot].notify_fd.get());
+    if (runs_[slot].notify.fd) {
+      services_.watcher.Unwatch(runs_[slot].notify.fd.get());
+      services_.notify.Close(runs_[slot].notify);
+    }
   }
 }
 
@@ -113,14 +122,16 @@ void Pool::Start() {
   CheckIdle();
 }
 
-void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at) {
+void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadline) {
   const int signo = fast ? config_.fast_stop_signal : config_.stop_signal;
   recycle_queue_.clear();
   restart_queue_.clear();
   restart_batch_.clear();
   std::fill(revive_.begin(), revive_.end(), false);
   for (size_t slot = 0; slot < workers_.size(); ++slot) {
-    Execute(static_cast<int>(slot), workers_[slot]->Stop(cause, signo, kill_at, Now()));
+    Worker& w = *workers_[slot];
+    Execute(static_cast<int>(slot), at_deadline ? w.StopAtDeadline(signo, kill_at, Now())
+                                                : w.Stop(cause, signo, kill_at, Now()));
   }
   CheckIdle();
 }
@@ -176,6 +187,10 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
         break;
       case WorkerAction::Kind::kSignal:
         SignalRun(slot, action.signo);
+        // Every signal the worker decides on ends it (stop, fast, watchdog). A stopped process
+        // keeps it pending until continued, so, like systemd, continue the group right after;
+        // SIGKILL needs no help.
+        if (action.signo != SIGKILL && action.signo != SIGCONT) SignalRun(slot, SIGCONT);
         break;
       case WorkerAction::Kind::kSetTimer: {
         TimerId& id = timers_[slot][static_cast<int>(action.timer)];
@@ -300,7 +315,7 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
   }
 }
 
-std::vector<std::string> Pool::WorkerEnvironment(int slot, const std::string& notify_name) const {
+std::vector<std::string> Pool::WorkerEnvironment(int slot, const std::string& notify_socket) const {
   std::vector<std::string> env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string_view entry(*e);
@@ -315,7 +330,7 @@ std::vector<std::string> Pool::WorkerEnvironment(int slot, const std::string& no
     env.push_back(key + "=" + value);
   env.push_back("VIGIL_POOL=" + config_.name);
   env.push_back("VIGIL_WORKER=" + std::to_string(slot));
-  env.push_back("NOTIFY_SOCKET=@" + notify_name);
+  env.push_back("NOTIFY_SOCKET=" + notify_socket);
   if (config_.watchdog > Duration::zero()) {
     env.push_back(
         "WATCHDOG_USEC=" +
@@ -327,21 +342,22 @@ std::vector<std::string> Pool::WorkerEnvironment(int slot, const std::string& no
 
 void Pool::Spawn(int slot) {
   Run& run = runs_[slot];
-  const std::string notify_name = services_.notify_prefix + "-" + config_.name + "-" +
-                                  std::to_string(slot) + "-" + std::to_string(++spawn_serial_) +
-                                  "-" + services_.notify.NewToken();
   SpawnRequest request;
   request.argv = config_.command;
-  request.env = WorkerEnvironment(slot, notify_name);
   request.working_dir = config_.working_dir;
 
   Status failed;
   if (services_.drop_privileges) failed = ResolveCredentials(config_, &request);
-  StatusOr<UniqueFd> notify_fd = failed.ok() ? services_.notify.Open(notify_name) : failed;
+  // The socket's directory is the worker's uid's alone (notify_directory.h).
+  StatusOr<NotifyEndpoint> notify =
+      failed.ok() ? services_.notify.Open(config_.name + "/" + std::to_string(slot), request.uid,
+                                          request.gid)
+                  : failed;
+  if (notify.ok()) request.env = WorkerEnvironment(slot, notify->paths.socket_path);
   // With log_prefix, the child's stdout and stderr are pipes to the relay; these are our copies
   // of their write ends, closed when this function returns.
   UniqueFd out_pipe, err_pipe;
-  if (notify_fd.ok() && config_.log_prefix) {
+  if (notify.ok() && config_.log_prefix) {
     const std::string prefix = "[" + config_.name + "/" + std::to_string(slot) + "] ";
     auto out = relay_.Open(prefix, 1);
     auto err = relay_.Open(prefix, 2);
@@ -357,13 +373,15 @@ void Pool::Spawn(int slot) {
   }
   SpawnedChild child;
   SpawnError error;
-  if (!notify_fd.ok()) {
-    error.status = notify_fd.status();
+  if (!notify.ok()) {
+    error.status = notify.status();
   } else if (services_.os.Spawn(request, &child, &error)) {
     run.pid = child.pid;
     run.main_pid = child.pid;
+    run.leader_reaped = false;
     run.pidfd = std::move(child.pidfd);
-    run.notify_fd = std::move(*notify_fd);
+    run.leader_identity = run.pidfd ? services_.os.InspectPidfd(run.pidfd.get()).identity : 0;
+    run.notify = std::move(*notify);
     slot_of_pid_[run.pid] = slot;
     run.started_at = Now();
     run.boot_observed = false;
@@ -373,50 +391,93 @@ void Pool::Spawn(int slot) {
       ++counters_.restarts_by_reason[static_cast<int>(last->reason)];
     }
     Status watched =
-        services_.watcher.Watch(run.notify_fd.get(), [this, slot] { OnNotifyReadable(slot); });
+        services_.watcher.Watch(run.notify.fd.get(), [this, slot] { OnNotifyReadable(slot); });
     if (!watched.ok()) log::Warn("pool {}: {}", config_.name, watched.message());
     log::Event(log::Level::kInfo, "worker_started", "worker started",
-               {{"pool", config_.name}, {"slot", slot}, {"pid", run.pid}});
+               {{"pool", config_.name},
+                {"slot", slot},
+                {"pid", run.pid},
+                {"notify_socket", run.notify.paths.socket_path}});
     Execute(slot, workers_[slot]->Spawned(Now()));
     return;
   }
+  if (notify.ok()) services_.notify.Close(*notify);
   run.last_pid = -1;
   log::Event(log::Level::kError, "worker_spawn_failed", error.status.message(),
              {{"pool", config_.name}, {"slot", slot}});
   Execute(slot, workers_[slot]->SpawnFailed(Now()));
 }
 
+bool Pool::GroupIsHeld(const Run& run) {
+  // While the leader is unreaped its pid, and so the group's number, is its own. Once it has
+  // been reaped, the number stays taken only as long as a member of the group lives: the main
+  // process, if it is still in the group. Otherwise the group is never signalled again (the
+  // number could name a new process's group).
+  if (run.pid <= 0) return false;
+  if (!run.leader_reaped) return true;
+  if (!run.main_pidfd) return false;
+  const ProcessFacts main = services_.os.InspectPidfd(run.main_pidfd.get());
+  return !main.exited && main.pgid == run.pid;
+}
+
 void Pool::SignalRun(int slot, int signo) {
   const Run& run = runs_[slot];
   if (run.pid <= 0) return;
-  // The whole process group: the worker and whatever it started. The group cannot be reused
-  // while its leader is unreaped; once a MAINPID wrapper's leader is reaped, only MAINPID is
-  // signalled.
-  if (!run.leader_reaped) {
+  // The whole process group: the worker and whatever it started (a MAINPID= of the group too).
+  const bool group = GroupIsHeld(run);
+  if (group) {
     Status s = services_.os.SignalGroup(run.pid, signo);
     if (!s.ok() && s.os_error() != ESRCH)
       log::Warn("pool {} slot {}: {}", config_.name, slot, s.message());
   }
-  if (run.main_pid != run.pid) {
-    // A MAINPID= that left the group (setsid) still gets the signal.
-    Status m = services_.os.SignalPid(run.main_pid, signo);
-    if (!m.ok() && m.os_error() != ESRCH)
-      log::Warn("pool {} slot {}: {}", config_.name, slot, m.message());
+  if (run.main_pidfd) {
+    // A main process that has left the group (setsid) is signalled on its own, through its
+    // pidfd; one still in it already had the group's signal: never twice.
+    const ProcessFacts main = services_.os.InspectPidfd(run.main_pidfd.get());
+    if (!main.exited && (!group || main.pgid != run.pid)) {
+      Status m = services_.os.SignalPidfd(run.main_pidfd.get(), signo);
+      if (!m.ok() && m.os_error() != ESRCH)
+        log::Warn("pool {} slot {}: {}", config_.name, slot, m.message());
+    }
   }
   log::Debug("pool {} slot {}: sent {}", config_.name, slot, SignalName(signo));
 }
 
 void Pool::OnNotifyReadable(int slot) {
   const Run& run = runs_[slot];
-  if (!run.notify_fd) return;
-  for (const NotifyDatagram& d : services_.notify.Drain(run.notify_fd.get())) {
+  if (!run.notify.fd) return;
+  // A bounded batch per turn: a worker that floods its socket cannot hold the loop (the level-
+  // triggered watch brings us back for the rest). The kernel bounds what waits in the socket.
+  for (const NotifyDatagram& d :
+       services_.notify.Drain(run.notify.fd.get(), kNotifyBatch, KnownSendersOf(slot))) {
     HandleDatagram(slot, d);
   }
   CheckIdle();
 }
 
+RunIdentity Pool::IdentityOf(int slot) const {
+  const Run& run = runs_[slot];
+  RunIdentity id;
+  id.leader = run.pid;
+  id.leader_reaped = run.leader_reaped;
+  id.leader_identity = run.leader_identity;
+  id.main_pid = run.main_pid;
+  id.main_identity = run.main_pidfd ? run.main_identity : run.leader_identity;
+  return id;
+}
+
+KnownSenders Pool::KnownSendersOf(int slot) const {
+  const RunIdentity id = IdentityOf(slot);
+  KnownSenders known;
+  known.leader_identity = id.leader_identity;
+  known.main_identity = id.main_identity;
+  known.leader_pid = id.leader_reaped ? -1 : id.leader;
+  return known;
+}
+
 void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
   Run& run = runs_[slot];
+  const pid_t sender = d.sender.process.pid > 0 ? d.sender.process.pid : d.sender.credentials_pid;
   auto reject = [&](NotifyRejection why, const std::string& detail) {
     ++counters_.notify_rejected;
     ++counters_.notify_rejected_by_cause[static_cast<int>(why)];
@@ -424,46 +485,32 @@ void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
                {{"pool", config_.name},
                 {"slot", slot},
                 {"cause", NotifyRejectionName(why)},
-                {"sender_pid", d.sender_pid},
+                {"sender_pid", sender},
+                {"sender_uid", d.sender.uid == static_cast<uid_t>(-1)
+                                   ? int64_t{-1}
+                                   : static_cast<int64_t>(d.sender.uid)},
                 {"detail", detail}});
   };
-  // Attributed by socket; the sender's credentials are a second check. A sender from outside
-  // our PID namespace shows as pid 0. A sender that already exited cannot be checked, and the
-  // socket it used is this run's alone, so it is believed.
-  if (d.sender_pid <= 0)
-    return reject(NotifyRejection::kUnauthorized, "sender outside Vigil's PID namespace");
-  if (d.sender_pid != run.pid && d.sender_pid != run.main_pid) {
-    const pid_t group = services_.os.ProcessGroupOf(d.sender_pid);
-    if (group >= 0 && group != run.pid) {
-      return reject(NotifyRejection::kUnauthorized, "sender pid " + std::to_string(d.sender_pid) +
-                                                        " is not in the worker's process group");
-    }
+  // Who sent it comes first: a datagram nobody can be held to is not even parsed.
+  if (AuthDecision who = AuthorizeSender(d, IdentityOf(slot)); !who.ok()) {
+    return reject(who.rejection, who.detail);
   }
-  if (d.truncated) return reject(NotifyRejection::kOversized, "datagram larger than 4096 bytes");
+  if (d.truncated) {
+    return reject(NotifyRejection::kOversized, "datagram of " + std::to_string(d.size) +
+                                                   " bytes, larger than " +
+                                                   std::to_string(kMaxNotifyDatagram));
+  }
   NotifyParseResult parsed = ParseNotifyDatagram(d.data);
   if (parsed.rejection != NotifyRejection::kNone) return reject(parsed.rejection, parsed.error);
-  ++counters_.notify_accepted;
   const NotifyMessage& m = parsed.message;
-  CountNotifyKeys(m, counters_.notify_by_key);
-  if (m.main_pid && *m.main_pid != run.main_pid && run.pid > 0 &&
-      (*m.main_pid <= 1 || *m.main_pid == services_.os.GetPid() ||
-       slot_of_pid_.count(*m.main_pid) != 0 ||
-       services_.os.ProcessGroupOf(*m.main_pid) != run.pid)) {
-    // Only a process of the worker's own group can take over as its main process: naming
-    // another worker, PID 1 or anything outside would let it steal their exits.
-    log::Event(log::Level::kWarn, "notify_rejected", "MAINPID refused",
-               {{"pool", config_.name},
-                {"slot", slot},
-                {"cause", "unauthorized"},
-                {"main_pid", *m.main_pid}});
-    ++counters_.notify_rejected;
-    ++counters_.notify_rejected_by_cause[static_cast<int>(NotifyRejection::kUnauthorized)];
-  } else if (m.main_pid && *m.main_pid != run.main_pid && run.pid > 0) {
-    run.main_pid = *m.main_pid;
-    slot_of_pid_[run.main_pid] = slot;
-    log::Event(log::Level::kInfo, "worker_main_pid", "worker changed its main pid",
-               {{"pool", config_.name}, {"slot", slot}, {"main_pid", run.main_pid}});
+  // A refused MAINPID= refuses the whole datagram, like any bad value of a known key.
+  if (m.main_pid && *m.main_pid != run.main_pid) {
+    if (AuthDecision main = AdoptMainPid(slot, *m.main_pid); !main.ok()) {
+      return reject(main.rejection, main.detail);
+    }
   }
+  ++counters_.notify_accepted;
+  CountNotifyKeys(m, counters_.notify_by_key);
   if (m.status) {
     log::Event(log::Level::kDebug, "worker_status", *m.status,
                {{"pool", config_.name}, {"slot", slot}});
@@ -479,6 +526,43 @@ void Pool::HandleDatagram(int slot, const NotifyDatagram& d) {
   if (workers_[slot]->status_text() != status_before) observer_.OnWorkerChanged(*this, slot);
 }
 
+AuthDecision Pool::AdoptMainPid(int slot, pid_t candidate) {
+  Run& run = runs_[slot];
+  // Read through a pidfd, so that what is checked is what is kept: the pidfd then follows that
+  // very process (signals, liveness), never a later owner of its pid.
+  UniqueFd pidfd;
+  ProcessFacts facts;
+  if (candidate > 1) {
+    auto opened = services_.os.OpenPidfd(candidate);
+    if (opened.ok()) {
+      pidfd = std::move(*opened);
+      facts = services_.os.InspectPidfd(pidfd.get());
+    }
+  }
+  auto owner = slot_of_pid_.find(candidate);
+  const bool other_worker = owner != slot_of_pid_.end() && owner->second != slot;
+  AuthDecision decision =
+      AuthorizeMainPid(candidate, facts, IdentityOf(slot), services_.os.GetPid(), other_worker);
+  if (!decision.ok()) return decision;
+  // The old main process, if not the leader, is now just a member of the group.
+  if (run.main_pid != run.pid) {
+    auto old = slot_of_pid_.find(run.main_pid);
+    if (old != slot_of_pid_.end() && old->second == slot) slot_of_pid_.erase(old);
+  }
+  run.main_pid = candidate;
+  if (candidate == run.pid) {
+    run.main_pidfd.Reset();
+    run.main_identity = 0;
+  } else {
+    run.main_pidfd = std::move(pidfd);
+    run.main_identity = facts.identity;
+    slot_of_pid_[candidate] = slot;
+  }
+  log::Event(log::Level::kInfo, "worker_main_pid", "worker changed its main pid",
+             {{"pool", config_.name}, {"slot", slot}, {"main_pid", run.main_pid}});
+  return decision;
+}
+
 bool Pool::OnProcessExited(pid_t pid, int wait_status) {
   if (prober_.OnProcessExited(pid, wait_status)) return true;
   auto it = slot_of_pid_.find(pid);
@@ -487,10 +571,10 @@ bool Pool::OnProcessExited(pid_t pid, int wait_status) {
   Run& run = runs_[slot];
   slot_of_pid_.erase(it);
   if (pid != run.main_pid) {
-    // The process we spawned handed over to a MAINPID= and exited: the run goes on while the
-    // main pid lives (it is reparented to us, so its exit will be reaped here too).
-    if (run.main_pid > 0 && services_.os.ProcessGroupOf(run.main_pid) >= 0) {
-      // Its id may now be reused: never signal that group again.
+    if (pid != run.pid) return false;  // Not the run's any more: left to others (an orphan).
+    // The leader handed over to a MAINPID= and exited: the run goes on while the main process
+    // lives (reparented to us, its exit will be reaped here too).
+    if (run.main_pidfd && !services_.os.InspectPidfd(run.main_pidfd.get()).exited) {
       run.leader_reaped = true;
       return true;
     }
@@ -502,8 +586,15 @@ bool Pool::OnProcessExited(pid_t pid, int wait_status) {
 
 void Pool::EndRun(int slot, int wait_status) {
   // Messages sent just before the exit (X_VIGIL_STOP=1, STATUS=) are still queued: read them
-  // first, so a request is never lost because its sender was quick to exit.
-  OnNotifyReadable(slot);
+  // all first (the kernel bounds the queue), so a request is never lost because its sender was
+  // quick to exit.
+  for (int batch = 0; batch < kNotifyBatchesAtExit && runs_[slot].notify.fd; ++batch) {
+    const auto datagrams =
+        services_.notify.Drain(runs_[slot].notify.fd.get(), kNotifyBatch, KnownSendersOf(slot));
+    for (const NotifyDatagram& d : datagrams)
+      HandleDatagram(slot, d);
+    if (datagrams.size() < kNotifyBatch) break;
+  }
   CloseRun(slot);
   // A SIGKILL Vigil sent itself never consumes a kill of the OOM killer.
   const bool oom = WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL &&
@@ -514,20 +605,25 @@ void Pool::EndRun(int slot, int wait_status) {
 
 void Pool::CloseRun(int slot) {
   Run& run = runs_[slot];
-  // Whatever the worker left in its process group dies with it; the group id cannot have been
-  // reused while members remain.
-  if (run.pid > 0 && !run.leader_reaped) {
+  // Whatever the worker left in its process group dies with it, as long as the group's number
+  // is provably still the run's (a leader reaped in this very turn leaves no time for reuse).
+  if (GroupIsHeld(run)) {
     Status s = services_.os.SignalGroup(run.pid, SIGKILL);
     if (s.ok())
       log::Debug("pool {} slot {}: killed what the worker left behind", config_.name, slot);
   }
-  if (run.notify_fd) {
-    services_.watcher.Unwatch(run.notify_fd.get());
-    run.notify_fd.Reset();
+  if (run.notify.fd) {
+    services_.watcher.Unwatch(run.notify.fd.get());
+    services_.notify.Close(run.notify);
   }
-  if (run.main_pid != run.pid) slot_of_pid_.erase(run.main_pid);
-  slot_of_pid_.erase(run.pid);
+  for (pid_t pid : {run.main_pid, run.pid}) {
+    auto it = slot_of_pid_.find(pid);
+    if (it != slot_of_pid_.end() && it->second == slot) slot_of_pid_.erase(it);
+  }
   run.pidfd.Reset();
+  run.main_pidfd.Reset();
+  run.leader_identity = 0;
+  run.main_identity = 0;
   run.last_pid = run.pid;
   run.pid = -1;
   run.leader_reaped = false;
@@ -563,16 +659,15 @@ bool Pool::all_ended_gracefully() const {
 bool Pool::any_killed_at_deadline() const {
   for (const auto& w : workers_) {
     const auto& last = w->last_exit();
-    if (last && last->reason == ExitReason::kStopTimeoutKilled) return true;
+    if (last && last->straggler) return true;
   }
   return false;
 }
 
 void Pool::CountReady() {
-  int count = 0;
-  for (const auto& w : workers_)
-    count += w->ready() ? 1 : 0;
-  ready_count_ = count;
+  // O(1), from the per-state counts: a scan of the workers here made every worker event O(n),
+  // and starting or draining a pool of n workers O(n^2) (minutes at the config's 100000).
+  ready_count_ = CountIn(WorkerState::kReady);
 }
 
 void Pool::RecomputeReadiness() {
@@ -611,7 +706,7 @@ void Pool::PumpRecycleQueue() {
     log::Event(log::Level::kInfo, "worker_recycling", "recycling worker at max lifetime",
                {{"pool", config_.name}, {"slot", next}});
     Execute(next, workers_[next]->Stop(StopCause::kRecycle, config_.stop_signal,
-                                       Now() + config_.stop_timeout, Now()));
+                                       SaturatingAdd(Now(), config_.stop_timeout), Now()));
   }
 }
 
@@ -632,7 +727,7 @@ void Pool::Scale(int replicas) {
   for (int slot = slot_count() - 1; slot >= replicas; --slot) {
     revive_[slot] = false;
     Execute(slot, workers_[slot]->Stop(StopCause::kAdmin, config_.stop_signal,
-                                       Now() + config_.stop_timeout, Now()));
+                                       SaturatingAdd(Now(), config_.stop_timeout), Now()));
   }
   TrimRetiredSlots();
   RecomputeReadiness();
@@ -683,7 +778,7 @@ void Pool::PumpRollingRestart() {
     if (slot >= slot_count() || !workers_[slot]->running()) continue;
     restart_batch_.push_back(slot);
     Execute(slot, workers_[slot]->Stop(StopCause::kRestart, config_.stop_signal,
-                                       Now() + config_.stop_timeout, Now()));
+                                       SaturatingAdd(Now(), config_.stop_timeout), Now()));
   }
 }
 

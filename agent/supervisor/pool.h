@@ -2,7 +2,8 @@
 //
 // A Pool turns each Worker's actions into effects: it spawns processes (each in its own process
 // group, with VIGIL_POOL, VIGIL_WORKER, NOTIFY_SOCKET and WATCHDOG_USEC), opens one notify
-// socket per run, arms and cancels timers, signals process groups, reaps what belongs to it,
+// socket per run and checks every datagram's sender (notify_auth.h), follows MAINPID= handovers,
+// arms and cancels timers, signals process groups, reaps what belongs to it,
 // recycles one worker at a time, and reports upward through PoolObserver: exits, readiness,
 // crash-loop verdicts, and workers' requests to stop the pod.
 //
@@ -27,6 +28,7 @@
 #include "agent/event/fd_watcher.h"
 #include "agent/event/scheduler.h"
 #include "agent/metrics/histogram.h"
+#include "agent/notify/notify_auth.h"
 #include "agent/notify/notify_socket.h"
 #include "agent/supervisor/oom_watch.h"
 #include "agent/supervisor/output_relay.h"
@@ -55,6 +57,10 @@ class PoolObserver {
   virtual void OnPoolChanged(Pool& pool) { (void)pool; }
 };
 
+// Resolves a pool's user and group (names or ids) into `request`'s uid, gid and user name.
+// Names were checked at load time; one that disappeared since is an error.
+Status ResolveCredentials(const PoolConfig& config, SpawnRequest* request);
+
 struct PoolServices {
   Os& os;
   Scheduler& scheduler;
@@ -62,7 +68,6 @@ struct PoolServices {
   NotifyTransport& notify;
   const Clock& clock;
   Random& random;
-  std::string notify_prefix;     // unique to this agent run; notify sockets are @<prefix>-...
   bool drop_privileges = false;  // Vigil runs as root: user/group apply
   OomWatch* oom = nullptr;       // classifies SIGKILLs as oom_killed; none: never
 };
@@ -100,7 +105,8 @@ class Pool {
   void Start();
   // Asks every worker to stop with the pool's graceful (or fast) signal, SIGKILL at `kill_at`.
   // `cause` decides whether slots come back (drain, admin: no).
-  void StopAll(StopCause cause, bool fast, MonoTime kill_at);
+  // `at_deadline`: the drain's deadline has come, so whoever still runs is a straggler.
+  void StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadline = false);
   // A signal for the workers (SIGHUP, SIGUSR1, ...), after the pool's rewrite table.
   void ForwardSignal(int signo);
   // Reaped `pid` with `wait_status`; returns false when the pid is not one of this pool's.
@@ -131,13 +137,19 @@ class Pool {
   const PoolCounters& counters() const { return counters_; }
 
  private:
-  struct Run {                   // The live process of a slot, if any.
-    pid_t pid = -1;              // what we spawned: also its process group
+  // The live processes of a slot, if any. The run is the spawned process (the leader, whose pid
+  // is also the run's process group) and, after MAINPID=, a main process of that group; it ends
+  // when the main process exits (or the leader, when the main process is already gone).
+  struct Run {
+    pid_t pid = -1;              // the leader: what we spawned, and the run's process group
     pid_t main_pid = -1;         // MAINPID=, else pid
     pid_t last_pid = -1;         // the pid of the run that ended last, for its exit report
-    bool leader_reaped = false;  // `pid` exited and was reaped while MAINPID lives on
-    UniqueFd pidfd;
-    UniqueFd notify_fd;
+    bool leader_reaped = false;  // the leader exited and was reaped while the main process lives
+    UniqueFd pidfd;              // the leader's
+    uint64_t leader_identity = 0;
+    UniqueFd main_pidfd;  // the main process's, when it is not the leader
+    uint64_t main_identity = 0;
+    NotifyEndpoint notify;
     MonoTime started_at{};       // when it was spawned
     bool boot_observed = false;  // its boot time is in the histogram
   };
@@ -145,10 +157,16 @@ class Pool {
   void Execute(int slot, const WorkerActions& actions);
   void LogStateChange(int slot, const WorkerActions& actions);
   void Spawn(int slot);
-  std::vector<std::string> WorkerEnvironment(int slot, const std::string& notify_name) const;
+  std::vector<std::string> WorkerEnvironment(int slot, const std::string& notify_socket) const;
   void SignalRun(int slot, int signo);
   void OnNotifyReadable(int slot);
   void HandleDatagram(int slot, const NotifyDatagram& datagram);
+  // MAINPID=candidate from the run of `slot`: adopted, or refused with the cause.
+  AuthDecision AdoptMainPid(int slot, pid_t candidate);
+  RunIdentity IdentityOf(int slot) const;
+  KnownSenders KnownSendersOf(int slot) const;
+  // The run's process group may be signalled: its number cannot name anyone else.
+  bool GroupIsHeld(const Run& run);
   void EndRun(int slot, int wait_status);
   void CloseRun(int slot);
   void CountReady();
@@ -183,7 +201,6 @@ class Pool {
   bool was_ready_ = false;
   bool failed_ = false;
   bool was_idle_ = true;
-  uint64_t spawn_serial_ = 0;
   PoolCounters counters_;
 };
 

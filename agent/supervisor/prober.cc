@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "agent/base/duration.h"
 #include "agent/log/log.h"
 #include "agent/sys/socket_address.h"
 
@@ -57,7 +58,7 @@ void Prober::Stop(int slot) {
 
 void Prober::Schedule(int slot, Duration delay) {
   Probe& p = at(slot);
-  p.next = scheduler_.RunAt(clock_.Now() + delay, [this, slot] {
+  p.next = scheduler_.RunAt(SaturatingAdd(clock_.Now(), delay), [this, slot] {
     at(slot).next = kNoTimer;
     Launch(slot);
   });
@@ -67,11 +68,12 @@ void Prober::Launch(int slot) {
   Probe& p = at(slot);
   if (!p.active || p.running) return;
   p.running = true;
-  p.timeout = scheduler_.RunAt(clock_.Now() + config_.readiness.timeout, [this, slot] {
-    at(slot).timeout = kNoTimer;
-    log::Debug("pool {} slot {}: readiness probe timed out", config_.name, slot);
-    Complete(slot, false);
-  });
+  p.timeout =
+      scheduler_.RunAt(SaturatingAdd(clock_.Now(), config_.readiness.timeout), [this, slot] {
+        at(slot).timeout = kNoTimer;
+        log::Debug("pool {} slot {}: readiness probe timed out", config_.name, slot);
+        Complete(slot, false);
+      });
   if (config_.readiness.mode == ReadinessMode::kExec) {
     LaunchExec(slot);
   } else {

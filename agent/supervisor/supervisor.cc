@@ -8,6 +8,7 @@
 #include "agent/base/duration.h"
 #include "agent/init/signals.h"
 #include "agent/log/log.h"
+#include "agent/supervisor/fd_budget.h"
 
 extern char** environ;
 
@@ -17,6 +18,7 @@ namespace {
 constexpr int kOk = 0;
 constexpr int kInvalidArgument = 3;
 constexpr int kNotFound = 5;
+constexpr int kResourceExhausted = 8;
 constexpr int kFailedPrecondition = 9;
 
 int64_t Millis(Duration d) {
@@ -87,6 +89,16 @@ Supervisor::~Supervisor() {
 void Supervisor::CancelTimer(TimerId* id) {
   if (*id != kNoTimer) services_.scheduler.Cancel(*id);
   *id = kNoTimer;
+}
+
+Status Supervisor::CheckDescriptors() const {
+  std::vector<PoolSize> sizes;
+  for (const PoolConfig& pool : config_.pools)
+    sizes.push_back({&pool, pool.replicas});
+  if (auto shortfall = DescriptorShortfall(sizes, descriptor_limit_)) {
+    return Status::Error(*shortfall);
+  }
+  return Status();
 }
 
 void Supervisor::Start() {
@@ -184,7 +196,7 @@ Supervisor::CommandResult Supervisor::Drain(DrainTrigger trigger, Duration deadl
       if (!fast_) {
         fast_ = true;
         log::Event(log::Level::kInfo, "shutdown_escalated", "fast stop during the drain", {});
-        StopAllFast(now + kFastStopTimeout);
+        StopAllFast(SaturatingAdd(now, kFastStopTimeout));
       }
       if (drain_.complete) Finish();
     } else if (trigger == DrainTrigger::kWorker || trigger == DrainTrigger::kCrashLoop) {
@@ -199,8 +211,11 @@ Supervisor::CommandResult Supervisor::Drain(DrainTrigger trigger, Duration deadl
   ++counters_.drains_by_trigger[static_cast<int>(trigger)];
   drain_.trigger = trigger;
   drain_.started_at = now;
-  drain_.deadline = now + config_.drain.grace_period - config_.drain.safety_margin;
-  if (deadline > Duration::zero()) drain_.deadline = std::min(drain_.deadline, now + deadline);
+  drain_.deadline =
+      SaturatingAdd(now, SaturatingSub(config_.drain.grace_period, config_.drain.safety_margin));
+  if (deadline > Duration::zero()) {
+    drain_.deadline = std::min(drain_.deadline, SaturatingAdd(now, deadline));
+  }
   drain_.exit_when_complete = trigger != DrainTrigger::kPreStop && trigger != DrainTrigger::kApi;
   phase_ = AgentPhase::kStopping;
   log::Event(
@@ -214,12 +229,13 @@ Supervisor::CommandResult Supervisor::Drain(DrainTrigger trigger, Duration deadl
   });
   if (trigger == DrainTrigger::kFastStop) {
     fast_ = true;
-    StopAllFast(now + kFastStopTimeout);
+    StopAllFast(SaturatingAdd(now, kFastStopTimeout));
   } else if (config_.drain.propagation_delay > Duration::zero()) {
-    propagation_timer_ = services_.scheduler.RunAt(now + config_.drain.propagation_delay, [this] {
-      propagation_timer_ = kNoTimer;
-      StopPoolsInOrder();
-    });
+    propagation_timer_ =
+        services_.scheduler.RunAt(SaturatingAdd(now, config_.drain.propagation_delay), [this] {
+          propagation_timer_ = kNoTimer;
+          StopPoolsInOrder();
+        });
   } else {
     StopPoolsInOrder();
   }
@@ -231,8 +247,8 @@ MonoTime Supervisor::KillAt(const Pool& pool) const {
   // The pool's own stop timeout, but never past the drain's deadline plus the short window the
   // fast signal gets there.
   const Duration fast_window = std::min(kFastStopTimeout, config_.drain.safety_margin / 2);
-  return std::min(services_.clock.Now() + pool.config().stop_timeout,
-                  drain_.deadline + fast_window);
+  return std::min(SaturatingAdd(services_.clock.Now(), pool.config().stop_timeout),
+                  SaturatingAdd(drain_.deadline, fast_window));
 }
 
 void Supervisor::StopPoolsInOrder() {
@@ -261,14 +277,14 @@ void Supervisor::StopNextPool() {
   MaybeFinish();
 }
 
-void Supervisor::StopAllFast(MonoTime kill_at) {
+void Supervisor::StopAllFast(MonoTime kill_at, bool at_deadline) {
   stopping_index_ = -1;
   pools_stopping_ = true;
   const MonoTime now = services_.clock.Now();
   for (auto& pool : pools_) {
     const MonoTime pool_kill =
-        std::min({kill_at, now + pool->config().stop_timeout, KillAt(*pool)});
-    pool->StopAll(StopCause::kDrain, /*fast=*/true, std::max(pool_kill, now));
+        std::min({kill_at, SaturatingAdd(now, pool->config().stop_timeout), KillAt(*pool)});
+    pool->StopAll(StopCause::kDrain, /*fast=*/true, std::max(pool_kill, now), at_deadline);
   }
   MaybeFinish();
 }
@@ -281,7 +297,9 @@ void Supervisor::OnDrainDeadline() {
                {{"workers", remaining}});
   }
   CancelTimer(&propagation_timer_);
-  StopAllFast(drain_.deadline + std::min(kFastStopTimeout, config_.drain.safety_margin / 2));
+  StopAllFast(
+      SaturatingAdd(drain_.deadline, std::min(kFastStopTimeout, config_.drain.safety_margin / 2)),
+      /*at_deadline=*/true);
   NotifyAgentChanged();
 }
 
@@ -290,7 +308,7 @@ void Supervisor::OnPoolReadinessChanged(Pool&) {
 }
 
 void Supervisor::OnWorkerExited(Pool& pool, int slot, const ExitRecord& record) {
-  if (drain_.started && record.reason == ExitReason::kStopTimeoutKilled) {
+  if (drain_.started && record.straggler) {
     ++counters_.killed_in_drain[pool.name()];
   }
   if (listener_ != nullptr) listener_->OnWorkerExited(pool, slot, record);
@@ -310,7 +328,7 @@ void Supervisor::OnPoolFailed(Pool& pool) {
   const bool exit_agent = config_.on_pool_failure == PoolFailureAction::kExit;
   if (exit_agent) crash_loop_exit_ = true;
   pool.StopAll(StopCause::kDrain, /*fast=*/false,
-               services_.clock.Now() + pool.config().stop_timeout);
+               SaturatingAdd(services_.clock.Now(), pool.config().stop_timeout));
   if (exit_agent) {
     Drain(DrainTrigger::kCrashLoop);
   } else {
@@ -402,10 +420,11 @@ void Supervisor::RunNextHook() {
     // each getting at most its own timeout, so a hung hook never starves the ones after it.
     const MonoTime now = services_.clock.Now();
     const Duration left =
-        drain_.started_at + config_.drain.grace_period - std::chrono::milliseconds(500) - now;
+        SaturatingSub(SaturatingSub(config_.drain.grace_period, now - drain_.started_at),
+                      std::chrono::milliseconds(500));
     const Duration share = left / (next_hook_ + 2);
-    const MonoTime hook_end =
-        now + std::min(hook.timeout, std::max<Duration>(share, std::chrono::milliseconds(100)));
+    const MonoTime hook_end = SaturatingAdd(
+        now, std::min(hook.timeout, std::max<Duration>(share, std::chrono::milliseconds(100))));
     hook_timer_ = services_.scheduler.RunAt(hook_end, [this, name] {
       hook_timer_ = kNoTimer;
       log::Event(log::Level::kWarn, "hook_timeout", "stop hook timed out: SIGKILL",
@@ -519,6 +538,14 @@ Supervisor::CommandResult Supervisor::Scale(const std::string& name, int replica
   if (pool == nullptr) return {kNotFound, "no pool named '" + name + "'", 0};
   if (drain_.started) return {kFailedPrecondition, "the agent is draining: cannot scale", 0};
   if (pool->failed()) return {kFailedPrecondition, "pool '" + name + "' has failed", 0};
+  std::vector<PoolSize> sizes;
+  for (const auto& p : pools_)
+    sizes.push_back({&p->config(), p.get() == pool ? replicas : p->desired()});
+  if (auto shortfall = DescriptorShortfall(sizes, descriptor_limit_)) {
+    log::Event(log::Level::kWarn, "scale_refused", *shortfall, {{"pool", name}, {"to", replicas}});
+    return {kResourceExhausted,
+            "cannot scale '" + name + "' to " + std::to_string(replicas) + ": " + *shortfall, 0};
+  }
   pool->Scale(replicas);
   UpdateReadiness();
   return {kOk, "", replicas};

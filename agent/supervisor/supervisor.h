@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/base/status.h"
 #include "agent/config/config.h"
 #include "agent/init/single_command.h"
 #include "agent/supervisor/pool.h"
@@ -103,10 +104,17 @@ class Supervisor final : public PoolObserver {
   // A reaped pid that no pool claimed: offered here first (the control plane's process).
   void SetExtraReaper(std::function<bool(pid_t, int)> reaper) { extra_reaper_ = std::move(reaper); }
   void SetListener(AgentListener* listener) { listener_ = listener; }
+  // The core's soft RLIMIT_NOFILE (unlimited until set). CheckDescriptors() says, before Start(),
+  // whether the configured pools fit under it (fd_budget.h); Scale() refuses a size that does
+  // not (RESOURCE_EXHAUSTED).
+  void SetDescriptorLimit(uint64_t limit) { descriptor_limit_ = limit; }
+  Status CheckDescriptors() const;
 
   // Commands (from the control plane). Errors carry a gRPC-style code in `code`.
   struct CommandResult {
-    int code = 0;  // grpc::StatusCode: 0 OK, 3 INVALID_ARGUMENT, 5 NOT_FOUND, 9 FAILED_PRECONDITION
+    // grpc::StatusCode: 0 OK, 3 INVALID_ARGUMENT, 5 NOT_FOUND, 8 RESOURCE_EXHAUSTED,
+    // 9 FAILED_PRECONDITION
+    int code = 0;
     std::string message;
     int count = 0;
   };
@@ -141,7 +149,8 @@ class Supervisor final : public PoolObserver {
   void StopPoolsInOrder();
   void StopNextPool();
   void OnDrainDeadline();
-  void StopAllFast(MonoTime kill_at);
+  // `at_deadline`: the drain's deadline, so the workers still running are stragglers.
+  void StopAllFast(MonoTime kill_at, bool at_deadline = false);
   MonoTime KillAt(const Pool& pool) const;
   void RunNextHook();
   bool OnHookExited(pid_t pid, int wait_status);
@@ -179,6 +188,7 @@ class Supervisor final : public PoolObserver {
   OomWatch oom_watch_;
   AgentCounters counters_;
   std::optional<MonoTime> hold_since_;  // a preStop or API caller waits for the drain since
+  uint64_t descriptor_limit_ = UINT64_MAX;
 };
 
 }  // namespace vigil

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "agent/base/duration.h"
 #include "agent/supervisor/backoff.h"
 
 namespace vigil {
@@ -85,18 +86,20 @@ WorkerActions Worker::Spawned(MonoTime now) {
   stop_request_ = StopCause::kNone;
   last_signal_ = 0;
   sigkill_sent_ = false;
+  straggler_ = false;
   probe_failures_ = 0;
   if (config_.max_lifetime > Duration::zero()) {
     const auto jitter = Duration(static_cast<int64_t>(
         static_cast<double>(config_.max_lifetime_jitter.count()) * random_.Uniform01()));
-    SetTimer(&out, WorkerTimer::kLifetime, now + config_.max_lifetime + jitter);
+    SetTimer(&out, WorkerTimer::kLifetime,
+             SaturatingAdd(now, SaturatingAdd(config_.max_lifetime, jitter)));
   }
   if (config_.readiness.mode == ReadinessMode::kStarted) {
     BecomeReady(&out, now);
     return out;
   }
   if (config_.boot_timeout > Duration::zero()) {
-    SetTimer(&out, WorkerTimer::kBoot, now + config_.boot_timeout);
+    SetTimer(&out, WorkerTimer::kBoot, SaturatingAdd(now, config_.boot_timeout));
   }
   if (IsProbeMode()) out.push_back(Simple(Kind::kStartProbing));
   return out;
@@ -118,7 +121,7 @@ void Worker::BecomeReady(WorkerActions* out, MonoTime now) {
   was_ready_ = true;
   CancelTimer(out, WorkerTimer::kBoot);
   if (config_.watchdog > Duration::zero()) {
-    SetTimer(out, WorkerTimer::kWatchdog, now + config_.watchdog);
+    SetTimer(out, WorkerTimer::kWatchdog, SaturatingAdd(now, config_.watchdog));
   }
   out->push_back(Simple(Kind::kReadyChanged));
 }
@@ -137,13 +140,14 @@ WorkerActions Worker::Notified(const NotifyMessage& m, MonoTime now) {
   }
   if (m.watchdog_ping && config_.watchdog > Duration::zero() &&
       (state_ == WorkerState::kStarting || state_ == WorkerState::kReady)) {
-    SetTimer(&out, WorkerTimer::kWatchdog, now + config_.watchdog);
+    SetTimer(&out, WorkerTimer::kWatchdog, SaturatingAdd(now, config_.watchdog));
   }
   if (m.extend_timeout_usec) {
     // systemd's "infinity" is 2^64-1: cap at ten years, which converts to nanoseconds safely.
     constexpr uint64_t kMaxUsec = 10ULL * 365 * 24 * 3600 * 1000000;
-    const MonoTime until = now + std::chrono::microseconds(static_cast<int64_t>(
-                                     std::min<uint64_t>(*m.extend_timeout_usec, kMaxUsec)));
+    const MonoTime until = SaturatingAdd(
+        now, std::chrono::microseconds(
+                 static_cast<int64_t>(std::min<uint64_t>(*m.extend_timeout_usec, kMaxUsec))));
     // Extends (never shortens) whichever timeout the worker is running against.
     for (WorkerTimer t : {WorkerTimer::kBoot, WorkerTimer::kStop}) {
       auto& armed = armed_[static_cast<int>(t)];
@@ -157,7 +161,7 @@ WorkerActions Worker::Notified(const NotifyMessage& m, MonoTime now) {
     CancelTimer(&out, WorkerTimer::kBoot);
     CancelTimer(&out, WorkerTimer::kWatchdog);
     if (IsProbeMode()) out.push_back(Simple(Kind::kStopProbing));
-    SetTimer(&out, WorkerTimer::kStop, now + config_.stop_timeout);
+    SetTimer(&out, WorkerTimer::kStop, SaturatingAdd(now, config_.stop_timeout));
   }
   if (m.watchdog_trigger && running() && abort_ == AbortCause::kNone) {
     Abort(&out, AbortCause::kWatchdog, SIGABRT, std::min(config_.stop_timeout, kWatchdogKillAfter),
@@ -199,7 +203,8 @@ void Worker::Abort(WorkerActions* out, AbortCause cause, int signo, Duration kil
   out->push_back(sig);
   // Never later than a kill already armed (a drain's deadline).
   const auto& armed = armed_[static_cast<int>(WorkerTimer::kStop)];
-  if (!armed || now + kill_after < *armed) SetTimer(out, WorkerTimer::kStop, now + kill_after);
+  const MonoTime kill_at = SaturatingAdd(now, kill_after);
+  if (!armed || kill_at < *armed) SetTimer(out, WorkerTimer::kStop, kill_at);
 }
 
 WorkerActions Worker::TimerFired(WorkerTimer timer, MonoTime now) {
@@ -273,6 +278,14 @@ WorkerActions Worker::Stop(StopCause cause, int signo, MonoTime kill_at, MonoTim
   return out;
 }
 
+WorkerActions Worker::StopAtDeadline(int signo, MonoTime kill_at, MonoTime now) {
+  // Only one that had its stop signal and was still at it: a worker whose turn had not come
+  // yet (pools stop in reverse order) gets the fast signal as its first, through no fault of
+  // its own.
+  if (running() && state_ == WorkerState::kStopping) straggler_ = true;
+  return Stop(StopCause::kDrain, signo, kill_at, now);
+}
+
 ExitRecord Worker::Classify(int wait_status, bool oom) const {
   ExitRecord r;
   r.before_ready = !was_ready_;
@@ -310,8 +323,13 @@ ExitRecord Worker::Classify(int wait_status, bool oom) const {
   } else {
     r.reason = ExitReason::kExited;
   }
+  // Signalled at a deadline (the drain's, or SIGKILLed at its stop timeout): it ignored its stop
+  // signal for the time it had, whatever it died of then. (A watchdog or boot-timeout kill is a
+  // failure of its own kind, not a straggler.)
+  r.straggler = straggler_ || r.reason == ExitReason::kStopTimeoutKilled;
 
-  r.graceful = abort_ == AbortCause::kNone && !sigkill_sent_ && (success_code || died_as_asked);
+  r.graceful = abort_ == AbortCause::kNone && !sigkill_sent_ && !straggler_ &&
+               (success_code || died_as_asked);
   const bool stopped_by_us =
       stop_request_ == StopCause::kDrain || stop_request_ == StopCause::kAdmin ||
       stop_request_ == StopCause::kRecycle || stop_request_ == StopCause::kRestart;
@@ -379,7 +397,7 @@ WorkerActions Worker::Finish(ExitRecord record, MonoTime now) {
   Enter(WorkerState::kBackoff, now);
   // Even "at once" goes through the loop (a zero-delay timer): a worker that can never be
   // spawned must not recurse spawn -> fail -> restart until the stack runs out.
-  SetTimer(&out, WorkerTimer::kBackoff, now + std::max(delay, Duration::zero()));
+  SetTimer(&out, WorkerTimer::kBackoff, SaturatingAdd(now, std::max(delay, Duration::zero())));
   return out;
 }
 

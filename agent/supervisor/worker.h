@@ -77,6 +77,9 @@ class Worker {
   // Sends `signo` (unless it was already the last signal sent) and SIGKILLs at `kill_at` unless
   // an earlier kill is already armed.
   WorkerActions Stop(StopCause cause, int signo, MonoTime kill_at, MonoTime now);
+  // Stop() for when the drain's deadline comes: a worker already stopping then is a straggler,
+  // whatever it dies of next (its exit is not graceful, even if it obeys the fast signal).
+  WorkerActions StopAtDeadline(int signo, MonoTime kill_at, MonoTime now);
 
   WorkerState state() const { return state_; }
   bool ready() const { return state_ == WorkerState::kReady; }
@@ -128,6 +131,7 @@ class Worker {
   StopCause stop_request_ = StopCause::kNone;
   int last_signal_ = 0;
   bool sigkill_sent_ = false;
+  bool straggler_ = false;  // still running at the drain's deadline
   int probe_failures_ = 0;
 
   // Across runs.

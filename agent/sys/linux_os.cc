@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "agent/sys/oom_counter.h"
+#include "agent/sys/pidfd.h"
 #include "agent/sys/proc_table.h"
 
 namespace vigil {
@@ -88,6 +89,14 @@ std::optional<uint64_t> LinuxOs::OomKillCount() {
 
 pid_t LinuxOs::ProcessGroupOf(pid_t pid) {
   return ::getpgid(pid);
+}
+
+StatusOr<UniqueFd> LinuxOs::OpenPidfd(pid_t pid) {
+  return vigil::OpenPidfd(pid);
+}
+
+ProcessFacts LinuxOs::InspectPidfd(int pidfd) {
+  return vigil::InspectPidfd(pidfd);
 }
 
 bool LinuxOs::IsForegroundOfTerminal(int fd) {

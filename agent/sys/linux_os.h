@@ -18,6 +18,8 @@ class LinuxOs final : public Os {
   std::vector<pid_t> ListDescendants() override;
   Status SetChildSubreaper() override;
   pid_t ProcessGroupOf(pid_t pid) override;
+  StatusOr<UniqueFd> OpenPidfd(pid_t pid) override;
+  ProcessFacts InspectPidfd(int pidfd) override;
   std::optional<uint64_t> OomKillCount() override;
   bool IsForegroundOfTerminal(int fd) override;
   Status SetForegroundGroup(int tty_fd, pid_t pgid) override;

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,19 @@ struct SpawnError {
   int exec_errno = 0;
 };
 
+// What a pidfd names, read at one moment (pidfd.h): the process's pid in Vigil's PID namespace
+// (0: it lives outside it; -1: it has been reaped, so the number may name someone else now),
+// its process group, read while the pidfd still named that unreaped process (so the number was
+// not reused in between; -1 when unknown), whether it has exited (a zombie, or reaped), and its
+// identity: the pidfs inode number, shared by every pidfd of one process and never reused while
+// the system runs (0 where pidfds are not on pidfs, before Linux 6.9).
+struct ProcessFacts {
+  pid_t pid = -1;
+  pid_t pgid = -1;
+  bool exited = true;
+  uint64_t identity = 0;
+};
+
 struct WaitResult {
   enum class Kind {
     kReaped,      // pid changed state; status as from waitpid().
@@ -90,6 +104,11 @@ class Os {
 
   // getpgid(): the process group of `pid`, or -1 with errno (ESRCH when it is gone).
   virtual pid_t ProcessGroupOf(pid_t pid) = 0;
+
+  // pidfd_open(): a handle on `pid` that never names another process (ESRCH: gone).
+  virtual StatusOr<UniqueFd> OpenPidfd(pid_t pid) = 0;
+  // What `pidfd` names now (see ProcessFacts).
+  virtual ProcessFacts InspectPidfd(int pidfd) = 0;
 
   // How many processes the OOM killer has killed in Vigil's memory cgroup (oom_counter.h), or
   // nullopt when the counter cannot be read.

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks deploy/grafana/vigil-dashboard.json (valid JSON, panels with queries) and
 deploy/prometheus/vigil-rules.yaml: every vigil_* metric a query or rule names is one Vigil exports (the family names in the core's
-metrics_builder.cc and vigil-control's metrics_collector.cc), so a renamed metric cannot leave
+metrics_builder.cc and vigil-control's metrics_collector.cc and control_counters.cc), so a renamed metric cannot leave
 a dashboard panel silently empty. Exits non-zero naming what is wrong."""
 import json
 import re
@@ -11,7 +11,8 @@ from pathlib import Path
 repo = Path(sys.argv[1])
 dashboard = json.loads((repo / "deploy/grafana/vigil-dashboard.json").read_text())
 sources = (repo / "agent/ipc/metrics_builder.cc").read_text() + \
-    (repo / "agent/control/metrics_collector.cc").read_text()
+    (repo / "agent/control/metrics_collector.cc").read_text() + \
+    (repo / "agent/control/control_counters.cc").read_text()
 families = set(re.findall(r'"(vigil_[a-z_]+)"', sources))
 known = set(families)
 for f in families:  # Histogram and counter series names.

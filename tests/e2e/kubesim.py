@@ -249,12 +249,15 @@ class Pod:
         self.log: Optional[VigilLog] = None
         self.config_path = workdir / "vigil.yaml"
 
-    def start(self, config: dict, args: Sequence[str] = (), env: Optional[dict] = None) -> "Pod":
+    def start(self, config: dict, args: Sequence[str] = (), env: Optional[dict] = None,
+              **launch) -> "Pod":
+        """launch: more Launcher.popen arguments (e.g. rlimits)."""
         self.config_path.write_text(json.dumps(config, indent=1) + "\n")
         argv = ["--log-format", "json", "--log-level", "info", "--config", str(self.config_path),
                 "--socket", str(self.socket), *args]
         self.vigil = self.launcher.start(argv, pid1=True,
-                                         env={"E2E_RECORDS": str(self.runs.directory), **(env or {})})
+                                         env={"E2E_RECORDS": str(self.runs.directory), **(env or {})},
+                                         **launch)
         self.log = VigilLog(self.vigil.stderr_path)
         self.vigil.pid  # Waits until unshare has forked and exec'd vigil.
         return self

@@ -38,7 +38,7 @@ def test_api_errors(pod):
         ("NOT_FOUND", "no pool named 'nope'")
     assert grpc_call(target, API + "Restart", pb_string(1, "nope"))[0] == "NOT_FOUND"
 
-    refused(ctl("scale", "web", "-1"), "replicas must not be negative")
+    refused(ctl("scale", "web", "-1"), "replicas must be between 0 and 100000; got -1")
     assert grpc_call(target, API + "Scale", pb_string(1, "web") + pb_int(2, -1))[0] == \
         "INVALID_ARGUMENT"
 

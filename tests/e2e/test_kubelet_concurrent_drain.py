@@ -3,7 +3,7 @@
 from kubesim import Kubelet, log_time, pool, worker
 
 GRACE = 10.0
-LINGER = 1.5
+LINGER = 3.0  # long enough that 50 vigilctl processes all start before the drain ends, even on a loaded 2-core machine
 CALLS = 50
 
 

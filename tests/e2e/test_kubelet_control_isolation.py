@@ -115,8 +115,10 @@ while True:
 
 def test_a_control_plane_too_far_behind_is_killed_and_restarted(pod, tmp_path):
     """vigil-control stopped while a worker floods STATUS= texts: once more than 16 MiB waits
-    for it, the core logs control_stalled, SIGKILLs it and starts a new one, which answers with
-    the worker's latest status; the worker itself never notices."""
+    for it, the core drops the events it has not read (control_events_dropped: a fresh snapshot
+    would follow), and as it reads nothing for 10 s the core logs control_stalled, SIGKILLs it
+    and starts a new one, which answers with the worker's latest status; the worker itself
+    never notices."""
     trigger = tmp_path / "go"
     pod.start({"drain": {"grace_period": f"{GRACE:g}s"},
                "pools": [pool("web", ["/usr/bin/python3", "-c", FLOOD, str(trigger)],
@@ -127,6 +129,7 @@ def test_a_control_plane_too_far_behind_is_killed_and_restarted(pod, tmp_path):
     os.kill(control, signal.SIGSTOP)
     try:
         trigger.write_text("")
+        pod.log.wait("control_events_dropped", timeout=30)
         pod.log.wait("control_stalled", timeout=30)
         pod.log.wait("control_exited", timeout=5)
         wait_for(lambda: pod.control_pid() not in (None, control), 5.0, "a new vigil-control")

@@ -78,3 +78,29 @@ def test_straggler_with_prestop_hook(pod):
     assert end.after_term < 1.0
     assert end.exited - kubelet.started < GRACE
     check_workers(pod, kubelet.started_wall)
+
+
+# Regression (issue 10, defect 13): a straggler that ignored SIGTERM for the whole grace period
+# and then exited on the fast signal at the deadline counted as graceful: drain --wait exited 0
+# and Vigil exited 0 with "every worker ended gracefully".
+def test_straggler_obeying_the_fast_signal_is_still_a_straggler(pod):
+    """web/1 ignores SIGTERM only: it dies of SIGINT at the deadline; drain --wait exits 1 naming it, the termination message counts it, Vigil exits 4."""
+    pod.start({"drain": {"grace_period": f"{GRACE:g}s", "safety_margin": f"{MARGIN:g}s"},
+               "pools": [pool("web", worker("--ignore", "TERM", "--only-slot", 1),
+                              stop_timeout="30s", fast_stop_signal="SIGINT")]})
+    pod.wait_ready(2)
+    kubelet = Kubelet(pod, GRACE)
+    hook = kubelet.prestop()
+    result = hook.wait(GRACE + 5)
+    assert result.code == 1, f"preStop hook: {result}"
+    assert "stragglers" in result.stdout and "web/1" in result.stdout, result
+    assert "web/0" not in result.stdout
+    assert DEADLINE - 0.01 <= result.elapsed < KILL_AT, result
+    (exited,) = [e for e in pod.events("worker_exited") if e["slot"] == 1]
+    assert exited["code"] == 0, exited  # it obeyed the fast signal: not SIGKILLed
+    status = pod.ctl.status()
+    assert status["drain"]["stragglers"] == ["web/1"] and not status["drain"]["graceful"]
+    end = kubelet.terminate()
+    assert not end.sigkilled
+    assert end.code == 4
+    assert [e["exit_code"] for e in pod.events("agent_exit")] == [4]

@@ -23,7 +23,7 @@ def test_summary_after_a_drain_with_a_straggler(pod, tmp_path):
     assert end.code == 4 and not end.sigkilled
     lines = path.read_text().splitlines()
     assert lines[0].startswith("vigil exited 4: drain complete (trigger prestop, "), lines
-    assert lines[0].endswith(", 1 worker(s) killed at a deadline"), lines
+    assert lines[0].endswith(", 1 straggler(s) signalled or killed at a deadline"), lines
     assert lines[1] == "pool web: 2/2 ended gracefully: exited(0) x2", lines
     assert lines[2] == "pool jobs: 0/1 ended gracefully: stop_timeout_killed(SIGKILL) x1", lines
     assert len(lines) == 3

@@ -39,6 +39,18 @@ class FakeFdWatcher final : public FdWatcher {
     return Status();
   }
 
+  Status AlsoWatchWritable(int fd, std::function<void()> on_writable) override {
+    calls.push_back("AlsoWatchWritable(" + std::to_string(fd) + ")");
+    if (readable_.count(fd) == 0)
+      return Status::Error("fd " + std::to_string(fd) + " is not watched");
+    writable_[fd] = std::move(on_writable);
+    return Status();
+  }
+  void StopWritable(int fd) override {
+    calls.push_back("StopWritable(" + std::to_string(fd) + ")");
+    writable_.erase(fd);
+  }
+
   void Unwatch(int fd) override {
     calls.push_back("Unwatch(" + std::to_string(fd) + ")");
     readable_.erase(fd);

@@ -1,12 +1,15 @@
 // FakeNotifyTransport: a NotifyTransport with scripted sockets and datagrams.
 //
-// Open(name) records the name and returns a real descriptor (an eventfd, so the UniqueFd that
-// owns it in the code under test can close it safely), unless an error was scripted for it.
-// The test queues datagrams (data, sender pid, truncated) for an fd, or for the socket opened
-// last under a name prefix; Drain(fd) hands back and forgets everything queued on that fd.
+// Open(label, owner, group) records the call and returns a real descriptor (an eventfd, so the
+// UniqueFd that owns it in the code under test can close it safely) with a made-up socket path
+// (/notify/<label>-<n>/notify), unless an error was scripted for it. Close() records the path.
+// The test queues datagrams for an fd (or for the socket opened last under a label); Drain(fd,
+// max) hands back and forgets up to `max` of them. Like the real transport, which reads every
+// sender at receipt, Drain reads each sender's pid from the FakeOs given at construction (its
+// process table: alive, group, identity); pid 0 is a sender outside the PID namespace.
 //
 // Descriptor numbers are reused by the kernel once closed, so Open() forgets whatever was
-// queued on a number it hands out again. NewToken() is deterministic: "t1", "t2", ...
+// queued on a number it hands out again.
 #pragma once
 
 #include <sys/eventfd.h>
@@ -21,35 +24,62 @@
 #include "agent/base/status.h"
 #include "agent/base/unique_fd.h"
 #include "agent/notify/notify_socket.h"
+#include "tests/fakes/fake_os.h"
 
 namespace vigil::testing {
 
 class FakeNotifyTransport final : public NotifyTransport {
  public:
   struct Opened {
-    std::string name;
+    std::string label;
     int fd;
+    uid_t owner;
+    gid_t group;
+    std::string path;
   };
+
+  explicit FakeNotifyTransport(const FakeOs* os) : os_(os) {}
 
   // ---- Scripting ----
   // The next Open() calls fail with these, in order; later calls succeed again.
   void ScriptOpenFailure(Status status) { open_failures_.push_back(std::move(status)); }
 
+  // A datagram from `sender_pid`, whose facts are read from the FakeOs when it is drained.
   void Queue(int fd, std::string data, pid_t sender_pid, bool truncated = false) {
-    queued_[fd].push_back(NotifyDatagram{std::move(data), sender_pid, truncated});
+    NotifyDatagram d;
+    d.size = data.size();
+    d.data = std::move(data);
+    d.truncated = truncated;
+    if (truncated) d.size = kTruncatedSize;
+    d.sender.credentials_pid = sender_pid;
+    queued_[fd].push_back(Pending{std::move(d), true});
   }
+  // A datagram exactly as given (sender and all), for what Queue cannot express.
+  void QueueRaw(int fd, NotifyDatagram datagram) {
+    queued_[fd].push_back(Pending{std::move(datagram), false});
+  }
+  static constexpr size_t kTruncatedSize = 5000;
 
   // ---- Records ----
-  std::vector<std::string> open_attempts;  // every name asked for, failed or not
+  std::vector<std::string> open_attempts;  // the label of every Open(), failed or not
   std::vector<Opened> opened;              // the sockets handed out, in order
+  std::vector<std::string> closed;         // the path of every Close(), in order
   std::vector<int> drained;                // the fd of every Drain() call
+  std::vector<size_t> drain_limits;        // its `max`
+  KnownSenders last_known;                 // the `known` of the last Drain() call
 
-  // The fd of the socket opened last whose name starts with `prefix`, or -1.
-  int LastFdWithPrefix(const std::string& prefix) const {
+  // The fd of the socket opened last for `label` ("web/0"), or -1.
+  int LastFdWithLabel(const std::string& label) const {
     for (auto it = opened.rbegin(); it != opened.rend(); ++it) {
-      if (it->name.rfind(prefix, 0) == 0) return it->fd;
+      if (it->label == label) return it->fd;
     }
     return -1;
+  }
+  const Opened* LastOpened(const std::string& label) const {
+    for (auto it = opened.rbegin(); it != opened.rend(); ++it) {
+      if (it->label == label) return &*it;
+    }
+    return nullptr;
   }
   size_t pending(int fd) const {
     auto it = queued_.find(fd);
@@ -57,35 +87,62 @@ class FakeNotifyTransport final : public NotifyTransport {
   }
 
   // ---- NotifyTransport ----
-  StatusOr<UniqueFd> Open(const std::string& name) override {
-    open_attempts.push_back(name);
+  StatusOr<NotifyEndpoint> Open(const std::string& label, uid_t owner, gid_t group) override {
+    open_attempts.push_back(label);
     if (!open_failures_.empty()) {
       Status failure = std::move(open_failures_.front());
       open_failures_.pop_front();
       return failure;
     }
-    UniqueFd fd(::eventfd(0, EFD_CLOEXEC));
-    if (!fd) return Status::Error("eventfd failed");
-    queued_.erase(fd.get());
-    opened.push_back(Opened{name, fd.get()});
-    return fd;
+    NotifyEndpoint endpoint;
+    endpoint.fd.Reset(::eventfd(0, EFD_CLOEXEC));
+    if (!endpoint.fd) return Status::Error("eventfd failed");
+    queued_.erase(endpoint.fd.get());
+    std::string name = label;
+    for (char& c : name) {
+      if (c == '/') c = '-';
+    }
+    endpoint.paths.name = name + "-" + std::to_string(++serial_);
+    endpoint.paths.socket_path = "/notify/" + endpoint.paths.name + "/notify";
+    opened.push_back(Opened{label, endpoint.fd.get(), owner, group, endpoint.paths.socket_path});
+    return endpoint;
   }
 
-  std::string NewToken() override { return "t" + std::to_string(++tokens_); }
+  void Close(NotifyEndpoint& endpoint) override {
+    closed.push_back(endpoint.paths.socket_path);
+    endpoint.fd.Reset();
+    endpoint.paths = NotifyRunPaths();
+  }
 
-  std::vector<NotifyDatagram> Drain(int fd) override {
+  std::vector<NotifyDatagram> Drain(int fd, size_t max, const KnownSenders& known) override {
     drained.push_back(fd);
+    drain_limits.push_back(max);
+    last_known = known;
+    std::vector<NotifyDatagram> out;
     auto it = queued_.find(fd);
-    if (it == queued_.end()) return {};
-    std::vector<NotifyDatagram> out(it->second.begin(), it->second.end());
-    queued_.erase(it);
+    if (it == queued_.end()) return out;
+    while (!it->second.empty() && out.size() < max) {
+      Pending next = std::move(it->second.front());
+      it->second.pop_front();
+      if (next.read_sender) {
+        next.datagram.sender.source = NotifySender::Source::kPidfd;
+        next.datagram.sender.process = os_->FactsOf(next.datagram.sender.credentials_pid);
+      }
+      out.push_back(std::move(next.datagram));
+    }
+    if (it->second.empty()) queued_.erase(it);
     return out;
   }
 
  private:
-  int tokens_ = 0;
+  struct Pending {
+    NotifyDatagram datagram;
+    bool read_sender;  // the sender's facts are read from the FakeOs at Drain
+  };
+  const FakeOs* os_;
+  int serial_ = 0;
   std::deque<Status> open_failures_;
-  std::map<int, std::deque<NotifyDatagram>> queued_;
+  std::map<int, std::deque<Pending>> queued_;
 };
 
 }  // namespace vigil::testing

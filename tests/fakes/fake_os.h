@@ -6,10 +6,12 @@
 // self-stop, subreaper) is appended, in call order, to `actions` as a readable string, and
 // signals are also kept as structured SignalCall values.
 //
-// Pidfds handed out by Spawn are real descriptors (eventfds), so the UniqueFd that owns them
-// in the code under test can close them without touching anyone else's descriptor.
+// Pidfds handed out by Spawn and OpenPidfd are real descriptors (eventfds), so the UniqueFd that
+// owns them in the code under test can close them without touching anyone else's descriptor;
+// InspectPidfd answers for the pid each was made for, from `process_groups` and `exited`.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -19,11 +21,13 @@
 #include <map>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "agent/base/status.h"
+#include "agent/base/unique_fd.h"
 #include "agent/init/signals.h"
 #include "agent/sys/os.h"
 
@@ -63,7 +67,10 @@ class FakeOs final : public Os {
   pid_t process_group = 4242;
   bool foreground_of_terminal = false;
   std::vector<pid_t> descendants;
-  std::map<pid_t, pid_t> process_groups;   // For ProcessGroupOf; unknown pids are ESRCH.
+  // The processes the fake knows, for ProcessGroupOf, OpenPidfd and InspectPidfd: pid -> its
+  // process group. Unknown pids are gone (ESRCH); spawned children are not added by themselves.
+  std::map<pid_t, pid_t> process_groups;
+  std::set<pid_t> exited;  // Known, but exited (zombies): their group can still be read.
   std::optional<uint64_t> oom_kill_count;  // What OomKillCount() reports.
   Status signal_result;                    // Returned by every Signal* call.
   Status set_foreground_result;
@@ -112,14 +119,19 @@ class FakeOs final : public Os {
   std::vector<SpawnRequest> spawn_requests;
   std::vector<int> is_foreground_queries;  // The fd of each IsForegroundOfTerminal call.
   int pidfd_of_last_spawn = -1;            // -1 when the last spawn had no pidfd.
+  // A duplicate of the last spawn's pass_fd (the child's end of a socketpair), owned by the
+  // test, so that it can play the child; -1 when that spawn passed none.
+  UniqueFd passed_fd;
   int get_pid_calls = 0;
   int wait_calls = 0;
   int list_descendants_calls = 0;
 
-  std::vector<int> SignalsTo(SignalCall::Target target, int id) const {
+  std::vector<int> SignalsTo(SignalCall::Target target, int id, bool with_sigcont = true) const {
     std::vector<int> out;
     for (const auto& s : signals) {
-      if (s.target == target && s.id == id) out.push_back(s.signo);
+      if (s.target == target && s.id == id && (with_sigcont || s.signo != SIGCONT)) {
+        out.push_back(s.signo);
+      }
     }
     return out;
   }
@@ -154,9 +166,11 @@ class FakeOs final : public Os {
       return false;
     }
     child->pid = outcome.pid;
+    passed_fd.Reset(request.pass_fd >= 0 ? ::fcntl(request.pass_fd, F_DUPFD_CLOEXEC, 0) : -1);
     if (outcome.with_pidfd) {
       child->pidfd.Reset(::eventfd(0, EFD_CLOEXEC));
       pidfd_of_last_spawn = child->pidfd.get();
+      pidfd_pids_[child->pidfd.get()] = outcome.pid;
     } else {
       child->pidfd.Reset();
       pidfd_of_last_spawn = -1;
@@ -209,6 +223,42 @@ class FakeOs final : public Os {
     return it->second;
   }
 
+  // What a pidfd of `target` would show. Identities are 1000000 + pid: one process each, kept
+  // after it is gone (as pidfs keeps them), unless the test set another in `identities`.
+  ProcessFacts FactsOf(pid_t target) const {
+    ProcessFacts facts;
+    facts.identity = IdentityOf(target);
+    if (target == 0) {
+      facts.pid = 0;
+      facts.exited = false;
+      return facts;
+    }
+    auto it = process_groups.find(target);
+    if (it == process_groups.end()) return facts;  // Gone: pid -1.
+    facts.pid = target;
+    facts.pgid = it->second;
+    facts.exited = exited.count(target) != 0;
+    return facts;
+  }
+  uint64_t IdentityOf(pid_t target) const {
+    auto it = identities.find(target);
+    if (it != identities.end()) return it->second;
+    return target > 0 ? 1000000u + static_cast<uint64_t>(target) : 0;
+  }
+  std::map<pid_t, uint64_t> identities;
+
+  StatusOr<UniqueFd> OpenPidfd(pid_t target) override {
+    if (process_groups.count(target) == 0) return Status::FromErrno("pidfd_open", ESRCH);
+    UniqueFd fd(::eventfd(0, EFD_CLOEXEC));
+    pidfd_pids_[fd.get()] = target;
+    return fd;
+  }
+  ProcessFacts InspectPidfd(int pidfd) override {
+    auto it = pidfd_pids_.find(pidfd);
+    if (it == pidfd_pids_.end()) return ProcessFacts{};
+    return FactsOf(it->second);
+  }
+
   bool IsForegroundOfTerminal(int fd) override {
     is_foreground_queries.push_back(fd);
     return foreground_of_terminal;
@@ -240,6 +290,7 @@ class FakeOs final : public Os {
   }
 
   std::deque<SpawnOutcome> spawn_script_;
+  std::map<int, pid_t> pidfd_pids_;  // Every pidfd handed out (descriptor numbers may be reused).
   struct ScriptedWait {
     Status error;  // Returned instead of `result` when not OK.
     WaitResult result;

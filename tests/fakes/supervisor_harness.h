@@ -55,8 +55,7 @@ class SupervisorHarness : public ::testing::Test {
   // Creates the supervisor for config_ as it is now and starts it.
   void Start() {
     supervisor_ = std::make_unique<Supervisor>(
-        config_,
-        PoolServices{os_, scheduler_, watcher_, notify_, clock_, random_, "vigil-test", false});
+        config_, PoolServices{os_, scheduler_, watcher_, notify_, clock_, random_, false});
     supervisor_->Start();
   }
   Supervisor& sup() { return *supervisor_; }
@@ -81,7 +80,7 @@ class SupervisorHarness : public ::testing::Test {
     sup().OnSignal(ReceivedSignal{SIGCHLD, pid, CLD_EXITED});
   }
   int NotifyFd(const std::string& pool_name, int slot) {
-    return notify_.LastFdWithPrefix("vigil-test-" + pool_name + "-" + std::to_string(slot) + "-");
+    return notify_.LastFdWithLabel(pool_name + "/" + std::to_string(slot));
   }
   // `text` arrives on the notify socket of pool_name/slot's current run, sent by `sender`.
   void Send(const std::string& pool_name, int slot, const std::string& text, pid_t sender) {
@@ -90,9 +89,10 @@ class SupervisorHarness : public ::testing::Test {
     notify_.Queue(fd, text, sender);
     ASSERT_TRUE(watcher_.Fire(fd));
   }
-  // The signals a process group got, in order; StopSignals leaves the SIGKILLs out.
+  // The signals a process group got, in order; StopSignals leaves the SIGKILLs out. Both leave
+  // out the SIGCONT that follows every stop signal (PoolTest.EveryStopSignalIsFollowedBy...).
   std::vector<int> GroupSignals(pid_t pgid) {
-    return os_.SignalsTo(SignalCall::Target::kGroup, pgid);
+    return os_.SignalsTo(SignalCall::Target::kGroup, pgid, /*with_sigcont=*/false);
   }
   std::vector<int> StopSignals(pid_t pgid) {
     std::vector<int> out;
@@ -107,7 +107,7 @@ class SupervisorHarness : public ::testing::Test {
   FakeClock clock_;
   FakeScheduler scheduler_{clock_};
   FakeFdWatcher watcher_;
-  FakeNotifyTransport notify_;
+  FakeNotifyTransport notify_{&os_};
   FakeRandom random_;
   std::unique_ptr<Supervisor> supervisor_;
 };

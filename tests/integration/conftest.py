@@ -18,7 +18,7 @@ import pytest
 
 from vigiltest import REPO, Helpers, Launcher, PoolLauncher
 
-HELPER_NAMES = ("sigrecord", "selfreport", "orphans")
+HELPER_NAMES = ("sigrecord", "selfreport", "orphans", "forkstorm")
 
 
 @pytest.fixture(scope="session")

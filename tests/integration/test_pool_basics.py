@@ -41,7 +41,10 @@ def test_four_workers_start_ready_and_stop_once(pools, mode):
     for run in runs:
         assert run.env["VIGIL_POOL"] == "web"
         assert int(run.env["VIGIL_WORKER"]) == slot_of_pid[run.pid]
-        assert run.env["NOTIFY_SOCKET"].startswith("@vigil-"), run.env
+        # A socket of its own, in a directory of its own, under the notify directory next to
+        # the control socket.
+        assert run.env["NOTIFY_SOCKET"].startswith(str(pools.workdir / "notify") + "/"), run.env
+        assert run.env["NOTIFY_SOCKET"].endswith("/notify"), run.env
         assert "WATCHDOG_USEC" not in run.env
         sockets.add(run.env["NOTIFY_SOCKET"])
         assert run.start["pgid"] == run.pid, "a worker leads its own process group"
@@ -203,7 +206,7 @@ def test_worker_environment_is_clean(pools, helpers, mode):
                Path(f"/proc/{worker}/environ").read_text().split("\0") if "=" in item)
     assert env["FROM_POOL"] == "pool" and env["OVERRIDDEN"] == "by-pool"
     assert env["FROM_VIGIL"] == "1"
-    assert env["NOTIFY_SOCKET"].startswith("@vigil-")
+    assert env["NOTIFY_SOCKET"].startswith(str(pools.workdir / "notify") + "/")
     assert "WATCHDOG_USEC" not in env and "LISTEN_FDS" not in env
     assert (env["VIGIL_POOL"], env["VIGIL_WORKER"]) == ("app", "0")
     vigil.signal(signal.SIGTERM)

@@ -154,10 +154,52 @@ BAD_FLAGS = {
                             r"cannot read config file '/nonexistent/vigil.yaml'"),
     "command with --config": (["--config", "{config}", *TOUCH], {},
                               r"a command after the options is not allowed with --config"),
+    # Regression (issue 10, defect 9): accepted, and their sum wrapped past int64 nanoseconds:
+    # workers were SIGKILLed 9 ms into a drain, or recycled 7 times in 3 s.
+    "--drain-safety-margin 1500000h": (
+        ["--config", "{config}", "--drain-safety-margin", "1500000h",
+         "--drain-propagation-delay", "1500000h"], {},
+        r"--drain-safety-margin: invalid duration '1500000h': too large: at most 87600h"),
+    "--max-lifetime 2500000h": (
+        ["--replicas", "1", "--max-lifetime", "2500000h", "--max-lifetime-jitter", "2499999h",
+         *TOUCH], {},
+        r"--max-lifetime: invalid duration '2500000h': too large: at most 87600h"),
+    "VIGIL_GRACE_PERIOD=9999999h": (["--config", "{config}"], {"VIGIL_GRACE_PERIOD": "9999999h"},
+                                    r"VIGIL_GRACE_PERIOD: invalid duration '9999999h': too large"),
+    # Regression (issue 10, defect 11): only vigil-control noticed, and restarted forever with
+    # the workers running, taking the unix socket and health with it.
+    "--token-file missing": (["--config", "{config}", "--token-file", "/nonexistent/token"], {},
+                             r"--token-file: control\.token_file: cannot read token file "
+                             r"'/nonexistent/token': No such file or directory"),
+    "VIGIL_TOKEN_FILE empty": (["--config", "{config}"], {"VIGIL_TOKEN_FILE": "/dev/null"},
+                               r"VIGIL_TOKEN_FILE: control\.token_file: token file '/dev/null' "
+                               r"is empty"),
     # Regression: named the file although the value that made it wrong came from a flag.
     "--grace-period within the margin": (["--config", "{config}", "--grace-period", "1s"], {},
                                          r"--grace-period: drain\.grace_period: .*must be longer"),
 }
+
+
+# Regression (issue 10, defect 15): a 1 MB value was echoed in a 1 MB error line.
+@pytest.mark.parametrize("where", ["file", "flag", "variable"])
+def test_a_huge_bad_value_is_cut_in_the_message(pools, where):
+    huge = "x" * 100_000  # a single argument or variable holds at most 128 KiB
+    marker = pools.workdir / NOTHING_STARTED
+    args, env = [], {}
+    if where == "file":
+        config = pools.config_text(touch_pool(marker, f"    stop_timeout: {huge}\n"))
+        args = ["--config", str(config)]
+    else:
+        config = pools.config_text(touch_pool(marker))
+        args = ["--config", str(config)]
+        if where == "flag":
+            args += ["--stop-timeout", huge]
+        else:
+            env = {"VIGIL_STOP_TIMEOUT": huge}
+    vigil, code = pools.run(args, env=env, pid1=False, json_log=False)
+    message = check_nothing_started(pools, vigil, code)
+    assert len(message) < 400, len(message)
+    assert "invalid duration 'xxxx" in message and "...' (100000 bytes)" in message, message[:400]
 
 
 @pytest.mark.parametrize("args,env,pattern", BAD_FLAGS.values(), ids=BAD_FLAGS.keys())
@@ -194,7 +236,10 @@ def test_user_runs_the_worker_unprivileged(pools, shared_records):
     nobody = __import__("pwd").getpwnam("nobody")
     config = pools.config([{"name": "app", "command": pools.worker(), "user": "nobody",
                             "working_dir": "/", "readiness": {"mode": "notify"}}])
-    vigil = pools.start(config=config, env={"WORKER_RECORDS": str(shared_records.directory)})
+    # The notify directory too must be reachable by nobody (tmp_path's parents are 0700).
+    vigil = pools.start(config=config, env={"WORKER_RECORDS": str(shared_records.directory),
+                                            "VIGIL_NOTIFY_DIR": str(shared_records.directory /
+                                                                    "notify")})
     vigil.log.wait("worker_ready")
     (run,) = shared_records.runs()
     host = vigil.host_pid(run.pid)

@@ -214,6 +214,10 @@ class Helpers:
     def orphans(self) -> str:
         return str(self.directory / "orphans")
 
+    @property
+    def forkstorm(self) -> str:
+        return str(self.directory / "forkstorm")
+
     def recorder(self, path: Path, keep: Iterable[int] = (),
                  default: Iterable[int] = ()) -> list[str]:
         """argv of a sigrecord writing to path; it keeps running on `keep` and leaves `default`
@@ -330,14 +334,19 @@ class Launcher:
     def popen(self, argv: Sequence[str], *, env: Optional[dict[str, str]] = None,
               stdin=subprocess.DEVNULL, stdout=None, stderr=None,
               ignore: Iterable[int] = (), block: Iterable[int] = (),
-              pass_fds: Sequence[int] = (), close: Iterable[int] = ()) -> subprocess.Popen:
+              pass_fds: Sequence[int] = (), close: Iterable[int] = (),
+              rlimits: Optional[dict[int, tuple[int, int]]] = None) -> subprocess.Popen:
         """Starts argv in a new session with the test token and no core dumps. Optionally
-        signals are ignored or blocked and descriptors closed, as if by a parent that did so
-        before exec (ignored and blocked signals survive exec)."""
+        signals are ignored or blocked, descriptors closed and resource limits set
+        ({resource.RLIMIT_NOFILE: (soft, hard)}), as if by a parent that did so before exec
+        (ignored and blocked signals and limits survive exec)."""
         ignore, block, close = list(ignore), list(block), list(close)
+        limits = dict(rlimits or {})
 
         def prepare() -> None:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            for which, value in limits.items():
+                resource.setrlimit(which, value)
             for fd in close:
                 os.close(fd)
             for signo in ignore:

@@ -107,6 +107,48 @@ TEST(ParseDuration, HugeValuesAreRejectedNotWrapped) {
   EXPECT_THAT(ErrorOf("300y"), HasSubstr("'300y'"));
 }
 
+// Regression (issue 10, defect 9): values up to 292 years were accepted, and two of them added
+// up wrapped into the past.
+TEST(ParseDuration, NothingOverTenYearsIsAccepted) {
+  EXPECT_THAT(ErrorOf("1500000h"), HasSubstr("too large: at most 87600h (10 years)"));
+  EXPECT_THAT(ErrorOf("87601h"), HasSubstr("too large"));
+  auto max = ParseDuration("87600h");
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(*max, kMaxDuration);
+  // Any few of them add up without overflow.
+  EXPECT_GT(kMaxDuration * 20, kMaxDuration);
+}
+
+TEST(SaturatingArithmetic, AddsAndSubtractsExactlyInRange) {
+  EXPECT_EQ(SaturatingAdd(Duration(5s), Duration(2s)), 7s);
+  EXPECT_EQ(SaturatingSub(Duration(5s), Duration(7s)), -2s);
+  const MonoTime t(100s);
+  EXPECT_EQ(SaturatingAdd(t, 5s), MonoTime(105s));
+}
+
+TEST(SaturatingArithmetic, PinsAtTheEndsInsteadOfWrapping) {
+  EXPECT_EQ(SaturatingAdd(Duration::max(), Duration(1ns)), Duration::max());
+  EXPECT_EQ(SaturatingAdd(Duration(1h), Duration::max()), Duration::max());
+  EXPECT_EQ(SaturatingAdd(Duration::min(), Duration(-1ns)), Duration::min());
+  EXPECT_EQ(SaturatingSub(Duration::min(), Duration(1ns)), Duration::min());
+  EXPECT_EQ(SaturatingSub(Duration(0s), Duration::min()), Duration::max());
+  // A deadline "now + absurd" is never, not the past.
+  const MonoTime now(std::chrono::hours(24 * 365));
+  EXPECT_EQ(SaturatingAdd(now, Duration::max()), MonoTime::max());
+  EXPECT_GT(SaturatingAdd(now, Duration::max() - 1h), now);
+}
+
+TEST(SaturatingArithmetic, CoarseUnitsConvertWithoutOverflow) {
+  // Regression (issue 10, defect 9): a Drain deadline of INT64_MAX ms wrapped to "now" in the
+  // conversion to nanoseconds and fast-stopped every worker.
+  EXPECT_EQ(SaturatingCast(std::chrono::milliseconds(std::numeric_limits<int64_t>::max())),
+            Duration::max());
+  EXPECT_EQ(SaturatingCast(std::chrono::milliseconds(std::numeric_limits<int64_t>::min())),
+            Duration::min());
+  EXPECT_EQ(SaturatingCast(std::chrono::microseconds(1500)), Duration(1500us));
+  EXPECT_EQ(SaturatingCast(std::chrono::milliseconds(30000)), Duration(30s));
+}
+
 TEST(ParseDuration, ErrorsGiveExamples) {
   EXPECT_THAT(ErrorOf("x"), HasSubstr("examples: 30s"));
 }
@@ -157,7 +199,7 @@ TEST(FormatDuration, LargeFractionalSecondsStayReadableAndParseable) {
 // "3472326098.227849265s" read back 463 ns off; and "1.5ns"-style rounding of big values could
 // land past the range check.
 TEST(ParseDuration, ReadsEveryNanosecondExactly) {
-  EXPECT_EQ(Parsed("3472326098.227849265s"), Duration(3472326098227849265));
+  EXPECT_EQ(Parsed("315359999.227849265s"), Duration(315359999227849265));  // just under 10 y
   EXPECT_EQ(Parsed("9007199.254740993s"), Duration(9007199254740993));
 }
 

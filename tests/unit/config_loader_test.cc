@@ -767,20 +767,22 @@ TEST_F(ConfigLoaderTest, ADefaultGracePeriodTooShortForTheMarginNamesTheMarginsL
 // overflowed to a negative sum and a 30s grace period was accepted: workers were SIGKILLed
 // 9 ms into a drain.
 TEST_F(ConfigLoaderTest, MarginsWhoseSumOverflowsAreRejectedNotWrapped) {
-  EXPECT_THAT(LoadError({"--drain-safety-margin", "1500000h", "--drain-propagation-delay",
-                         "1500000h", "--replicas", "1", "--", "w"}),
+  // Each value is now at most 87600h (10 years), so the largest margins the parser accepts
+  // are checked here: their sum must still compare right.
+  EXPECT_THAT(LoadError({"--drain-safety-margin", "87600h", "--drain-propagation-delay", "87600h",
+                         "--replicas", "1", "--", "w"}),
               HasSubstr("drain.grace_period (30s) must be longer than drain.safety_margin "
-                        "(5400000000s) plus drain.propagation_delay (5400000000s)"));
-  EXPECT_THAT(FileError("drain:\n  grace_period: 1500000h\n  safety_margin: 1500000h\n"
-                        "  propagation_delay: 1500000h\n" +
+                        "(315360000s) plus drain.propagation_delay (315360000s)"));
+  EXPECT_THAT(FileError("drain:\n  grace_period: 87600h\n  safety_margin: 87600h\n"
+                        "  propagation_delay: 87600h\n" +
                         PoolYaml()),
               HasSubstr("must be longer than"));
   // The largest margins that fit still work.
   Config c = FileOk(
-      "drain:\n  grace_period: 2500000h\n  safety_margin: 1250000h\n"
-      "  propagation_delay: 1249999h\n" +
+      "drain:\n  grace_period: 87600h\n  safety_margin: 43800h\n"
+      "  propagation_delay: 43799h\n" +
       PoolYaml());
-  EXPECT_EQ(c.drain.safety_margin, std::chrono::hours(1250000));
+  EXPECT_EQ(c.drain.safety_margin, std::chrono::hours(43800));
 }
 
 TEST_F(ConfigLoaderTest, ControlOptionsThatNeedEachOtherNameTheirLine) {
@@ -843,6 +845,63 @@ TEST_F(ConfigLoaderTest, TheExampleFilesAgentSettingsAreTheDefaults) {
   EXPECT_EQ(c.control.http_port, defaults.control.http_port);
   EXPECT_EQ(c.control.http_drain, defaults.control.http_drain);
   EXPECT_EQ(c.control.metrics_address, defaults.control.metrics_address);
+  EXPECT_EQ(c.notify.directory, "/run/vigil/notify");
+  EXPECT_EQ(c.notify.credentials, defaults.notify.credentials);
+  EXPECT_EQ(c.control.backoff_reset_after, defaults.control.backoff_reset_after);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The notify directory and credentials (docs/pools.md, "sd_notify")
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(ConfigLoaderTest, TheNotifyDirectoryDefaultsToNotifyNextToTheControlSocket) {
+  EXPECT_EQ(LoadOk({"--replicas", "1", "--", "app"}).notify.directory, "/run/vigil/notify");
+  EXPECT_EQ(
+      LoadOk({"--replicas", "1", "--socket", "/srv/v/ctl.sock", "--", "app"}).notify.directory,
+      "/srv/v/notify");
+  EXPECT_EQ(LoadOk({"--replicas", "1", "--socket", "/ctl.sock", "--", "app"}).notify.directory,
+            "/notify");
+  EXPECT_EQ(LoadOk({"--replicas", "1", "--", "app"}).notify.credentials, NotifyCredentials::kAuto);
+}
+
+TEST_F(ConfigLoaderTest, TheNotifyOptionsComeFromTheFileTheEnvironmentOrAFlag) {
+  Config file = FileOk("notify:\n  directory: /a/notify\n  credentials: ucred\n" + PoolYaml());
+  EXPECT_EQ(file.notify.directory, "/a/notify");
+  EXPECT_EQ(file.notify.credentials, NotifyCredentials::kUcred);
+  EXPECT_EQ(file.origin["notify.directory"], "vigil.yaml:2");
+  env_["VIGIL_NOTIFY_DIR"] = "/b/notify";
+  env_["VIGIL_NOTIFY_CREDENTIALS"] = "pidfd";
+  Config env = FileOk("notify:\n  directory: /a/notify\n" + PoolYaml());
+  EXPECT_EQ(env.notify.directory, "/b/notify");
+  EXPECT_EQ(env.notify.credentials, NotifyCredentials::kPidfd);
+  Config flag = FileOk(PoolYaml(), {"--notify-dir", "/c/notify", "--notify-credentials", "auto"});
+  EXPECT_EQ(flag.notify.directory, "/c/notify");
+  EXPECT_EQ(flag.notify.credentials, NotifyCredentials::kAuto);
+}
+
+TEST_F(ConfigLoaderTest, BadNotifyOptionsNameTheirSource) {
+  EXPECT_EQ(LoadError({"--replicas", "1", "--notify-dir", "run/notify", "--", "app"}),
+            "--notify-dir: must be an absolute path");
+  EXPECT_EQ(LoadError({"--replicas", "1", "--notify-credentials", "scm", "--", "app"}),
+            "--notify-credentials: expected auto, pidfd or ucred, got 'scm'");
+  EXPECT_THAT(FileError("notify:\n  credentials: maybe\n" + PoolYaml()),
+              StartsWith("vigil.yaml:2: notify.credentials: expected auto, pidfd or ucred"));
+  EXPECT_THAT(FileError("notify: /run/notify\n" + PoolYaml()),
+              StartsWith("vigil.yaml:1: notify: expected a mapping"));
+}
+
+// vigil-control's stable period (docs/control.md): file, flag, bounds.
+TEST_F(ConfigLoaderTest, ControlBackoffResetAfterIsBounded) {
+  EXPECT_EQ(Config{}.control.backoff_reset_after, std::chrono::seconds(60));
+  EXPECT_EQ(
+      FileOk("control:\n  backoff_reset_after: 5s\n" + PoolYaml()).control.backoff_reset_after,
+      std::chrono::seconds(5));
+  EXPECT_EQ(FileOk(PoolYaml(), {"--control-backoff-reset-after", "2m"}).control.backoff_reset_after,
+            std::chrono::minutes(2));
+  EXPECT_THAT(FileError(PoolYaml(), {"--control-backoff-reset-after", "500ms"}),
+              HasSubstr("must be between 1s and 24h, got '500ms'"));
+  EXPECT_THAT(FileError("control:\n  backoff_reset_after: 25h\n" + PoolYaml()),
+              HasSubstr("control.backoff_reset_after"));
 }
 
 TEST(PoolOptionsTest, FlagsAndVariablesAreDerivedFromTheKey) {

@@ -60,63 +60,98 @@ TEST(FakeFdWatcherTest, AScriptedFailureRegistersNothing) {
   EXPECT_EQ(watcher.watched_count(), 0u);
 }
 
-TEST(FakeNotifyTransportTest, OpenHandsOutRealDescriptorsAndRecordsNames) {
-  FakeNotifyTransport notify;
-  auto a = notify.Open("vigil-x-web-0-1");
-  auto b = notify.Open("vigil-x-web-1-2");
+TEST(FakeNotifyTransportTest, OpenHandsOutRealDescriptorsAndRecordsLabelsAndOwners) {
+  FakeOs os;
+  FakeNotifyTransport notify(&os);
+  auto a = notify.Open("web/0", 1000, 1000);
+  auto b = notify.Open("web/1", static_cast<uid_t>(-1), static_cast<gid_t>(-1));
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(b.ok());
-  EXPECT_NE(a->get(), b->get());
-  EXPECT_GE(::fcntl(a->get(), F_GETFD), 0);  // A live descriptor: closing it is safe.
-  EXPECT_EQ(notify.LastFdWithPrefix("vigil-x-web-1-"), b->get());
-  EXPECT_EQ(notify.LastFdWithPrefix("vigil-x-jobs-"), -1);
-  EXPECT_THAT(notify.open_attempts, ElementsAre("vigil-x-web-0-1", "vigil-x-web-1-2"));
-  EXPECT_EQ(notify.NewToken(), "t1");
-  EXPECT_EQ(notify.NewToken(), "t2");
+  EXPECT_NE(a->fd.get(), b->fd.get());
+  EXPECT_GE(::fcntl(a->fd.get(), F_GETFD), 0);  // A live descriptor: closing it is safe.
+  EXPECT_EQ(a->paths.socket_path, "/notify/web-0-1/notify");
+  EXPECT_EQ(notify.LastFdWithLabel("web/1"), b->fd.get());
+  EXPECT_EQ(notify.LastFdWithLabel("jobs/0"), -1);
+  EXPECT_THAT(notify.open_attempts, ElementsAre("web/0", "web/1"));
+  EXPECT_EQ(notify.opened[0].owner, 1000u);
+  notify.Close(*a);
+  EXPECT_FALSE(a->fd.valid());
+  EXPECT_THAT(notify.closed, ElementsAre("/notify/web-0-1/notify"));
 }
 
 TEST(FakeNotifyTransportTest, ScriptedFailuresComeFirstInOrder) {
-  FakeNotifyTransport notify;
+  FakeOs os;
+  FakeNotifyTransport notify(&os);
   notify.ScriptOpenFailure(Status::Error("one"));
   notify.ScriptOpenFailure(Status::Error("two"));
-  EXPECT_EQ(notify.Open("a").status().message(), "one");
-  EXPECT_EQ(notify.Open("b").status().message(), "two");
-  EXPECT_TRUE(notify.Open("c").ok());
+  EXPECT_EQ(notify.Open("a", 0, 0).status().message(), "one");
+  EXPECT_EQ(notify.Open("b", 0, 0).status().message(), "two");
+  EXPECT_TRUE(notify.Open("c", 0, 0).ok());
   EXPECT_THAT(notify.open_attempts, ElementsAre("a", "b", "c"));
   EXPECT_EQ(notify.opened.size(), 1u);
 }
 
-TEST(FakeNotifyTransportTest, DrainReturnsQueuedDatagramsOnceInOrder) {
-  FakeNotifyTransport notify;
-  auto fd = notify.Open("a");
+TEST(FakeNotifyTransportTest, DrainReturnsQueuedDatagramsInOrderWithSendersReadThen) {
+  FakeOs os;
+  FakeNotifyTransport notify(&os);
+  auto fd = notify.Open("a", 0, 0);
   ASSERT_TRUE(fd.ok());
-  notify.Queue(fd->get(), "READY=1", 100);
-  notify.Queue(fd->get(), "STATUS=x", 0, /*truncated=*/true);
-  EXPECT_EQ(notify.pending(fd->get()), 2u);
-  auto datagrams = notify.Drain(fd->get());
-  ASSERT_EQ(datagrams.size(), 2u);
-  EXPECT_EQ(datagrams[0].data, "READY=1");
-  EXPECT_EQ(datagrams[0].sender_pid, 100);
-  EXPECT_FALSE(datagrams[0].truncated);
-  EXPECT_TRUE(datagrams[1].truncated);
-  EXPECT_THAT(notify.Drain(fd->get()), IsEmpty());
-  EXPECT_THAT(notify.drained, ElementsAre(fd->get(), fd->get()));
+  const int n = fd->fd.get();
+  os.process_groups[100] = 100;
+  notify.Queue(n, "READY=1", 100);
+  notify.Queue(n, "STATUS=x", 0, /*truncated=*/true);
+  notify.Queue(n, "STATUS=y", 555);
+  EXPECT_EQ(notify.pending(n), 3u);
+  os.process_groups.erase(100);  // Gone before it was read: that is what Drain sees.
+  auto first = notify.Drain(n, 2, {});
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].data, "READY=1");
+  EXPECT_EQ(first[0].sender.credentials_pid, 100);
+  EXPECT_EQ(first[0].sender.process.pid, -1);
+  EXPECT_EQ(first[0].sender.process.identity, os.IdentityOf(100));
+  EXPECT_FALSE(first[0].truncated);
+  EXPECT_TRUE(first[1].truncated);
+  EXPECT_EQ(first[1].sender.process.pid, 0);  // Outside the namespace.
+  EXPECT_EQ(notify.pending(n), 1u);
+  EXPECT_EQ(notify.Drain(n, 64, {}).size(), 1u);
+  EXPECT_THAT(notify.Drain(n, 64, {}), IsEmpty());
+  EXPECT_THAT(notify.drained, ElementsAre(n, n, n));
+  EXPECT_THAT(notify.drain_limits, ElementsAre(2u, 64u, 64u));
 }
 
 TEST(FakeNotifyTransportTest, AReusedDescriptorNumberStartsWithNothingQueued) {
-  FakeNotifyTransport notify;
+  FakeOs os;
+  FakeNotifyTransport notify(&os);
   int number = -1;
   {
-    auto fd = notify.Open("old");
+    auto fd = notify.Open("old", 0, 0);
     ASSERT_TRUE(fd.ok());
-    number = fd->get();
+    number = fd->fd.get();
     notify.Queue(number, "READY=1", 100);
   }  // Closed with a datagram still queued.
-  auto again = notify.Open("new");
+  auto again = notify.Open("new", 0, 0);
   ASSERT_TRUE(again.ok());
-  if (again->get() == number) {
+  if (again->fd.get() == number) {
     EXPECT_EQ(notify.pending(number), 0u);
   }
+}
+
+TEST(FakeOsPidfdTest, PidfdsAnswerFromTheProcessTableAndKeepTheirIdentity) {
+  FakeOs os;
+  os.process_groups[50] = 40;
+  auto fd = os.OpenPidfd(50);
+  ASSERT_TRUE(fd.ok());
+  ProcessFacts facts = os.InspectPidfd(fd->get());
+  EXPECT_EQ(facts.pid, 50);
+  EXPECT_EQ(facts.pgid, 40);
+  EXPECT_FALSE(facts.exited);
+  os.exited.insert(50);
+  EXPECT_TRUE(os.InspectPidfd(fd->get()).exited);
+  os.process_groups.erase(50);
+  facts = os.InspectPidfd(fd->get());
+  EXPECT_EQ(facts.pid, -1);
+  EXPECT_EQ(facts.identity, os.IdentityOf(50));
+  EXPECT_EQ(os.OpenPidfd(50).status().os_error(), ESRCH);
 }
 
 TEST(FakeRandomTest, ReturnsTheSequenceThenTheFallback) {

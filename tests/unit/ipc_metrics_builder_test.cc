@@ -58,9 +58,15 @@ LabelSet LabelsOf(const Metric& m) {
 
 class MetricsBuilderTest : public SupervisorHarness {
  protected:
-  const MetricFamilies& Build(uint64_t control_restarts = 0) {
+  const MetricFamilies& Build(uint64_t control_restarts = 0, uint64_t events_dropped = 0) {
+    CoreProcessCounts process;
+    process.control_restarts = control_restarts;
+    process.control_events_dropped = events_dropped;
+    return Build(process);
+  }
+  const MetricFamilies& Build(const CoreProcessCounts& process) {
     families_.Clear();
-    BuildMetrics(sup(), control_restarts, &families_);
+    BuildMetrics(sup(), process, &families_);
     return families_;
   }
   const MetricFamily* Family(const std::string& name) {
@@ -160,6 +166,8 @@ TEST_F(MetricsBuilderTest, EveryFamilyHasAUniqueNameATypeAndHelp) {
       {"vigil_zombies_reaped_total", kCounter},
       {"vigil_orphans_reaped_total", kCounter},
       {"vigil_control_restarts_total", kCounter},
+      {"vigil_output_dropped_lines_total", kCounter},
+      {"vigil_control_events_dropped_total", kCounter},
   };
   std::map<std::string, int> got;
   for (const MetricFamily& f : families_) {
@@ -755,6 +763,25 @@ TEST_F(MetricsBuilderTest, ControlRestartsAreWhatTheLinkCounted) {
   EXPECT_EQ(Value("vigil_control_restarts_total"), 0);
 }
 
+TEST_F(MetricsBuilderTest, DroppedOutputLinesByStream) {
+  Start();
+  Build();
+  EXPECT_EQ(Value("vigil_output_dropped_lines_total", {{"stream", "stdout"}}), 0);
+  EXPECT_EQ(Value("vigil_output_dropped_lines_total", {{"stream", "stderr"}}), 0);
+  CoreProcessCounts process;
+  process.output_dropped_stdout = 12;
+  process.output_dropped_stderr = 3;
+  Build(process);
+  EXPECT_EQ(Value("vigil_output_dropped_lines_total", {{"stream", "stdout"}}), 12);
+  EXPECT_EQ(Value("vigil_output_dropped_lines_total", {{"stream", "stderr"}}), 3);
+}
+
+TEST_F(MetricsBuilderTest, ControlEventsDroppedAreWhatTheLinkCounted) {
+  Start();
+  Build(0, 12);
+  EXPECT_EQ(Value("vigil_control_events_dropped_total"), 12);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Notify
 // ---------------------------------------------------------------------------------------------
@@ -768,7 +795,9 @@ TEST_F(MetricsBuilderTest, NotifySeriesAreEmittedAtZeroForEveryKeyAndCause) {
          {"READY", "RELOADING", "STOPPING", "STATUS", "WATCHDOG", "EXTEND_TIMEOUT_USEC", "MAINPID",
           "ERRNO", "EXIT_STATUS", "X_VIGIL_STOP", "other"})
       keys.push_back({{"pool", pool}, {"key", key}});
-    for (const char* cause : {"oversized", "empty", "not_text", "malformed", "unauthorized"})
+    for (const char* cause :
+         {"oversized", "empty", "not_text", "malformed", "sender_gone", "sender_outside_namespace",
+          "sender_not_in_group", "no_credentials", "fd_passed", "main_pid_refused"})
       causes.push_back({{"pool", pool}, {"cause", cause}});
   }
   EXPECT_EQ(Series("vigil_notify_messages_total"), keys);
@@ -805,7 +834,7 @@ TEST_F(MetricsBuilderTest, RejectedDatagramsAreCountedByCauseAndTheirKeysAreNot)
   Send("a", 0, "READY=1", 777);  // Another process group's.
   os_.process_groups.clear();
   {
-    const int fd = notify_.LastFdWithPrefix("vigil-test-a-0-");
+    const int fd = notify_.LastFdWithLabel("a/0");
     notify_.Queue(fd, "READY=1", 100, /*truncated=*/true);
     ASSERT_TRUE(watcher_.Fire(fd));
   }
@@ -813,20 +842,26 @@ TEST_F(MetricsBuilderTest, RejectedDatagramsAreCountedByCauseAndTheirKeysAreNot)
   EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "empty"}}), 1);
   EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "not_text"}}), 1);
   EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "malformed"}}), 2);
-  EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "unauthorized"}}), 2);
+  EXPECT_EQ(
+      Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "sender_outside_namespace"}}),
+      1);
+  EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "sender_not_in_group"}}),
+            1);
   EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "oversized"}}), 1);
   EXPECT_EQ(Total("vigil_notify_rejected_total", {{"pool", "b"}}), 0);
   EXPECT_EQ(Total("vigil_notify_messages_total"), 0);
   EXPECT_FALSE(sup().pools()[0]->ready());
 }
 
-TEST_F(MetricsBuilderTest, AMainPidOfAnotherWorkerIsCountedAndRejectedUnauthorized) {
+TEST_F(MetricsBuilderTest, AMainPidOfAnotherWorkerRejectsTheDatagramWhole) {
   config_.pools[0].readiness.mode = ReadinessMode::kNotify;
   Start();
-  Send("a", 0, "MAINPID=101", 100);  // Pool b's worker.
+  os_.process_groups[101] = 101;
+  Send("a", 0, "MAINPID=101\nREADY=1", 100);  // Pool b's worker.
   Build();
-  EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "unauthorized"}}), 1);
-  EXPECT_EQ(Value("vigil_notify_messages_total", {{"pool", "a"}, {"key", "MAINPID"}}), 1);
+  EXPECT_EQ(Value("vigil_notify_rejected_total", {{"pool", "a"}, {"cause", "main_pid_refused"}}),
+            1);
+  EXPECT_EQ(Total("vigil_notify_messages_total"), 0);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -53,8 +53,15 @@ TEST(NotifyKeysTest, KeyNamesAreDistinctAndTheCountCoversTheEnum) {
   }
 }
 
-TEST(NotifyKeysTest, RejectionCountCoversTheEnum) {
-  EXPECT_EQ(static_cast<int>(NotifyRejection::kUnauthorized) + 1, kNotifyRejectionCount);
+TEST(NotifyKeysTest, RejectionCountCoversTheEnumAndNamesAreDistinctLabels) {
+  EXPECT_EQ(static_cast<int>(NotifyRejection::kMainPidRefused) + 1, kNotifyRejectionCount);
+  for (int i = 0; i < kNotifyRejectionCount; ++i) {
+    const std::string name = NotifyRejectionName(static_cast<NotifyRejection>(i));
+    EXPECT_NE(name, "unknown");
+    EXPECT_EQ(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"), std::string::npos) << name;
+    for (int j = i + 1; j < kNotifyRejectionCount; ++j)
+      EXPECT_NE(name, NotifyRejectionName(static_cast<NotifyRejection>(j)));
+  }
 }
 
 TEST(NotifyKeysTest, AnEmptyMessageCountsNothing) {

@@ -216,7 +216,13 @@ TEST(NotifyMessageTest, RejectionNamesAreMetricLabels) {
   EXPECT_STREQ(NotifyRejectionName(NotifyRejection::kEmpty), "empty");
   EXPECT_STREQ(NotifyRejectionName(NotifyRejection::kNotText), "not_text");
   EXPECT_STREQ(NotifyRejectionName(NotifyRejection::kMalformed), "malformed");
-  EXPECT_STREQ(NotifyRejectionName(NotifyRejection::kUnauthorized), "unauthorized");
+  EXPECT_STREQ(NotifyRejectionName(NotifyRejection::kSenderGone), "sender_gone");
+  EXPECT_STREQ(NotifyRejectionName(NotifyRejection::kSenderOutsideNamespace),
+               "sender_outside_namespace");
+  EXPECT_STREQ(NotifyRejectionName(NotifyRejection::kSenderNotInGroup), "sender_not_in_group");
+  EXPECT_STREQ(NotifyRejectionName(NotifyRejection::kNoCredentials), "no_credentials");
+  EXPECT_STREQ(NotifyRejectionName(NotifyRejection::kFdPassed), "fd_passed");
+  EXPECT_STREQ(NotifyRejectionName(NotifyRejection::kMainPidRefused), "main_pid_refused");
 }
 
 }  // namespace

@@ -128,7 +128,7 @@ class PoolTest : public ::testing::Test {
   }
 
   PoolServices Services() {
-    return PoolServices{os_, scheduler_, watcher_, notify_, clock_, random_, "vigil-test", false};
+    return PoolServices{os_, scheduler_, watcher_, notify_, clock_, random_, false};
   }
   // Creates the pool from config_ as it is now and starts it.
   Pool& StartPool() {
@@ -147,8 +147,7 @@ class PoolTest : public ::testing::Test {
 
   // The notify socket of the slot's current run.
   int NotifyFd(int slot) {
-    return notify_.LastFdWithPrefix("vigil-test-" + config_.name + "-" + std::to_string(slot) +
-                                    "-");
+    return notify_.LastFdWithLabel(config_.name + "/" + std::to_string(slot));
   }
   // A datagram arrives on the slot's socket from `sender`, and the loop sees the socket readable.
   void Send(int slot, const std::string& text, pid_t sender, bool truncated = false) {
@@ -158,10 +157,14 @@ class PoolTest : public ::testing::Test {
     ASSERT_TRUE(watcher_.Fire(fd)) << "socket of slot " << slot << " is not watched";
   }
   void Reap(pid_t pid, int status) { EXPECT_TRUE(pool_->OnProcessExited(pid, status)) << pid; }
+  uint64_t Rejected(NotifyRejection cause) {
+    return pool_->counters().notify_rejected_by_cause[static_cast<int>(cause)];
+  }
 
-  // Signals (other than the SIGKILL a reaped worker's group gets) sent to a process group.
+  // Signals (other than the SIGKILL a reaped worker's group gets) sent to a process group,
+  // without the SIGCONT that follows every stop signal (checked by its own test below).
   std::vector<int> GroupSignals(pid_t pgid) {
-    return os_.SignalsTo(SignalCall::Target::kGroup, pgid);
+    return os_.SignalsTo(SignalCall::Target::kGroup, pgid, /*with_sigcont=*/false);
   }
 
   PoolConfig config_;
@@ -169,7 +172,7 @@ class PoolTest : public ::testing::Test {
   FakeClock clock_;
   FakeScheduler scheduler_{clock_};
   FakeFdWatcher watcher_;
-  FakeNotifyTransport notify_;
+  FakeNotifyTransport notify_{&os_};
   FakeRandom random_;
   RecordingObserver observer_;
   std::unique_ptr<Pool> pool_;
@@ -179,7 +182,7 @@ class PoolTest : public ::testing::Test {
 // Start: one process per replica, each with its identity and its own notify socket
 // ---------------------------------------------------------------------------------------------
 
-// Socket names: <agent prefix>-<pool>-<slot>-<spawn serial>-<random token of the transport>.
+// Each run's socket is opened for "<pool>/<slot>"; NOTIFY_SOCKET is its path.
 TEST_F(PoolTest, StartSpawnsEveryReplicaWithItsIdentityAndItsOwnNotifySocket) {
   config_.replicas = 3;
   config_.watchdog = 10s;
@@ -190,8 +193,7 @@ TEST_F(PoolTest, StartSpawnsEveryReplicaWithItsIdentityAndItsOwnNotifySocket) {
   StartPool();
 
   ASSERT_EQ(os_.spawn_requests.size(), 3u);
-  EXPECT_THAT(notify_.open_attempts, ElementsAre("vigil-test-web-0-1-t1", "vigil-test-web-1-2-t2",
-                                                 "vigil-test-web-2-3-t3"));
+  EXPECT_THAT(notify_.open_attempts, ElementsAre("web/0", "web/1", "web/2"));
   for (int slot = 0; slot < 3; ++slot) {
     SCOPED_TRACE("slot " + std::to_string(slot));
     const SpawnRequest& r = os_.spawn_requests[static_cast<size_t>(slot)];
@@ -200,7 +202,7 @@ TEST_F(PoolTest, StartSpawnsEveryReplicaWithItsIdentityAndItsOwnNotifySocket) {
     EXPECT_THAT(EnvEntries(r, "VIGIL_WORKER"), ElementsAre("VIGIL_WORKER=" + std::to_string(slot)));
     // Vigil's own NOTIFY_SOCKET and WATCHDOG_USEC are replaced, never passed on.
     EXPECT_THAT(EnvEntries(r, "NOTIFY_SOCKET"),
-                ElementsAre("NOTIFY_SOCKET=@" + notify_.opened[static_cast<size_t>(slot)].name));
+                ElementsAre("NOTIFY_SOCKET=" + notify_.opened[static_cast<size_t>(slot)].path));
     EXPECT_THAT(EnvEntries(r, "WATCHDOG_USEC"), ElementsAre("WATCHDOG_USEC=10000000"));
     EXPECT_THAT(EnvEntries(r, "APP_MODE"), ElementsAre("APP_MODE=prod"));
     EXPECT_THAT(EnvEntries(r, "VIGIL_TEST_INHERITED"), ElementsAre("VIGIL_TEST_INHERITED=yes"));
@@ -220,7 +222,7 @@ TEST_F(PoolTest, WithoutAWatchdogWorkersGetNoWatchdogUsecAndNoInheritedOne) {
   const SpawnRequest& r = os_.spawn_requests[0];
   EXPECT_THAT(EnvEntries(r, "WATCHDOG_USEC"), IsEmpty());
   EXPECT_THAT(EnvEntries(r, "WATCHDOG_PID"), IsEmpty());
-  EXPECT_THAT(EnvEntries(r, "NOTIFY_SOCKET"), ElementsAre("NOTIFY_SOCKET=@vigil-test-web-0-1-t1"));
+  EXPECT_THAT(EnvEntries(r, "NOTIFY_SOCKET"), ElementsAre("NOTIFY_SOCKET=/notify/web-0-1/notify"));
 }
 
 TEST_F(PoolTest, ThePoolsEnvReplacesAnInheritedVariableOfTheSameName) {
@@ -290,6 +292,7 @@ TEST_F(PoolTest, ADatagramFromOutsideThePidNamespaceIsRejectedAndCounted) {
   Send(0, "READY=1", 0);
   EXPECT_FALSE(worker(0).ready());
   EXPECT_EQ(pool().counters().notify_rejected, 1u);
+  EXPECT_EQ(Rejected(NotifyRejection::kSenderOutsideNamespace), 1u);
   EXPECT_EQ(pool().counters().notify_accepted, 0u);
 }
 
@@ -301,6 +304,7 @@ TEST_F(PoolTest, ADatagramFromAProcessOfAnotherGroupIsRejectedAndCounted) {
   EXPECT_FALSE(worker(0).ready());
   EXPECT_THAT(observer_.events, Not(Contains("stop_pod web/0")));
   EXPECT_EQ(pool().counters().notify_rejected, 1u);
+  EXPECT_EQ(Rejected(NotifyRejection::kSenderNotInGroup), 1u);
 }
 
 TEST_F(PoolTest, ADatagramFromAProcessOfTheWorkersGroupIsAccepted) {
@@ -312,12 +316,82 @@ TEST_F(PoolTest, ADatagramFromAProcessOfTheWorkersGroupIsAccepted) {
   EXPECT_EQ(pool().counters().notify_accepted, 1u);
 }
 
-TEST_F(PoolTest, ADatagramFromASenderThatAlreadyExitedIsBelievedOnItsOwnSocket) {
-  // systemd-notify --ready exits at once: its pid cannot be checked any more.
+TEST_F(PoolTest, AnExitedButUnreapedMemberOfTheWorkersGroupIsStillHeard) {
   config_.readiness.mode = ReadinessMode::kNotify;
   StartPool();
-  Send(0, "READY=1", 557);  // Unknown to FakeOs: ESRCH.
+  os_.process_groups[556] = Pid(0);
+  os_.exited.insert(556);  // A zombie: its pid is still its own.
+  Send(0, "READY=1", 556);
   EXPECT_TRUE(worker(0).ready());
+}
+
+// Regression (issue 10, defect 2): a sender already gone when its datagram was read was believed
+// on the socket it used, so X_VIGIL_STOP=1 from any short-lived process that could reach the
+// socket stopped the pod about one time in five.
+TEST_F(PoolTest, ADatagramFromASenderThatIsGoneIsRejectedAndCounted) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  StartPool();
+  Send(0, "READY=1\nX_VIGIL_STOP=1", 557);  // Unknown to FakeOs: exited and reaped.
+  EXPECT_FALSE(worker(0).ready());
+  EXPECT_THAT(observer_.events, Not(Contains("stop_pod web/0")));
+  EXPECT_EQ(Rejected(NotifyRejection::kSenderGone), 1u);
+}
+
+TEST_F(PoolTest, TheWorkerItselfIsHeardByItsIdentityEvenOnceReaped) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  StartPool();
+  ASSERT_TRUE(watcher_.Fire(NotifyFd(0)));
+  EXPECT_EQ(notify_.last_known.leader_identity, os_.IdentityOf(100));  // Known at receipt.
+  EXPECT_EQ(notify_.last_known.leader_pid, 100);
+  // FakeOs does not list the worker: gone, yet its pidfd's identity is the run's leader's.
+  Send(0, "READY=1", Pid(0));
+  EXPECT_TRUE(worker(0).ready());
+  EXPECT_EQ(pool().counters().notify_rejected, 0u);
+}
+
+TEST_F(PoolTest, ADatagramPassingDescriptorsIsRejectedWhoeverSendsIt) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  StartPool();
+  NotifyDatagram d;
+  d.data = "READY=1";
+  d.size = d.data.size();
+  d.fds_passed = 3;
+  d.sender.source = NotifySender::Source::kPidfd;
+  d.sender.process = os_.FactsOf(Pid(0));
+  notify_.QueueRaw(NotifyFd(0), d);
+  d.fds_passed = 0;
+  d.control_truncated = true;  // More descriptors than fit: the kernel dropped them.
+  notify_.QueueRaw(NotifyFd(0), d);
+  ASSERT_TRUE(watcher_.Fire(NotifyFd(0)));
+  EXPECT_FALSE(worker(0).ready());
+  EXPECT_EQ(Rejected(NotifyRejection::kFdPassed), 2u);
+}
+
+TEST_F(PoolTest, AFloodIsReadInBoundedBatchesAndNothingQueuedIsLost) {
+  config_.watchdog = 10s;
+  StartPool();
+  const int fd = NotifyFd(0);
+  for (int i = 0; i < 200; ++i)
+    notify_.Queue(fd, "WATCHDOG=1\nSTATUS=" + std::to_string(i), Pid(0));
+  ASSERT_TRUE(watcher_.Fire(fd));
+  EXPECT_EQ(notify_.drain_limits.back(), 64u);
+  EXPECT_EQ(pool().counters().notify_accepted, 64u);
+  EXPECT_EQ(notify_.pending(fd), 136u);  // Left for the next turns of the loop.
+  while (notify_.pending(fd) > 0)
+    ASSERT_TRUE(watcher_.Fire(fd));
+  EXPECT_EQ(pool().counters().notify_accepted, 200u);
+  EXPECT_EQ(worker(0).status_text(), "199");
+}
+
+TEST_F(PoolTest, EverythingQueuedWhenTheWorkerExitsIsReadFirst) {
+  StartPool();
+  const int fd = NotifyFd(0);
+  for (int i = 0; i < 500; ++i)
+    notify_.Queue(fd, "STATUS=" + std::to_string(i), Pid(0));
+  notify_.Queue(fd, "X_VIGIL_STOP=1", Pid(0));
+  Reap(100, ExitedWith(0));
+  EXPECT_EQ(pool().counters().notify_accepted, 501u);
+  EXPECT_THAT(observer_.events, Contains("stop_pod web/0"));
 }
 
 TEST_F(PoolTest, OversizedMalformedAndBinaryDatagramsAreRejectedAndCounted) {
@@ -409,28 +483,115 @@ TEST_F(PoolTest, AWorkersReadyEventPrecedesThePoolReadinessItCauses) {
               ElementsAre("worker web/0 ready ready_count=1", "readiness web ready"));
 }
 
-TEST_F(PoolTest, MainPidGetsTheSignalsAndKeepsTheRunAliveAfterTheSpawnedProcessExits) {
+TEST_F(PoolTest, AMainPidOfTheGroupGetsTheGroupsSignalsOnceAndKeepsTheRunAfterTheLeader) {
   StartPool();
   os_.process_groups[777] = 100;  // MAINPID must name a process of the worker's own group.
   Send(0, "MAINPID=777", Pid(0));
   pool().ForwardSignal(SIGHUP);
-  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(100, SIGHUP), ToPid(777, SIGHUP)));
-  os_.process_groups[777] = 777;  // The daemonised main process lives on (setsid).
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(100, SIGHUP)));  // 777 is in it: not twice.
   Reap(100, ExitedWith(0));
   EXPECT_TRUE(worker(0).running());
   EXPECT_THAT(observer_.exits, IsEmpty());
+  // The leader is reaped, but 777 still holds the group's number: the group is signalled.
+  pool().ForwardSignal(SIGUSR1);
+  EXPECT_EQ(os_.signals.back(), ToGroup(100, SIGUSR1));
   Reap(777, ExitedWith(0));
   EXPECT_FALSE(worker(0).running());
   ASSERT_EQ(observer_.exits.size(), 1u);
   EXPECT_EQ(observer_.exits[0].code, 0);
 }
 
-TEST_F(PoolTest, AMainPidThatIsAlreadyGoneEndsTheRunWithTheSpawnedProcess) {
+TEST_F(PoolTest, AMainPidThatLeftTheGroupIsSignalledThroughItsPidfdAlone) {
   StartPool();
-  Send(0, "MAINPID=777", Pid(0));  // 777 is unknown to FakeOs: gone.
-  Reap(100, ExitedWith(1));
-  EXPECT_EQ(worker(0).state(), WorkerState::kBackoff);
+  os_.process_groups[777] = 100;
+  Send(0, "MAINPID=777", Pid(0));
+  os_.process_groups[777] = 777;  // Daemonised (setsid).
+  Reap(100, ExitedWith(0));
+  os_.signals.clear();
+  pool().ForwardSignal(SIGHUP);
+  ASSERT_EQ(os_.signals.size(), 1u);  // Group 100 may be anyone's now: never signalled again.
+  EXPECT_EQ(os_.signals[0].target, SignalCall::Target::kPidfd);
+  EXPECT_EQ(os_.signals[0].signo, SIGHUP);
+}
+
+// Regression (issue 10, defect 3): with MAINPID=A then MAINPID=B, A's exit marked the leader
+// reaped: signals never reached it again, and when B ended the run, the leader's tree was left
+// alive while the slot was restarted: two process trees in one slot.
+TEST_F(PoolTest, AfterADoubleHandoverTheFirstMainPidsExitChangesNothing) {
+  StartPool();
+  os_.process_groups[701] = 100;
+  os_.process_groups[702] = 100;
+  Send(0, "MAINPID=701", Pid(0));
+  Send(0, "MAINPID=702", Pid(0));
+  os_.process_groups.erase(701);
+  EXPECT_FALSE(pool().OnProcessExited(701, ExitedWith(0)));  // No longer the run's: an orphan.
+  EXPECT_TRUE(worker(0).running());
+  EXPECT_THAT(observer_.exits, IsEmpty());
+  os_.signals.clear();
+  pool().StopAll(StopCause::kDrain, false, clock_.Now() + 10s);
+  // Leader and 702, once (and SIGCONT after it, as after every stop signal).
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(100, SIGTERM), ToGroup(100, SIGCONT)));
+  os_.process_groups.erase(702);
+  Reap(702, ExitedWith(0));                              // The main process ends the run...
+  EXPECT_EQ(os_.signals.back(), ToGroup(100, SIGKILL));  // ...and the leader's tree with it.
   ASSERT_EQ(observer_.exits.size(), 1u);
+  EXPECT_FALSE(pool().OnProcessExited(100, KilledBy(SIGKILL)));  // Reaped later: forgotten.
+}
+
+TEST_F(PoolTest, AfterADoubleHandoverACrashOfTheMainPidKillsTheLeaderBeforeTheRestart) {
+  StartPool();
+  os_.process_groups[701] = 100;
+  os_.process_groups[702] = 100;
+  Send(0, "MAINPID=701", Pid(0));
+  Send(0, "MAINPID=702", Pid(0));
+  os_.process_groups.erase(701);
+  pool().OnProcessExited(701, ExitedWith(0));
+  os_.process_groups.erase(702);
+  Reap(702, ExitedWith(3));
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(100, SIGKILL)));
+  ASSERT_EQ(observer_.exits.size(), 1u);
+  EXPECT_EQ(observer_.exits[0].code, 3);
+  EXPECT_EQ(worker(0).state(), WorkerState::kBackoff);
+}
+
+TEST_F(PoolTest, TheLeaderExitingAfterItsMainPidHasGoneEndsTheRun) {
+  StartPool();
+  os_.process_groups[701] = 100;
+  Send(0, "MAINPID=701", Pid(0));
+  os_.exited.insert(701);  // Exited, reaped by the leader (never by Vigil).
+  Reap(100, ExitedWith(4));
+  ASSERT_EQ(observer_.exits.size(), 1u);
+  EXPECT_EQ(observer_.exits[0].code, 4);
+}
+
+TEST_F(PoolTest, AMainPidMayHandBackToTheLeader) {
+  StartPool();
+  os_.process_groups[100] = 100;
+  os_.process_groups[701] = 100;
+  Send(0, "MAINPID=701", Pid(0));
+  Send(0, "MAINPID=100", 701);
+  EXPECT_FALSE(pool().OnProcessExited(701, ExitedWith(0)));  // Just a member again.
+  Reap(100, ExitedWith(0));
+  EXPECT_EQ(observer_.exits.size(), 1u);
+}
+
+TEST_F(PoolTest, MainPidsOfPid1VigilAnotherWorkerAGoneOrAForeignProcessAreRefusedWhole) {
+  config_.replicas = 2;
+  config_.readiness.mode = ReadinessMode::kNotify;
+  StartPool();
+  os_.process_groups[1] = 1;
+  os_.process_groups[os_.pid] = os_.pid;
+  os_.process_groups[Pid(1)] = Pid(1);
+  os_.process_groups[888] = 888;  // Alive, of its own group.
+  for (pid_t main : {1, os_.pid, Pid(1), 999 /* gone */, 888}) {
+    Send(0, "READY=1\nMAINPID=" + std::to_string(main), Pid(0));
+  }
+  EXPECT_FALSE(worker(0).ready());  // Refused whole: READY=1 was not applied either.
+  EXPECT_EQ(Rejected(NotifyRejection::kMainPidRefused), 5u);
+  EXPECT_EQ(pool().counters().notify_accepted, 0u);
+  Reap(Pid(0), ExitedWith(0));  // The leader is still the main process.
+  EXPECT_EQ(observer_.exits.size(), 1u);
+  EXPECT_TRUE(worker(1).running());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -465,7 +626,7 @@ TEST_F(PoolTest, AFailedWorkerIsRestartedAfterItsBackoffWithAFreshSocket) {
   scheduler_.AdvanceBy(1ms);
   ASSERT_EQ(os_.spawn_requests.size(), 2u);
   EXPECT_THAT(EnvEntries(os_.spawn_requests[1], "NOTIFY_SOCKET"),
-              ElementsAre("NOTIFY_SOCKET=@vigil-test-web-0-2-t2"));
+              ElementsAre("NOTIFY_SOCKET=/notify/web-0-2/notify"));
   EXPECT_THAT(EnvEntries(os_.spawn_requests[1], "VIGIL_WORKER"), ElementsAre("VIGIL_WORKER=0"));
   EXPECT_EQ(Pid(0), 101);
   EXPECT_TRUE(worker(0).ready());
@@ -521,10 +682,11 @@ TEST_F(PoolTest, ANotifySocketThatCannotBeOpenedIsASpawnFailureWithoutAProcess) 
 // A transport whose sockets can never be opened (descriptors exhausted, say).
 class FailingNotifyTransport final : public NotifyTransport {
  public:
-  StatusOr<UniqueFd> Open(const std::string&) override {
+  StatusOr<NotifyEndpoint> Open(const std::string&, uid_t, gid_t) override {
     return Status::Error("socket: too many open files");
   }
-  std::vector<NotifyDatagram> Drain(int) override { return {}; }
+  void Close(NotifyEndpoint&) override {}
+  std::vector<NotifyDatagram> Drain(int, size_t, const KnownSenders&) override { return {}; }
 };
 
 // Regression test for a fixed bug: with `backoff.initial: 0` (documented: "restart at once") a
@@ -540,10 +702,8 @@ TEST_F(PoolTest, PersistentSpawnFailuresWithZeroBackoffDoNotExhaustTheStack) {
   FailingNotifyTransport failing;
   EXPECT_EXIT(
       {
-        Pool pool(
-            config_,
-            PoolServices{os_, scheduler_, watcher_, failing, clock_, random_, "vigil-test", false},
-            observer_);
+        Pool pool(config_, PoolServices{os_, scheduler_, watcher_, failing, clock_, random_, false},
+                  observer_);
         pool.Start();
         scheduler_.RunDue();  // Immediate restarts go through the loop, one at a time.
         std::_Exit(pool.failed() ? 0 : 1);
@@ -621,7 +781,8 @@ TEST_F(PoolTest, StopAllSignalsEveryGroupThenKillsAtTheDeadlineAndNoSlotComesBac
   config_.replicas = 2;
   StartPool();
   pool().StopAll(StopCause::kDrain, /*fast=*/false, clock_.Now() + 10s);
-  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(100, SIGTERM), ToGroup(101, SIGTERM)));
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(100, SIGTERM), ToGroup(100, SIGCONT),
+                                       ToGroup(101, SIGTERM), ToGroup(101, SIGCONT)));
   EXPECT_FALSE(pool().ready());
   scheduler_.AdvanceBy(10s);
   EXPECT_THAT(GroupSignals(100), ElementsAre(SIGTERM, SIGKILL));
@@ -656,7 +817,39 @@ TEST_F(PoolTest, AFastStopUsesTheFastSignal) {
   config_.fast_stop_signal = SIGUSR2;
   StartPool();
   pool().StopAll(StopCause::kDrain, /*fast=*/true, clock_.Now() + 5s);
-  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(100, SIGUSR2), ToGroup(101, SIGUSR2)));
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(100, SIGUSR2), ToGroup(100, SIGCONT),
+                                       ToGroup(101, SIGUSR2), ToGroup(101, SIGCONT)));
+}
+
+// Regression (issue 10, defect 15): a SIGSTOPped worker kept its stop signal pending until the
+// deadline's SIGKILL. Like systemd, every signal Vigil sends to end a worker (stop, fast, the
+// watchdog's SIGABRT) is followed by SIGCONT to the same group (which holds the main pid, so it
+// is signalled once through the group); SIGKILL needs none
+// and forwarded signals get none (a forwarded SIGHUP must not resume a stopped worker).
+TEST_F(PoolTest, EveryStopSignalIsFollowedBySigcontSoAStoppedWorkerCanActOnIt) {
+  config_.replicas = 2;
+  config_.watchdog = 10s;
+  config_.restart = RestartPolicy::kNever;
+  StartPool();
+  os_.process_groups[777] = 101;
+  Send(1, "MAINPID=777", Pid(1));
+  scheduler_.AdvanceBy(9s);
+  Send(1, "WATCHDOG=1", Pid(1));
+  scheduler_.AdvanceBy(1s);  // Slot 0 never pinged: SIGABRT.
+  EXPECT_THAT(os_.SignalsTo(SignalCall::Target::kGroup, 100), ElementsAre(SIGABRT, SIGCONT));
+  Reap(100, KilledBy(SIGABRT));
+  os_.signals.clear();
+  pool().ForwardSignal(SIGHUP);
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(101, SIGHUP)));
+  os_.signals.clear();
+  pool().StopAll(StopCause::kDrain, /*fast=*/false, clock_.Now() + 2s);
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(101, SIGTERM), ToGroup(101, SIGCONT)));
+  os_.signals.clear();
+  pool().StopAll(StopCause::kDrain, /*fast=*/true, clock_.Now() + 2s);
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(101, SIGINT), ToGroup(101, SIGCONT)));
+  os_.signals.clear();
+  scheduler_.AdvanceBy(2s);
+  EXPECT_THAT(os_.signals, ElementsAre(ToGroup(101, SIGKILL)));
 }
 
 TEST_F(PoolTest, StopAllDuringBackoffEndsTheSlotAtOnce) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/base/duration.h"
 #include "tests/fakes/supervisor_harness.h"
 
 namespace vigil {
@@ -193,6 +194,32 @@ TEST_F(SupervisorTest, SigintStopsEveryPoolAtOnceWithItsFastSignalAndAShortDeadl
   EXPECT_THAT(GroupSignals(100), ElementsAre(SIGINT, SIGKILL));
 }
 
+// Regression (issue 10, defect 9): a Drain deadline near INT64_MAX wrapped to "now" and
+// fast-stopped every worker at once.
+TEST_F(SupervisorTest, AnAbsurdDrainDeadlineIsTheGracePeriodNotNow) {
+  Start();
+  sup().Drain(DrainTrigger::kApi, Duration::max());
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGTERM));  // graceful, the last pool first
+  EXPECT_THAT(GroupSignals(100), ElementsAre());
+  scheduler_.AdvanceBy(1s);
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGTERM));
+}
+
+TEST_F(SupervisorTest, GracePeriodsAtTheLargestValueAcceptedDoNotWrap) {
+  config_.drain.grace_period = kMaxDuration;
+  config_.drain.safety_margin = kMaxDuration / 2;
+  config_.drain.propagation_delay = kMaxDuration / 4;
+  config_.pools[0].stop_timeout = kMaxDuration;
+  config_.pools[1].stop_timeout = kMaxDuration;
+  clock_.Advance(std::chrono::hours(24 * 365));  // a year of uptime
+  Start();
+  Signal(SIGTERM);
+  scheduler_.AdvanceBy(1h);
+  // Still waiting out the propagation delay: nobody signalled, nobody killed.
+  EXPECT_THAT(GroupSignals(100), ElementsAre());
+  EXPECT_THAT(GroupSignals(101), ElementsAre());
+}
+
 TEST_F(SupervisorTest, SigquitIsAFastStopToo) {
   Start();
   Signal(SIGQUIT);
@@ -358,6 +385,39 @@ TEST_F(SupervisorTest, ExitStatusIs4WhenAWorkerHadToBeKilledAtItsDeadline) {
   Reap(100, KilledBy(SIGTERM));
   EXPECT_TRUE(sup().finished());
   EXPECT_EQ(sup().exit_code(), kPoolExitKilledAtDeadline);
+}
+
+// Regression (issue 10, defect 13): a worker that ignored its stop signal for the whole grace
+// period and then died of the fast signal at the deadline counted as graceful (exit 0).
+TEST_F(SupervisorTest, AStragglerThatObeysTheFastSignalAtTheDeadlineIsStillAStraggler) {
+  config_.drain.grace_period = 10s;
+  config_.drain.safety_margin = 2s;
+  config_.pools[1].stop_timeout = 60s;
+  config_.pools[1].fast_stop_signal = SIGINT;
+  Start();
+  Signal(SIGTERM);
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGTERM));
+  scheduler_.AdvanceBy(8s);  // the deadline: grace period - safety margin
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGTERM, SIGINT));
+  Reap(101, KilledBy(SIGINT));  // obeys the fast signal at once
+  ASSERT_TRUE(worker(1, 0).last_exit().has_value());
+  EXPECT_TRUE(worker(1, 0).last_exit()->straggler);
+  EXPECT_FALSE(worker(1, 0).last_exit()->graceful);
+  Reap(100, KilledBy(SIGTERM));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitKilledAtDeadline);
+}
+
+TEST_F(SupervisorTest, AWorkerThatEndsBeforeTheDeadlineIsNoStraggler) {
+  config_.drain.grace_period = 10s;
+  config_.drain.safety_margin = 2s;
+  Start();
+  Signal(SIGTERM);
+  scheduler_.AdvanceBy(7s);
+  Reap(101, KilledBy(SIGTERM));
+  Reap(100, ExitedWith(0));
+  EXPECT_FALSE(worker(1, 0).last_exit()->straggler);
+  EXPECT_EQ(sup().exit_code(), kPoolExitOk);
 }
 
 TEST_F(SupervisorTest, ExitStatusIs5WhenAWorkerFailedAndWasNotRestarted) {

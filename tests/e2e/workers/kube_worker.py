@@ -35,10 +35,12 @@ def parse():
                    help="comma-separated signals recorded but never acted upon (e.g. TERM,INT)")
     p.add_argument("--only-slot", type=int, default=None,
                    help="--ignore and --linger apply to this slot only")
+    p.add_argument("--status-hex", default=None,
+                   help="the STATUS= sent with READY=1, as hex bytes (any bytes, UTF-8 or not)")
     return p.parse_args()
 
 
-def notify(message):
+def notify(message: bytes):
     address = os.environ.get("NOTIFY_SOCKET", "")
     if not address:
         return
@@ -46,7 +48,7 @@ def notify(message):
         address = "\0" + address[1:]
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
         s.connect(address)
-        s.send(message.encode())
+        s.send(message)
 
 
 def main():
@@ -77,7 +79,8 @@ def main():
     time.sleep(args.boot)
     if not args.no_ready:
         record("ready")  # First: Vigil may act on READY=1 before send() returns.
-        notify("READY=1\nSTATUS=serving")
+        status = bytes.fromhex(args.status_hex) if args.status_hex is not None else b"serving"
+        notify(b"READY=1\nSTATUS=" + status)
     while True:
         if state["stop_at"] is not None and time.monotonic() >= state["stop_at"]:
             record("exit", code=0)

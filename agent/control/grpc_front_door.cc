@@ -1,0 +1,260 @@
+#include "agent/control/grpc_front_door.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <grpcpp/server_posix.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <string_view>
+#include <thread>
+
+#include "agent/control/close_log.h"
+#include "agent/control/limits.h"
+#include "agent/control/tcp_listen.h"
+
+namespace vigil::control {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+constexpr uint64_t kListenId = 0;
+constexpr uint64_t kWakeId = 1;
+
+// An HTTP/2 GOAWAY frame on stream 0: last stream 0, PROTOCOL_ERROR, `debug` as debug data.
+std::string Goaway(const std::string& debug) {
+  const size_t length = 8 + debug.size();
+  std::string f;
+  f += static_cast<char>((length >> 16) & 0xff);
+  f += static_cast<char>((length >> 8) & 0xff);
+  f += static_cast<char>(length & 0xff);
+  f += '\x07';                           // GOAWAY
+  f += '\0';                             // no flags
+  f.append(4, '\0');                     // stream 0
+  f.append(4, '\0');                     // last stream id 0
+  f.append({'\0', '\0', '\0', '\x01'});  // PROTOCOL_ERROR
+  return f + debug;
+}
+
+bool LooksLikeHttp1(std::string_view head) {
+  for (std::string_view m :
+       {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "}) {
+    if (head.substr(0, m.size()) == m.substr(0, std::min(m.size(), head.size()))) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+class GrpcFrontDoor::Impl {
+ public:
+  Impl(Listener which, ControlCounters& counters) : which_(which), close_log_(which, counters) {}
+
+  ~Impl() {
+    if (thread_.joinable()) {
+      stop_ = true;
+      const uint64_t one = 1;
+      if (::write(wake_fd_, &one, sizeof one) < 0) {
+        // The loop wakes at its next deadline anyway.
+      }
+      thread_.join();
+    }
+    for (auto& [id, c] : waiting_)
+      ::close(c.fd);
+    for (int fd : {listen_fd_, wake_fd_, epoll_fd_}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+  Status Start(const std::string& host, int port, grpc::Server* server) {
+    server_ = server;
+    StatusOr<int> fd = ListenTcp(host, port);
+    if (!fd.ok()) return fd.status();
+    listen_fd_ = *fd;
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epoll_fd_ < 0 || wake_fd_ < 0 || !Watch(listen_fd_, kListenId, EPOLLIN, EPOLL_CTL_ADD) ||
+        !Watch(wake_fd_, kWakeId, EPOLLIN, EPOLL_CTL_ADD)) {
+      return Errno("epoll");
+    }
+    thread_ = std::thread([this] { Loop(); });
+    return Status();
+  }
+
+ private:
+  struct Conn {
+    int fd = -1;
+    Clock::time_point accepted;
+  };
+
+  static Status Errno(const std::string& what) {
+    return Status::Error(what + ": " + std::strerror(errno));
+  }
+
+  bool Watch(int fd, uint64_t id, uint32_t events, int op) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = id;
+    return ::epoll_ctl(epoll_fd_, op, fd, &ev) == 0;
+  }
+
+  void Loop() {
+    epoll_event events[64];
+    while (!stop_) {
+      const int n = ::epoll_wait(epoll_fd_, events, 64, NextTimeoutMs());
+      if (n < 0 && errno != EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (int i = 0; i < n; ++i) {
+        const uint64_t id = events[i].data.u64;
+        if (id == kListenId) {
+          Accept();
+        } else if (id != kWakeId) {
+          Peek(id);
+        }
+      }
+      Expire();
+    }
+  }
+
+  int NextTimeoutMs() const {
+    if (paused_) return 100;
+    if (waiting_.empty()) return -1;
+    Clock::time_point next = Clock::time_point::max();
+    for (const auto& [id, c] : waiting_)
+      next = std::min(next, c.accepted + limits::kGrpcHandshakeTimeout);
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count();
+    return static_cast<int>(std::clamp<int64_t>(left, 0, 60000));
+  }
+
+  void Accept() {
+    for (int i = 0; i < 64; ++i) {
+      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK && !EvictOldest()) {
+          paused_ = true;  // Out of descriptors: stop listening a moment rather than spin.
+          Watch(listen_fd_, kListenId, 0, EPOLL_CTL_MOD);
+        }
+        return;
+      }
+      if (waiting_.size() >= static_cast<size_t>(limits::kHttpMaxConnections)) EvictOldest();
+      const uint64_t id = next_id_++;
+      waiting_[id] = Conn{fd, Clock::now()};
+      // Edge-triggered: peeking leaves the bytes unread, and only new ones should wake us.
+      if (!Watch(fd, id, EPOLLIN | EPOLLRDHUP | EPOLLET, EPOLL_CTL_ADD)) Drop(id);
+    }
+  }
+
+  bool EvictOldest() {
+    if (waiting_.empty()) return false;
+    auto oldest = std::min_element(waiting_.begin(), waiting_.end(), [](auto& a, auto& b) {
+      return a.second.accepted < b.second.accepted;
+    });
+    close_log_.Closed(ConnClose::kEvicted,
+                      "evicted: too many connections waiting for their HTTP/2 preface");
+    Drop(oldest->first);
+    return true;
+  }
+
+  void Peek(uint64_t id) {
+    auto it = waiting_.find(id);
+    if (it == waiting_.end()) return;
+    char buf[kPreface.size()];
+    const ssize_t n = ::recv(it->second.fd, buf, sizeof buf, MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n <= 0) {  // Gone before saying anything: nothing to tell it.
+      Drop(id);
+      return;
+    }
+    const std::string_view head(buf, static_cast<size_t>(n));
+    if (head == kPreface) {
+      const int fd = it->second.fd;
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      waiting_.erase(it);
+      grpc::AddInsecureChannelFromFd(server_, fd);  // gRPC owns it from now on.
+      return;
+    }
+    if (head == kPreface.substr(0, head.size())) return;  // More to come.
+    const std::string what =
+        "this port speaks gRPC (HTTP/2), and the client's first bytes "
+        "are not an HTTP/2 client preface";
+    if (LooksLikeHttp1(head)) {
+      const std::string body = "this port speaks gRPC (HTTP/2 with prior knowledge), not HTTP/1\n";
+      Reject(id,
+             "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: " +
+                 std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body,
+             ConnClose::kBadRequest, "an HTTP/1 request on a gRPC port (400)");
+    } else {
+      Reject(id, Goaway(what), ConnClose::kBadRequest, "not HTTP/2 (GOAWAY: " + what + ")");
+    }
+  }
+
+  void Expire() {
+    const Clock::time_point now = Clock::now();
+    if (paused_) {
+      paused_ = false;
+      Watch(listen_fd_, kListenId, EPOLLIN, EPOLL_CTL_MOD);
+    }
+    std::vector<uint64_t> due;
+    for (const auto& [id, c] : waiting_) {
+      if (now - c.accepted >= limits::kGrpcHandshakeTimeout) due.push_back(id);
+    }
+    const std::string what = "no HTTP/2 client preface within " +
+                             std::to_string(limits::kGrpcHandshakeTimeout.count()) + "s";
+    for (uint64_t id : due)
+      Reject(id, Goaway(what), ConnClose::kHeaderTimeout, what);
+  }
+
+  // Answers `answer` (best effort: one non-blocking send) and closes.
+  void Reject(uint64_t id, const std::string& answer, ConnClose cause, const std::string& what) {
+    auto it = waiting_.find(id);
+    if (it == waiting_.end()) return;
+    if (::send(it->second.fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+      // The client is gone or not reading: closing is all there is left to do.
+    }
+    // Unread input would turn the close into a reset that can destroy the answer in flight.
+    ::shutdown(it->second.fd, SHUT_WR);
+    char sink[4096];
+    while (::recv(it->second.fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {
+    }
+    close_log_.Closed(cause, what);
+    Drop(id);
+  }
+
+  void Drop(uint64_t id) {
+    auto it = waiting_.find(id);
+    if (it == waiting_.end()) return;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+    ::close(it->second.fd);
+    waiting_.erase(it);
+  }
+
+  const Listener which_;
+  CloseLog close_log_;
+  grpc::Server* server_ = nullptr;
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::map<uint64_t, Conn> waiting_;
+  uint64_t next_id_ = 2;
+  bool paused_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+GrpcFrontDoor::GrpcFrontDoor(Listener which, ControlCounters& counters)
+    : impl_(std::make_unique<Impl>(which, counters)) {}
+GrpcFrontDoor::~GrpcFrontDoor() = default;
+
+Status GrpcFrontDoor::Start(const std::string& host, int port, grpc::Server* server) {
+  return impl_->Start(host, port, server);
+}
+
+}  // namespace vigil::control

@@ -1,0 +1,43 @@
+// GrpcFrontDoor: the TCP ports of vigil-control's gRPC servers (the health port, the API port)
+// accept here first, so that a client that does not speak gRPC is told so and one that says
+// nothing is let go, instead of both being silently held or dropped by gRPC.
+//
+// A connection is handed to its gRPC server (grpc::AddInsecureChannelFromFd) as soon as its
+// first bytes are the HTTP/2 client preface, which is left in the socket for gRPC (MSG_PEEK).
+// Any other client is answered in terms it can read, then closed, counted and logged
+// (close_log.h):
+//   - an HTTP/1 request: "HTTP/1.1 400 ..." saying the port speaks gRPC;
+//   - anything else: an HTTP/2 GOAWAY (PROTOCOL_ERROR) whose debug data says the same;
+//   - nothing (or not the whole preface) within kGrpcHandshakeTimeout: a GOAWAY saying so.
+// At most kHttpMaxConnections wait for their preface at once; a new one evicts the oldest. Once
+// handed over, a connection is gRPC's, held to the server's limits (main.cc, Harden()).
+// One thread, an epoll loop; nothing in it waits on a client.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "agent/base/status.h"
+#include "agent/control/control_counters.h"
+
+namespace vigil::control {
+
+class GrpcFrontDoor {
+ public:
+  GrpcFrontDoor(Listener which, ControlCounters& counters);
+  ~GrpcFrontDoor();  // Stops accepting; connections already handed over stay gRPC's.
+  GrpcFrontDoor(const GrpcFrontDoor&) = delete;
+  GrpcFrontDoor& operator=(const GrpcFrontDoor&) = delete;
+
+  // Listens on host:port (tcp_listen.h; "" for every IPv4 address) for `server`, which must outlive
+  // this front door.
+  Status Start(const std::string& host, int port, grpc::Server* server);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vigil::control

@@ -1,0 +1,15 @@
+// ListenTcp: a non-blocking, close-on-exec TCP listening socket on host:port, for vigil-control's
+// own listeners (http_listener.h, grpc_front_door.h). `host` is a numeric IPv4 or IPv6 address
+// (brackets allowed), a name (resolved once, now), or "" for every IPv4 address.
+#pragma once
+
+#include <string>
+
+#include "agent/base/status.h"
+
+namespace vigil::control {
+
+// The descriptor, or an error naming the address and the reason.
+StatusOr<int> ListenTcp(const std::string& host, int port);
+
+}  // namespace vigil::control
