@@ -3,6 +3,7 @@
 #include <google/protobuf/descriptor.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "agent/control/request_checks.h"
 
@@ -11,12 +12,20 @@ namespace {
 
 using grpc::experimental::InterceptionHookPoints;
 
+// gRPC creates, calls and deletes an interceptor on threads of its own, ordered by gRPC's
+// synchronisation, which the TSan stage cannot see (Debian's gRPC is not instrumented): the
+// object publishes itself (release at the end of construction, acquire before each use and
+// before destruction) so that this order is visible (reactors.h does the same).
 class ErrorNamingInterceptor final : public grpc::experimental::Interceptor {
  public:
   ErrorNamingInterceptor(std::string method, const std::vector<std::string>& services)
-      : method_(std::move(method)), services_(services) {}
+      : method_(std::move(method)), services_(services) {
+    published_.store(true, std::memory_order_release);
+  }
+  ~ErrorNamingInterceptor() override { (void)published_.load(std::memory_order_acquire); }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    (void)published_.load(std::memory_order_acquire);
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::Status status = methods->GetSendStatus();
       if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
@@ -30,6 +39,7 @@ class ErrorNamingInterceptor final : public grpc::experimental::Interceptor {
  private:
   const std::string method_;
   const std::vector<std::string>& services_;
+  std::atomic<bool> published_{false};
 };
 
 std::string Join(const std::vector<std::string>& names) {

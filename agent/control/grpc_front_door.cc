@@ -56,7 +56,7 @@ bool LooksLikeHttp1(std::string_view head) {
 
 class GrpcFrontDoor::Impl {
  public:
-  Impl(Listener which, ControlCounters& counters) : which_(which), close_log_(which, counters) {}
+  Impl(Listener which, ControlCounters& counters) : close_log_(which, counters) {}
 
   ~Impl() {
     if (thread_.joinable()) {
@@ -236,7 +236,6 @@ class GrpcFrontDoor::Impl {
     waiting_.erase(it);
   }
 
-  const Listener which_;
   CloseLog close_log_;
   grpc::Server* server_ = nullptr;
   int listen_fd_ = -1;

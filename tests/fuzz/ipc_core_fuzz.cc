@@ -78,6 +78,8 @@ class PassingOs final : public Os {
   std::vector<pid_t> ListDescendants() override { return fake.ListDescendants(); }
   Status SetChildSubreaper() override { return fake.SetChildSubreaper(); }
   pid_t ProcessGroupOf(pid_t pid) override { return fake.ProcessGroupOf(pid); }
+  StatusOr<UniqueFd> OpenPidfd(pid_t pid) override { return fake.OpenPidfd(pid); }
+  ProcessFacts InspectPidfd(int pidfd) override { return fake.InspectPidfd(pidfd); }
   std::optional<uint64_t> OomKillCount() override { return fake.OomKillCount(); }
   bool IsForegroundOfTerminal(int fd) override { return fake.IsForegroundOfTerminal(fd); }
   Status SetForegroundGroup(int tty_fd, pid_t pgid) override {
@@ -109,8 +111,7 @@ class Harness {
  public:
   Harness()
       : config_(MakeConfig()),
-        supervisor_(config_, PoolServices{os_, scheduler_, watcher_, notify_, clock_, random_,
-                                          "vigil-fuzz", false}),
+        supervisor_(config_, PoolServices{os_, scheduler_, watcher_, notify_, clock_, random_}),
         link_(config_, supervisor_, os_, scheduler_, watcher_, clock_, "vigil-control") {
     os_.fake.next_unscripted_pid = 100;
     supervisor_.SetListener(&link_);
@@ -256,8 +257,7 @@ class Harness {
     const Pool& pool = *supervisor_.pools()[static_cast<size_t>(pool_index)];
     if (trace_) std::fprintf(stderr, "notify %s/%d\n", pool.name().c_str(), slot);
     if (slot >= pool.slot_count() || pool.pid_of(slot) <= 0) return;
-    const int fd =
-        notify_.LastFdWithPrefix("vigil-fuzz-" + pool.name() + "-" + std::to_string(slot) + "-");
+    const int fd = notify_.LastFdWithLabel(pool.name() + "/" + std::to_string(slot));
     if (trace_) {
       std::fprintf(stderr, "notify %s/%d (pid %d, fd %d): '%s'\n", pool.name().c_str(), slot,
                    pool.pid_of(slot), fd, fuzz::Printable(text).c_str());
@@ -382,7 +382,7 @@ class Harness {
   FakeClock clock_;
   FakeScheduler scheduler_{clock_};
   FakeFdWatcher watcher_;
-  FakeNotifyTransport notify_;
+  FakeNotifyTransport notify_{&os_.fake};
   FakeRandom random_;
   Supervisor supervisor_;
   ControlLink link_;
