@@ -128,12 +128,14 @@ def maker(stack, sym):
 def main():
     report_dir, root, module_dirs = sys.argv[1], os.path.normpath(os.path.abspath(sys.argv[2])), sys.argv[3:]
     sym = Symbolizer(module_dirs)
-    reports = []
+    reports, crashes = [], []
     for name in sorted(os.listdir(report_dir)):
         text = open(os.path.join(report_dir, name), errors="replace").read()
         for block in text.split("==================\n"):
             if "WARNING: ThreadSanitizer" in block:
                 reports.append((name, block.splitlines()))
+            elif "ERROR: ThreadSanitizer" in block or "ThreadSanitizer: CHECK failed" in block:
+                crashes.append((name, block))
     sym.prefetch({(m.group(2), pc_of(int(m.group(3), 16), int(m.group(1))))
                   for _, lines in reports for m in map(FRAME.match, lines) if m})
 
@@ -165,8 +167,10 @@ def main():
             depth, module, offset = int(m.group(1)), m.group(2), int(m.group(3), 16)
             for function, path in sym.frames(module, offset if depth == 0 else offset - 1):
                 print(f"    #{depth} {function} {path} ({module}+{hex(offset)})")
-    print(f"triage_tsan: {len(ours)} reports in Vigil's code")
-    return 1 if ours else 0
+    for name, block in crashes:  # a crash under TSan (SEGV, a failed check) is always a failure
+        print(f"==== {name}: a crash under TSan\n{block}")
+    print(f"triage_tsan: {len(ours)} reports in Vigil's code, {len(crashes)} crashes")
+    return 1 if ours or crashes else 0
 
 
 if __name__ == "__main__":
