@@ -14,18 +14,19 @@ using grpc::experimental::InterceptionHookPoints;
 
 // gRPC creates, calls and deletes an interceptor on threads of its own, ordered by gRPC's
 // synchronisation, which the TSan stage cannot see (Debian's gRPC is not instrumented): the
-// object publishes itself (release at the end of construction, acquire before each use and
-// before destruction) so that this order is visible (reactors.h does the same).
+// object hands itself over explicitly, as reactors.h does: a release at the end of construction
+// and before each Proceed() (after which gRPC may delete it on another thread), an acquire before
+// each use and in the destructor.
 class ErrorNamingInterceptor final : public grpc::experimental::Interceptor {
  public:
   ErrorNamingInterceptor(std::string method, const std::vector<std::string>& services)
       : method_(std::move(method)), services_(services) {
-    published_.store(true, std::memory_order_release);
+    handoffs_.store(1, std::memory_order_release);
   }
-  ~ErrorNamingInterceptor() override { (void)published_.load(std::memory_order_acquire); }
+  ~ErrorNamingInterceptor() override { (void)handoffs_.load(std::memory_order_acquire); }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    (void)published_.load(std::memory_order_acquire);
+    (void)handoffs_.load(std::memory_order_acquire);
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::Status status = methods->GetSendStatus();
       if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
@@ -33,13 +34,14 @@ class ErrorNamingInterceptor final : public grpc::experimental::Interceptor {
         methods->ModifySendStatus(NameEmptyUnimplemented(method_, services_));
       }
     }
+    handoffs_.fetch_add(1, std::memory_order_release);
     methods->Proceed();
   }
 
  private:
   const std::string method_;
   const std::vector<std::string>& services_;
-  std::atomic<bool> published_{false};
+  std::atomic<int> handoffs_{0};
 };
 
 std::string Join(const std::vector<std::string>& names) {
