@@ -52,8 +52,7 @@ bool LooksLikeHttp1(std::string_view head) {
 class GrpcFrontDoor::Impl final : public ListenLoop::Owner {
  public:
   Impl(Listener which, ControlCounters& counters)
-      : which_(which),
-        close_log_(which, counters),
+      : close_log_(which, counters),
         loop_(std::string("gRPC front door ") + ListenerName(which), *this) {}
 
   ~Impl() {
@@ -173,7 +172,6 @@ class GrpcFrontDoor::Impl final : public ListenLoop::Owner {
     waiting_.erase(it);
   }
 
-  const Listener which_;
   CloseLog close_log_;
   grpc::Server* server_ = nullptr;
   std::map<uint64_t, Conn> waiting_;

@@ -17,11 +17,20 @@
 // it, as before. A new snapshot supersedes the queue: the messages behind the front are dropped
 // (the snapshot holds their effect), and pages being written are finished first, so that two
 // snapshots' pages never interleave.
+//
+// Memory ordering: gRPC runs the callbacks on its own threads, ordered after the reactor's
+// construction by gRPC's internal synchronisation. Debian's gRPC is not built with TSan, so that
+// order is invisible to it; each reactor therefore publishes itself explicitly (a release store at
+// the end of construction, an acquire load at the top of every callback: `Published`), and
+// everything set after construction (`set_on_done`, `set_ticket`) is written and read under the
+// handle's lock. That costs one uncontended atomic load per callback and makes the order visible
+// to any checker, not only to gRPC.
 #pragma once
 
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -59,11 +68,18 @@ class QueuedWriter final : public grpc::ServerWriteReactor<T>, public BudgetedSt
       : handle_(std::make_shared<Handle>()), context_(context), kind_(kind), env_(env) {
     handle_->self = this;
     env_.budget.Register(this);
+    published_.store(true, std::memory_order_release);
   }
   std::shared_ptr<Handle> handle() const { return handle_; }
-  void set_on_done(std::function<void()> on_done) { on_done_ = std::move(on_done); }
+  void set_on_done(std::function<void()> on_done) {
+    std::lock_guard<std::recursive_mutex> lock(handle_->mu);
+    on_done_ = std::move(on_done);
+  }
   // The listener's place for this stream, given back when the call is done.
-  void set_ticket(CallGate::TicketPtr ticket) { ticket_ = std::move(ticket); }
+  void set_ticket(CallGate::TicketPtr ticket) {
+    std::lock_guard<std::recursive_mutex> lock(handle_->mu);
+    ticket_ = std::move(ticket);
+  }
 
   // Queues `message`; with `last`, the stream finishes OK once it is written.
   static void Push(const std::shared_ptr<Handle>& h, const T& message, bool last = false) {
@@ -113,6 +129,7 @@ class QueuedWriter final : public grpc::ServerWriteReactor<T>, public BudgetedSt
   }
 
   void OnWriteDone(bool ok) override {
+    Published();
     std::lock_guard<std::recursive_mutex> lock(handle_->mu);
     writing_ = false;
     if (ok && !queue_.empty() && queue_.front().pages &&
@@ -132,6 +149,7 @@ class QueuedWriter final : public grpc::ServerWriteReactor<T>, public BudgetedSt
     Pump();
   }
   void OnCancel() override {
+    Published();
     std::lock_guard<std::recursive_mutex> lock(handle_->mu);
     if (!finishing_) {
       finishing_ = true;
@@ -140,15 +158,20 @@ class QueuedWriter final : public grpc::ServerWriteReactor<T>, public BudgetedSt
     }
   }
   void OnDone() override {
+    Published();
+    std::function<void()> on_done;
+    CallGate::TicketPtr ticket;
     {
       std::lock_guard<std::recursive_mutex> lock(handle_->mu);
       handle_->self = nullptr;
       DropBehindFront();
       if (!queue_.empty()) PopFront();
+      on_done = std::move(on_done_);
+      ticket = std::move(ticket_);
     }
     env_.budget.Unregister(this);  // After this, no other stream's push can reach this one.
-    if (on_done_) on_done_();
-    ticket_.reset();
+    if (on_done) on_done();
+    ticket.reset();
     delete this;  // Cancels the alarm, whose callback then finds the handle inert.
   }
 
@@ -175,6 +198,7 @@ class QueuedWriter final : public grpc::ServerWriteReactor<T>, public BudgetedSt
   }
 
   bool TryCutOff() override {
+    Published();
     std::unique_lock<std::recursive_mutex> lock(handle_->mu, std::try_to_lock);
     if (!lock.owns_lock() || handle_->self == nullptr || finishing_) return false;
     CutOff(/*all_streams=*/true);
@@ -226,7 +250,10 @@ class QueuedWriter final : public grpc::ServerWriteReactor<T>, public BudgetedSt
                        });
   }
 
+  void Published() const { (void)published_.load(std::memory_order_acquire); }
+
   std::shared_ptr<Handle> handle_;
+  std::atomic<bool> published_{false};
   grpc::CallbackServerContext* const context_;
   const StreamKind kind_;
   const StreamEnv env_;
@@ -247,10 +274,19 @@ class LaterUnary final : public grpc::ServerUnaryReactor {
     std::mutex mu;
     LaterUnary* self = nullptr;
   };
-  LaterUnary() : handle_(std::make_shared<Handle>()) { handle_->self = this; }
+  LaterUnary() : handle_(std::make_shared<Handle>()) {
+    handle_->self = this;
+    published_.store(true, std::memory_order_release);
+  }
   std::shared_ptr<Handle> handle() const { return handle_; }
-  void set_on_done(std::function<void()> on_done) { on_done_ = std::move(on_done); }
-  void set_ticket(CallGate::TicketPtr ticket) { ticket_ = std::move(ticket); }
+  void set_on_done(std::function<void()> on_done) {
+    std::lock_guard<std::mutex> lock(handle_->mu);
+    on_done_ = std::move(on_done);
+  }
+  void set_ticket(CallGate::TicketPtr ticket) {
+    std::lock_guard<std::mutex> lock(handle_->mu);
+    ticket_ = std::move(ticket);
+  }
 
   // `fill` runs under the lock before finishing OK (to write the response).
   static bool Complete(const std::shared_ptr<Handle>& h, const grpc::Status& status,
@@ -264,6 +300,7 @@ class LaterUnary final : public grpc::ServerUnaryReactor {
   }
 
   void OnCancel() override {
+    (void)published_.load(std::memory_order_acquire);
     std::lock_guard<std::mutex> lock(handle_->mu);
     if (!finished_) {
       finished_ = true;
@@ -271,17 +308,23 @@ class LaterUnary final : public grpc::ServerUnaryReactor {
     }
   }
   void OnDone() override {
+    (void)published_.load(std::memory_order_acquire);
+    std::function<void()> on_done;
+    CallGate::TicketPtr ticket;
     {
       std::lock_guard<std::mutex> lock(handle_->mu);
       handle_->self = nullptr;
+      on_done = std::move(on_done_);
+      ticket = std::move(ticket_);
     }
-    if (on_done_) on_done_();
-    ticket_.reset();
+    if (on_done) on_done();
+    ticket.reset();
     delete this;
   }
 
  private:
   std::shared_ptr<Handle> handle_;
+  std::atomic<bool> published_{false};
   std::function<void()> on_done_;
   CallGate::TicketPtr ticket_;
   bool finished_ = false;
