@@ -52,7 +52,8 @@ COPY --from=bundle /opt/vigil /opt/vigil
 # Mode 1777 like an emptyDir's 0777 (plus the sticky bit): a tmpfs mounted here by runc
 # (`docker run --read-only --tmpfs /run/vigil`) takes this directory's mode, and any uid
 # (`--user`, OpenShift's arbitrary uids) can then use it.
-RUN install -d -o 65532 -g 65532 -m 1777 /run/vigil
+RUN install -d -o 65532 -g 65532 -m 1777 /run/vigil \
+ && ln -s vigil /usr/bin/tini && ln -s vigil /usr/bin/dumb-init
 LABEL org.opencontainers.image.title="vigil" \
       org.opencontainers.image.description="Vigil: a lifecycle agent for containers (PID 1, pools, sd_notify readiness, drain, gRPC health, Prometheus metrics)" \
       org.opencontainers.image.version="${VERSION}" \

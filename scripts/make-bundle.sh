@@ -64,6 +64,9 @@ done
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib"
 install -m 0755 "$build/agent/vigil" "$out/bin/vigil"
+# Under these names vigil is a drop-in for those tools (docs/compat.md).
+ln -s vigil "$out/bin/tini"
+ln -s vigil "$out/bin/dumb-init"
 
 # The loader all dynamic binaries name (one glibc: they all name the same).
 interp=""

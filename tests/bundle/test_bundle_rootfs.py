@@ -113,13 +113,13 @@ def bare_rootfs():
 class Pid1:
     """vigil as PID 1 of new PID, mount and network namespaces rooted at `root`."""
 
-    def __init__(self, root: Path, args: list[str]):
+    def __init__(self, root: Path, args: list[str], program: str = "/opt/vigil/bin/vigil"):
         self.root = root
         self.err_path = root / "tmp" / f"vigil-stderr-{time.monotonic_ns()}"
         with open(self.err_path, "wb") as err:
             self.popen = subprocess.Popen(
                 [UNSHARE, "--pid", "--fork", "--mount", "--net", f"--root={root}",
-                 "--mount-proc", "--kill-child", "/opt/vigil/bin/vigil", *args],
+                 "--mount-proc", "--kill-child", program, *args],
                 stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                 env={"PATH": "/bin:/usr/local/bin", "HOME": "/"})
 
@@ -178,7 +178,9 @@ def test_the_bundle_holds_its_loader_and_libraries(rootfs):
     """bin/ and lib/ as the brief fixes them; the dynamic binaries point into /opt/vigil."""
     bundle = rootfs / "opt" / "vigil"
     assert sorted(p.name for p in (bundle / "bin").iterdir()) == \
-        ["vigil", "vigil-control", "vigilctl"]
+        ["dumb-init", "tini", "vigil", "vigil-control", "vigilctl"]
+    for name in ("tini", "dumb-init"):  # drop-in names for the same binary (docs/compat.md)
+        assert os.readlink(bundle / "bin" / name) == "vigil"
     assert is_static(bundle / "bin" / "vigil")
     for name in ("vigil-control", "vigilctl"):
         interp = subprocess.run(["patchelf", "--print-interpreter", str(bundle / "bin" / name)],
@@ -290,3 +292,23 @@ def test_static_vigil_alone_forwards_signals(bare_rootfs):
         assert vigil.wait() == 143, vigil.stderr()
     finally:
         vigil.kill()
+
+
+def test_the_bundle_in_place_of_tini_in_a_busybox_rootfs(rootfs):
+    """`tini -g --` from the bundle, in an image with no libc, keeps tini's meaning: the signal
+    goes to CMD's whole process group. CMD's background subshell records the SIGTERM it gets;
+    CMD itself waits for that subshell in its own trap and exits 7. Without -g the subshell is
+    never signalled and CMD waits for ever."""
+    ready, got = rootfs / "tmp" / "ready", rootfs / "tmp" / "got-term"
+    script = ("trap 'wait; exit 7' TERM;"
+              " (trap 'touch /tmp/got-term; exit 0' TERM; touch /tmp/ready;"
+              "  while :; do sleep 0.05; done) &"
+              " wait")
+    tini = Pid1(rootfs, ["-g", "--", "/bin/sh", "-c", script], program="/opt/vigil/bin/tini")
+    try:
+        wait_for(tini.until(ready.exists), what=lambda: f"{ready}; stderr:\n{tini.stderr()}")
+        tini.signal(signal.SIGTERM)
+        assert tini.wait() == 7, tini.stderr()
+        assert got.exists(), "the subshell in CMD's group never got SIGTERM"
+    finally:
+        tini.kill()
