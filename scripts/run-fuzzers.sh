@@ -3,7 +3,8 @@
 # bounded time, from its committed corpus and with its dictionary, with ASan and UBSan. Uses
 # build-asan (built by scripts/run-sanitizers.sh asan, or here if missing).
 # Usage: scripts/run-fuzzers.sh [TARGET...]       (default: all)
-#   VIGIL_FUZZ_SECONDS  time per target (default 45); targets run $(nproc) at a time
+#   VIGIL_FUZZ_SECONDS  time per target (default 20: CI's share; longer runs by hand); targets
+#                       run $(nproc) at a time
 # The committed corpus is only read: new inputs go to build-asan/fuzz/<target>/corpus. A crash
 # (a broken invariant, a sanitizer report, a leak, a timeout or running out of memory) fails
 # the run; its input is copied to tests/fuzz/corpus/<target>/ as crash-<sha1>, so that once the
@@ -12,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-seconds=${VIGIL_FUZZ_SECONDS:-45}
+seconds=${VIGIL_FUZZ_SECONDS:-20}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(notify_message duration signals cli config_yaml ipc_frame ipc_core ipc_control)

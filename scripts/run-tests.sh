@@ -8,8 +8,11 @@
 #   VIGIL_SKIP_SANITIZERS=1   no ASan/UBSan and TSan suites (scripts/run-sanitizers.sh)
 #   VIGIL_SANITIZERS=asan     only some of them (default "asan tsan")
 #   VIGIL_SKIP_FUZZ=1         no fuzzing (scripts/run-fuzzers.sh)
+#   VIGIL_TEST_BUDGET=SECONDS the whole run's time budget (default 3420: CI allows 60 minutes);
+#                             the sanitizer stages stop, failing, when it is spent
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export VIGIL_DEADLINE=$(($(date +%s) + ${VIGIL_TEST_BUDGET:-3420}))
 bash scripts/install-deps.sh
 start=$SECONDS
 bash scripts/build.sh
