@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <optional>
 
 #include "agent/base/duration.h"
 #include "agent/base/quote.h"
@@ -40,6 +41,23 @@ CompatCommand Exit(int code, std::string out, std::string err) {
 }
 
 // ---- tini ---------------------------------------------------------------------------------------
+
+// VIGIL_KILL_GRACE, the one Vigil variable read in compat mode: Vigil's gentler stop of what CMD
+// leaves behind instead of the tool's immediate exit. The exit to take when its value is bad.
+std::optional<CompatCommand> ApplyKillGrace(const EnvLookup& env, std::string_view program,
+                                            CliOptions* options) {
+  const char* v = env("VIGIL_KILL_GRACE");
+  if (v == nullptr) return std::nullopt;
+  auto grace = ParseDuration(v);
+  if (!grace.ok()) {
+    return Exit(
+        1, "",
+        std::string(Basename(program)) + ": VIGIL_KILL_GRACE: " + grace.status().message() + "\n");
+  }
+  options->single.kill_grace = *grace;
+  options->single.after_main_exit = AfterMainExit::kStopLeftovers;
+  return std::nullopt;
+}
 
 std::string TiniUsage(std::string_view program, std::string_view vigil_version) {
   const std::string name(Basename(program));
@@ -189,16 +207,7 @@ CompatCommand ParseTini(const std::vector<std::string>& args, const EnvLookup& e
   options.single.command = parsed.operands;
   // tini exits as soon as its child does; VIGIL_KILL_GRACE asks for Vigil's gentler way.
   options.single.after_main_exit = AfterMainExit::kExitNow;
-  if (const char* v = env("VIGIL_KILL_GRACE")) {
-    auto grace = ParseDuration(v);
-    if (!grace.ok()) {
-      return Exit(1, "",
-                  std::string(Basename(program)) +
-                      ": VIGIL_KILL_GRACE: " + grace.status().message() + "\n");
-    }
-    options.single.kill_grace = *grace;
-    options.single.after_main_exit = AfterMainExit::kStopLeftovers;
-  }
+  if (auto failed = ApplyKillGrace(env, program, &options)) return std::move(*failed);
   // tini ignores the terminal's background-read and -write stops itself and forwards neither.
   options.single.rewrite.Set(SIGTTIN, 0);
   options.single.rewrite.Set(SIGTTOU, 0);
@@ -347,16 +356,7 @@ CompatCommand ParseDumbInit(const std::vector<std::string>& args, const EnvLooku
   options.single.signal_process_group = setsid;
   options.single.after_main_exit =
       setsid ? AfterMainExit::kTermGroupThenExit : AfterMainExit::kExitNow;
-  if (const char* v = env("VIGIL_KILL_GRACE")) {
-    auto grace = ParseDuration(v);
-    if (!grace.ok()) {
-      return Exit(1, "",
-                  std::string(Basename(program)) +
-                      ": VIGIL_KILL_GRACE: " + grace.status().message() + "\n");
-    }
-    options.single.kill_grace = *grace;
-    options.single.after_main_exit = AfterMainExit::kStopLeftovers;
-  }
+  if (auto failed = ApplyKillGrace(env, program, &options)) return std::move(*failed);
   options.single.stop_self_on_job_control = true;
   options.chdir_root_after_start = true;
   options.forward_fault_signals = true;
