@@ -20,6 +20,8 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 if [ ! -x build-asan/tests/fuzz/fuzz_ipc_control ]; then
   CC=clang CXX=clang++ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
     -DVIGIL_SANITIZE=address,undefined -DVIGIL_FUZZ=ON ${VIGIL_CMAKE_ARGS:-} >/dev/null
 fi
 cmake --build build-asan -j"$(nproc)" --target "${targets[@]/#/fuzz_}"
