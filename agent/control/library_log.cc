@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "agent/base/utf8.h"
 #include "agent/log/log.h"
 
 namespace vigil::control {
@@ -44,36 +45,11 @@ void FromProtobuf(google::protobuf::LogLevel severity, const char* file, int lin
 }  // namespace
 
 std::string ValidUtf8(std::string_view text) {
+  if (IsValidUtf8(text)) return std::string(text);
   std::string out;
   out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t n = 0;
-    uint32_t min = 0;
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      n = 2;
-      min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 3;
-      min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 4;
-      min = 0x10000;
-    }
-    bool ok = n != 0 && i + n <= text.size();
-    uint32_t cp = n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
-    for (size_t k = 1; ok && k < n; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(text[i + k]);
-      ok = (cc & 0xc0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    ok = ok && cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
-    if (ok) {
+  for (size_t i = 0; i < text.size();) {
+    if (const size_t n = Utf8SequenceLength(text, i); n > 0) {
       out.append(text.substr(i, n));
       i += n;
     } else {

@@ -220,6 +220,10 @@ void ControlLink::OnBacklogFull() {
 void ControlLink::KillStuck(const std::string& why) {
   log::Event(log::Level::kError, "control_stalled",
              "vigil-control is stuck (" + why + "): restarting it", {{"pid", pid_}});
+  KillAndDisconnect();
+}
+
+void ControlLink::KillAndDisconnect() {
   Disconnect();
   if (pid_ > 0) {
     Status s = os_.SignalPid(pid_, SIGKILL);
@@ -317,11 +321,7 @@ void ControlLink::ProtocolError(const std::string& what) {
   // and counts are the core's, so nothing else notices.
   log::Event(log::Level::kError, "control_protocol_error",
              "vigil-control sent " + what + "; restarting it", {{"pid", pid_}});
-  Disconnect();
-  if (pid_ > 0) {
-    Status s = os_.SignalPid(pid_, SIGKILL);
-    (void)s;
-  }
+  KillAndDisconnect();
 }
 
 void ControlLink::Handle(const internal::v1::Command& command) {

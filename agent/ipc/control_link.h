@@ -78,6 +78,8 @@ class ControlLink final : public AgentListener {
   void WatchForStall();
   void OnStallCheck();
   void KillStuck(const std::string& why);
+  // Drops the connection and SIGKILLs vigil-control; its exit brings a fresh one (with backoff).
+  void KillAndDisconnect();
   void SendMetrics(uint64_t id);
   void OnReadable();
   // A frame that is over the limit or not a command: logged by name, vigil-control restarted.
