@@ -79,6 +79,10 @@ def test_min_ready(pools, replicas, min_ready, needed):
                                        min_ready=min_ready)])
     vigil = pools.start(config=config)
     vigil.log.wait("worker_ready", count=replicas)
+    # Each event is its own write: the last worker_ready can be read before the pool_ready and
+    # agent_ready that follow it, so wait for them too rather than read the log once.
+    vigil.log.wait("pool_ready")
+    vigil.log.wait("agent_ready")
     log = vigil.log
     (pool_ready,) = log.events("pool_ready")
     assert pool_ready["ready"] == needed and pool_ready["desired"] == replicas
