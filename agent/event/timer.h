@@ -1,0 +1,68 @@
+// Timer: a one-shot timer owned by a handle that cancels it when destroyed, re-armed or
+// cancelled (Envoy's TimerPtr idea). Owners keep a Timer member instead of a TimerId and no
+// longer write cancel code in their destructors: a callback can never outlive the object it
+// captured, and a re-arm can never leave the previous deadline armed.
+//
+// Contract: single-threaded (the loop's thread). The Scheduler must outlive every Timer made
+// from it. A Timer is movable (a slot record in a vector holds one); the callback may destroy or
+// re-arm its own Timer. `armed()` is false once the callback has started, so a callback can arm
+// the next deadline of the same timer.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "agent/base/clock.h"
+#include "agent/event/scheduler.h"
+
+namespace vigil {
+
+class Timer {
+ public:
+  Timer() = default;
+  explicit Timer(Scheduler& scheduler) : state_(std::make_unique<State>(&scheduler)) {}
+  ~Timer() { Cancel(); }
+
+  Timer(Timer&&) noexcept = default;
+  Timer& operator=(Timer&& other) noexcept {
+    if (this != &other) {
+      Cancel();
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+
+  // Runs `callback` once at or after `deadline`, cancelling whatever this timer had armed.
+  void ArmAt(MonoTime deadline, std::function<void()> callback) {
+    if (!state_) return;  // A default-constructed Timer has no scheduler: nothing to arm.
+    Cancel();
+    State* state = state_.get();  // Heap-stable across moves; the timer is cancelled before
+                                  // the state is freed, so the callback never sees it dangling.
+    state->id = state->scheduler->RunAt(deadline, [state, callback = std::move(callback)] {
+      state->id = kNoTimer;
+      callback();
+    });
+  }
+
+  // Idempotent: cancelling a fired, cancelled or never-armed timer does nothing.
+  void Cancel() {
+    if (state_ && state_->id != kNoTimer) {
+      state_->scheduler->Cancel(state_->id);
+      state_->id = kNoTimer;
+    }
+  }
+
+  bool armed() const { return state_ && state_->id != kNoTimer; }
+
+ private:
+  struct State {
+    explicit State(Scheduler* s) : scheduler(s) {}
+    Scheduler* scheduler;
+    TimerId id = kNoTimer;
+  };
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace vigil
