@@ -18,6 +18,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "agent/base/duration.h"
+#include "agent/init/exit_label.h"
 #include "client/drain_text.h"
 #include "client/socket_check.h"
 #include "client/vigil_client.h"
@@ -237,15 +238,7 @@ std::string Ago(int64_t unix_ms) {
 std::string LastExit(const v1::Worker& w) {
   if (!w.has_last_exit()) return "-";
   const auto& e = w.last_exit();
-  // Appended piece by piece: `"(" + std::to_string(...)` trips GCC 12's false -Wrestrict
-  // at -O3 (GCC bug 105329), which -Werror turns into a broken Release build.
-  std::string text = e.reason();
-  if (e.signal() > 0) {
-    text.append("(sig ").append(std::to_string(e.signal())).append(")");
-  } else if (e.code() >= 0) {
-    text.append("(").append(std::to_string(e.code())).append(")");
-  }
-  return text;
+  return ExitLabel(e.reason(), e.code(), e.signal());
 }
 
 void PrintStatus(const v1::AgentStatus& s) {

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "agent/base/duration.h"
+#include "agent/init/exit_label.h"
 #include "agent/init/signals.h"
 #include "agent/ipc/metrics_builder.h"
 #include "agent/log/log.h"
@@ -153,13 +154,10 @@ bool ControlLink::OnProcessExited(pid_t pid, int wait_status) {
   pid_ = -1;
   Disconnect();
   if (stopping_) return true;
-  const std::string how = WIFEXITED(wait_status)
-                              ? "exited with code " + std::to_string(WEXITSTATUS(wait_status))
-                              : "killed by " + SignalName(WTERMSIG(wait_status));
   const Duration delay = ScheduleRestart();
   const int64_t delay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
   log::Event(log::Level::kWarn, "control_exited",
-             "control plane " + how + "; restarting " +
+             "control plane " + WaitStatusLabel(wait_status) + "; restarting " +
                  (delay_ms == 0 ? std::string("now") : "in " + FormatDuration(delay)),
              {{"restart_in_ms", delay_ms}});
   return true;

@@ -8,20 +8,9 @@
 
 #include "agent/base/duration.h"
 #include "agent/base/unique_fd.h"
-#include "agent/init/signals.h"
 
 namespace vigil {
 namespace {
-
-std::string ExitLabel(const ExitRecord& r) {
-  std::string label = ExitReasonName(r.reason);
-  if (r.signal > 0) {
-    label += "(" + SignalName(r.signal) + ")";
-  } else if (r.code >= 0) {
-    label += "(" + std::to_string(r.code) + ")";
-  }
-  return label;
-}
 
 // Cuts at a line boundary when it can, so the message never ends in half a line.
 std::string Fit(std::string text) {

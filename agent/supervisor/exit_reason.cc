@@ -1,6 +1,6 @@
 #include "agent/supervisor/exit_reason.h"
 
-#include "agent/init/signals.h"
+#include "agent/init/exit_label.h"
 
 namespace vigil {
 
@@ -32,11 +32,8 @@ const char* ExitReasonName(ExitReason reason) {
   return "unknown";
 }
 
-std::string DescribeExit(const ExitRecord& record) {
-  std::string text = ExitReasonName(record.reason);
-  if (record.code >= 0) text += " (code " + std::to_string(record.code) + ")";
-  if (record.signal > 0) text += " (" + SignalName(record.signal) + ")";
-  return text;
+std::string ExitLabel(const ExitRecord& record) {
+  return ExitLabel(ExitReasonName(record.reason), record.code, record.signal);
 }
 
 }  // namespace vigil

@@ -47,7 +47,8 @@ struct ExitRecord {
   bool failure = false;       // counts toward backoff and the crash-loop verdict
 };
 
-// "exited with code 1", "killed by SIGKILL", for logs and the termination message.
-std::string DescribeExit(const ExitRecord& record);
+// "exited(1)", "stop_timeout_killed(SIGKILL)": the record's ExitLabel (agent/init/exit_label.h),
+// the one text of an exit in logs, the termination message and vigilctl.
+std::string ExitLabel(const ExitRecord& record);
 
 }  // namespace vigil

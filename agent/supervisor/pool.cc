@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "agent/base/duration.h"
+#include "agent/init/exit_label.h"
 #include "agent/init/signals.h"
 #include "agent/log/log.h"
 #include "agent/notify/notify_message.h"
@@ -228,25 +229,16 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
         ++counters_.exits[ExitKey{r.reason, r.signal > 0 ? -1 : r.code, r.signal}];
         const log::Level level = r.graceful ? log::Level::kInfo : log::Level::kWarn;
         const bool before_ready = r.before_ready;
-        if (r.signal > 0) {
-          log::Event(level, "worker_exited", "worker exited",
-                     {{"pool", config_.name},
-                      {"slot", slot},
-                      {"pid", runs_[slot].last_pid},
-                      {"reason", ExitReasonName(r.reason)},
-                      {"signal", SignalName(r.signal)},
-                      {"before_ready", before_ready},
-                      {"restarts", worker.restarts()}});
-        } else {
-          log::Event(level, "worker_exited", "worker exited",
-                     {{"pool", config_.name},
-                      {"slot", slot},
-                      {"pid", runs_[slot].last_pid},
-                      {"reason", ExitReasonName(r.reason)},
-                      {"code", r.code},
-                      {"before_ready", before_ready},
-                      {"restarts", worker.restarts()}});
-        }
+        const ExitDetail detail = DetailOfExit(r.code, r.signal);
+        log::Event(level, "worker_exited", "worker exited",
+                   {{"pool", config_.name},
+                    {"slot", slot},
+                    {"pid", runs_[slot].last_pid},
+                    {"reason", ExitReasonName(r.reason)},
+                    detail.by_signal ? log::Field("signal", detail.signal_name)
+                                     : log::Field("code", detail.code),
+                    {"before_ready", before_ready},
+                    {"restarts", worker.restarts()}});
         observer_.OnWorkerExited(*this, slot, r);
         if (revive_[slot] && worker.state() == WorkerState::kExited) {
           revive_[slot] = false;
@@ -292,7 +284,7 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
                                                   config_.crash_loop.period)
                                                   .count()) +
                                    "s"},
-                    {"last_exit", last ? DescribeExit(*last) : "none"}});
+                    {"last_exit", last ? ExitLabel(*last) : "none"}});
         RecomputeReadiness();
         observer_.OnPoolFailed(*this);
         break;

@@ -52,7 +52,7 @@ def test_crash_loop_verdict_exits_3(pools):
     assert verdict["level"] == "error"
     assert (verdict["pool"], verdict["slot"], verdict["max_restarts"], verdict["period"]) == \
         ("app", 0, 3, "60s")
-    assert verdict["last_exit"] == "exited (code 1)"
+    assert verdict["last_exit"] == "exited(1)"
     assert log.index(verdict) > log.index(exits[-1])
     assert [e["exit_code"] for e in log.events("agent_exit")] == [3]
     # 700ms of backoff plus four short runs of Python.
@@ -105,7 +105,7 @@ def test_boot_failure_is_restarted_with_backoff_then_verdict(pools):
     check_backoff(vigil, "app", [100, 200])
     assert vigil.log.events("worker_ready") == []
     (verdict,) = vigil.log.events("crash_loop")
-    assert verdict["last_exit"] == "boot_failure (code 1)"
+    assert verdict["last_exit"] == "boot_failure(1)"
 
 
 def test_runtime_failure_backoff_grows(pools):

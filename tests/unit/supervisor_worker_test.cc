@@ -1000,11 +1000,11 @@ TEST_F(WorkerTest, ExitReasonNamesAndDescriptionsAreTheDocumentedOnes) {
   }
   ExitRecord exited;
   exited.code = 1;
-  EXPECT_EQ(DescribeExit(exited), "exited (code 1)");
+  EXPECT_EQ(ExitLabel(exited), "exited(1)");
   ExitRecord killed;
   killed.reason = ExitReason::kStopTimeoutKilled;
   killed.signal = SIGKILL;
-  EXPECT_EQ(DescribeExit(killed), "stop_timeout_killed (SIGKILL)");
+  EXPECT_EQ(ExitLabel(killed), "stop_timeout_killed(SIGKILL)");
 }
 
 // ---------------------------------------------------------------------------------------------
