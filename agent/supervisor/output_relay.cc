@@ -29,12 +29,8 @@ OutputRelay::~OutputRelay() {
       if (n <= 0) break;
       stream.pending.append(buf, static_cast<size_t>(n));
     }
-    size_t start = 0;
-    for (size_t eol; (eol = stream.pending.find('\n', start)) != std::string::npos;
-         start = eol + 1) {
-      Emit(stream, std::string_view(stream.pending).substr(start, eol - start));
-    }
-    if (start < stream.pending.size()) Emit(stream, std::string_view(stream.pending).substr(start));
+    EmitLines(stream);
+    if (!stream.pending.empty()) Emit(stream, stream.pending);
     Close(fd);
   }
 }
@@ -60,8 +56,12 @@ void OutputRelay::Emit(const Stream& stream, std::string_view line) {
   out += stream.prefix;
   out += line;
   out += '\n';
+  sink_(stream.target_fd, out);
+}
+
+void OutputRelay::WriteToStandardChannel(int target_fd, std::string_view lines) {
   // Never a blocking write: a reader that stalls costs lines (counted), never PID 1's loop.
-  log::StandardChannel(stream.target_fd).Write(out);
+  log::StandardChannel(target_fd).Write(lines);
 }
 
 void OutputRelay::OnReadable(int fd) {
@@ -77,18 +77,25 @@ void OutputRelay::OnReadable(int fd) {
     return;
   }
   stream.pending.append(buf, static_cast<size_t>(n));
+  EmitLines(stream);
+}
+
+void OutputRelay::EmitLines(Stream& stream) {
   size_t start = 0;
   for (;;) {
     const size_t eol = stream.pending.find('\n', start);
-    if (eol == std::string::npos) break;
+    // A line that reaches kMaxLine without its end goes out in pieces of kMaxLine, wherever the
+    // reads happened to split it.
+    if (eol == std::string::npos || eol - start > kMaxLine) {
+      if (stream.pending.size() - start < kMaxLine) break;
+      Emit(stream, std::string_view(stream.pending).substr(start, kMaxLine));
+      start += kMaxLine;
+      continue;
+    }
     Emit(stream, std::string_view(stream.pending).substr(start, eol - start));
     start = eol + 1;
   }
   stream.pending.erase(0, start);
-  if (stream.pending.size() >= kMaxLine) {
-    Emit(stream, stream.pending);
-    stream.pending.clear();
-  }
 }
 
 void OutputRelay::Close(int fd) {

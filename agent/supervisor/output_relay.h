@@ -10,8 +10,11 @@
 // without Vigil). Single-threaded.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "agent/base/status.h"
 #include "agent/base/unique_fd.h"
@@ -21,7 +24,13 @@ namespace vigil {
 
 class OutputRelay {
  public:
-  explicit OutputRelay(FdWatcher& watcher) : watcher_(watcher) {}
+  // Where relayed lines go: `lines` (whole lines, each with its '\n') for Vigil's stdout (1) or
+  // stderr (2). By default Vigil's non-blocking standard channels; tests catch them instead.
+  using Sink = std::function<void(int target_fd, std::string_view lines)>;
+  static void WriteToStandardChannel(int target_fd, std::string_view lines);
+
+  explicit OutputRelay(FdWatcher& watcher, Sink sink = WriteToStandardChannel)
+      : watcher_(watcher), sink_(std::move(sink)) {}
   ~OutputRelay();
   OutputRelay(const OutputRelay&) = delete;
   OutputRelay& operator=(const OutputRelay&) = delete;
@@ -38,10 +47,13 @@ class OutputRelay {
     std::string pending;  // a partial line
   };
   void OnReadable(int fd);
+  // Emits every whole line of `pending` (and every kMaxLine of a longer one); keeps the rest.
+  void EmitLines(Stream& stream);
   void Emit(const Stream& stream, std::string_view line);
   void Close(int fd);
 
   FdWatcher& watcher_;
+  Sink sink_;
   std::unordered_map<int, Stream> streams_;
 };
 
