@@ -15,6 +15,7 @@
 //
 // Handlers run on the loop thread and must not block: they answer at once, or later from any
 // thread through their HttpReply (a drain waits for the core, /metrics for the scrape thread).
+// Requests are parsed and answers written by http_request.h.
 #pragma once
 
 #include <chrono>
@@ -27,26 +28,9 @@
 
 #include "agent/base/status.h"
 #include "agent/control/control_counters.h"
+#include "agent/control/http_request.h"
 
 namespace vigil::control {
-
-struct HttpRequest {
-  std::string method;  // "GET"
-  std::string path;    // "/drain"
-  std::string query;   // what follows '?', as sent
-  std::vector<std::pair<std::string, std::string>> headers;
-
-  // The value of header `name` (case-insensitive), "" when absent.
-  std::string Header(std::string_view name) const;
-  // The value of query parameter `name`, percent-decoded; false when absent.
-  bool QueryValue(std::string_view name, std::string* value) const;
-};
-
-struct HttpResponse {
-  int code = 200;
-  std::string body;
-  std::string content_type = "text/plain; charset=utf-8";
-};
 
 // One request's answer, given once: the first Send wins, from any thread.
 class HttpReply {
@@ -91,8 +75,5 @@ class HttpListener {
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// "HOST:PORT" or ":PORT" into its parts; false when it is not that.
-bool SplitHostPort(const std::string& address, std::string* host, int* port);
 
 }  // namespace vigil::control
