@@ -102,6 +102,15 @@ TEST_F(CoreConnectionTest, AFrameThatIsNotACoreMessageIsAProtocolError) {
   EXPECT_FALSE(model_.connected());
 }
 
+// The options come only as the first frame, which main() reads before the connection starts.
+TEST_F(CoreConnectionTest, OptionsAfterTheFirstFrameAreAProtocolError) {
+  internal::v1::CoreMessage m;
+  m.mutable_options()->set_socket("/run/x.sock");
+  CoreSends(m);
+  ASSERT_TRUE(WaitClosed());
+  EXPECT_EQ(connection_->close_reason(), "protocol error: options after the first frame");
+}
+
 TEST_F(CoreConnectionTest, TheCoreClosingIsNotAnError) {
   ::shutdown(core_fd_, SHUT_RDWR);
   ASSERT_TRUE(WaitClosed());
