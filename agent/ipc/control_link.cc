@@ -32,7 +32,6 @@ ControlLink::ControlLink(const Config& config, Supervisor& supervisor, Os& os, S
     : config_(config),
       supervisor_(supervisor),
       os_(os),
-      scheduler_(scheduler),
       watcher_(watcher),
       clock_(clock),
       binary_(std::move(binary)),

@@ -92,7 +92,6 @@ class ControlLink final : public AgentListener {
   const Config& config_;
   Supervisor& supervisor_;
   Os& os_;
-  Scheduler& scheduler_;
   FdWatcher& watcher_;
   const Clock& clock_;
   std::string binary_;
