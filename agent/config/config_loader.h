@@ -13,6 +13,7 @@
 #include <string>
 
 #include "agent/base/status.h"
+#include "agent/base/whole_file.h"  // ReadWholeFile, for the callers of LoadConfig
 #include "agent/config/cli.h"
 #include "agent/config/config.h"
 
@@ -29,9 +30,5 @@ StatusOr<Config> ParseConfigYaml(const std::string& text, const std::string& sou
 
 // Cross-field checks and user/group resolution, after every source has been applied.
 Status ValidateConfig(Config* config);
-
-// Reads a whole file (at most 1 MiB); errors call it `what`.
-StatusOr<std::string> ReadWholeFile(const std::string& path,
-                                    const std::string& what = "config file");
 
 }  // namespace vigil

@@ -6,22 +6,20 @@
 #include <cerrno>
 #include <cstring>
 
+#include <grpcpp/support/status.h>
+
 #include "agent/log/log.h"
 
 namespace vigil::control {
 namespace {
 
-internal::v1::Result Failure(uint64_t id, int code, const std::string& message) {
+internal::v1::Result Failure(uint64_t id, grpc::StatusCode code, const std::string& message) {
   internal::v1::Result r;
   r.set_id(id);
   r.set_code(code);
   r.set_message(message);
   return r;
 }
-
-constexpr int kInvalidArgument = 3;
-constexpr int kResourceExhausted = 8;
-constexpr int kUnavailable = 14;
 
 }  // namespace
 
@@ -55,9 +53,9 @@ void CoreConnection::Send(internal::v1::Command command, Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) {
-      refused = Failure(0, kUnavailable, "the core is not connected");
+      refused = Failure(0, grpc::StatusCode::UNAVAILABLE, "the core is not connected");
     } else if (pending_.size() >= kMaxPendingCommands) {
-      refused = Failure(0, kResourceExhausted,
+      refused = Failure(0, grpc::StatusCode::RESOURCE_EXHAUSTED,
                         "the core is not answering: " + std::to_string(pending_.size()) +
                             " commands are waiting for it");
     } else {
@@ -66,11 +64,11 @@ void CoreConnection::Send(internal::v1::Command command, Done done) {
       *message.mutable_command() = std::move(command);
       std::string frame = EncodeFrame(message.SerializeAsString());
       if (frame.size() - 4 > kMaxFrame) {
-        refused = Failure(0, kInvalidArgument,
+        refused = Failure(0, grpc::StatusCode::INVALID_ARGUMENT,
                           "the request is too large for the core (" + std::to_string(frame.size()) +
                               " bytes, at most " + std::to_string(kMaxFrame) + ")");
       } else if (out_bytes_ + frame.size() > kMaxFrame) {
-        refused = Failure(0, kResourceExhausted,
+        refused = Failure(0, grpc::StatusCode::RESOURCE_EXHAUSTED,
                           "the core is not reading its commands (" + std::to_string(out_bytes_) +
                               " bytes waiting)");
       } else {
@@ -146,6 +144,10 @@ bool CoreConnection::Handle(const std::string& payload, std::string* error) {
     *error = "a frame that is not a CoreMessage (" + std::to_string(payload.size()) + " bytes)";
     return false;
   }
+  if (message.has_options()) {  // main() read the first frame: options come only there.
+    *error = "options after the first frame";
+    return false;
+  }
   if (on_frame_) on_frame_();
   if (message.has_snapshot()) {
     model_.ApplySnapshot(message.snapshot());
@@ -200,7 +202,7 @@ void CoreConnection::Close(const std::string& reason) {
   }
   writable_.notify_all();
   for (auto& [id, done] : pending)
-    done(Failure(id, kUnavailable, "the core went away"));
+    done(Failure(id, grpc::StatusCode::UNAVAILABLE, "the core went away"));
 }
 
 }  // namespace vigil::control

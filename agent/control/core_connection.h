@@ -7,7 +7,8 @@
 // commands, or kMaxPendingCommands unanswered), with INVALID_ARGUMENT when the command would be
 // a frame over the limit; with UNAVAILABLE when the core goes away first.
 //
-// A frame from the core over the limit, or one that does not parse, is a protocol error: it is
+// A frame from the core over the limit, one that does not parse, or options (they come only as
+// the first frame, which main() reads: options.h) is a protocol error: it is
 // logged by name (event control_protocol_error) and the connection is closed. When the core
 // closes the socket, or after such an error, vigil-control has nothing left to serve and exits
 // (`on_closed`); the core restarts it with a fresh snapshot.

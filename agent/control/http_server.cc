@@ -3,6 +3,8 @@
 #include <chrono>
 #include <mutex>
 
+#include <grpcpp/support/status.h>
+
 #include "agent/base/duration.h"
 #include "agent/control/http_listener.h"
 #include "agent/control/lifecycle_service.h"
@@ -56,9 +58,9 @@ void Drain(ReadModel& model, CoreConnection& core, const std::string& token,
                     {504, "the drain did not complete in time\n"});
   internal::v1::Command command;
   command.mutable_drain()->set_reason("HTTP preStop");
-  command.mutable_drain()->set_trigger("prestop");
+  command.mutable_drain()->set_trigger(internal::v1::DRAIN_TRIGGER_PRESTOP);
   core.Send(command, [&model, reply](const internal::v1::Result& r) {
-    if (r.code() != 0) {
+    if (r.code() != grpc::StatusCode::OK) {
       reply->Send(
           {503, (r.message().empty() ? "the drain was refused" : PublicText(r.message())) + "\n"});
       return;

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/control/public_enums.h"
 #include "agent/control/reactors.h"
 #include "agent/control/request_checks.h"
 #include "agent/control/utf8.h"
@@ -12,7 +13,7 @@ namespace vigil::control {
 namespace {
 
 grpc::Status FromResult(const internal::v1::Result& r) {
-  if (r.code() == 0) return grpc::Status::OK;
+  if (r.code() == grpc::StatusCode::OK) return grpc::Status::OK;
   // The core names what is wrong; a result without a message still says who refused.
   std::string message = r.message().empty() ? "the agent's core refused the command (code " +
                                                   std::to_string(r.code()) + ")"
@@ -70,7 +71,7 @@ grpc::ServerUnaryReactor* LifecycleService::Forward(
   // The reactor outlives the command: gRPC keeps it until Finish(), which only the callback
   // calls. The ticket goes with the callback, once the core has answered.
   core_.Send(std::move(command), [reactor, on_ok, ticket](const internal::v1::Result& r) {
-    if (r.code() == 0 && on_ok) on_ok(r);
+    if (r.code() == grpc::StatusCode::OK && on_ok) on_ok(r);
     reactor->Finish(FromResult(r));
   });
   return reactor;
@@ -79,7 +80,8 @@ grpc::ServerUnaryReactor* LifecycleService::Forward(
 internal::v1::Command LifecycleService::DrainCommand(const v1::DrainRequest& request) {
   internal::v1::Command command;
   command.mutable_drain()->set_reason(request.reason());
-  command.mutable_drain()->set_trigger(request.trigger() == "prestop" ? "prestop" : "api");
+  command.mutable_drain()->set_trigger(
+      RequestedTrigger(request.trigger()).value_or(internal::v1::DRAIN_TRIGGER_API));
   command.mutable_drain()->set_deadline_ms(request.deadline_ms());
   return command;
 }
@@ -152,7 +154,7 @@ grpc::ServerUnaryReactor* LifecycleService::Drain(grpc::CallbackServerContext* c
     reactor->set_on_done([this, id] { model_.Unsubscribe(id); });
   }
   core_.Send(DrainCommand(*request), [this, handle, fill, wait](const internal::v1::Result& r) {
-    if (r.code() != 0) {
+    if (r.code() != grpc::StatusCode::OK) {
       LaterUnary::Complete(handle, FromResult(r));
       return;
     }
@@ -184,7 +186,7 @@ grpc::ServerWriteReactor<v1::DrainProgress>* LifecycleService::DrainStream(
       false);
   writer->set_on_done([this, id] { model_.Unsubscribe(id); });
   core_.Send(DrainCommand(*request), [this, handle](const internal::v1::Result& r) {
-    if (r.code() != 0) {
+    if (r.code() != grpc::StatusCode::OK) {
       Writer::FinishWith(handle, FromResult(r));
       return;
     }

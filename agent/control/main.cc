@@ -1,5 +1,6 @@
-// vigil-control: the control plane, a child of the PID-1 core (docs/control.md). main() wires:
-// the core connection on fd 3, the read model, the Lifecycle API and grpc.health.v1 on the unix
+// vigil-control: the control plane, a child of the PID-1 core (docs/control.md). main() reads
+// its options, the first frame the core sends on fd 3 (options.h), then wires: the core
+// connection on fd 3, the read model, the Lifecycle API and grpc.health.v1 on the unix
 // socket, an optional health-only TCP listener for the kubelet's gRPC probe, and an optional
 // TCP listener for the API, guarded by a bearer token, and Prometheus /metrics; every listener
 // held to the limits of limits.h (docs/control.md, "Limits"), and the libraries' logs routed
@@ -21,6 +22,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "agent/base/quote.h"
 #include "agent/config/token_file.h"
 #include "agent/control/call_gate.h"
 #include "agent/control/control_counters.h"
@@ -35,6 +37,7 @@
 #include "agent/control/liveness.h"
 #include "agent/control/metrics_collector.h"
 #include "agent/control/metrics_endpoint.h"
+#include "agent/control/options.h"
 #include "agent/control/reactors.h"
 #include "agent/control/read_model.h"
 #include "agent/control/stream_budget.h"
@@ -43,80 +46,6 @@
 
 namespace vigil::control {
 namespace {
-
-struct Options {
-  int fd = 3;
-  std::string socket = "/run/vigil/control.sock";
-  int socket_mode = 0600;
-  int health_port = 0;
-  int api_port = 0;
-  std::string api_address = "0.0.0.0";
-  std::string token_file;
-  int http_port = 0;
-  bool http_drain = false;
-  std::string metrics_address;  // empty: no /metrics
-  log::Level log_level = log::Level::kWarn;
-  log::Format log_format = log::Format::kText;
-};
-
-// A whole decimal number in [min, max]; the core passes these, but a flag is input all the same.
-bool ParseInt(const std::string& flag, const std::string& value, int min, int max, int* out,
-              std::string* error) {
-  errno = 0;
-  char* end = nullptr;
-  const long v = std::strtol(value.c_str(), &end, 10);
-  if (value.empty() || *end != '\0' || errno != 0 || v < min || v > max) {
-    *error = flag + " must be a number from " + std::to_string(min) + " to " + std::to_string(max) +
-             "; got '" + value.substr(0, 32) + "'";
-    return false;
-  }
-  *out = static_cast<int>(v);
-  return true;
-}
-
-bool ParseArgs(int argc, char** argv, Options* o, std::string* error) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) {
-      *error = flag + " needs a value";
-      return false;
-    }
-    const std::string value = argv[++i];
-    bool ok = true;
-    if (flag == "--fd") {
-      ok = ParseInt(flag, value, 0, 1 << 20, &o->fd, error);
-    } else if (flag == "--socket") {
-      o->socket = value;
-    } else if (flag == "--socket-mode") {
-      ok = ParseInt(flag, value, 0, 07777, &o->socket_mode, error);
-    } else if (flag == "--health-port") {
-      ok = ParseInt(flag, value, 0, 65535, &o->health_port, error);
-    } else if (flag == "--api-port") {
-      ok = ParseInt(flag, value, 0, 65535, &o->api_port, error);
-    } else if (flag == "--api-address") {
-      o->api_address = value;
-    } else if (flag == "--token-file") {
-      o->token_file = value;
-    } else if (flag == "--http-port") {
-      ok = ParseInt(flag, value, 0, 65535, &o->http_port, error);
-    } else if (flag == "--metrics-address") {
-      o->metrics_address = value;
-    } else if (flag == "--http-drain") {
-      o->http_drain = value == "1";
-    } else if (flag == "--log-level") {
-      auto l = log::ParseLevel(value);
-      if (l.ok()) o->log_level = *l;
-    } else if (flag == "--log-format") {
-      auto f = log::ParseFormat(value);
-      if (f.ok()) o->log_format = *f;
-    } else {
-      *error = "unknown option " + flag.substr(0, 64);
-      return false;
-    }
-    if (!ok) return false;
-  }
-  return true;
-}
 
 // What every gRPC listener is held to (limits.h): request size, streams per connection, idle
 // connections, dead TCP peers, the TCP ports' memory; and errors gRPC makes without a message
@@ -176,13 +105,13 @@ int Run(const Options& options) {
   ReadModel model;
   const MonotonicClock clock;
   Liveness liveness(clock);  // Before the connection, whose reader thread reports to it.
-  CoreConnection core(options.fd, model, [] { ::kill(::getpid(), SIGTERM); });
+  CoreConnection core(kCoreFd, model, [] { ::kill(::getpid(), SIGTERM); });
   // Liveness pings the core when a check wants a fresh answer; any frame is an answer too.
   liveness.set_ping([&core, &liveness] {
     internal::v1::Command ping;
     ping.mutable_ping();
     core.Send(std::move(ping), [&liveness](const internal::v1::Result& r) {
-      if (r.code() == 0) liveness.OnAnswer();
+      if (r.code() == grpc::StatusCode::OK) liveness.OnAnswer();
     });
   });
   core.set_on_frame([&liveness] { liveness.OnAnswer(); });
@@ -330,20 +259,26 @@ int Run(const Options& options) {
 }  // namespace vigil::control
 
 int main(int argc, char** argv) {
-  vigil::control::Options options;
-  std::string error;
-  const bool parsed = vigil::control::ParseArgs(argc, argv, &options, &error);
-  if (!parsed) {  // Still log in the format asked for, wherever the flag was.
-    for (int i = 1; i + 1 < argc; ++i) {
-      if (std::string(argv[i]) != "--log-format") continue;
-      if (auto f = vigil::log::ParseFormat(argv[i + 1]); f.ok()) options.log_format = *f;
-    }
-  }
-  vigil::log::Setup(options.log_level, options.log_format);
-  vigil::control::RouteLibraryLogs();
-  if (!parsed) {
-    vigil::log::Error("vigil-control: {}", error);
+  namespace control = vigil::control;
+  // Until the options say otherwise (they carry the log level and format).
+  vigil::log::Setup(vigil::log::Level::kWarn, vigil::log::Format::kText);
+  control::RouteLibraryLogs();
+  if (argc > 1) {
+    vigil::log::Error(
+        "vigil-control takes no arguments (got {}): vigil starts it and sends its options over "
+        "fd {} (docs/control.md)",
+        vigil::Quoted(argv[1]), control::kCoreFd);
     return 2;
   }
-  return vigil::control::Run(options);
+  // The core writes the options before anything else: 10 s is only for a vigil-control
+  // started some other way, on a socket that never speaks.
+  auto frame = control::ReadFirstFrame(control::kCoreFd, std::chrono::seconds(10));
+  auto options = frame.ok() ? control::OptionsFromFrame(*frame)
+                            : vigil::StatusOr<control::Options>(frame.status());
+  if (!options.ok()) {
+    vigil::log::Error("vigil-control: {}", options.status().message());
+    return 2;
+  }
+  vigil::log::Setup(options->log_level, options->log_format);
+  return control::Run(*options);
 }

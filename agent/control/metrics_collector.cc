@@ -8,6 +8,8 @@
 #include <mutex>
 #include <optional>
 
+#include <grpcpp/support/status.h>
+
 #include "agent/control/metric_family.h"
 #include "agent/control/process_stats.h"
 #include "agent/control/utf8.h"
@@ -61,13 +63,13 @@ std::vector<MetricFamily> ToPrometheus(
     f.name = PublicText(in.name());
     f.help = PublicText(in.help());
     switch (in.type()) {
-      case 0:
+      case internal::v1::METRIC_TYPE_COUNTER:
         f.type = MetricType::Counter;
         break;
-      case 2:
+      case internal::v1::METRIC_TYPE_HISTOGRAM:
         f.type = MetricType::Histogram;
         break;
-      default:
+      default:  // A gauge, or a type this build does not know: its values as they are.
         f.type = MetricType::Gauge;
     }
     for (const auto& m : in.metrics()) {
@@ -108,7 +110,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
     waiter->cv.wait_for(lock, timeout_, [&] { return waiter->result.has_value(); });
     result = waiter->result;
   }
-  const bool answered = result && result->code() == 0;
+  const bool answered = result && result->code() == grpc::StatusCode::OK;
 
   std::vector<MetricFamily> out;
   if (answered) out = ToPrometheus(result->metrics());

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "agent/control/limits.h"
+#include "agent/control/public_enums.h"
 #include "agent/control/utf8.h"
 
 namespace vigil::control {
@@ -10,7 +11,7 @@ namespace vigil::control {
 void ToPublic(const internal::v1::WorkerInfo& in, v1::Worker* out) {
   out->set_slot(in.slot());
   out->set_pid(in.pid());
-  out->set_state(static_cast<v1::WorkerState>(in.state()));
+  out->set_state(ToPublic(in.state()));
   out->set_since_unix_ms(in.since_unix_ms());
   out->set_restarts(in.restarts());
   out->set_status_text(PublicText(in.status_text()));
@@ -55,7 +56,7 @@ void ToPublic(const internal::v1::PoolInfo& in, v1::Pool* out) {
 }
 
 void ToPublic(const internal::v1::DrainInfo& in, v1::DrainProgress* out) {
-  out->set_trigger(PublicText(in.trigger()));
+  out->set_trigger(TriggerName(in.trigger()));
   out->set_started_unix_ms(in.started_unix_ms());
   out->set_deadline_unix_ms(in.deadline_unix_ms());
   out->set_workers_remaining(in.workers_remaining());
@@ -109,7 +110,7 @@ void TrimToSlots(int slots, v1::Pool* pool) {
 
 // One internal event applied to a picture of the agent; `event` is its public form.
 void ApplyTo(const internal::v1::Event& in, const v1::Event& event, v1::AgentStatus* status) {
-  if (in.kind() == v1::Event::POOL && in.has_pool_info()) {
+  if (in.kind() == internal::v1::Event::POOL && in.has_pool_info()) {
     if (v1::Pool* pool = FindPool(status, event.pool())) {
       ApplyCounts(in.pool_info(), pool);
       TrimToSlots(in.pool_info().slots(), pool);
@@ -125,8 +126,8 @@ void ApplyTo(const internal::v1::Event& in, const v1::Event& event, v1::AgentSta
       }
     }
   }
-  if (in.kind() == v1::Event::READINESS || in.kind() == v1::Event::DRAIN) {
-    status->set_phase(static_cast<v1::Phase>(in.phase()));
+  if (event.kind() == v1::Event::READINESS || event.kind() == v1::Event::DRAIN) {
+    status->set_phase(ToPublic(in.phase()));
     status->set_ready(in.ready());
     if (in.has_drain()) *status->mutable_drain() = event.drain();
   }
@@ -197,7 +198,7 @@ void ReadModel::ApplySnapshot(const internal::v1::Snapshot& part) {
     if (part.first() || !building_) {
       building_ = true;
       pending_.Clear();
-      pending_.set_phase(static_cast<v1::Phase>(part.phase()));
+      pending_.set_phase(ToPublic(part.phase()));
       pending_.set_ready(part.ready());
       if (part.has_drain()) ToPublic(part.drain(), pending_.mutable_drain());
     }
@@ -237,12 +238,12 @@ void ReadModel::ApplySnapshot(const internal::v1::Snapshot& part) {
 
 void ReadModel::ApplyEvent(const internal::v1::Event& in) {
   v1::Event event;
-  event.set_kind(static_cast<v1::Event::Kind>(in.kind()));
+  event.set_kind(ToPublic(in.kind()));
   event.set_time_unix_ms(in.time_unix_ms());
   event.set_pool(PublicText(in.pool()));
   event.set_slot(in.slot());
   if (in.has_worker()) ToPublic(in.worker(), event.mutable_worker());
-  if (in.kind() == v1::Event::READINESS || in.kind() == v1::Event::DRAIN) {
+  if (event.kind() == v1::Event::READINESS || event.kind() == v1::Event::DRAIN) {
     event.set_ready(in.ready());
     if (in.has_drain()) ToPublic(in.drain(), event.mutable_drain());
   }

@@ -1,6 +1,7 @@
 #include "agent/control/request_checks.h"
 
 #include "agent/control/limits.h"
+#include "agent/control/public_enums.h"
 #include "agent/init/signals.h"
 
 namespace vigil::control {
@@ -36,7 +37,7 @@ grpc::Status CheckDrain(const v1::DrainRequest& r) {
       !s.ok()) {
     return s;
   }
-  if (!r.trigger().empty() && r.trigger() != "api" && r.trigger() != "prestop") {
+  if (!RequestedTrigger(r.trigger())) {
     return Invalid("trigger must be \"api\", \"prestop\" or empty; got " + Excerpt(r.trigger()));
   }
   return CheckLength("reason", r.reason(), limits::kMaxReasonBytes);

@@ -12,32 +12,19 @@
 #include "agent/base/duration.h"
 #include "agent/init/exit_label.h"
 #include "agent/init/signals.h"
+#include "agent/ipc/control_options.h"
 #include "agent/ipc/metrics_builder.h"
+#include "agent/ipc/wire_enums.h"
 #include "agent/log/log.h"
 #include "agent/log/output_channel.h"
-
-extern char** environ;
 
 namespace vigil {
 namespace {
 
-const char* LevelName(log::Level level) {
-  switch (level) {
-    case log::Level::kTrace:
-      return "trace";
-    case log::Level::kDebug:
-      return "debug";
-    case log::Level::kInfo:
-      return "info";
-    case log::Level::kWarn:
-      return "warn";
-    case log::Level::kError:
-      return "error";
-    case log::Level::kOff:
-      return "off";
-  }
-  return "warn";
-}
+using Kind = internal::v1::Event::Kind;
+
+// The answer to a command the core does not know (a grpc::StatusCode; the core links no gRPC).
+constexpr int kInvalidArgument = 3;
 
 }  // namespace
 
@@ -46,56 +33,22 @@ ControlLink::ControlLink(const Config& config, Supervisor& supervisor, Os& os, S
     : config_(config),
       supervisor_(supervisor),
       os_(os),
-      scheduler_(scheduler),
       watcher_(watcher),
       clock_(clock),
       binary_(std::move(binary)),
       builder_(supervisor, clock),
       snapshot_(supervisor, builder_),
+      stall_timer_(scheduler),
       backoff_(ControlBackoff::Options{std::chrono::seconds(1), std::chrono::seconds(30),
-                                       config.control.backoff_reset_after}) {}
+                                       config.control.backoff_reset_after}),
+      restart_timer_(scheduler) {}
 
 ControlLink::~ControlLink() {
-  if (restart_timer_ != kNoTimer) scheduler_.Cancel(restart_timer_);
-  if (stall_timer_ != kNoTimer) scheduler_.Cancel(stall_timer_);
   if (socket_) watcher_.Unwatch(socket_.get());
 }
 
 void ControlLink::Start() {
   Spawn();
-}
-
-std::vector<std::string> ControlLink::Arguments() const {
-  std::vector<std::string> args = {binary_,
-                                   "--fd",
-                                   "3",
-                                   "--socket",
-                                   config_.control.socket,
-                                   "--socket-mode",
-                                   std::to_string(config_.control.socket_mode),
-                                   "--log-level",
-                                   LevelName(config_.log_level),
-                                   "--log-format",
-                                   config_.log_format == log::Format::kJson ? "json" : "text"};
-  if (config_.control.health_port != 0) {
-    args.insert(args.end(), {"--health-port", std::to_string(config_.control.health_port)});
-  }
-  if (!config_.control.metrics_address.empty()) {
-    args.insert(args.end(), {"--metrics-address", config_.control.metrics_address});
-  }
-  if (config_.control.http_port != 0) {
-    args.insert(args.end(), {"--http-port", std::to_string(config_.control.http_port),
-                             "--http-drain", config_.control.http_drain ? "1" : "0"});
-  }
-  if (!config_.control.token_file.empty() && config_.control.api_port == 0) {
-    args.insert(args.end(), {"--token-file", config_.control.token_file});
-  }
-  if (config_.control.api_port != 0) {
-    args.insert(args.end(),
-                {"--api-port", std::to_string(config_.control.api_port), "--api-address",
-                 config_.control.api_address, "--token-file", config_.control.token_file});
-  }
-  return args;
 }
 
 void ControlLink::Spawn() {
@@ -108,7 +61,7 @@ void ControlLink::Spawn() {
   UniqueFd ours(fds[0]);
   UniqueFd theirs(fds[1]);
   SpawnRequest request;
-  request.argv = Arguments();
+  request.argv = {binary_};  // Its options come as the first frame (ControlOptionsFor).
   request.pass_fd = theirs.get();
   SpawnedChild child;
   SpawnError error;
@@ -133,16 +86,20 @@ void ControlLink::Spawn() {
   last_phase_ = builder_.Phase();
   last_ready_ = supervisor_.ready();
   last_progress_ = clock_.Now();
+  // The first frame of every connection: vigil-control serves nothing until it has it.
+  internal::v1::CoreMessage options;
+  *options.mutable_options() = ControlOptionsFor(config_);
+  Send(options, /*droppable=*/false);
+  if (!socket_) return;
   snapshot_.Restart();  // Its parts go out as the socket drains.
   Flush();
 }
 
 Duration ControlLink::ScheduleRestart() {
-  if (stopping_ || restart_timer_ != kNoTimer) return Duration::zero();
+  if (stopping_ || restart_timer_.armed()) return Duration::zero();
   const Duration delay = backoff_.Ended(clock_.Now());
   // Even an immediate restart goes through the loop: never a spawn from inside the reaper.
-  restart_timer_ = scheduler_.RunAt(clock_.Now() + delay, [this] {
-    restart_timer_ = kNoTimer;
+  restart_timer_.ArmAt(clock_.Now() + delay, [this] {
     ++restarts_;
     Spawn();
   });
@@ -164,8 +121,7 @@ bool ControlLink::OnProcessExited(pid_t pid, int wait_status) {
 }
 
 void ControlLink::Disconnect() {
-  if (stall_timer_ != kNoTimer) scheduler_.Cancel(stall_timer_);
-  stall_timer_ = kNoTimer;
+  stall_timer_.Cancel();
   if (!socket_) return;
   watcher_.Unwatch(socket_.get());
   socket_.Reset();
@@ -176,8 +132,7 @@ void ControlLink::Disconnect() {
 
 void ControlLink::Stop() {
   stopping_ = true;
-  if (restart_timer_ != kNoTimer) scheduler_.Cancel(restart_timer_);
-  restart_timer_ = kNoTimer;
+  restart_timer_.Cancel();
   Flush();
   if (pid_ > 0) {
     Status s = os_.SignalPid(pid_, SIGTERM);
@@ -230,11 +185,8 @@ void ControlLink::KillAndDisconnect() {
 }
 
 void ControlLink::WatchForStall() {
-  if (stall_timer_ != kNoTimer) return;
-  stall_timer_ = scheduler_.RunAt(last_progress_ + kStallTimeout, [this] {
-    stall_timer_ = kNoTimer;
-    OnStallCheck();
-  });
+  if (stall_timer_.armed()) return;
+  stall_timer_.ArmAt(last_progress_ + kStallTimeout, [this] { OnStallCheck(); });
 }
 
 void ControlLink::OnStallCheck() {
@@ -280,10 +232,7 @@ void ControlLink::Flush() {
     watcher_.StopWritable(socket_.get());
     writable_watched_ = false;
   }
-  if (stall_timer_ != kNoTimer) {  // Nothing waits: no timer, no wake-up.
-    scheduler_.Cancel(stall_timer_);
-    stall_timer_ = kNoTimer;
-  }
+  stall_timer_.Cancel();  // Nothing waits: no timer, no wake-up.
 }
 
 void ControlLink::OnReadable() {
@@ -326,13 +275,19 @@ void ControlLink::Handle(const internal::v1::Command& command) {
   Supervisor::CommandResult result;
   switch (command.body_case()) {
     case internal::v1::Command::kDrain: {
-      const std::string& t = command.drain().trigger();
-      const DrainTrigger trigger = t == "prestop" ? DrainTrigger::kPreStop : DrainTrigger::kApi;
+      const std::optional<DrainTrigger> trigger = RequestedTrigger(command.drain().trigger());
+      if (!trigger) {
+        result = {kInvalidArgument,
+                  "a drain's trigger must be prestop or api, not " +
+                      std::to_string(static_cast<int>(command.drain().trigger())),
+                  0};
+        break;
+      }
       log::Event(log::Level::kInfo, "drain_requested", "drain requested",
-                 {{"trigger", DrainTriggerName(trigger)}, {"reason", command.drain().reason()}});
+                 {{"trigger", DrainTriggerName(*trigger)}, {"reason", command.drain().reason()}});
       // Saturated: INT64_MAX ms must not wrap to "now" on the way to nanoseconds.
       result = supervisor_.Drain(
-          trigger, SaturatingCast(std::chrono::milliseconds(command.drain().deadline_ms())));
+          *trigger, SaturatingCast(std::chrono::milliseconds(command.drain().deadline_ms())));
       break;
     }
     case internal::v1::Command::kScale:
@@ -360,7 +315,7 @@ void ControlLink::Handle(const internal::v1::Command& command) {
       SendMetrics(command.id());
       return;
     default:
-      result = {3, "unknown command", 0};
+      result = {kInvalidArgument, "unknown command", 0};
   }
   internal::v1::CoreMessage reply;
   auto* r = reply.mutable_result();
@@ -423,7 +378,7 @@ void ControlLink::SendMetrics(uint64_t id) {
   }
 }
 
-void ControlLink::SendWorkerEvent(int kind, const Pool& pool, int slot) {
+void ControlLink::SendWorkerEvent(Kind kind, const Pool& pool, int slot) {
   if (!socket_ || slot >= pool.slot_count()) return;
   internal::v1::CoreMessage m;
   auto* e = m.mutable_event();
@@ -440,7 +395,7 @@ void ControlLink::OnPoolChanged(const Pool& pool) {
   if (!socket_) return;
   internal::v1::CoreMessage m;
   auto* e = m.mutable_event();
-  e->set_kind(6);  // POOL
+  e->set_kind(internal::v1::Event::POOL);
   e->set_time_unix_ms(builder_.NowUnixMs());
   e->set_pool(pool.name());
   builder_.FillPool(pool, /*with_workers=*/false, e->mutable_pool_info());
@@ -448,16 +403,16 @@ void ControlLink::OnPoolChanged(const Pool& pool) {
 }
 
 void ControlLink::OnWorkerChanged(const Pool& pool, int slot) {
-  SendWorkerEvent(2, pool, slot);  // WORKER_STATE
+  SendWorkerEvent(internal::v1::Event::WORKER_STATE, pool, slot);
 }
 
 void ControlLink::OnWorkerExited(const Pool& pool, int slot, const ExitRecord&) {
-  SendWorkerEvent(3, pool, slot);  // WORKER_EXITED
+  SendWorkerEvent(internal::v1::Event::WORKER_EXITED, pool, slot);
 }
 
 void ControlLink::OnAgentChanged() {
   if (!socket_) return;
-  const int phase = builder_.Phase();
+  const internal::v1::Phase phase = builder_.Phase();
   const bool ready = supervisor_.ready();
   const bool draining = supervisor_.drain().started;
   const int remaining = draining ? supervisor_.WorkersRunning() : -1;
@@ -468,7 +423,7 @@ void ControlLink::OnAgentChanged() {
   }
   internal::v1::CoreMessage m;
   auto* e = m.mutable_event();
-  e->set_kind(draining ? 5 : 4);  // DRAIN or READINESS
+  e->set_kind(draining ? internal::v1::Event::DRAIN : internal::v1::Event::READINESS);
   e->set_time_unix_ms(builder_.NowUnixMs());
   e->set_ready(ready);
   e->set_phase(phase);

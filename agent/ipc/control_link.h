@@ -2,7 +2,8 @@
 //
 // It spawns vigil-control with one end of a socketpair as its fd 3, supervises it (restarts it
 // when it dies, at once after a stable run, else with backoff: ControlBackoff; workers never
-// notice), sends it a snapshot on every start (in parts, made as the socket drains:
+// notice), sends it its options as the first frame (ControlOptionsFor) and a snapshot on every
+// start (in parts, made as the socket drains:
 // SnapshotStream) and an Event for every change, and turns its Commands into Supervisor calls,
 // answering each with a Result (a metrics Result in parts). No frame's size depends on the
 // pools' sizes (docs/control.md, "Sizes").
@@ -25,6 +26,7 @@
 #include "agent/config/config.h"
 #include "agent/event/fd_watcher.h"
 #include "agent/event/scheduler.h"
+#include "agent/event/timer.h"
 #include "agent/ipc/control_backoff.h"
 #include "agent/ipc/frame.h"
 #include "agent/ipc/frame_queue.h"
@@ -85,13 +87,11 @@ class ControlLink final : public AgentListener {
   // A frame that is over the limit or not a command: logged by name, vigil-control restarted.
   void ProtocolError(const std::string& what);
   void Handle(const internal::v1::Command& command);
-  void SendWorkerEvent(int kind, const Pool& pool, int slot);  // kind: vigil.v1.Event.Kind
-  std::vector<std::string> Arguments() const;
+  void SendWorkerEvent(internal::v1::Event::Kind kind, const Pool& pool, int slot);
 
   const Config& config_;
   Supervisor& supervisor_;
   Os& os_;
-  Scheduler& scheduler_;
   FdWatcher& watcher_;
   const Clock& clock_;
   std::string binary_;
@@ -106,13 +106,13 @@ class ControlLink final : public AgentListener {
   uint64_t events_dropped_ = 0;
   size_t largest_answer_ = 0;  // bytes of the largest command answer (all its parts) so far
   MonoTime last_progress_{};   // when vigil-control last took bytes
-  TimerId stall_timer_ = kNoTimer;
+  Timer stall_timer_;
   bool stopping_ = false;
   int restarts_ = 0;
   ControlBackoff backoff_;
-  TimerId restart_timer_ = kNoTimer;
+  Timer restart_timer_;
   // The last agent state sent, so that unchanged state is not sent again.
-  int last_phase_ = -1;
+  internal::v1::Phase last_phase_ = internal::v1::PHASE_UNSPECIFIED;
   bool last_ready_ = false;
   int last_remaining_ = -1;
   bool last_complete_ = false;

@@ -15,7 +15,8 @@ using Labels = std::initializer_list<std::pair<const char*, std::string>>;
 
 class Family {
  public:
-  Family(MetricFamilies* out, const char* name, int type, const char* help) : family_(out->Add()) {
+  Family(MetricFamilies* out, const char* name, internal::v1::MetricType type, const char* help)
+      : family_(out->Add()) {
     family_->set_name(name);
     family_->set_type(type);
     family_->set_help(help);
@@ -49,9 +50,9 @@ class Family {
   MetricFamily* family_;
 };
 
-constexpr int kCounter = 0;  // MetricFamily.type values
-constexpr int kGauge = 1;
-constexpr int kHistogram = 2;
+constexpr auto kCounter = internal::v1::METRIC_TYPE_COUNTER;
+constexpr auto kGauge = internal::v1::METRIC_TYPE_GAUGE;
+constexpr auto kHistogram = internal::v1::METRIC_TYPE_HISTOGRAM;
 
 constexpr WorkerState kStates[] = {WorkerState::kBackoff, WorkerState::kStarting,
                                    WorkerState::kReady, WorkerState::kStopping,

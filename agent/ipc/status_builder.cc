@@ -2,29 +2,10 @@
 
 #include <time.h>
 
+#include "agent/ipc/wire_enums.h"
 #include "agent/supervisor/exit_reason.h"
 
 namespace vigil {
-namespace {
-
-// vigil.v1.WorkerState values.
-int StateNumber(WorkerState s) {
-  switch (s) {
-    case WorkerState::kBackoff:
-      return 1;
-    case WorkerState::kStarting:
-      return 2;
-    case WorkerState::kReady:
-      return 3;
-    case WorkerState::kStopping:
-      return 4;
-    case WorkerState::kExited:
-      return 5;
-  }
-  return 0;
-}
-
-}  // namespace
 
 int64_t StatusBuilder::NowUnixMs() const {
   timespec ts{};
@@ -37,27 +18,15 @@ int64_t StatusBuilder::ToUnixMs(MonoTime t) const {
   return NowUnixMs() - ago.count();
 }
 
-int StatusBuilder::Phase() const {
-  switch (supervisor_.phase()) {
-    case AgentPhase::kStarting:
-      return 1;
-    case AgentPhase::kReady:
-      return 2;
-    case AgentPhase::kStopping:
-      return 3;
-    case AgentPhase::kDrained:
-      return 4;
-    case AgentPhase::kDone:
-      return 5;
-  }
-  return 0;
+internal::v1::Phase StatusBuilder::Phase() const {
+  return ToWire(supervisor_.phase());
 }
 
 void StatusBuilder::FillWorker(const Pool& pool, int slot, internal::v1::WorkerInfo* out) const {
   const Worker& w = *pool.workers()[static_cast<size_t>(slot)];
   out->set_slot(slot);
   out->set_pid(w.running() ? pool.pid_of(slot) : 0);
-  out->set_state(StateNumber(w.state()));
+  out->set_state(ToWire(w.state()));
   out->set_since_unix_ms(ToUnixMs(w.since()));
   out->set_restarts(w.restarts());
   out->set_status_text(w.status_text());
@@ -88,7 +57,7 @@ void StatusBuilder::FillPool(const Pool& pool, bool with_workers,
 
 void StatusBuilder::FillDrain(internal::v1::DrainInfo* out) const {
   const DrainState& d = supervisor_.drain();
-  out->set_trigger(DrainTriggerName(d.trigger));
+  out->set_trigger(ToWire(d.trigger));
   out->set_started_unix_ms(ToUnixMs(d.started_at));
   out->set_deadline_unix_ms(ToUnixMs(d.deadline));
   out->set_workers_remaining(supervisor_.WorkersRunning());

@@ -23,7 +23,7 @@ class StatusBuilder {
   void FillWorker(const Pool& pool, int slot, internal::v1::WorkerInfo* out) const;
   void FillPool(const Pool& pool, bool with_workers, internal::v1::PoolInfo* out) const;
   void FillDrain(internal::v1::DrainInfo* out) const;
-  int Phase() const;  // vigil.v1.Phase
+  internal::v1::Phase Phase() const;
   int64_t NowUnixMs() const;
   int64_t ToUnixMs(MonoTime t) const;
 

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <grpcpp/support/status.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -90,8 +91,8 @@ TEST_F(CoreConnectionTest, AFrameOverTheLimitIsAProtocolError) {
   EXPECT_EQ(connection_->close_reason(),
             "protocol error: a frame of 2147483647 bytes, over the limit of 16777216");
   ASSERT_EQ(pending.wait_for(10s), std::future_status::ready);
-  EXPECT_EQ(pending.get().code(), 14);  // UNAVAILABLE: the core went away.
-  EXPECT_EQ(Send(Ping()).get().code(), 14);
+  EXPECT_EQ(pending.get().code(), grpc::StatusCode::UNAVAILABLE);  // The core went away.
+  EXPECT_EQ(Send(Ping()).get().code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(CoreConnectionTest, AFrameThatIsNotACoreMessageIsAProtocolError) {
@@ -100,6 +101,15 @@ TEST_F(CoreConnectionTest, AFrameThatIsNotACoreMessageIsAProtocolError) {
   EXPECT_EQ(connection_->close_reason(),
             "protocol error: a frame that is not a CoreMessage (12 bytes)");
   EXPECT_FALSE(model_.connected());
+}
+
+// The options come only as the first frame, which main() reads before the connection starts.
+TEST_F(CoreConnectionTest, OptionsAfterTheFirstFrameAreAProtocolError) {
+  internal::v1::CoreMessage m;
+  m.mutable_options()->set_socket("/run/x.sock");
+  CoreSends(m);
+  ASSERT_TRUE(WaitClosed());
+  EXPECT_EQ(connection_->close_reason(), "protocol error: options after the first frame");
 }
 
 TEST_F(CoreConnectionTest, TheCoreClosingIsNotAnError) {
@@ -127,7 +137,7 @@ TEST_F(CoreConnectionTest, AnswersFindTheirCommandAndPartsArePutTogether) {
   m.mutable_result()->set_id(ping_id);
   CoreSends(m);
   ASSERT_EQ(ping.wait_for(10s), std::future_status::ready);
-  EXPECT_EQ(ping.get().code(), 0);
+  EXPECT_EQ(ping.get().code(), grpc::StatusCode::OK);
   const internal::v1::Result r = metrics.get();
   ASSERT_EQ(r.metrics_size(), 3);
   EXPECT_EQ(r.metrics(2).name(), "family_2");
@@ -145,7 +155,7 @@ TEST_F(CoreConnectionTest, SendNeverBlocksOnACoreThatDoesNotRead) {
     auto r = Send(big);
     if (r.wait_for(0s) == std::future_status::ready) {
       const internal::v1::Result result = r.get();
-      EXPECT_EQ(result.code(), 8) << result.message();
+      EXPECT_EQ(result.code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << result.message();
       EXPECT_NE(result.message().find("the core is not reading its commands"), std::string::npos);
       ++refused;
     }
@@ -158,7 +168,7 @@ TEST_F(CoreConnectionTest, ACommandOverTheFrameLimitIsRefused) {
   internal::v1::Command huge;
   huge.mutable_drain()->set_reason(std::string(kMaxFrame, 'x'));
   const internal::v1::Result r = Send(huge).get();
-  EXPECT_EQ(r.code(), 3);
+  EXPECT_EQ(r.code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(r.message().find("too large"), std::string::npos);
 }
 

@@ -16,8 +16,8 @@ namespace {
 using Families = google::protobuf::RepeatedPtrField<internal::v1::MetricFamily>;
 using prometheus::MetricType;
 
-internal::v1::MetricFamily* AddFamily(Families* fs, const std::string& name, int type,
-                                      const std::string& help) {
+internal::v1::MetricFamily* AddFamily(Families* fs, const std::string& name,
+                                      internal::v1::MetricType type, const std::string& help) {
   auto* f = fs->Add();
   f->set_name(name);
   f->set_type(type);
@@ -42,7 +42,8 @@ TEST(ToPrometheusTest, NoFamiliesNothing) {
 
 TEST(ToPrometheusTest, CounterKeepsNameHelpLabelsAndValue) {
   Families fs;
-  auto* f = AddFamily(&fs, "vigil_worker_starts_total", 0, "Worker processes started");
+  auto* f = AddFamily(&fs, "vigil_worker_starts_total", internal::v1::METRIC_TYPE_COUNTER,
+                      "Worker processes started");
   AddMetric(f, {{"pool", "web"}})->set_value(3);
   AddMetric(f, {{"pool", "jobs"}})->set_value(0);
   const auto out = ToPrometheus(fs);
@@ -61,7 +62,7 @@ TEST(ToPrometheusTest, CounterKeepsNameHelpLabelsAndValue) {
 
 TEST(ToPrometheusTest, GaugeKeepsItsValueAndLabelOrder) {
   Families fs;
-  auto* f = AddFamily(&fs, "vigil_pool_workers", 1, "Worker slots");
+  auto* f = AddFamily(&fs, "vigil_pool_workers", internal::v1::METRIC_TYPE_GAUGE, "Worker slots");
   AddMetric(f, {{"pool", "web"}, {"state", "ready"}})->set_value(2.5);
   const auto out = ToPrometheus(fs);
   ASSERT_EQ(out.size(), 1u);
@@ -76,7 +77,7 @@ TEST(ToPrometheusTest, GaugeKeepsItsValueAndLabelOrder) {
 
 TEST(ToPrometheusTest, AnUnknownTypeIsAGauge) {
   Families fs;
-  AddMetric(AddFamily(&fs, "x", 7, "h"), {})->set_value(1);
+  AddMetric(AddFamily(&fs, "x", static_cast<internal::v1::MetricType>(7), "h"), {})->set_value(1);
   const auto out = ToPrometheus(fs);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].type, MetricType::Gauge);
@@ -85,7 +86,8 @@ TEST(ToPrometheusTest, AnUnknownTypeIsAGauge) {
 
 TEST(ToPrometheusTest, HistogramGetsTheInfBucketEqualToTheCount) {
   Families fs;
-  auto* f = AddFamily(&fs, "vigil_worker_boot_duration_seconds", 2, "Boot");
+  auto* f = AddFamily(&fs, "vigil_worker_boot_duration_seconds",
+                      internal::v1::METRIC_TYPE_HISTOGRAM, "Boot");
   auto* m = AddMetric(f, {{"pool", "web"}});
   for (double b : {0.1, 1.0, 10.0})
     m->add_bucket_bounds(b);
@@ -115,7 +117,9 @@ TEST(ToPrometheusTest, HistogramGetsTheInfBucketEqualToTheCount) {
 
 TEST(ToPrometheusTest, AnEmptyHistogramHasOnlyTheInfBucketAtZero) {
   Families fs;
-  AddMetric(AddFamily(&fs, "vigil_drain_duration_seconds", 2, "Drain"), {});
+  AddMetric(
+      AddFamily(&fs, "vigil_drain_duration_seconds", internal::v1::METRIC_TYPE_HISTOGRAM, "Drain"),
+      {});
   const auto out = ToPrometheus(fs);
   ASSERT_EQ(out[0].metric.size(), 1u);
   const auto& h = out[0].metric[0].histogram;
@@ -127,7 +131,7 @@ TEST(ToPrometheusTest, AnEmptyHistogramHasOnlyTheInfBucketAtZero) {
 
 TEST(ToPrometheusTest, MismatchedBoundsAndCountsKeepOnlyThePairs) {
   Families fs;
-  auto* m = AddMetric(AddFamily(&fs, "h", 2, "h"), {});
+  auto* m = AddMetric(AddFamily(&fs, "h", internal::v1::METRIC_TYPE_HISTOGRAM, "h"), {});
   m->add_bucket_bounds(1);
   m->add_bucket_bounds(2);
   m->add_bucket_counts(5);
@@ -142,9 +146,9 @@ TEST(ToPrometheusTest, MismatchedBoundsAndCountsKeepOnlyThePairs) {
 
 TEST(ToPrometheusTest, FamiliesKeepTheirOrderAndAFamilyWithoutSeriesStays) {
   Families fs;
-  AddFamily(&fs, "a_total", 0, "a");
-  AddMetric(AddFamily(&fs, "b", 1, "b"), {})->set_value(1);
-  AddFamily(&fs, "c_seconds", 2, "c");
+  AddFamily(&fs, "a_total", internal::v1::METRIC_TYPE_COUNTER, "a");
+  AddMetric(AddFamily(&fs, "b", internal::v1::METRIC_TYPE_GAUGE, "b"), {})->set_value(1);
+  AddFamily(&fs, "c_seconds", internal::v1::METRIC_TYPE_HISTOGRAM, "c");
   const auto out = ToPrometheus(fs);
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0].name, "a_total");

@@ -34,11 +34,11 @@ TEST(ReadModel, WorkerEventsUpdateTheWorkerAndThePoolCounts) {
   ReadModel model;
   model.ApplySnapshot(TwoWorkerSnapshot());
   internal::v1::Event e;
-  e.set_kind(v1::Event::WORKER_EXITED);
+  e.set_kind(internal::v1::Event::WORKER_EXITED);
   e.set_pool("web");
   e.set_slot(1);
   e.mutable_worker()->set_slot(1);
-  e.mutable_worker()->set_state(1);  // backoff
+  e.mutable_worker()->set_state(internal::v1::WORKER_STATE_BACKOFF);
   e.mutable_worker()->mutable_last_exit()->set_reason("exited");
   e.mutable_worker()->mutable_last_exit()->set_code(1);
   e.mutable_pool_info()->set_desired(2);
@@ -60,10 +60,10 @@ TEST(ReadModel, DrainEventsTurnReadinessOffAndCarryProgress) {
   v1::DrainProgress progress;
   EXPECT_FALSE(model.DrainProgress(&progress));
   internal::v1::Event e;
-  e.set_kind(v1::Event::DRAIN);
-  e.set_phase(3);
+  e.set_kind(internal::v1::Event::DRAIN);
+  e.set_phase(internal::v1::PHASE_DRAINING);
   e.set_ready(false);
-  e.mutable_drain()->set_trigger("prestop");
+  e.mutable_drain()->set_trigger(internal::v1::DRAIN_TRIGGER_PRESTOP);
   e.mutable_drain()->set_workers_remaining(2);
   model.ApplyEvent(e);
   EXPECT_FALSE(model.ready());
@@ -79,8 +79,8 @@ TEST(ReadModel, SubscribersGetASnapshotFirstThenEventsInOrderUntilUnsubscribed) 
   std::vector<v1::Event::Kind> seen;
   const int id = model.Subscribe([&](const v1::Event& e) { seen.push_back(e.kind()); }, true);
   internal::v1::Event readiness;
-  readiness.set_kind(v1::Event::READINESS);
-  readiness.set_phase(1);
+  readiness.set_kind(internal::v1::Event::READINESS);
+  readiness.set_phase(internal::v1::PHASE_STARTING);
   model.ApplyEvent(readiness);
   model.Unsubscribe(id);
   model.ApplyEvent(readiness);
@@ -93,7 +93,7 @@ TEST(ReadModel, ASnapshotAfterAReconnectReplacesEverything) {
   internal::v1::Snapshot empty;
   empty.set_first(true);
   empty.set_last(true);
-  empty.set_phase(1);
+  empty.set_phase(internal::v1::PHASE_STARTING);
   model.ApplySnapshot(empty);
   EXPECT_EQ(model.Status().pools_size(), 0);
   EXPECT_FALSE(model.ready());
@@ -113,7 +113,7 @@ internal::v1::WorkerInfo Worker(int slot, int pid, const std::string& status = "
   internal::v1::WorkerInfo w;
   w.set_slot(slot);
   w.set_pid(pid);
-  w.set_state(3);
+  w.set_state(internal::v1::WORKER_STATE_READY);
   w.set_status_text(status);
   return w;
 }
@@ -123,7 +123,7 @@ TEST(ReadModel, SnapshotPartsBuildBesideTheCurrentPictureAndEventsApplyToBoth) {
   model.ApplySnapshot(TwoWorkerSnapshot());  // web: pids 100, 101
   internal::v1::Snapshot first;
   first.set_first(true);
-  first.set_phase(2);
+  first.set_phase(internal::v1::PHASE_READY);
   first.set_ready(true);
   *first.add_pools() = PoolHeader("web", 3);
   *first.mutable_pools(0)->add_workers() = Worker(0, 200);
@@ -132,7 +132,7 @@ TEST(ReadModel, SnapshotPartsBuildBesideTheCurrentPictureAndEventsApplyToBoth) {
   EXPECT_EQ(model.Status().pools(0).workers(0).pid(), 100);
   // An event between parts, for a slot not sent yet and for one already sent.
   internal::v1::Event e;
-  e.set_kind(v1::Event::WORKER_STATE);
+  e.set_kind(internal::v1::Event::WORKER_STATE);
   e.set_pool("web");
   e.set_slot(0);
   *e.mutable_worker() = Worker(0, 300);
@@ -171,7 +171,7 @@ TEST(ReadModel, AFreshSnapshotDuringADrainIsFollowedByTheDrainsProgress) {
   std::vector<v1::Event> seen;
   model.Subscribe([&](const v1::Event& e) { seen.push_back(e); }, false);
   internal::v1::Snapshot s = TwoWorkerSnapshot();
-  s.mutable_drain()->set_trigger("prestop");
+  s.mutable_drain()->set_trigger(internal::v1::DRAIN_TRIGGER_PRESTOP);
   s.mutable_drain()->set_complete(true);
   s.mutable_drain()->set_graceful(true);
   model.ApplySnapshot(s);
@@ -200,7 +200,7 @@ v1::AgentStatus BigStatus(int workers, const std::string& status) {
   internal::v1::Snapshot s;
   s.set_first(true);
   s.set_last(true);
-  s.set_phase(2);
+  s.set_phase(internal::v1::PHASE_READY);
   s.set_ready(true);
   for (const char* name : {"a", "b"}) {
     auto* p = s.add_pools();
@@ -318,7 +318,7 @@ TEST(Pages, SubscribersGetASnapshotMarkerAndShareOneCopyOfThePagesPerState) {
   // One copy per state, shared; a change of state makes a new one, the old one stays as it was.
   EXPECT_EQ(model.SnapshotPages(), taken);
   internal::v1::Event e;
-  e.set_kind(v1::Event::WORKER_STATE);
+  e.set_kind(internal::v1::Event::WORKER_STATE);
   e.set_pool("a");
   e.set_slot(0);
   *e.mutable_worker() = Worker(0, 7);
@@ -340,7 +340,7 @@ TEST(ReadModel, WorkerEventsForSlotsNoPoolCanHaveAreIgnored) {
   model.ApplySnapshot(TwoWorkerSnapshot());
   for (int slot : {-1, -2147483647 - 1, 100000, 2147483647}) {
     internal::v1::Event e;
-    e.set_kind(v1::Event::WORKER_STATE);
+    e.set_kind(internal::v1::Event::WORKER_STATE);
     e.set_pool("web");
     e.set_slot(slot);
     e.mutable_worker()->set_slot(slot);
@@ -353,7 +353,7 @@ TEST(ReadModel, WorkerEventsForSlotsNoPoolCanHaveAreIgnored) {
   }
   // The last slot a pool can have still grows it.
   internal::v1::Event e;
-  e.set_kind(v1::Event::WORKER_STATE);
+  e.set_kind(internal::v1::Event::WORKER_STATE);
   e.set_pool("web");
   e.set_slot(99999);
   e.mutable_worker()->set_slot(99999);

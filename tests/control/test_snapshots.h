@@ -14,7 +14,7 @@ inline internal::v1::Snapshot OnePoolSnapshot(const std::string& name, int worke
   internal::v1::Snapshot s;
   s.set_first(true);
   s.set_last(true);
-  s.set_phase(2);
+  s.set_phase(internal::v1::PHASE_READY);
   s.set_ready(true);
   auto* pool = s.add_pools();
   pool->set_name(name);
@@ -26,7 +26,7 @@ inline internal::v1::Snapshot OnePoolSnapshot(const std::string& name, int worke
     auto* w = pool->add_workers();
     w->set_slot(slot);
     w->set_pid(first_pid + slot);
-    w->set_state(3);  // ready
+    w->set_state(internal::v1::WORKER_STATE_READY);
     w->set_status_text(status_text);
   }
   return s;

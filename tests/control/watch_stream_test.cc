@@ -37,12 +37,12 @@ internal::v1::Snapshot BigSnapshot(int first_pid) {
 
 internal::v1::Event WorkerEvent(int slot, int pid, const std::string& text) {
   internal::v1::Event e;
-  e.set_kind(v1::Event::WORKER_STATE);
+  e.set_kind(internal::v1::Event::WORKER_STATE);
   e.set_pool("web");
   e.set_slot(slot);
   e.mutable_worker()->set_slot(slot);
   e.mutable_worker()->set_pid(pid);
-  e.mutable_worker()->set_state(3);
+  e.mutable_worker()->set_state(internal::v1::WORKER_STATE_READY);
   e.mutable_worker()->set_status_text(text);
   return e;
 }

@@ -7,7 +7,12 @@
 // The first byte picks the shape of the rest: the raw byte stream, or a list of payloads, each
 // framed (so that mutations of a message stay in one frame).
 //
-// Invariants: every pending command is completed exactly once (by its Result or by "the core
+// The first frame goes through OptionsFromFrame, as vigil-control's main() reads it; when it is
+// valid options, the connection gets the rest (main() has consumed it), else the whole stream
+// (main() would exit; the connection's parser is fuzzed all the same).
+//
+// Invariants: options that are accepted are in range (ports, socket mode, no NUL in a path, a
+// socket path); every pending command is completed exactly once (by its Result or by "the core
 // went away"), and the connection reports its end once; the read model never holds more
 // workers in a pool than the largest pool the config accepts, whatever slot an event names;
 // the public status it serves serializes and parses back; a histogram's buckets are the ones the
@@ -26,6 +31,7 @@
 
 #include "agent/control/core_connection.h"
 #include "agent/control/metrics_collector.h"
+#include "agent/control/options.h"
 #include "agent/control/read_model.h"
 #include "agent/ipc/frame.h"
 #include "tests/fuzz/fuzz_check.h"
@@ -46,7 +52,7 @@ void CheckMetrics(const internal::v1::Result& result) {
     const auto& in = result.metrics(f);
     const auto& out = families[static_cast<size_t>(f)];
     FUZZ_CHECK(out.metric.size() == static_cast<size_t>(in.metrics_size()), "lost samples");
-    if (in.type() != 2) continue;
+    if (in.type() != internal::v1::METRIC_TYPE_HISTOGRAM) continue;
     for (int m = 0; m < in.metrics_size(); ++m) {
       const size_t buckets = static_cast<size_t>(
           std::min(in.metrics(m).bucket_bounds_size(), in.metrics(m).bucket_counts_size()));
@@ -55,6 +61,30 @@ void CheckMetrics(const internal::v1::Result& result) {
     }
   }
   (void)prometheus::TextSerializer().Serialize(families);
+}
+
+// What main() does with the first frame: the options, checked; returns the bytes after it when
+// they are options, else the whole stream.
+std::string SkipOptions(const std::string& stream) {
+  FrameDecoder decoder;
+  decoder.Append(stream.data(), stream.size());
+  bool corrupt = false;
+  const std::optional<std::string> first = decoder.Next(&corrupt);
+  if (!first) return stream;
+  const StatusOr<Options> o = OptionsFromFrame(*first);
+  if (!o.ok()) {
+    FUZZ_CHECK(!o.status().message().empty(), "refused options without a reason");
+    return stream;
+  }
+  FUZZ_CHECK(!o->socket.empty(), "options without a socket");
+  for (const std::string* text :
+       {&o->socket, &o->api_address, &o->token_file, &o->metrics_address}) {
+    FUZZ_CHECK(text->find('\0') == std::string::npos, "a NUL in a path or address");
+  }
+  for (int port : {o->health_port, o->api_port, o->http_port})
+    FUZZ_CHECK(port >= 0 && port <= 65535, "port " + std::to_string(port));
+  FUZZ_CHECK(o->socket_mode >= 0 && o->socket_mode <= 07777, "socket mode");
+  return stream.substr(4 + first->size());
 }
 
 }  // namespace
@@ -72,6 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     stream = in.Rest();
   }
+  stream = SkipOptions(stream);
 
   int fds[2];
   FUZZ_CHECK(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0, "socketpair");
@@ -96,7 +127,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ++completions[1];
     });
     internal::v1::Command drain;
-    drain.mutable_drain()->set_trigger("api");
+    drain.mutable_drain()->set_trigger(internal::v1::DRAIN_TRIGGER_API);
     core.Send(drain, [&](const internal::v1::Result&) {
       std::lock_guard<std::mutex> lock(mu);
       ++completions[2];

@@ -8,7 +8,7 @@
 // Invariants, checked after every step:
 //   - every frame the core sends decodes, and parses as a CoreMessage: vigil-control's parser
 //     accepts everything the core says, whatever workers put in it (issue 10, defect 1);
-//   - the first message on each connection is a Snapshot;
+//   - the first message on each connection is vigil-control's options, the second a Snapshot;
 //   - every command the core could read gets exactly one Result, with its id and a gRPC code
 //     (0..16), an error code with a message; no Result answers a command never sent;
 //   - a Drain command that starts the drain sets its deadline to the one asked for when that is
@@ -178,7 +178,9 @@ class Harness {
     switch (in.Range<int>(0, 6)) {
       case 0: {
         auto* d = c.mutable_drain();
-        d->set_trigger(in.Bool() ? "prestop" : "api");
+        // Mostly what vigil-control sends (PRESTOP, API); sometimes a trigger it may not ask for.
+        d->set_trigger(static_cast<internal::v1::DrainTrigger>(in.Bool() ? in.Range<int>(2, 3)
+                                                                         : in.Range<int>(-1, 8)));
         d->set_reason(in.String(64));
         d->set_deadline_ms(in.Any<int64_t>());
         break;
@@ -311,7 +313,7 @@ class Harness {
       sent_ = FrameDecoder();
       connected_ = passed_fd_ >= 0;
       hanging_up_ = false;
-      first_ = true;
+      seen_ = 0;
       expected_.clear();
     }
     if (!connected_) return false;
@@ -340,10 +342,12 @@ class Harness {
                  "vigil-control cannot parse a message of the core (" +
                      std::to_string(payload->size()) + " bytes): '" + fuzz::Printable(*payload) +
                      "'");
-      FUZZ_CHECK(!first_ || message.has_snapshot(),
-                 "a connection that does not start with a "
-                 "Snapshot");
-      first_ = false;
+      FUZZ_CHECK(seen_ != 0 || message.has_options(),
+                 "a connection that does not start with vigil-control's options");
+      FUZZ_CHECK(seen_ != 1 || message.has_snapshot(),
+                 "a connection whose second message is not a Snapshot");
+      FUZZ_CHECK(seen_ == 0 || !message.has_options(), "options after the first message");
+      ++seen_;
       if (trace_) std::fprintf(stderr, "core sent: %s\n", Describe(message).c_str());
       if (message.has_result()) CheckResult(message.result());
     }
@@ -361,6 +365,7 @@ class Harness {
   }
 
   static std::string Describe(const internal::v1::CoreMessage& m) {
+    if (m.has_options()) return "options";
     if (m.has_snapshot()) return "snapshot";
     if (m.has_result()) {
       return "result id " + std::to_string(m.result().id()) + " code " +
@@ -391,7 +396,7 @@ class Harness {
   int passed_fd_ = -1;
   bool connected_ = false;
   bool hanging_up_ = false;
-  bool first_ = true;
+  int seen_ = 0;                      // messages received on this connection
   FrameDecoder decoder_;              // what the core sent
   FrameDecoder sent_;                 // what we sent, as the core decodes it
   std::multiset<uint64_t> expected_;  // ids of the commands owed a Result

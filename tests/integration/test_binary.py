@@ -55,3 +55,16 @@ def test_the_control_plane_is_where_grpc_lives(vigil_bin):
     control = Path(vigil_bin).parent / "vigil-control"
     assert control.is_file(), f"vigil-control not found next to vigil ({control})"
     assert any("grpc" in lib for lib in shared_libraries(str(control)))
+
+
+@pytest.mark.parametrize("name", ["vigil-control", "vigilctl"])
+def test_the_control_plane_and_the_client_hold_none_of_the_core(vigil_bin, name):
+    """vigil-control and vigilctl link the common library (base, log, frame, signal names), not
+    the core's modules (issue 11): no config loader, YAML, supervisor or control link in them."""
+    binary = Path(vigil_bin).parent / name
+    symbols = subprocess.run(["nm", "-C", str(binary)], capture_output=True, text=True,
+                             check=True).stdout
+    assert symbols.count("\n") > 1000, f"{name} has no symbol table to check"
+    core = ("vigil::LoadConfig", "YAML::", "vigil::Supervisor::", "vigil::Pool::",
+            "vigil::ControlLink::", "vigil::EventLoop::")
+    assert [c for c in core if c in symbols] == []

@@ -92,7 +92,7 @@ class ControlLinkCommandsTest : public SupervisorHarness {
     c.mutable_scale()->set_replicas(replicas);
     return c;
   }
-  static internal::v1::Command Drain(const std::string& trigger) {
+  static internal::v1::Command Drain(internal::v1::DrainTrigger trigger) {
     internal::v1::Command c;
     c.mutable_drain()->set_trigger(trigger);
     c.mutable_drain()->set_reason("test");
@@ -162,18 +162,19 @@ TEST_F(ControlLinkCommandsTest, SignalReachesTheWorkersGroupAndCountsThem) {
   EXPECT_TRUE(GroupSignals(first + 1).empty());
 }
 
-// "prestop" (vigilctl drain, HTTP /drain) is its own trigger; any other drain is the API's; a
-// shutdown is the fast stop.
+// A preStop drain (vigilctl drain, HTTP /drain) and an API drain keep their triggers (any other
+// trigger is refused: ControlLinkTest.ADrainWithATriggerNoClientMayAskForIsRefused); a shutdown
+// is the fast stop.
 TEST_F(ControlLinkCommandsTest, DrainTriggers) {
   StartLink();
-  EXPECT_EQ(Ask(Drain("prestop")).code(), kGrpcOk);
+  EXPECT_EQ(Ask(Drain(internal::v1::DRAIN_TRIGGER_PRESTOP)).code(), kGrpcOk);
   EXPECT_TRUE(sup().drain().started);
   EXPECT_EQ(sup().drain().trigger, DrainTrigger::kPreStop);
 }
 
-TEST_F(ControlLinkCommandsTest, ADrainWithAnyOtherTriggerIsTheApis) {
+TEST_F(ControlLinkCommandsTest, AnApiDrainIsTheApis) {
   StartLink();
-  EXPECT_EQ(Ask(Drain("something")).code(), kGrpcOk);
+  EXPECT_EQ(Ask(Drain(internal::v1::DRAIN_TRIGGER_API)).code(), kGrpcOk);
   EXPECT_EQ(sup().drain().trigger, DrainTrigger::kApi);
 }
 

@@ -212,7 +212,7 @@ TEST_F(ControlLinkTest, ARunShorterThanTheStablePeriodKeepsTheBackoff) {
 
 TEST_F(ControlLinkTest, APingIsAnsweredAtOnce) {
   StartLink();
-  ControlReads();  // The snapshot.
+  ControlReads();  // The options and the snapshot.
   internal::v1::ControlMessage m;
   m.mutable_command()->set_id(42);
   m.mutable_command()->mutable_ping();
@@ -221,6 +221,69 @@ TEST_F(ControlLinkTest, APingIsAnsweredAtOnce) {
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].result().id(), 42u);
   EXPECT_EQ(replies[0].result().code(), 0);
+}
+
+// vigil-control's options are the first frame of every connection, before the snapshot, and
+// not flags: it is spawned with no argument at all.
+TEST_F(ControlLinkTest, EveryStartSendsTheOptionsFirstThenTheSnapshot) {
+  config_.control.socket = "/run/test/control.sock";
+  config_.control.health_port = 9901;
+  config_.control.metrics_address = "127.0.0.1:9180";
+  config_.log_format = log::Format::kJson;
+  StartLink();
+  for (int start = 0; start < 3; ++start) {
+    ASSERT_EQ(os_.spawn_requests.back().argv, std::vector<std::string>{"vigil-control"});
+    const Received got = ReadAll();
+    ASSERT_GE(got.messages.size(), 2u) << "start " << start;
+    ASSERT_TRUE(got.messages[0].has_options()) << "start " << start;
+    const internal::v1::ControlOptions& o = got.messages[0].options();
+    EXPECT_EQ(o.socket(), "/run/test/control.sock");
+    EXPECT_EQ(o.health_port(), 9901u);
+    EXPECT_EQ(o.metrics_address(), "127.0.0.1:9180");
+    EXPECT_EQ(o.log_format(), internal::v1::LOG_FORMAT_JSON);
+    EXPECT_TRUE(got.messages[1].has_snapshot()) << "start " << start;
+    EXPECT_TRUE(got.messages[1].snapshot().first()) << "start " << start;
+    for (size_t i = 1; i < got.messages.size(); ++i)
+      EXPECT_FALSE(got.messages[i].has_options()) << "start " << start << ", message " << i;
+    KillAndTimeRestart();  // The next start, on a new socket, sends them again.
+  }
+}
+
+// A drain command carries a typed trigger; the core takes only the two a client may ask for.
+TEST_F(ControlLinkTest, ADrainWithATriggerNoClientMayAskForIsRefused) {
+  StartLink();
+  ControlReads();
+  for (auto trigger :
+       {internal::v1::DRAIN_TRIGGER_UNSPECIFIED, internal::v1::DRAIN_TRIGGER_SIGNAL,
+        internal::v1::DRAIN_TRIGGER_FAST_STOP, static_cast<internal::v1::DrainTrigger>(99)}) {
+    internal::v1::ControlMessage m;
+    m.mutable_command()->set_id(7);
+    m.mutable_command()->mutable_drain()->set_trigger(trigger);
+    ControlWrites(EncodeFrame(m.SerializeAsString()));
+    const auto replies = ControlReads();
+    ASSERT_EQ(replies.size(), 1u) << trigger;
+    EXPECT_EQ(replies[0].result().code(), 3) << trigger;  // INVALID_ARGUMENT
+    EXPECT_EQ(replies[0].result().message(),
+              "a drain's trigger must be prestop or api, not " + std::to_string(trigger));
+    EXPECT_FALSE(sup().drain().started) << trigger;
+  }
+  internal::v1::ControlMessage m;
+  m.mutable_command()->set_id(8);
+  m.mutable_command()->mutable_drain()->set_trigger(internal::v1::DRAIN_TRIGGER_PRESTOP);
+  ControlWrites(EncodeFrame(m.SerializeAsString()));
+  ASSERT_TRUE(sup().drain().started);
+  EXPECT_EQ(sup().drain().trigger, DrainTrigger::kPreStop);
+  // No worker to stop: the preStop drain completes at once and holds until the stop signal.
+  internal::v1::Event last;
+  for (const auto& reply : ControlReads()) {
+    if (reply.has_event() && reply.event().kind() == internal::v1::Event::DRAIN) {
+      EXPECT_EQ(reply.event().drain().trigger(), internal::v1::DRAIN_TRIGGER_PRESTOP);
+      last = reply.event();
+    }
+  }
+  EXPECT_EQ(last.kind(), internal::v1::Event::DRAIN);
+  EXPECT_EQ(last.phase(), internal::v1::PHASE_DRAINED);
+  EXPECT_TRUE(last.drain().complete());
 }
 
 // Garbage from vigil-control: named, vigil-control killed and started again, workers untouched.
@@ -252,10 +315,12 @@ TEST_F(ControlLinkTest, TheLargestPoolTravelsInFramesOfBoundedSize) {
   const Received got = ReadAll();
   std::vector<bool> seen(static_cast<size_t>(kWorkers), false);
   size_t largest = 0;
-  for (size_t i = 0; i < got.messages.size(); ++i) {
+  ASSERT_FALSE(got.messages.empty());
+  ASSERT_TRUE(got.messages[0].has_options());
+  for (size_t i = 1; i < got.messages.size(); ++i) {
     const internal::v1::Snapshot& part = got.messages[i].snapshot();
     ASSERT_TRUE(got.messages[i].has_snapshot());
-    EXPECT_EQ(part.first(), i == 0);
+    EXPECT_EQ(part.first(), i == 1);
     EXPECT_EQ(part.last(), i + 1 == got.messages.size());
     largest = std::max(largest, got.frame_sizes[i]);
     for (const auto& pool : part.pools()) {

@@ -45,9 +45,9 @@ using ::vigil::testing::SupervisorHarness;
 
 using LabelSet = std::map<std::string, std::string>;
 
-constexpr int kCounter = 0;
-constexpr int kGauge = 1;
-constexpr int kHistogram = 2;
+constexpr auto kCounter = internal::v1::METRIC_TYPE_COUNTER;
+constexpr auto kGauge = internal::v1::METRIC_TYPE_GAUGE;
+constexpr auto kHistogram = internal::v1::METRIC_TYPE_HISTOGRAM;
 
 LabelSet LabelsOf(const Metric& m) {
   LabelSet out;
@@ -143,7 +143,7 @@ class MetricsBuilderTest : public SupervisorHarness {
 TEST_F(MetricsBuilderTest, EveryFamilyHasAUniqueNameATypeAndHelp) {
   Start();
   Build();
-  const std::map<std::string, int> expected = {
+  const std::map<std::string, internal::v1::MetricType> expected = {
       {"vigil_agent_ready", kGauge},
       {"vigil_agent_phase", kGauge},
       {"vigil_agent_draining", kGauge},
@@ -169,7 +169,7 @@ TEST_F(MetricsBuilderTest, EveryFamilyHasAUniqueNameATypeAndHelp) {
       {"vigil_output_dropped_lines_total", kCounter},
       {"vigil_control_events_dropped_total", kCounter},
   };
-  std::map<std::string, int> got;
+  std::map<std::string, internal::v1::MetricType> got;
   for (const MetricFamily& f : families_) {
     EXPECT_TRUE(got.emplace(f.name(), f.type()).second) << "twice: " << f.name();
     EXPECT_FALSE(f.help().empty()) << f.name();

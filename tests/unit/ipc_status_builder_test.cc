@@ -142,7 +142,7 @@ TEST_F(StatusBuilderTest, DrainNamesAtMostTheCapOfStragglersAndCountsThemAll) {
   Signal(SIGTERM);
   internal::v1::DrainInfo d;
   builder().FillDrain(&d);
-  EXPECT_EQ(d.trigger(), "signal");
+  EXPECT_EQ(d.trigger(), internal::v1::DRAIN_TRIGGER_SIGNAL);
   EXPECT_EQ(d.workers_remaining(), 150);
   EXPECT_FALSE(d.complete());
   EXPECT_FALSE(d.graceful());  // Not complete yet.
