@@ -450,7 +450,8 @@ bool Supervisor::OnHookExited(pid_t pid, int wait_status) {
                                             : HookResult::kFailure;
   ++counters_.hooks[{hook_name_, static_cast<int>(result)}];
   log::Event(ok ? log::Level::kInfo : log::Level::kWarn, "hook_exited", "stop hook finished",
-             {{"code", WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1},
+             {{"hook", hook_name_},
+              {"code", WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1},
               {"signal", WIFSIGNALED(wait_status) ? SignalName(WTERMSIG(wait_status)) : ""}});
   RunNextHook();
   return true;

@@ -47,7 +47,8 @@ def check_hooks(pod, path, trigger, workers_gone_wall, capped=False):
     assert lower <= log_time(timeout) - log_time(started[0]) <= hung
     assert hung < HANG_TIMEOUT + 0.5
     exited = pod.events("hook_exited")
-    assert [(e["code"], e["signal"]) for e in exited] == [(-1, "SIGKILL"), (0, "")]
+    assert [(e.get("hook"), e["code"], e["signal"]) for e in exited] == [
+        ("upload", -1, "SIGKILL"), ("flush", 0, "")]
     order = [names.index("hook_timeout"), pod.log.index(exited[0]), pod.log.index(started[1]),
              pod.log.index(exited[1]), names.index("drain_complete")]
     assert order == sorted(order), names
