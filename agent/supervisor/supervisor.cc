@@ -3,8 +3,6 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <algorithm>
-
 #include "agent/base/duration.h"
 #include "agent/init/signals.h"
 #include "agent/log/log.h"
@@ -21,6 +19,13 @@ constexpr int kFailedPrecondition = 9;
 
 int64_t Millis(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+std::vector<Duration> StopTimeouts(const Config& config) {
+  std::vector<Duration> out;
+  for (const PoolConfig& pool : config.pools)
+    out.push_back(pool.stop_timeout);
+  return out;
 }
 
 }  // namespace
@@ -40,17 +45,6 @@ const char* AgentPhaseName(AgentPhase phase) {
   }
   return "?";
 }
-
-namespace {
-
-std::vector<Duration> StopTimeouts(const Config& config) {
-  std::vector<Duration> out;
-  for (const PoolConfig& pool : config.pools)
-    out.push_back(pool.stop_timeout);
-  return out;
-}
-
-}  // namespace
 
 Supervisor::Supervisor(const Config& config, PoolServices services)
     : config_(config),
@@ -164,6 +158,7 @@ void Supervisor::Feed(DrainEvent event) {
   drain_events_.push_back(std::move(event));
   if (feeding_) return;  // The loop below feeds it once the current actions are carried out.
   feeding_ = true;
+  // Should an action throw (the loop catches it), the next event still finds the machine fed.
   struct Done {
     Supervisor* s;
     ~Done() {
