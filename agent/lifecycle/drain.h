@@ -1,17 +1,22 @@
 // DrainMachine: the drain (docs/drain.md) as one explicit state machine, pure.
 //
-//   idle ─> propagating ─> stopping pools ─────────────> running hooks ─> complete
-//            │  (delay)     (reverse order, graceful)  ^  (every pool idle)
-//            │                 │ SIGINT/SIGQUIT         │
-//            └──> stopping fast <┘ (every pool at once) │
-//            └──────┴─────┴──> past deadline ───────────┘
-//                              (fast signal to stragglers, SIGKILL a fast window later)
+//   step                 event                          next step
+//   idle                 a trigger                      propagating (a delay is configured),
+//                                                       stopping pools, or stopping fast
+//                                                       (SIGINT, SIGQUIT, `vigilctl shutdown`)
+//   propagating          the delay is over              stopping pools (the last pool told)
+//   stopping pools       the pool told is down          the one started before it is told
+//   propagating,         a fast stop joins              stopping fast (every pool at once)
+//     stopping pools
+//   propagating,         the deadline                   past deadline (fast signal to every
+//     stopping pools/fast                               pool, SIGKILL a fast window later)
+//   propagating, stop-   every pool idle                running hooks (the propagation delay
+//     ping pools/fast,                                  is not waited out for nothing)
+//     past deadline
+//   running hooks        the last hook ended            complete (exits, or waits drained)
 //
-// A fast stop (SIGINT, SIGQUIT, `vigilctl shutdown`) starts in `stopping fast`; the deadline
-// moves any step before the hooks to `past deadline`; every pool idle, in any step before the
-// hooks, moves on to the hooks (the propagation delay is not waited out for nothing). A second
-// trigger joins the drain in progress: it never restarts it; the stop signal, a worker or a
-// verdict make it exit when complete, a fast stop turns it fast.
+// A second trigger joins the drain in progress and never restarts it: the stop signal, a
+// worker or a verdict make it exit when complete (at once if it is), a fast stop turns it fast.
 //
 // Handle() is the one transition function: it takes an event and the time, returns the actions
 // its owner (the Supervisor) must carry out, in order, and reads no clock, makes no syscall and
