@@ -1,12 +1,22 @@
 // The termination message: how the agent ended and how each pool's workers ended, in at most
 // 4 KiB, written on exit to the path Kubernetes reads it from (terminationMessagePath, default
-// /dev/termination-log; `kubectl describe pod` shows it under "Message").
+// /dev/termination-log; `kubectl describe pod` shows it under "Message"). After a preStop drain
+// with a 30 s grace period, in which one `jobs` worker ignored its stop signal and was SIGKILLed
+// at the deadline (27 s + 1.5 s), and the kubelet's SIGTERM came at 29.1 s:
 //
-//   vigil exited 4: drain complete (trigger prestop, 12.3s), 1 straggler(s) signalled or
+//   vigil exited 4: drain complete (trigger prestop, 29.1s), 1 straggler(s) signalled or
 //     killed at a deadline
 //   pool web: 3/3 ended gracefully: exited(0) x3
 //   pool jobs: 0/1 ended gracefully: stop_timeout_killed(SIGKILL) x1
 // (the first line is one line; cut here to fit)
+//
+// The first line: Vigil's exit status; "drain complete" or "drain incomplete", with the drain's
+// trigger and the time from its start to the exit (a preStop or API drain waits, drained, for
+// the stop signal: that wait is included), or "every worker ended for good" without a drain;
+// the stragglers, when there were any. Then one line per pool, in file order: the workers whose
+// last run ended gracefully, ", FAILED (crash loop)" after a verdict, and each way a worker last
+// ended (reason(code or signal), or "never ran"), sorted, with its count. A message over 4 KiB is
+// cut (at a line boundary when one falls in its second half) and ends in "...".
 //
 // Building is pure; writing happens only when the file already exists and is writable (the
 // kubelet creates it), so nothing is left behind outside Kubernetes.

@@ -3,14 +3,10 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <algorithm>
-
 #include "agent/base/duration.h"
 #include "agent/init/signals.h"
 #include "agent/log/log.h"
 #include "agent/supervisor/fd_budget.h"
-
-extern char** environ;
 
 namespace vigil {
 namespace {
@@ -23,6 +19,13 @@ constexpr int kFailedPrecondition = 9;
 
 int64_t Millis(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+std::vector<Duration> StopTimeouts(const Config& config) {
+  std::vector<Duration> out;
+  for (const PoolConfig& pool : config.pools)
+    out.push_back(pool.stop_timeout);
+  return out;
 }
 
 }  // namespace
@@ -43,52 +46,16 @@ const char* AgentPhaseName(AgentPhase phase) {
   return "?";
 }
 
-const char* DrainTriggerName(DrainTrigger trigger) {
-  switch (trigger) {
-    case DrainTrigger::kSignal:
-      return "signal";
-    case DrainTrigger::kPreStop:
-      return "prestop";
-    case DrainTrigger::kApi:
-      return "api";
-    case DrainTrigger::kWorker:
-      return "worker";
-    case DrainTrigger::kCrashLoop:
-      return "crash_loop";
-    case DrainTrigger::kFastStop:
-      return "fast_stop";
-  }
-  return "?";
-}
-
-const char* HookResultName(HookResult result) {
-  switch (result) {
-    case HookResult::kSuccess:
-      return "success";
-    case HookResult::kFailure:
-      return "failure";
-    case HookResult::kTimeout:
-      return "timeout";
-    case HookResult::kSpawnFailed:
-      return "spawn_failed";
-  }
-  return "?";
-}
-
 Supervisor::Supervisor(const Config& config, PoolServices services)
-    : config_(config), services_(std::move(services)), oom_watch_(services_.os) {
+    : config_(config),
+      services_(std::move(services)),
+      drain_(config_.drain, StopTimeouts(config_)),
+      propagation_timer_(services_.scheduler),
+      deadline_timer_(services_.scheduler),
+      hooks_(config_.hooks, drain_.plan(), services_.os, services_.scheduler, services_.clock,
+             counters_.hooks),
+      oom_watch_(services_.os) {
   if (services_.oom == nullptr) services_.oom = &oom_watch_;
-}
-
-Supervisor::~Supervisor() {
-  CancelTimer(&propagation_timer_);
-  CancelTimer(&deadline_timer_);
-  CancelTimer(&hook_timer_);
-}
-
-void Supervisor::CancelTimer(TimerId* id) {
-  if (*id != kNoTimer) services_.scheduler.Cancel(*id);
-  *id = kNoTimer;
 }
 
 Status Supervisor::CheckDescriptors() const {
@@ -159,7 +126,7 @@ void Supervisor::OnChildEvent() {
         break;
       }
     }
-    if (!owned) owned = OnHookExited(result->pid, result->status);
+    if (!owned) owned = hooks_.OnProcessExited(result->pid, result->status);
     if (!owned && extra_reaper_) owned = extra_reaper_(result->pid, result->status);
     if (!owned) {
       ++counters_.orphans_reaped;
@@ -171,136 +138,114 @@ void Supervisor::OnChildEvent() {
 
 Supervisor::CommandResult Supervisor::Drain(DrainTrigger trigger, Duration deadline) {
   if (phase_ == AgentPhase::kDone) return {kOk, "the agent is exiting", 0};
-  const MonoTime now = services_.clock.Now();
   const bool holds = trigger == DrainTrigger::kPreStop || trigger == DrainTrigger::kApi;
-  if (holds && !hold_since_) hold_since_ = now;
-  if (holds && drain_.complete) {
+  if (holds && !hold_since_) hold_since_ = services_.clock.Now();
+  if (holds && drain().complete) {
     counters_.prestop_hold_seconds.Observe(0);  // Already drained: the caller returns at once.
   }
-  if (drain_.started) {
-    // A second trigger joins the drain in progress; it never restarts or escalates it, except
-    // that a fast stop is a fast stop.
-    if (trigger == DrainTrigger::kSignal) {
-      if (drain_.exit_when_complete) {
+  const bool joins = drain().started;
+  DrainEvent event(DrainEvent::Kind::kTrigger);
+  event.trigger = trigger;
+  event.requested = deadline;
+  Feed(std::move(event));
+  return {kOk, joins ? "joined the drain in progress" : "drain started", 0};
+}
+
+void Supervisor::Feed(DrainEvent event) {
+  for (const DrainEvent& pending : drain_events_) {
+    if (pending.kind == event.kind && pending.trigger == event.trigger) return;
+  }
+  drain_events_.push_back(std::move(event));
+  if (feeding_) return;  // The loop below feeds it once the current actions are carried out.
+  feeding_ = true;
+  // Should an action throw (the loop catches it), the next event still finds the machine fed.
+  struct Done {
+    Supervisor* s;
+    ~Done() {
+      s->feeding_ = false;
+      s->drain_events_.clear();
+    }
+  } done{this};
+  while (!drain_events_.empty()) {
+    DrainEvent next = std::move(drain_events_.front());
+    drain_events_.pop_front();
+    next.idle.clear();
+    for (const auto& pool : pools_)
+      next.idle.push_back(pool->idle());
+    for (const DrainAction& action : drain_.Handle(next, services_.clock.Now()))
+      Carry(action);
+  }
+}
+
+Timer& Supervisor::DrainTimer(DrainAction::Timer timer) {
+  return timer == DrainAction::Timer::kPropagation ? propagation_timer_ : deadline_timer_;
+}
+
+void Supervisor::Carry(const DrainAction& a) {
+  using Kind = DrainAction::Kind;
+  const MonoTime now = services_.clock.Now();
+  switch (a.kind) {
+    case Kind::kStarted: {
+      const DrainTrigger trigger = drain().trigger;
+      ++counters_.drains_by_trigger[static_cast<int>(trigger)];
+      phase_ = AgentPhase::kStopping;
+      log::Event(log::Level::kInfo, "drain_started",
+                 trigger == DrainTrigger::kFastStop ? "fast shutdown" : "drain started",
+                 {{"trigger", DrainTriggerName(trigger)}, {"deadline_ms", Millis(a.at - now)}});
+      return;
+    }
+    case Kind::kJoined:
+      if (a.note == DrainAction::Note::kSignalIgnored) {
         log::Event(log::Level::kInfo, "signal_ignored",
                    "SIGTERM again during the drain: not passed on to workers", {});
-      } else {
-        drain_.exit_when_complete = true;
+      } else if (a.note == DrainAction::Note::kExitWhenComplete) {
         log::Event(log::Level::kInfo, "drain_joined",
                    "stop signal: exiting once the drain completes",
-                   {{"trigger", DrainTriggerName(drain_.trigger)}});
-      }
-      if (drain_.complete) Finish();
-    } else if (trigger == DrainTrigger::kFastStop) {
-      drain_.exit_when_complete = true;
-      if (!fast_) {
-        fast_ = true;
+                   {{"trigger", DrainTriggerName(drain().trigger)}});
+      } else if (a.note == DrainAction::Note::kEscalated) {
         log::Event(log::Level::kInfo, "shutdown_escalated", "fast stop during the drain", {});
-        StopAllFast(SaturatingAdd(now, kFastStopTimeout));
       }
-      if (drain_.complete) Finish();
-    } else if (trigger == DrainTrigger::kWorker || trigger == DrainTrigger::kCrashLoop) {
-      drain_.exit_when_complete = true;
-      if (drain_.complete) Finish();
+      return;
+    case Kind::kArmTimer: {
+      const auto kind = a.timer == DrainAction::Timer::kPropagation
+                            ? DrainEvent::Kind::kPropagationOver
+                            : DrainEvent::Kind::kDeadline;
+      DrainTimer(a.timer).ArmAt(a.at, [this, kind] { Feed(DrainEvent{kind}); });
+      return;
     }
-    NotifyAgentChanged();
-    return {kOk, "joined the drain in progress", 0};
-  }
-
-  drain_.started = true;
-  ++counters_.drains_by_trigger[static_cast<int>(trigger)];
-  drain_.trigger = trigger;
-  drain_.started_at = now;
-  drain_.deadline =
-      SaturatingAdd(now, SaturatingSub(config_.drain.grace_period, config_.drain.safety_margin));
-  if (deadline > Duration::zero()) {
-    drain_.deadline = std::min(drain_.deadline, SaturatingAdd(now, deadline));
-  }
-  drain_.exit_when_complete = trigger != DrainTrigger::kPreStop && trigger != DrainTrigger::kApi;
-  phase_ = AgentPhase::kStopping;
-  log::Event(
-      log::Level::kInfo, "drain_started",
-      trigger == DrainTrigger::kFastStop ? "fast shutdown" : "drain started",
-      {{"trigger", DrainTriggerName(trigger)}, {"deadline_ms", Millis(drain_.deadline - now)}});
-  NotifyAgentChanged();  // Readiness is off from this instant.
-  deadline_timer_ = services_.scheduler.RunAt(drain_.deadline, [this] {
-    deadline_timer_ = kNoTimer;
-    OnDrainDeadline();
-  });
-  if (trigger == DrainTrigger::kFastStop) {
-    fast_ = true;
-    StopAllFast(SaturatingAdd(now, kFastStopTimeout));
-  } else if (config_.drain.propagation_delay > Duration::zero()) {
-    propagation_timer_ =
-        services_.scheduler.RunAt(SaturatingAdd(now, config_.drain.propagation_delay), [this] {
-          propagation_timer_ = kNoTimer;
-          StopPoolsInOrder();
-        });
-  } else {
-    StopPoolsInOrder();
-  }
-  MaybeFinish();
-  return {kOk, "drain started", 0};
-}
-
-MonoTime Supervisor::KillAt(const Pool& pool) const {
-  // The pool's own stop timeout, but never past the drain's deadline plus the short window the
-  // fast signal gets there.
-  const Duration fast_window = std::min(kFastStopTimeout, config_.drain.safety_margin / 2);
-  return std::min(SaturatingAdd(services_.clock.Now(), pool.config().stop_timeout),
-                  SaturatingAdd(drain_.deadline, fast_window));
-}
-
-void Supervisor::StopPoolsInOrder() {
-  pools_stopping_ = true;
-  stopping_index_ = static_cast<int>(pools_.size());
-  StopNextPool();
-}
-
-void Supervisor::StopNextPool() {
-  // StopAll() may report the pool idle at once (OnPoolIdle), which calls back here: the outer
-  // call keeps going, the inner one must not run ahead of it.
-  if (in_stop_next_pool_) return;
-  in_stop_next_pool_ = true;
-  // Reverse start order: a pool is asked to stop once every pool started after it is down.
-  while (stopping_index_ > 0) {
-    Pool& pool = *pools_[--stopping_index_];
-    log::Event(log::Level::kInfo, "pool_stopping", "stopping pool", {{"pool", pool.name()}});
-    pool.StopAll(StopCause::kDrain, fast_, KillAt(pool));
-    if (!pool.idle()) {
-      in_stop_next_pool_ = false;
-      return;  // OnPoolIdle() comes back here.
+    case Kind::kCancelTimer:
+      DrainTimer(a.timer).Cancel();
+      return;
+    case Kind::kStopPool: {
+      if (a.pool < 0 || static_cast<size_t>(a.pool) >= pools_.size()) return;  // Not started.
+      Pool& pool = *pools_[static_cast<size_t>(a.pool)];
+      if (!a.fast) {
+        log::Event(log::Level::kInfo, "pool_stopping", "stopping pool", {{"pool", pool.name()}});
+      }
+      pool.StopAll(StopCause::kDrain, a.fast, a.at, a.at_deadline);
+      Feed(DrainEvent{DrainEvent::Kind::kPoolsChanged});  // It may be idle already.
+      return;
     }
+    case Kind::kDeadline:
+      if (const int remaining = WorkersRunning(); remaining > 0) {
+        log::Event(log::Level::kWarn, "drain_deadline", "drain deadline: fast signal to stragglers",
+                   {{"workers", remaining}});
+      }
+      return;
+    case Kind::kRunHooks:
+      hooks_.Run(drain().trigger, drain().started_at,
+                 [this] { Feed(DrainEvent{DrainEvent::Kind::kHooksDone}); });
+      return;
+    case Kind::kComplete:
+      CompleteDrain(a.exit);
+      return;
+    case Kind::kExit:
+      Finish();
+      return;
+    case Kind::kAgentChanged:
+      NotifyAgentChanged();
+      return;
   }
-  in_stop_next_pool_ = false;
-  stopping_index_ = -1;
-  MaybeFinish();
-}
-
-void Supervisor::StopAllFast(MonoTime kill_at, bool at_deadline) {
-  stopping_index_ = -1;
-  pools_stopping_ = true;
-  const MonoTime now = services_.clock.Now();
-  for (auto& pool : pools_) {
-    const MonoTime pool_kill =
-        std::min({kill_at, SaturatingAdd(now, pool->config().stop_timeout), KillAt(*pool)});
-    pool->StopAll(StopCause::kDrain, /*fast=*/true, std::max(pool_kill, now), at_deadline);
-  }
-  MaybeFinish();
-}
-
-void Supervisor::OnDrainDeadline() {
-  drain_.deadline_passed = true;
-  const int remaining = WorkersRunning();
-  if (remaining > 0) {
-    log::Event(log::Level::kWarn, "drain_deadline", "drain deadline: fast signal to stragglers",
-               {{"workers", remaining}});
-  }
-  CancelTimer(&propagation_timer_);
-  StopAllFast(
-      SaturatingAdd(drain_.deadline, std::min(kFastStopTimeout, config_.drain.safety_margin / 2)),
-      /*at_deadline=*/true);
-  NotifyAgentChanged();
 }
 
 void Supervisor::OnPoolReadinessChanged(Pool&) {
@@ -308,11 +253,11 @@ void Supervisor::OnPoolReadinessChanged(Pool&) {
 }
 
 void Supervisor::OnWorkerExited(Pool& pool, int slot, const ExitRecord& record) {
-  if (drain_.started && record.straggler) {
+  if (drain().started && record.straggler) {
     ++counters_.killed_in_drain[pool.name()];
   }
   if (listener_ != nullptr) listener_->OnWorkerExited(pool, slot, record);
-  if (drain_.started && !drain_.complete) NotifyAgentChanged();
+  if (drain().started && !drain().complete) NotifyAgentChanged();
 }
 
 void Supervisor::OnWorkerChanged(Pool& pool, int slot) {
@@ -343,12 +288,7 @@ void Supervisor::OnStopPodRequested(Pool&, int) {
   Drain(DrainTrigger::kWorker);
 }
 
-void Supervisor::OnPoolIdle(Pool& pool) {
-  if (pools_stopping_ && stopping_index_ >= 0 &&
-      stopping_index_ < static_cast<int>(pools_.size()) && pools_[stopping_index_].get() == &pool) {
-    StopNextPool();
-    return;
-  }
+void Supervisor::OnPoolIdle(Pool&) {
   MaybeFinish();
 }
 
@@ -371,105 +311,34 @@ void Supervisor::UpdateReadiness() {
 
 void Supervisor::MaybeFinish() {
   if (phase_ == AgentPhase::kDone || !started_) return;
+  if (drain().started) {
+    Feed(DrainEvent{DrainEvent::Kind::kPoolsChanged});  // The drain decides what comes next.
+    return;
+  }
   for (const auto& pool : pools_) {
     if (!pool->idle()) return;
   }
-  if (!drain_.started) {
-    // Every worker ended for good without a drain (restart: never, verdicts): the pod's work is
-    // over. But pools scaled to zero on purpose are a standby, not an end: stay up for the next
-    // scale or the stop signal.
-    bool any_wanted = false;
-    for (const auto& pool : pools_)
-      any_wanted = any_wanted || pool->desired() > 0;
-    if (any_wanted) Finish();
-    return;
-  }
-  if (!hooks_started_) {
-    hooks_started_ = true;
-    next_hook_ = static_cast<int>(config_.hooks.size()) - 1;
-    RunNextHook();
-  }
+  // Every worker ended for good without a drain (restart: never, verdicts): the pod's work is
+  // over. But pools scaled to zero on purpose are a standby, not an end: stay up for the next
+  // scale or the stop signal.
+  bool any_wanted = false;
+  for (const auto& pool : pools_)
+    any_wanted = any_wanted || pool->desired() > 0;
+  if (any_wanted) Finish();
 }
 
-void Supervisor::RunNextHook() {
-  while (next_hook_ >= 0) {
-    const HookConfig& hook = config_.hooks[static_cast<size_t>(next_hook_--)];
-    SpawnRequest request;
-    request.argv = hook.command;
-    std::vector<std::string> env;
-    for (char** e = environ; e != nullptr && *e != nullptr; ++e)
-      env.emplace_back(*e);
-    env.push_back("VIGIL_HOOK=" + hook.name);
-    env.push_back(std::string("VIGIL_DRAIN_TRIGGER=") + DrainTriggerName(drain_.trigger));
-    request.env = std::move(env);
-    SpawnedChild child;
-    SpawnError error;
-    if (!services_.os.Spawn(request, &child, &error)) {
-      log::Event(log::Level::kError, "hook_failed", error.status.message(), {{"hook", hook.name}});
-      ++counters_.hooks[{hook.name, static_cast<int>(HookResult::kSpawnFailed)}];
-      continue;
-    }
-    hook_pid_ = child.pid;
-    hook_name_ = hook.name;
-    hook_timed_out_ = false;
-    log::Event(log::Level::kInfo, "hook_started", "stop hook started",
-               {{"hook", hook.name}, {"pid", hook_pid_}});
-    const std::string name = hook.name;
-    // Within the grace period (less a moment to exit), or the kubelet's SIGKILL lands on Vigil
-    // itself: what is left is shared fairly among the hooks still to run (this one included),
-    // each getting at most its own timeout, so a hung hook never starves the ones after it.
-    const MonoTime now = services_.clock.Now();
-    const Duration left =
-        SaturatingSub(SaturatingSub(config_.drain.grace_period, now - drain_.started_at),
-                      std::chrono::milliseconds(500));
-    const Duration share = left / (next_hook_ + 2);
-    const MonoTime hook_end = SaturatingAdd(
-        now, std::min(hook.timeout, std::max<Duration>(share, std::chrono::milliseconds(100))));
-    hook_timer_ = services_.scheduler.RunAt(hook_end, [this, name] {
-      hook_timer_ = kNoTimer;
-      log::Event(log::Level::kWarn, "hook_timeout", "stop hook timed out: SIGKILL",
-                 {{"hook", name}});
-      if (hook_pid_ > 0) {
-        hook_timed_out_ = true;
-        Status s = services_.os.SignalGroup(hook_pid_, SIGKILL);
-        (void)s;
-      }
-    });
-    return;  // OnHookExited() runs the next.
-  }
-  CompleteDrain();
-}
-
-bool Supervisor::OnHookExited(pid_t pid, int wait_status) {
-  if (pid != hook_pid_ || pid <= 0) return false;
-  hook_pid_ = -1;
-  CancelTimer(&hook_timer_);
-  const bool ok = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
-  const HookResult result = hook_timed_out_ ? HookResult::kTimeout
-                            : ok            ? HookResult::kSuccess
-                                            : HookResult::kFailure;
-  ++counters_.hooks[{hook_name_, static_cast<int>(result)}];
-  log::Event(ok ? log::Level::kInfo : log::Level::kWarn, "hook_exited", "stop hook finished",
-             {{"code", WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1},
-              {"signal", WIFSIGNALED(wait_status) ? SignalName(WTERMSIG(wait_status)) : ""}});
-  RunNextHook();
-  return true;
-}
-
-void Supervisor::CompleteDrain() {
-  drain_.complete = true;
-  CancelTimer(&deadline_timer_);
-  CancelTimer(&propagation_timer_);
+void Supervisor::CompleteDrain(bool exit) {
   const MonoTime now = services_.clock.Now();
-  counters_.drain_seconds.Observe(std::chrono::duration<double>(now - drain_.started_at).count());
+  const DrainState& drain = drain_.state();
+  counters_.drain_seconds.Observe(std::chrono::duration<double>(now - drain.started_at).count());
   if (hold_since_) {
     counters_.prestop_hold_seconds.Observe(
         std::chrono::duration<double>(now - *hold_since_).count());
   }
   log::Event(log::Level::kInfo, "drain_complete", "drain complete",
-             {{"trigger", DrainTriggerName(drain_.trigger)},
-              {"duration_ms", Millis(now - drain_.started_at)}});
-  if (drain_.exit_when_complete) {
+             {{"trigger", DrainTriggerName(drain.trigger)},
+              {"duration_ms", Millis(now - drain.started_at)}});
+  if (exit) {
     Finish();
   } else {
     phase_ = AgentPhase::kDrained;
@@ -496,8 +365,8 @@ void Supervisor::Finish() {
   } else {
     exit_code_ = kPoolExitOk;
   }
-  CancelTimer(&deadline_timer_);
-  CancelTimer(&propagation_timer_);
+  deadline_timer_.Cancel();
+  propagation_timer_.Cancel();
   phase_ = AgentPhase::kDone;
   log::Event(log::Level::kInfo, "agent_exit", "all workers have ended",
              {{"exit_code", exit_code_}});
@@ -517,13 +386,6 @@ int Supervisor::WorkersRunning() const {
   return n;
 }
 
-const Pool* Supervisor::FindPool(const std::string& name) const {
-  for (const auto& pool : pools_) {
-    if (pool->name() == name) return pool.get();
-  }
-  return nullptr;
-}
-
 Pool* Supervisor::MutablePool(const std::string& name) {
   for (auto& pool : pools_) {
     if (pool->name() == name) return pool.get();
@@ -538,7 +400,7 @@ Supervisor::CommandResult Supervisor::Scale(const std::string& name, int replica
   }
   Pool* pool = MutablePool(name);
   if (pool == nullptr) return {kNotFound, "no pool named '" + name + "'", 0};
-  if (drain_.started) return {kFailedPrecondition, "the agent is draining: cannot scale", 0};
+  if (drain().started) return {kFailedPrecondition, "the agent is draining: cannot scale", 0};
   if (pool->failed()) return {kFailedPrecondition, "pool '" + name + "' has failed", 0};
   std::vector<PoolSize> sizes;
   for (const auto& p : pools_)
@@ -557,7 +419,7 @@ Supervisor::CommandResult Supervisor::Restart(const std::string& name, int max_u
   if (max_unavailable < 0) return {kInvalidArgument, "max_unavailable must not be negative", 0};
   Pool* pool = MutablePool(name);
   if (pool == nullptr) return {kNotFound, "no pool named '" + name + "'", 0};
-  if (drain_.started) return {kFailedPrecondition, "the agent is draining: cannot restart", 0};
+  if (drain().started) return {kFailedPrecondition, "the agent is draining: cannot restart", 0};
   if (pool->failed()) return {kFailedPrecondition, "pool '" + name + "' has failed", 0};
   pool->RollingRestart(max_unavailable);
   return {kOk, "", 0};

@@ -3,12 +3,8 @@
 // readiness, runs the drain, carries out the control plane's commands, and decides Vigil's exit
 // status.
 //
-// Drain (one idempotent state machine; docs/drain.md):
-//   1. readiness goes off at once;  2. optional propagation delay;  3. pools get their graceful
-//   signal in reverse start order, each once every pool after it is down;  4. workers exit (or
-//   are SIGKILLed at their stop_timeout);  5. at the deadline (start + grace period - safety
-//   margin) stragglers get their fast signal, and SIGKILL shortly after;  6. stop hooks run in
-//   reverse order, each with a timeout;  7. complete.
+// Drain (docs/drain.md): decided by DrainMachine (lifecycle/drain.h, pure), whose actions the
+// Supervisor carries out (stop a pool, arm a timer, run the hooks through HookRunner, exit).
 // Started by the stop signal (SIGTERM), the API or the preStop hook, a worker (X_VIGIL_STOP=1)
 // or a crash-loop verdict; a second trigger joins the drain in progress. A drain started by the
 // signal, a worker or a verdict exits when complete; one started by preStop or the API waits for
@@ -25,6 +21,7 @@
 // Single-threaded: every method runs on the core loop.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,7 +31,10 @@
 
 #include "agent/base/status.h"
 #include "agent/config/config.h"
+#include "agent/event/timer.h"
 #include "agent/init/single_command.h"
+#include "agent/lifecycle/drain.h"
+#include "agent/lifecycle/hook_runner.h"
 #include "agent/supervisor/pool.h"
 
 namespace vigil {
@@ -44,43 +44,22 @@ inline constexpr int kPoolExitCrashLoop = 3;
 inline constexpr int kPoolExitKilledAtDeadline = 4;
 inline constexpr int kPoolExitWorkerFailed = 5;
 
-// How long workers get after the fast stop signal (SIGINT/SIGQUIT to Vigil, the deadline of a
-// drain) before SIGKILL, when their stop_timeout is longer.
-inline constexpr Duration kFastStopTimeout = std::chrono::seconds(5);
-
 // kStopping is the drain in progress; kDrained a complete drain waiting for the stop signal.
 enum class AgentPhase { kStarting, kReady, kStopping, kDrained, kDone };
 const char* AgentPhaseName(AgentPhase phase);
 
-enum class DrainTrigger { kSignal, kPreStop, kApi, kWorker, kCrashLoop, kFastStop };
-inline constexpr int kDrainTriggerCount = 6;
-const char* DrainTriggerName(DrainTrigger trigger);
-
 // What the agent counts, for metrics (docs/metrics.md); the pools count the rest (PoolCounters).
 // Owned by the core, so the counts survive restarts of vigil-control. Bounded label sets.
-enum class HookResult { kSuccess, kFailure, kTimeout, kSpawnFailed };
-inline constexpr int kHookResultCount = 4;
-const char* HookResultName(HookResult result);
 
 struct AgentCounters {
   uint64_t signals_received[65] = {};  // by signal number, 1..64 (SIGCHLD included)
   uint64_t reaped = 0;                 // every process reaped: workers, probes, hooks, orphans
   uint64_t orphans_reaped = 0;         // reaped processes that were no child of Vigil's
-  uint64_t drains_by_trigger[kDrainTriggerCount] = {};    // drains started, by what started them
-  Histogram drain_seconds{DrainBuckets()};                // drain start to complete
-  Histogram prestop_hold_seconds{DrainBuckets()};         // preStop/API drain request to complete
-  std::map<std::string, uint64_t> killed_in_drain;        // by pool: SIGKILLed at a drain deadline
-  std::map<std::pair<std::string, int>, uint64_t> hooks;  // by (hook name, HookResult)
-};
-
-struct DrainState {
-  bool started = false;
-  DrainTrigger trigger = DrainTrigger::kSignal;
-  MonoTime started_at{};
-  MonoTime deadline{};
-  bool complete = false;
-  bool exit_when_complete = false;
-  bool deadline_passed = false;
+  uint64_t drains_by_trigger[kDrainTriggerCount] = {};  // drains started, by what started them
+  Histogram drain_seconds{DrainBuckets()};              // drain start to complete
+  Histogram prestop_hold_seconds{DrainBuckets()};       // preStop/API drain request to complete
+  std::map<std::string, uint64_t> killed_in_drain;      // by pool: SIGKILLed at a drain deadline
+  HookCounts hooks;                                     // by (hook name, HookResult)
 };
 
 // What the control plane hears about (implemented by the core's side of the control link).
@@ -96,7 +75,6 @@ class AgentListener {
 class Supervisor final : public PoolObserver {
  public:
   Supervisor(const Config& config, PoolServices services);
-  ~Supervisor() override;
 
   void Start();
   void OnSignal(const ReceivedSignal& signal);
@@ -128,12 +106,12 @@ class Supervisor final : public PoolObserver {
   int exit_code() const { return exit_code_; }
   bool ready() const { return phase_ == AgentPhase::kReady; }
   AgentPhase phase() const { return phase_; }
-  const DrainState& drain() const { return drain_; }
+  const DrainState& drain() const { return drain_.state(); }
+  DrainStep drain_step() const { return drain_.step(); }
   const AgentCounters& counters() const { return counters_; }
   const Config& config() const { return config_; }
   int WorkersRunning() const;
   const std::vector<std::unique_ptr<Pool>>& pools() const { return pools_; }
-  const Pool* FindPool(const std::string& name) const;
 
   // PoolObserver.
   void OnPoolReadinessChanged(Pool& pool) override;
@@ -146,20 +124,16 @@ class Supervisor final : public PoolObserver {
 
  private:
   Pool* MutablePool(const std::string& name);
-  void StopPoolsInOrder();
-  void StopNextPool();
-  void OnDrainDeadline();
-  // `at_deadline`: the drain's deadline, so the workers still running are stragglers.
-  void StopAllFast(MonoTime kill_at, bool at_deadline = false);
-  MonoTime KillAt(const Pool& pool) const;
-  void RunNextHook();
-  bool OnHookExited(pid_t pid, int wait_status);
-  void CompleteDrain();
+  // Feeds the drain machine `event` (with the pools' idleness now) and carries out its actions;
+  // an event that comes while actions are carried out is fed after them (run to completion).
+  void Feed(DrainEvent event);
+  void Carry(const DrainAction& action);
+  Timer& DrainTimer(DrainAction::Timer timer);
+  void CompleteDrain(bool exit);
   void UpdateReadiness();
   void MaybeFinish();
   void Finish();
   void NotifyAgentChanged();
-  void CancelTimer(TimerId* id);
 
   const Config& config_;
   PoolServices services_;
@@ -167,26 +141,20 @@ class Supervisor final : public PoolObserver {
   AgentPhase phase_ = AgentPhase::kStarting;
   pid_t self_pid_ = 0;
   bool started_ = false;
-  bool fast_ = false;
-  int stopping_index_ = -1;  // the pool being stopped; lower ones wait their turn
-  bool pools_stopping_ = false;
-  bool in_stop_next_pool_ = false;
   bool crash_loop_exit_ = false;
   int exit_code_ = kPoolExitOk;
-  DrainState drain_;
-  TimerId propagation_timer_ = kNoTimer;
-  TimerId deadline_timer_ = kNoTimer;
-  // Stop hooks: the next to run (counting down: reverse registration order), the running one.
-  int next_hook_ = -1;
-  bool hooks_started_ = false;
-  pid_t hook_pid_ = -1;
-  TimerId hook_timer_ = kNoTimer;
-  bool hook_timed_out_ = false;
-  std::string hook_name_;
+  AgentCounters counters_;
+  DrainMachine drain_;
+  // At most one pending event of each kind (and trigger): bounded, and nothing is lost, since a
+  // repeated event is the same event (pools re-read, a timer fired, a trigger already joining).
+  std::deque<DrainEvent> drain_events_;
+  bool feeding_ = false;
+  Timer propagation_timer_;
+  Timer deadline_timer_;
+  HookRunner hooks_;
   std::function<bool(pid_t, int)> extra_reaper_;
   AgentListener* listener_ = nullptr;
   OomWatch oom_watch_;
-  AgentCounters counters_;
   std::optional<MonoTime> hold_since_;  // a preStop or API caller waits for the drain since
   uint64_t descriptor_limit_ = UINT64_MAX;
 };

@@ -47,7 +47,8 @@ def check_hooks(pod, path, trigger, workers_gone_wall, capped=False):
     assert lower <= log_time(timeout) - log_time(started[0]) <= hung
     assert hung < HANG_TIMEOUT + 0.5
     exited = pod.events("hook_exited")
-    assert [(e["code"], e["signal"]) for e in exited] == [(-1, "SIGKILL"), (0, "")]
+    assert [(e.get("hook"), e["code"], e["signal"]) for e in exited] == [
+        ("upload", -1, "SIGKILL"), ("flush", 0, "")]
     order = [names.index("hook_timeout"), pod.log.index(exited[0]), pod.log.index(started[1]),
              pod.log.index(exited[1]), names.index("drain_complete")]
     assert order == sorted(order), names
@@ -80,7 +81,10 @@ def test_hooks_after_graceful_drain(pod, tmp_path):
 def test_hooks_after_straggler_killed(pod, tmp_path):
     """A straggler SIGKILLed at the deadline, then both hooks run (reverse order, timeout enforced) before Vigil exits 4."""
     path = tmp_path / "hooks.jsonl"
-    grace, margin = 5.0, 2.0
+    # Deadline at 3s, SIGKILL at 4.5s: each hook's share of what is left is (6 - 4.5 - 0.5) / 2
+    # = 0.5s, less than `upload`'s own timeout (capped), and time enough for a Python hook to
+    # start on a loaded machine (with 0.25s it sometimes did not, and never wrote its start).
+    grace, margin = 6.0, 3.0
     pod.start({"drain": {"grace_period": f"{grace:g}s", "safety_margin": f"{margin:g}s"},
                "hooks": hooks(path),
                "pools": [pool("web", worker("--ignore", "TERM,INT"), replicas=1,

@@ -524,5 +524,89 @@ TEST_F(SupervisorTest, RecyclingReplacesOneWorkerAtATimeWhileTheAgentStaysReady)
   EXPECT_FALSE(sup().finished());
 }
 
+// ---------------------------------------------------------------------------------------------
+// The drain carried out: DrainMachine's actions through the real pools (lifecycle_drain_test.cc
+// has the machine alone)
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(SupervisorTest, StopHooksRunOnceEveryWorkerIsGoneLastRegisteredFirst) {
+  config_.hooks = {{"flush", {"flush-cmd"}, 10s}, {"upload", {"upload-cmd"}, 10s}};
+  Start();
+  Signal(SIGTERM);
+  Reap(101, KilledBy(SIGTERM));
+  EXPECT_EQ(os_.spawn_requests.size(), 2u);  // Pool a still runs: no hook yet.
+  Reap(100, KilledBy(SIGTERM));
+  ASSERT_EQ(os_.spawn_requests.size(), 3u);
+  EXPECT_THAT(os_.spawn_requests[2].argv, ElementsAre("upload-cmd"));
+  EXPECT_THAT(*os_.spawn_requests[2].env, ::testing::Contains("VIGIL_HOOK=upload"));
+  EXPECT_THAT(*os_.spawn_requests[2].env, ::testing::Contains("VIGIL_DRAIN_TRIGGER=signal"));
+  EXPECT_EQ(sup().drain_step(), DrainStep::kRunningHooks);
+  Reap(102, ExitedWith(0));
+  ASSERT_EQ(os_.spawn_requests.size(), 4u);
+  EXPECT_THAT(os_.spawn_requests[3].argv, ElementsAre("flush-cmd"));
+  EXPECT_FALSE(sup().finished());
+  Reap(103, ExitedWith(0));
+  EXPECT_EQ(sup().drain_step(), DrainStep::kComplete);
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitOk);
+  EXPECT_EQ(scheduler_.pending(), 0u);  // Deadline and hook timers gone.
+}
+
+TEST_F(SupervisorTest, HooksThatCannotBeSpawnedCompleteTheDrainInTheSameStep) {
+  config_.hooks = {{"flush", {"flush-cmd"}, 10s}, {"upload", {"upload-cmd"}, 10s}};
+  Start();
+  os_.ScriptSpawnExecFailure(ENOENT);
+  os_.ScriptSpawnExecFailure(ENOENT);
+  Signal(SIGTERM);
+  Reap(101, KilledBy(SIGTERM));
+  Reap(100, KilledBy(SIGTERM));
+  EXPECT_EQ(os_.spawn_requests.size(), 4u);
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitOk);
+  EXPECT_EQ((sup().counters().hooks.at({"upload", static_cast<int>(HookResult::kSpawnFailed)})),
+            1u);
+}
+
+TEST_F(SupervisorTest, APoolWithNoWorkerLeftWhenItsTurnComesIsPassedAtOnce) {
+  config_.pools.push_back(MakePool("c"));
+  Start();
+  ASSERT_EQ(sup().Scale("b", 0).code, 0);
+  Reap(101, KilledBy(SIGTERM));
+  ASSERT_TRUE(pool(1).idle());
+  Signal(SIGTERM);
+  EXPECT_THAT(StopSignals(102), ElementsAre(SIGTERM));
+  EXPECT_THAT(StopSignals(100), IsEmpty());
+  Reap(102, KilledBy(SIGTERM));
+  EXPECT_THAT(StopSignals(100), ElementsAre(SIGTERM));  // b had nothing to stop.
+  Reap(100, KilledBy(SIGTERM));
+  EXPECT_TRUE(sup().finished());
+}
+
+TEST_F(SupervisorTest, NoWorkerRunningSkipsThePropagationDelay) {
+  config_.drain.propagation_delay = 5s;
+  Start();
+  ASSERT_EQ(sup().Scale("a", 0).code, 0);
+  ASSERT_EQ(sup().Scale("b", 0).code, 0);
+  Reap(100, KilledBy(SIGTERM));
+  Reap(101, KilledBy(SIGTERM));
+  ASSERT_FALSE(sup().finished());  // Scaled to zero: a standby, not an end.
+  Signal(SIGTERM);
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(scheduler_.pending(), 0u);
+}
+
+TEST_F(SupervisorTest, APropagationDelayHoldsTheFirstStopSignal) {
+  config_.drain.propagation_delay = 5s;
+  Start();
+  Signal(SIGTERM);
+  EXPECT_FALSE(sup().ready());
+  EXPECT_EQ(sup().drain_step(), DrainStep::kPropagating);
+  scheduler_.AdvanceBy(4999ms);
+  EXPECT_THAT(StopSignals(101), IsEmpty());
+  scheduler_.AdvanceBy(1ms);
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+  EXPECT_EQ(sup().drain_step(), DrainStep::kStoppingPools);
+}
+
 }  // namespace
 }  // namespace vigil
