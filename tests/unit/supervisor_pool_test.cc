@@ -1032,5 +1032,20 @@ TEST_F(PoolTest, DestroyingThePoolCancelsItsTimersAndUnwatchesItsSockets) {
   EXPECT_EQ(watcher_.watched_count(), 0u);
 }
 
+// The probes' timers (the next probe, the running one's timeout) are Timer handles: a pool
+// destroyed while a probe runs leaves nothing armed behind, and its probe is killed.
+TEST_F(PoolTest, DestroyingThePoolWhileAProbeRunsCancelsTheProbesTimers) {
+  config_.readiness.mode = ReadinessMode::kExec;
+  config_.readiness.command = {"check"};
+  config_.readiness.timeout = 5s;
+  StartPool();
+  scheduler_.AdvanceBy(100ms);  // The probe runs (pid 101), its timeout armed.
+  ASSERT_EQ(os_.spawn_requests.size(), 2u);
+  ASSERT_GT(scheduler_.pending(), 0u);
+  pool_.reset();
+  EXPECT_EQ(scheduler_.pending(), 0u);
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGKILL));
+}
+
 }  // namespace
 }  // namespace vigil
