@@ -250,6 +250,8 @@ class Pool {
   bool was_idle_ = true;
   PoolCounters counters_;
   // Last: destroyed first, so no report runs while the members it reads are being torn down.
+  // Bounded: each event posts at most one crash-loop report (once per pool: failed_) and one
+  // idle report per change to idle, and the loop runs them before it waits again.
   PostedWork posted_;
 };
 
