@@ -100,7 +100,17 @@ TimerId EventLoop::RunAt(MonoTime deadline, std::function<void()> callback) {
   return id;
 }
 
+TimerId EventLoop::Post(std::function<void()> callback) {
+  const TimerId id = next_posted_++;
+  posted_.emplace(id, std::move(callback));
+  return id;
+}
+
 void EventLoop::Cancel(TimerId id) {
+  if (id & kPostedBit) {
+    posted_.erase(id);
+    return;
+  }
   // Disarming is left lazy: a timerfd that fires with nothing due costs one wake-up and re-arms.
   timers_.Cancel(id);
 }
@@ -125,6 +135,22 @@ void EventLoop::ArmTimer() {
 }
 
 void EventLoop::Dispatch(const Callback& callback) {
+  DispatchOne(callback);
+  RunPosted();
+}
+
+void EventLoop::RunPosted() {
+  // Work posted by posted work runs in the same pass (it too is "after the current event"), up
+  // to the cap: a callback that keeps posting cannot hold the loop.
+  for (size_t ran = 0; ran < kMaxPostedPerPass && !posted_.empty(); ++ran) {
+    auto first = posted_.begin();
+    Callback callback = std::move(first->second);
+    posted_.erase(first);
+    DispatchOne(callback);
+  }
+}
+
+void EventLoop::DispatchOne(const Callback& callback) {
   try {
     callback();
   } catch (const std::exception& e) {
@@ -148,7 +174,11 @@ void EventLoop::RunDueTimers() {
 
 Status EventLoop::RunOnce() {
   epoll_event events[32];
-  int n = ::epoll_wait(epoll_fd_.get(), events, 32, -1);
+  // Work left posted (posted outside the loop, or a pass hit its cap) is this turn's work: it
+  // runs now, and the loop only looks for events then, without blocking.
+  const bool had_posted = !posted_.empty();
+  RunPosted();
+  int n = ::epoll_wait(epoll_fd_.get(), events, 32, had_posted ? 0 : -1);
   if (n < 0) {
     if (errno == EINTR) return Status();
     return Status::FromErrno("epoll_wait", errno);

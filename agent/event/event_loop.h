@@ -1,6 +1,10 @@
 // EventLoop: the core's single epoll loop. Descriptors (signalfd, pidfds, sockets) are watched
 // level-triggered for input; timers come from a DeadlineQueue behind one timerfd armed with an
 // absolute CLOCK_MONOTONIC deadline, so an idle loop with no timers blocks forever: zero wake-ups.
+// Posted work (Scheduler::Post) runs after each callback (a descriptor's, a timer's), in the order
+// it was posted, before the next event is dispatched; RunOnce() returns with none left unless a
+// pass hit kMaxPostedPerPass (work that keeps posting work), and then the next RunOnce() does not
+// block before running the rest.
 //
 // Contract: everything runs on the thread that calls Run()/RunOnce(). Callbacks may add or remove
 // watches and timers, including their own. An exception thrown by a callback is caught, logged,
@@ -9,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <unordered_map>
 
@@ -35,6 +40,7 @@ class EventLoop final : public Scheduler, public FdWatcher {
   void Unwatch(int fd) override;
 
   TimerId RunAt(MonoTime deadline, std::function<void()> callback) override;
+  TimerId Post(std::function<void()> callback) override;
   void Cancel(TimerId id) override;
 
   // Waits for at least one event (forever if nothing is armed) and dispatches what is ready.
@@ -42,13 +48,22 @@ class EventLoop final : public Scheduler, public FdWatcher {
 
   // How many times epoll_wait has returned: the core's wake-ups, for tests and benchmarks.
   uint64_t wakeups() const { return wakeups_; }
+  // Posted work not run yet (only between a Post() and the end of the callback that posted it).
+  size_t posted() const { return posted_.size(); }
+
+  // Posted callbacks run in one pass, at most; the rest waits for the next pass (same turn or,
+  // past this, the next RunOnce(), which then does not block).
+  static constexpr size_t kMaxPostedPerPass = 65536;
 
  private:
   EventLoop(const Clock& clock, UniqueFd epoll_fd, UniqueFd timer_fd);
   Status Add(int fd, uint32_t events, Callback on_readable, Callback on_writable);
   void ArmTimer();
   void RunDueTimers();
+  // Runs one callback, catching what it throws; then the work it posted.
   void Dispatch(const Callback& callback);
+  void DispatchOne(const Callback& callback);
+  void RunPosted();
 
   const Clock& clock_;
   UniqueFd epoll_fd_;
@@ -66,6 +81,11 @@ class EventLoop final : public Scheduler, public FdWatcher {
   std::unordered_map<uint64_t, WatchEntry> watches_;
   std::unordered_map<int, uint64_t> token_of_fd_;
   uint64_t next_token_ = 1;
+  // Posted work, by id (ids grow: the map's order is the posting order). Posted ids carry the
+  // top bit, so Cancel() tells them from the DeadlineQueue's.
+  static constexpr TimerId kPostedBit = TimerId{1} << 63;
+  std::map<TimerId, Callback> posted_;
+  TimerId next_posted_ = kPostedBit | 1;
   uint64_t wakeups_ = 0;
 };
 

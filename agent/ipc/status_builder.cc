@@ -65,13 +65,10 @@ void StatusBuilder::FillDrain(internal::v1::DrainInfo* out) const {
   bool graceful = d.complete;
   int stragglers = 0;
   for (const auto& pool : supervisor_.pools()) {
-    for (const auto& w : pool->workers()) {
-      const auto& last = w->last_exit();
-      if (last && last->straggler) {
-        graceful = false;
-        if (++stragglers <= kMaxStragglerNames) {
-          out->add_stragglers(pool->name() + "/" + std::to_string(w->slot()));
-        }
+    for (int slot : pool->killed_at_deadline()) {
+      graceful = false;
+      if (++stragglers <= kMaxStragglerNames) {
+        out->add_stragglers(pool->name() + "/" + std::to_string(slot));
       }
     }
   }

@@ -26,12 +26,8 @@ std::string Fit(std::string text) {
 
 std::string BuildTerminationMessage(const Supervisor& supervisor, MonoTime now) {
   int killed = 0;
-  for (const auto& pool : supervisor.pools()) {
-    for (const auto& w : pool->workers()) {
-      const auto& last = w->last_exit();
-      killed += last && last->straggler ? 1 : 0;
-    }
-  }
+  for (const auto& pool : supervisor.pools())
+    killed += static_cast<int>(pool->killed_at_deadline().size());
   std::string text = "vigil exited " + std::to_string(supervisor.exit_code()) + ": ";
   const DrainState& drain = supervisor.drain();
   if (drain.started) {

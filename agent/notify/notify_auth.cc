@@ -87,4 +87,26 @@ AuthDecision AuthorizeMainPid(pid_t candidate, const ProcessFacts& facts, const 
   return AuthDecision{};
 }
 
+DatagramVerdict JudgeDatagram(const NotifyDatagram& d, const RunIdentity& run) {
+  DatagramVerdict verdict;
+  verdict.decision = AuthorizeSender(d, run);
+  if (!verdict.ok()) return verdict;
+  if (d.truncated) {
+    verdict.decision = Refuse(NotifyRejection::kOversized, "datagram of " + std::to_string(d.size) +
+                                                               " bytes, larger than " +
+                                                               std::to_string(kMaxNotifyDatagram));
+    return verdict;
+  }
+  NotifyParseResult parsed = ParseNotifyDatagram(d.data);
+  if (parsed.rejection != NotifyRejection::kNone) {
+    verdict.decision = Refuse(parsed.rejection, std::move(parsed.error));
+    return verdict;
+  }
+  verdict.message = std::move(parsed.message);
+  if (verdict.message.main_pid && *verdict.message.main_pid != run.main_pid) {
+    verdict.new_main_pid = *verdict.message.main_pid;
+  }
+  return verdict;
+}
+
 }  // namespace vigil

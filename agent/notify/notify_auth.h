@@ -14,12 +14,17 @@
 // they carry, which cannot name anyone else before Vigil has reaped it.
 //
 // MAINPID=n is accepted only for a live process of the run's own group (the leader included),
-// never PID 1, Vigil itself, or another worker's process. Pure.
+// never PID 1, Vigil itself, or another worker's process.
+//
+// JudgeDatagram() is the whole verdict on a datagram but for the MAINPID= check, whose facts
+// must be read from the OS first: sender, then size, then syntax; it says which MAINPID= is left
+// to check. All pure.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "agent/notify/notify_message.h"
@@ -50,5 +55,18 @@ AuthDecision AuthorizeSender(const NotifyDatagram& datagram, const RunIdentity& 
 // `other_worker` is true when the pid belongs to another worker run.
 AuthDecision AuthorizeMainPid(pid_t candidate, const ProcessFacts& facts, const RunIdentity& run,
                               pid_t vigil, bool other_worker);
+
+// A datagram judged as far as can be done without the OS.
+struct DatagramVerdict {
+  AuthDecision decision;  // the first check that failed, in order: sender, size, syntax
+  NotifyMessage message;  // what it says, when accepted
+  // A MAINPID= naming another process than the run's main one: the datagram is accepted only
+  // if AuthorizeMainPid() accepts it too (a refused MAINPID= refuses the whole datagram).
+  std::optional<pid_t> new_main_pid;
+  bool ok() const { return decision.ok(); }
+};
+
+// Who sent `datagram` comes first: a datagram nobody can be held to is not even parsed.
+DatagramVerdict JudgeDatagram(const NotifyDatagram& datagram, const RunIdentity& run);
 
 }  // namespace vigil

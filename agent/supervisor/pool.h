@@ -3,10 +3,19 @@
 // A Pool turns each Worker's actions into effects: it spawns processes (each in its own process
 // group, with VIGIL_POOL, VIGIL_WORKER, NOTIFY_SOCKET and WATCHDOG_USEC), opens one notify
 // socket per run and checks every datagram's sender (notify_auth.h), follows MAINPID= handovers,
-// arms and cancels timers, signals process groups, reaps what belongs to it,
-// recycles one worker at a time, and reports upward through PoolObserver: exits, readiness,
-// crash-loop verdicts, and workers' requests to stop the pod.
+// arms and cancels timers, signals process groups, reaps what belongs to it, replaces live
+// workers a batch at a time (rolling restarts and recycling: rolling_queue.h), and reports upward
+// through PoolObserver: exits, readiness, crash-loop verdicts, and workers' requests to stop the
+// pod.
 //
+// Each slot is one record (Slot: its Worker, its run, its timers); timers and posted work are
+// owned by handles (Timer, PostedWork) that cancel what is left when the pool goes. Reports on
+// which the agent may change the pool itself (a crash-loop verdict, going idle: it may stop,
+// shrink or drain the pool there) are posted to run after the current event, never from inside
+// the handling of a worker's actions.
+//
+// Files: pool.cc (slots, the actions of the state machine, scaling, readiness), pool_run.cc
+// (spawning, signalling and reaping a run), pool_notify.cc (datagrams and MAINPID=).
 // Everything it touches is behind an interface (Os, Scheduler, FdWatcher, NotifyTransport,
 // Clock, Random), so it runs against fakes in unit tests and against Linux in the binary.
 // Single-threaded: every method is called from the core loop.
@@ -14,9 +23,11 @@
 
 #include <sys/types.h>
 
-#include <deque>
+#include <array>
 #include <map>
 #include <memory>
+#include <ranges>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,13 +37,16 @@
 #include "agent/base/unique_fd.h"
 #include "agent/config/config.h"
 #include "agent/event/fd_watcher.h"
+#include "agent/event/posted_work.h"
 #include "agent/event/scheduler.h"
+#include "agent/event/timer.h"
 #include "agent/metrics/histogram.h"
 #include "agent/notify/notify_auth.h"
 #include "agent/notify/notify_socket.h"
 #include "agent/supervisor/oom_watch.h"
 #include "agent/supervisor/output_relay.h"
 #include "agent/supervisor/prober.h"
+#include "agent/supervisor/rolling_queue.h"
 #include "agent/supervisor/worker.h"
 #include "agent/sys/os.h"
 #include "agent/sys/user_db.h"
@@ -46,9 +60,13 @@ class PoolObserver {
   virtual ~PoolObserver() = default;
   virtual void OnPoolReadinessChanged(Pool& pool) = 0;
   virtual void OnWorkerExited(Pool& pool, int slot, const ExitRecord& record) = 0;
+  // Posted: these two run after the event that caused them, so they may stop, scale or drain
+  // the pool (Scheduler::Post).
   virtual void OnPoolFailed(Pool& pool) = 0;  // crash-loop verdict
+  virtual void OnPoolIdle(Pool& pool) = 0;    // no worker running or waiting to restart
+  // At once, before the worker's own actions (X_VIGIL_STOP=1): a drain it starts reaches the
+  // worker before an exit read in the same turn is judged.
   virtual void OnStopPodRequested(Pool& pool, int slot) = 0;
-  virtual void OnPoolIdle(Pool& pool) = 0;  // no worker running or waiting to restart
   // A worker's state, pid or restart count changed (for the control plane's read model).
   virtual void OnWorkerChanged(Pool& pool, int slot) {
     (void)pool;
@@ -123,8 +141,10 @@ class Pool {
   // Sends `signo` to one slot's process group (slot >= 0) or every running worker's; returns how
   // many were signalled.
   int SignalWorkers(int slot, int signo);
-  pid_t pid_of(int slot) const { return runs_[slot].pid; }
-  int slot_count() const { return static_cast<int>(workers_.size()); }
+  // When a worker asked to stop now gets SIGKILLed (now + stop_timeout, saturated).
+  MonoTime StopDeadline() const;
+  pid_t pid_of(int slot) const { return slots_[static_cast<size_t>(slot)].run.pid; }
+  int slot_count() const { return static_cast<int>(slots_.size()); }
 
   const PoolConfig& config() const { return config_; }
   const std::string& name() const { return config_.name; }
@@ -135,8 +155,16 @@ class Pool {
   int desired() const { return desired_; }
   int CountIn(WorkerState state) const;
   bool all_ended_gracefully() const;
-  bool any_killed_at_deadline() const;
-  const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  // The slots whose last run was signalled or killed at a deadline (ExitRecord::straggler), in
+  // slot order: the one query for exit codes, drain reports and the termination message.
+  const std::set<int>& killed_at_deadline() const { return killed_at_deadline_; }
+  bool any_killed_at_deadline() const { return !killed_at_deadline_.empty(); }
+  const Worker& worker(int slot) const { return *slots_[static_cast<size_t>(slot)].worker; }
+  // Every slot's Worker, in slot order (a view: `for (const auto& w : pool.workers()) w->...`).
+  auto workers() const {
+    return slots_ |
+           std::views::transform([](const Slot& s) -> const Worker* { return s.worker.get(); });
+  }
   const PoolCounters& counters() const { return counters_; }
 
  private:
@@ -157,12 +185,33 @@ class Pool {
     bool boot_observed = false;  // its boot time is in the histogram
   };
 
+  // One worker slot: its state machine, its live run, its timers, and what the pool remembers
+  // of it. Slots are numbered 0..n-1; a scale-down drops them from the top once they exited.
+  struct Slot {
+    std::unique_ptr<Worker> worker;
+    Run run;
+    WorkerState seen_state = WorkerState::kExited;  // the state last logged and counted
+    std::array<Timer, kWorkerTimerCount> timers;    // by WorkerTimer
+    bool revive = false;  // scaled down, then up again before it exited: start once it has
+  };
+
+  // Carries out a worker's actions, one handler per kind of event.
   void Execute(int slot, const WorkerActions& actions);
-  void LogStateChange(int slot, const WorkerActions& actions);
+  void TrackState(int slot, const WorkerActions& actions);
+  void ArmTimer(int slot, WorkerTimer timer, MonoTime at);
+  void OnExited(int slot, const ExitRecord& record);
+  // Returns the slot's pid as the control plane was told with the worker's own event.
+  pid_t OnReadinessChanged(int slot);
+  void OnCrashLoop(int slot);
+  void AnnounceIfMoved(int slot, const WorkerActions& actions, pid_t announced_pid,
+                       WorkerState announced_state);
+  void LogRestartScheduled(int slot, const WorkerActions& actions, MonoTime decided);
   void Spawn(int slot);
   std::vector<std::string> WorkerEnvironment(int slot, const std::string& notify_socket) const;
   void SignalRun(int slot, int signo);
   void OnNotifyReadable(int slot);
+  // Reads what the run sent just before it exited, before the exit is handled.
+  void ReadQueuedAtExit(int slot);
   void HandleDatagram(int slot, const NotifyDatagram& datagram);
   // MAINPID=candidate from the run of `slot`: adopted, or refused with the cause.
   AuthDecision AdoptMainPid(int slot, pid_t candidate);
@@ -174,37 +223,36 @@ class Pool {
   void CloseRun(int slot);
   void CountReady();
   void RecomputeReadiness();
-  void RequestRecycle(int slot);
-  void PumpRecycleQueue();
-  void PumpRollingRestart();
+  // Stops the next batch of the rolling queue once the last one is back.
+  void PumpRollingQueue();
   int AddSlot();
   void TrimRetiredSlots();
   void CheckIdle();
   MonoTime Now() const { return services_.clock.Now(); }
+  Worker& worker_at(int slot) { return *slots_[static_cast<size_t>(slot)].worker; }
+  Run& run_of(int slot) { return slots_[static_cast<size_t>(slot)].run; }
+  const Run& run_of(int slot) const { return slots_[static_cast<size_t>(slot)].run; }
 
   const PoolConfig& config_;
   PoolServices services_;
   PoolObserver& observer_;
-  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<Slot> slots_;
   Prober prober_;
   OutputRelay relay_;
-  std::vector<Run> runs_;
-  std::vector<WorkerState> seen_state_;       // [slot]: the state last logged
-  int state_counts_[5] = {};                  // slots in each WorkerState, from seen_state_
-  std::vector<std::vector<TimerId>> timers_;  // [slot][WorkerTimer]
+  std::array<int, kWorkerStateCount> state_counts_ = {};  // slots in each state (seen_state)
   std::unordered_map<pid_t, int> slot_of_pid_;
-  std::deque<int> recycle_queue_;
-  int recycling_slot_ = -1;
+  RollingQueue rolling_;
+  std::set<int> killed_at_deadline_;
   int desired_ = 0;
-  std::deque<int> restart_queue_;   // slots still to restart in a rolling restart
-  std::vector<int> restart_batch_;  // slots restarted in the current batch
-  int restart_batch_size_ = 1;
-  std::vector<bool> revive_;  // scaled down, then up again before it exited: start once it has
   int ready_count_ = 0;
   bool was_ready_ = false;
   bool failed_ = false;
   bool was_idle_ = true;
   PoolCounters counters_;
+  // Last: destroyed first, so no report runs while the members it reads are being torn down.
+  // Bounded: each event posts at most one crash-loop report (once per pool: failed_) and one
+  // idle report per change to idle, and the loop runs them before it waits again.
+  PostedWork posted_;
 };
 
 }  // namespace vigil

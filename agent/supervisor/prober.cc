@@ -28,12 +28,17 @@ Prober::Prober(const PoolConfig& config, Os& os, Scheduler& scheduler, FdWatcher
       on_result_(std::move(on_result)) {}
 
 Prober::~Prober() {
+  // Running probes are abandoned: exec probes killed, sockets unwatched (timers cancel themselves).
   for (size_t slot = 0; slot < probes_.size(); ++slot)
     Stop(static_cast<int>(slot));
 }
 
 Prober::Probe& Prober::at(int slot) {
-  if (static_cast<size_t>(slot) >= probes_.size()) probes_.resize(static_cast<size_t>(slot) + 1);
+  while (probes_.size() <= static_cast<size_t>(slot)) {
+    Probe& p = probes_.emplace_back();
+    p.next = Timer(scheduler_);
+    p.timeout = Timer(scheduler_);
+  }
   return probes_[static_cast<size_t>(slot)];
 }
 
@@ -51,29 +56,22 @@ void Prober::Stop(int slot) {
   Probe& p = at(slot);
   if (!p.active) return;
   p.active = false;
-  if (p.next != kNoTimer) scheduler_.Cancel(p.next);
-  p.next = kNoTimer;
+  p.next.Cancel();
   Abandon(slot);
 }
 
 void Prober::Schedule(int slot, Duration delay) {
-  Probe& p = at(slot);
-  p.next = scheduler_.RunAt(SaturatingAdd(clock_.Now(), delay), [this, slot] {
-    at(slot).next = kNoTimer;
-    Launch(slot);
-  });
+  at(slot).next.ArmAt(SaturatingAdd(clock_.Now(), delay), [this, slot] { Launch(slot); });
 }
 
 void Prober::Launch(int slot) {
   Probe& p = at(slot);
   if (!p.active || p.running) return;
   p.running = true;
-  p.timeout =
-      scheduler_.RunAt(SaturatingAdd(clock_.Now(), config_.readiness.timeout), [this, slot] {
-        at(slot).timeout = kNoTimer;
-        log::Debug("pool {} slot {}: readiness probe timed out", config_.name, slot);
-        Complete(slot, false);
-      });
+  p.timeout.ArmAt(SaturatingAdd(clock_.Now(), config_.readiness.timeout), [this, slot] {
+    log::Debug("pool {} slot {}: readiness probe timed out", config_.name, slot);
+    Complete(slot, false);
+  });
   if (config_.readiness.mode == ReadinessMode::kExec) {
     LaunchExec(slot);
   } else {
@@ -202,8 +200,7 @@ void Prober::OnHttpReadable(int slot) {
 
 void Prober::Abandon(int slot) {
   Probe& p = at(slot);
-  if (p.timeout != kNoTimer) scheduler_.Cancel(p.timeout);
-  p.timeout = kNoTimer;
+  p.timeout.Cancel();
   if (p.watching) watcher_.Unwatch(p.socket.get());
   p.watching = false;
   p.socket.Reset();

@@ -8,7 +8,7 @@
 //         VIGIL_WORKER_PID.
 //   tcp   a non-blocking connect() to host:port; connected = pass.
 //   http  connect, "GET path HTTP/1.0", a status of 200-399 = pass (as the kubelet's httpGet).
-// Single-threaded.
+// Timers are Timer handles: none outlives the Prober. Single-threaded.
 #pragma once
 
 #include <sys/types.h>
@@ -21,6 +21,7 @@
 #include "agent/config/config.h"
 #include "agent/event/fd_watcher.h"
 #include "agent/event/scheduler.h"
+#include "agent/event/timer.h"
 #include "agent/sys/os.h"
 
 namespace vigil {
@@ -44,8 +45,8 @@ class Prober {
   struct Probe {
     bool active = false;
     pid_t worker_pid = -1;
-    TimerId next = kNoTimer;     // the next probe
-    TimerId timeout = kNoTimer;  // the running probe's deadline
+    Timer next;     // the next probe
+    Timer timeout;  // the running probe's deadline
     bool running = false;
     pid_t exec_pid = -1;
     UniqueFd socket;

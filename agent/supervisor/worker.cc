@@ -44,6 +44,10 @@ const char* WorkerStateName(WorkerState state) {
 Worker::Worker(const PoolConfig& config, int slot, Random& random)
     : config_(config), slot_(slot), random_(random), crash_window_(config.crash_loop) {}
 
+MonoTime Worker::StopDeadline(MonoTime now) const {
+  return SaturatingAdd(now, config_.stop_timeout);
+}
+
 bool Worker::IsProbeMode() const {
   const ReadinessMode m = config_.readiness.mode;
   return m == ReadinessMode::kExec || m == ReadinessMode::kTcp || m == ReadinessMode::kHttp;
@@ -161,7 +165,7 @@ WorkerActions Worker::Notified(const NotifyMessage& m, MonoTime now) {
     CancelTimer(&out, WorkerTimer::kBoot);
     CancelTimer(&out, WorkerTimer::kWatchdog);
     if (IsProbeMode()) out.push_back(Simple(Kind::kStopProbing));
-    SetTimer(&out, WorkerTimer::kStop, SaturatingAdd(now, config_.stop_timeout));
+    SetTimer(&out, WorkerTimer::kStop, StopDeadline(now));
   }
   if (m.watchdog_trigger && running() && abort_ == AbortCause::kNone) {
     Abort(&out, AbortCause::kWatchdog, SIGABRT, std::min(config_.stop_timeout, kWatchdogKillAfter),

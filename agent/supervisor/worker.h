@@ -25,6 +25,7 @@
 namespace vigil {
 
 enum class WorkerState { kBackoff, kStarting, kReady, kStopping, kExited };
+inline constexpr int kWorkerStateCount = 5;
 const char* WorkerStateName(WorkerState state);
 
 // Why a stop was asked for. Decides the exit reason and whether the slot is restarted.
@@ -80,6 +81,9 @@ class Worker {
   // Stop() for when the drain's deadline comes: a worker already stopping then is a straggler,
   // whatever it dies of next (its exit is not graceful, even if it obeys the fast signal).
   WorkerActions StopAtDeadline(int signo, MonoTime kill_at, MonoTime now);
+
+  // When a stop asked for at `now` ends in SIGKILL: now + stop_timeout, saturated.
+  MonoTime StopDeadline(MonoTime now) const;
 
   WorkerState state() const { return state_; }
   bool ready() const { return state_ == WorkerState::kReady; }

@@ -5,9 +5,15 @@
 // fires, Now() reads exactly its deadline, so a callback that schedules "now + d" gets the same
 // absolute deadline it would get from a punctual real loop. Callbacks may schedule and cancel
 // timers, including timers due in the same step: a cancelled timer never runs.
+//
+// Posted work (Scheduler::Post) runs as the real loop runs it: after each timer's callback, and
+// when the test says the current event is over (RunPosted(), which AdvanceTo() and RunDue() also
+// start with). A test that calls a component directly (as the loop would, for an exit or a
+// datagram) calls RunPosted() afterwards to finish the loop's turn.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <unordered_set>
@@ -37,21 +43,45 @@ class FakeScheduler final : public Scheduler {
     return id;
   }
 
+  TimerId Post(std::function<void()> callback) override {
+    const TimerId id = next_posted_++;
+    posted_.emplace(id, std::move(callback));
+    return id;
+  }
+
   void Cancel(TimerId id) override {
+    if (id & kPostedBit) {
+      posted_.erase(id);
+      return;
+    }
     queue_.Cancel(id);
     live_.erase(id);
+  }
+
+  // Runs the posted work, in posting order, and what it posts in turn.
+  void RunPosted() {
+    while (!posted_.empty()) {
+      auto first = posted_.begin();
+      std::function<void()> callback = std::move(first->second);
+      posted_.erase(first);
+      ++posted_ran_;
+      callback();
+    }
   }
 
   // Moves the clock to `t`, running every timer due on the way, earliest first, with the clock
   // set to each timer's deadline while it runs. Timers that callbacks add are run too when they
   // fall due before `t`.
   void AdvanceTo(MonoTime t) {
+    RunPosted();
     for (;;) {
       std::optional<MonoTime> earliest = queue_.Earliest();
       if (!earliest || *earliest > t) break;
       if (*earliest > clock_.Now()) clock_.Set(*earliest);
-      while (auto callback = queue_.PopNextDue(clock_.Now()))
+      while (auto callback = queue_.PopNextDue(clock_.Now())) {
         (*callback)();
+        RunPosted();
+      }
     }
     if (t > clock_.Now()) clock_.Set(t);
   }
@@ -59,7 +89,9 @@ class FakeScheduler final : public Scheduler {
   // Runs whatever is due now without moving the clock.
   void RunDue() { AdvanceTo(clock_.Now()); }
 
-  size_t pending() const { return live_.size(); }
+  size_t pending() const { return live_.size(); }  // timers
+  size_t posted() const { return posted_.size(); }
+  size_t posted_ran() const { return posted_ran_; }
   std::optional<MonoTime> NextDeadline() const { return queue_.Earliest(); }
   size_t fired() const { return fired_; }
   size_t scheduled() const { return scheduled_; }
@@ -71,6 +103,10 @@ class FakeScheduler final : public Scheduler {
   std::unordered_set<TimerId> live_;
   size_t fired_ = 0;
   size_t scheduled_ = 0;
+  static constexpr TimerId kPostedBit = TimerId{1} << 63;  // as EventLoop: ids of posted work
+  std::map<TimerId, std::function<void()>> posted_;
+  TimerId next_posted_ = kPostedBit | 1;
+  size_t posted_ran_ = 0;
 };
 
 }  // namespace vigil::testing

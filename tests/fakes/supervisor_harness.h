@@ -5,7 +5,9 @@
 // config_ starts as two pools "a" and "b" of one replica ("a-server", "b-server", no jitter);
 // tests change it before Start(). Pools spawn in file order, so with one replica each pool i's
 // first worker is pid 100 + i. Signals and SIGCHLD are delivered by hand, reaped exits are
-// scripted in FakeOs, and time moves only when the test says so.
+// scripted in FakeOs, and time moves only when the test says so. Each of Start(), Signal(),
+// Reap() and Send() is one event of the loop: the work it posted runs before it returns, as the
+// real loop runs it before waiting again.
 #pragma once
 
 #include <signal.h>
@@ -57,6 +59,7 @@ class SupervisorHarness : public ::testing::Test {
     supervisor_ = std::make_unique<Supervisor>(
         config_, PoolServices{os_, scheduler_, watcher_, notify_, clock_, random_, false});
     supervisor_->Start();
+    scheduler_.RunPosted();
   }
   Supervisor& sup() { return *supervisor_; }
 
@@ -73,11 +76,13 @@ class SupervisorHarness : public ::testing::Test {
 
   void Signal(int signo, pid_t sender = kShell) {
     sup().OnSignal(ReceivedSignal{signo, sender, SI_USER});
+    scheduler_.RunPosted();
   }
   // `pid` ended with `status`; Vigil gets SIGCHLD.
   void Reap(pid_t pid, int status) {
     os_.QueueReaped(pid, status);
     sup().OnSignal(ReceivedSignal{SIGCHLD, pid, CLD_EXITED});
+    scheduler_.RunPosted();
   }
   int NotifyFd(const std::string& pool_name, int slot) {
     return notify_.LastFdWithLabel(pool_name + "/" + std::to_string(slot));
@@ -88,6 +93,7 @@ class SupervisorHarness : public ::testing::Test {
     ASSERT_GE(fd, 0);
     notify_.Queue(fd, text, sender);
     ASSERT_TRUE(watcher_.Fire(fd));
+    scheduler_.RunPosted();
   }
   // The signals a process group got, in order; StopSignals leaves the SIGKILLs out. Both leave
   // out the SIGCONT that follows every stop signal (PoolTest.EveryStopSignalIsFollowedBy...).

@@ -525,5 +525,75 @@ TEST_F(EventLoopTest, TimerfdIsRearmedForTheNextPendingTimerAfterOneFires) {
   EXPECT_TRUE(TimerArmed()) << TimerItValue();
 }
 
+// Posted work runs after the callback that posted it, before the next event of the same batch,
+// in posting order; work it posts runs in the same pass.
+TEST_F(EventLoopTest, PostedWorkRunsAfterTheCurrentCallbackBeforeTheNextEvent) {
+  std::vector<std::string> ran;
+  const MonoTime due = clock_.Now() - 1s;
+  loop_->RunAt(due, [&] {
+    loop_->Post([&] {
+      ran.push_back("posted 1");
+      loop_->Post([&] { ran.push_back("posted by posted"); });
+    });
+    loop_->Post([&] { ran.push_back("posted 2"); });
+    ran.push_back("timer 1");
+  });
+  loop_->RunAt(due, [&] { ran.push_back("timer 2"); });
+  RunUntil([&] { return ran.size() == 5; }, 10);
+  EXPECT_THAT(ran, ElementsAre("timer 1", "posted 1", "posted 2", "posted by posted", "timer 2"));
+  EXPECT_EQ(loop_->posted(), 0u);
+}
+
+TEST_F(EventLoopTest, WorkPostedOutsideTheLoopRunsOnTheNextTurnWithoutBlocking) {
+  bool ran = false;
+  loop_->Post([&] { ran = true; });
+  ASSERT_TRUE(loop_->RunOnce().ok());  // Nothing else is armed: this would block if it waited.
+  EXPECT_TRUE(ran);
+}
+
+TEST_F(EventLoopTest, CancelledPostedWorkNeverRunsAndTimersAreUntouched) {
+  bool posted_ran = false, timer_ran = false;
+  const TimerId timer = loop_->RunAt(clock_.Now() - 1s, [&] { timer_ran = true; });
+  const TimerId posted = loop_->Post([&] { posted_ran = true; });
+  EXPECT_NE(posted, kNoTimer);
+  EXPECT_NE(posted, timer);
+  loop_->Cancel(posted);
+  loop_->Cancel(posted);  // Twice: a no-op.
+  RunUntil([&] { return timer_ran; }, 10);
+  EXPECT_FALSE(posted_ran);
+}
+
+TEST_F(EventLoopTest, AnExceptionInPostedWorkIsContainedAndTheRestStillRuns) {
+  bool second = false;
+  loop_->Post([] { throw std::runtime_error("boom"); });
+  loop_->Post([&] { second = true; });
+  ASSERT_TRUE(loop_->RunOnce().ok());
+  EXPECT_TRUE(second);
+}
+
+// Work that keeps posting work cannot hold the loop: a pass stops at its cap, the events that
+// are ready are served, and the rest runs on the next turn.
+TEST_F(EventLoopTest, WorkThatKeepsPostingDoesNotStarveDescriptors) {
+  Pipe pipe = Pipe::Make();
+  bool readable = false;
+  ASSERT_TRUE(loop_
+                  ->Watch(pipe.read.get(),
+                          [&] {
+                            readable = true;
+                            pipe.Drain();
+                          })
+                  .ok());
+  size_t runs = 0;
+  std::function<void()> again = [&] {
+    ++runs;
+    if (!readable) loop_->Post(again);
+  };
+  loop_->Post(again);
+  pipe.Put();
+  RunUntil([&] { return readable; }, 10);
+  EXPECT_GE(runs, EventLoop::kMaxPostedPerPass);
+  RunUntil([&] { return loop_->posted() == 0; }, 10);
+}
+
 }  // namespace
 }  // namespace vigil

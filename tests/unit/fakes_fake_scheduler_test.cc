@@ -95,4 +95,29 @@ TEST_F(FakeSchedulerTest, PastDeadlinesRunWithoutMovingTheClockBackwards) {
 }
 
 }  // namespace
+TEST_F(FakeSchedulerTest, PostedWorkRunsWhenTheTestEndsTheEventInPostingOrder) {
+  scheduler_.Post([&] {
+    ran_.push_back("a");
+    scheduler_.Post([&] { ran_.push_back("c"); });
+  });
+  scheduler_.Post([&] { ran_.push_back("b"); });
+  EXPECT_THAT(ran_, IsEmpty());
+  EXPECT_EQ(scheduler_.posted(), 2u);
+  scheduler_.RunPosted();
+  EXPECT_THAT(ran_, ElementsAre("a", "b", "c"));
+  EXPECT_EQ(scheduler_.posted(), 0u);
+}
+
+TEST_F(FakeSchedulerTest, WorkPostedByATimerRunsBeforeTheNextTimerAndCancelledWorkNever) {
+  const MonoTime start = clock_.Now();
+  scheduler_.RunAt(start + 1s, [&] {
+    ran_.push_back("timer 1");
+    scheduler_.Post([&] { ran_.push_back("posted"); });
+    scheduler_.Cancel(scheduler_.Post([&] { ran_.push_back("cancelled"); }));
+  });
+  scheduler_.RunAt(start + 1s, [&] { ran_.push_back("timer 2"); });
+  scheduler_.AdvanceBy(1s);
+  EXPECT_THAT(ran_, ElementsAre("timer 1", "posted", "timer 2"));
+}
+
 }  // namespace vigil::testing

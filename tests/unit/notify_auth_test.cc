@@ -1,5 +1,5 @@
-// AuthorizeSender and AuthorizeMainPid: who may speak for a worker run, and whom it may name as
-// its main process, from the facts read at receipt (notify_auth.h). Pure.
+// AuthorizeSender, AuthorizeMainPid and JudgeDatagram: who may speak for a worker run, and whom it
+// may name as its main process, from the facts read at receipt (notify_auth.h). Pure.
 #include "agent/notify/notify_auth.h"
 
 #include <gtest/gtest.h>
@@ -146,6 +146,56 @@ TEST(AuthorizeMainPidTest, Pid1VigilAnotherWorkerAGoneOrForeignProcessAreRefused
   EXPECT_NE(detail(300, Alive(300, 300), 4242, false).find("process group 300"), std::string::npos);
   EXPECT_NE(detail(300, ProcessFacts{0, -1, false, 0}, 4242, false).find("namespace"),
             std::string::npos);
+}
+
+// JudgeDatagram: the checks in order (sender, size, syntax), the first failure's cause, and the
+// MAINPID= left to check against the OS.
+NotifyDatagram Saying(const std::string& text,
+                      ProcessFacts sender = Alive(kLeader, kLeader, kLeaderIdentity)) {
+  NotifyDatagram d = From(sender);
+  d.data = text;
+  d.size = text.size();
+  return d;
+}
+
+TEST(JudgeDatagramTest, AcceptsTheRunsOwnWellFormedDatagramWithWhatItSays) {
+  DatagramVerdict v = JudgeDatagram(Saying("READY=1\nSTATUS=up"), ARun());
+  ASSERT_TRUE(v.ok()) << v.decision.detail;
+  EXPECT_TRUE(v.message.ready);
+  EXPECT_EQ(v.message.status, "up");
+  EXPECT_FALSE(v.new_main_pid);
+}
+
+TEST(JudgeDatagramTest, TheSenderIsJudgedBeforeTheSizeAndTheSyntax) {
+  NotifyDatagram stranger = Saying("not a key value", Alive(700, 700));
+  stranger.truncated = true;
+  EXPECT_EQ(JudgeDatagram(stranger, ARun()).decision.rejection, NotifyRejection::kSenderNotInGroup);
+}
+
+TEST(JudgeDatagramTest, ATruncatedDatagramIsOversizedBeforeItIsParsed) {
+  NotifyDatagram d = Saying("not a key value");
+  d.truncated = true;
+  d.size = kMaxNotifyDatagram + 10;
+  DatagramVerdict v = JudgeDatagram(d, ARun());
+  EXPECT_EQ(v.decision.rejection, NotifyRejection::kOversized);
+  EXPECT_NE(v.decision.detail.find(std::to_string(kMaxNotifyDatagram)), std::string::npos)
+      << v.decision.detail;
+}
+
+TEST(JudgeDatagramTest, ASyntaxErrorIsRejectedWithTheParsersCause) {
+  DatagramVerdict v = JudgeDatagram(Saying("READY=yes"), ARun());
+  EXPECT_FALSE(v.ok());
+  EXPECT_NE(v.decision.rejection, NotifyRejection::kNone);
+  EXPECT_FALSE(v.decision.detail.empty());
+  EXPECT_FALSE(v.new_main_pid);
+}
+
+TEST(JudgeDatagramTest, OnlyAMainPidNamingAnotherProcessIsLeftToCheck) {
+  EXPECT_FALSE(JudgeDatagram(Saying("MAINPID=100"), ARun()).new_main_pid);  // The main already.
+  DatagramVerdict v = JudgeDatagram(Saying("MAINPID=150\nREADY=1"), ARun());
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v.new_main_pid, 150);
+  EXPECT_TRUE(v.message.ready);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,7 +96,10 @@ class RecordingObserver final : public PoolObserver {
                      ExitReasonName(record.reason));
     exits.push_back(record);
   }
-  void OnPoolFailed(Pool& pool) override { events.push_back("failed " + pool.name()); }
+  void OnPoolFailed(Pool& pool) override {
+    events.push_back("failed " + pool.name());
+    if (on_failed) on_failed();
+  }
   void OnStopPodRequested(Pool& pool, int slot) override {
     events.push_back("stop_pod " + pool.name() + "/" + std::to_string(slot));
   }
@@ -116,6 +120,7 @@ class RecordingObserver final : public PoolObserver {
   std::vector<ExitRecord> exits;
   int worker_changes = 0;
   bool record_worker_changes = false;  // also in `events`
+  std::function<void()> on_failed;     // what the agent would do on a crash-loop verdict
 };
 
 class PoolTest : public ::testing::Test {
@@ -130,10 +135,12 @@ class PoolTest : public ::testing::Test {
   PoolServices Services() {
     return PoolServices{os_, scheduler_, watcher_, notify_, clock_, random_, false};
   }
-  // Creates the pool from config_ as it is now and starts it.
+  // Creates the pool from config_ as it is now and starts it. Like Reap() and Send(), one event
+  // of the loop: the reports the pool posted (failed, stop_pod, idle) run before it returns.
   Pool& StartPool() {
     pool_ = std::make_unique<Pool>(config_, Services(), observer_);
     pool_->Start();
+    scheduler_.RunPosted();
     return *pool_;
   }
   Pool& pool() { return *pool_; }
@@ -155,8 +162,12 @@ class PoolTest : public ::testing::Test {
     ASSERT_GE(fd, 0);
     notify_.Queue(fd, text, sender, truncated);
     ASSERT_TRUE(watcher_.Fire(fd)) << "socket of slot " << slot << " is not watched";
+    scheduler_.RunPosted();
   }
-  void Reap(pid_t pid, int status) { EXPECT_TRUE(pool_->OnProcessExited(pid, status)) << pid; }
+  void Reap(pid_t pid, int status) {
+    EXPECT_TRUE(pool_->OnProcessExited(pid, status)) << pid;
+    scheduler_.RunPosted();
+  }
   uint64_t Rejected(NotifyRejection cause) {
     return pool_->counters().notify_rejected_by_cause[static_cast<int>(cause)];
   }
@@ -725,6 +736,52 @@ TEST_F(PoolTest, ACrashLoopVerdictFailsThePoolAndTakesItsReadinessOff) {
   EXPECT_EQ(os_.spawn_requests.size(), 1u);  // Never respawned.
 }
 
+// The reports on which the agent may stop, scale or drain this very pool (crash loop, idle) run
+// after the event that caused them, never inside the handling of a worker's actions, and never
+// once the pool is gone. A stop request goes up at once, before the exit read after it.
+TEST_F(PoolTest, ReportsThatMayChangeThePoolRunAfterTheEventInOrder) {
+  config_.crash_loop.max_restarts = 0;
+  StartPool();
+  notify_.Queue(NotifyFd(0), "X_VIGIL_STOP=1", Pid(0));
+  EXPECT_TRUE(pool().OnProcessExited(100, ExitedWith(1)));
+  EXPECT_THAT(observer_.events, ElementsAre("readiness web ready", "stop_pod web/0",
+                                            "readiness web unready", "exited web/0 exited"));
+  scheduler_.RunPosted();
+  EXPECT_THAT(observer_.events,
+              ElementsAre("readiness web ready", "stop_pod web/0", "readiness web unready",
+                          "exited web/0 exited", "failed web", "idle web"));
+}
+
+TEST_F(PoolTest, ReportsStillPendingWhenThePoolIsDestroyedNeverRun) {
+  config_.crash_loop.max_restarts = 0;
+  StartPool();
+  EXPECT_TRUE(pool().OnProcessExited(100, ExitedWith(1)));
+  ASSERT_GT(scheduler_.posted(), 0u);
+  pool_.reset();
+  EXPECT_EQ(scheduler_.posted(), 0u);
+  scheduler_.RunPosted();
+  EXPECT_THAT(observer_.events, Not(Contains("failed web")));
+}
+
+// What the agent does on a crash loop (stop the pool, drop its slots) is safe from the report.
+TEST_F(PoolTest, AnObserverMayStopAndShrinkThePoolFromItsFailureReport) {
+  config_.replicas = 3;
+  config_.crash_loop.max_restarts = 0;
+  StartPool();
+  observer_.on_failed = [this] {
+    pool().Scale(0);
+    pool().StopAll(StopCause::kDrain, /*fast=*/false, clock_.Now() + 1s);
+  };
+  Reap(101, ExitedWith(1));
+  EXPECT_TRUE(pool().failed());
+  EXPECT_THAT(GroupSignals(100), ElementsAre(SIGTERM));
+  EXPECT_THAT(GroupSignals(102), ElementsAre(SIGTERM));
+  Reap(100, KilledBy(SIGTERM));
+  Reap(102, KilledBy(SIGTERM));
+  EXPECT_EQ(pool().slot_count(), 0);
+  EXPECT_TRUE(pool().idle());
+}
+
 TEST_F(PoolTest, APoolWhoseWorkersAllEndedForGoodIsIdle) {
   config_.replicas = 2;
   config_.restart = RestartPolicy::kNever;
@@ -858,6 +915,7 @@ TEST_F(PoolTest, StopAllDuringBackoffEndsTheSlotAtOnce) {
   ASSERT_EQ(worker(0).state(), WorkerState::kBackoff);
   pool().StopAll(StopCause::kDrain, /*fast=*/false, clock_.Now() + 10s);
   EXPECT_TRUE(pool().idle());
+  scheduler_.RunPosted();  // The end of the event: the idle report is posted.
   EXPECT_EQ(observer_.Count("idle web"), 1u);
   scheduler_.AdvanceBy(1h);
   EXPECT_EQ(os_.spawn_requests.size(), 1u);
@@ -904,6 +962,60 @@ TEST_F(PoolTest, RecyclingReplacesOneWorkerAtATimeEachOnceTheLastReplacementIsRe
 }
 
 // ---------------------------------------------------------------------------------------------
+// Rolling restarts: max_unavailable at a time, in the same queue as recycling
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(PoolTest, ARollingRestartStopsABatchAtATimeEachOnceTheLastReplacementsAreReady) {
+  config_.replicas = 3;
+  config_.readiness.mode = ReadinessMode::kNotify;
+  StartPool();
+  for (int slot = 0; slot < 3; ++slot)
+    Send(slot, "READY=1", 100 + slot);
+  pool().RollingRestart(2);
+  EXPECT_THAT(GroupSignals(100), ElementsAre(SIGTERM));
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGTERM));
+  EXPECT_THAT(GroupSignals(102), IsEmpty());
+  Reap(100, KilledBy(SIGTERM));
+  Reap(101, KilledBy(SIGTERM));
+  ASSERT_EQ(observer_.exits.size(), 2u);
+  EXPECT_EQ(observer_.exits[0].reason, ExitReason::kAdmin);
+  EXPECT_FALSE(observer_.exits[0].failure);
+  EXPECT_EQ(Pid(0), 103);  // Replaced at once.
+  EXPECT_EQ(Pid(1), 104);
+  Send(0, "READY=1", 103);
+  EXPECT_THAT(GroupSignals(102), IsEmpty());  // Slot 1's replacement is not ready yet.
+  Send(1, "READY=1", 104);
+  EXPECT_THAT(GroupSignals(102), ElementsAre(SIGTERM));
+}
+
+// Regression test for a fixed bug: recycling and rolling restarts had a queue each, so a worker
+// reaching max_lifetime during a rolling restart was stopped at once, beside the restart's batch:
+// with max_unavailable 1, two workers of two were down together and the pool lost its
+// readiness. Recycling now waits its turn in the restart's queue (a slot the restart will
+// replace anyway is replaced once).
+TEST_F(PoolTest, AWorkerDueForRecyclingDuringARollingRestartWaitsForTheRestartsBatch) {
+  config_.replicas = 2;
+  config_.readiness.mode = ReadinessMode::kNotify;
+  config_.max_lifetime = 60s;
+  StartPool();
+  Send(0, "READY=1", 100);
+  Send(1, "READY=1", 101);
+  scheduler_.AdvanceBy(30s);
+  pool().RollingRestart(1);
+  Reap(100, KilledBy(SIGTERM));
+  ASSERT_EQ(Pid(0), 102);     // Its replacement, not ready yet...
+  scheduler_.AdvanceBy(30s);  // ...when slot 1 reaches its max_lifetime.
+  EXPECT_THAT(GroupSignals(101), IsEmpty());
+  EXPECT_EQ(pool().CountIn(WorkerState::kReady), 1);
+  Send(0, "READY=1", 102);
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGTERM));
+  Reap(101, KilledBy(SIGTERM));
+  EXPECT_EQ(Pid(1), 103);
+  scheduler_.AdvanceBy(10min);
+  EXPECT_EQ(os_.spawn_requests.size(), 4u);  // Replaced once, not once more for its lifetime.
+}
+
+// ---------------------------------------------------------------------------------------------
 // Teardown
 // ---------------------------------------------------------------------------------------------
 
@@ -918,6 +1030,21 @@ TEST_F(PoolTest, DestroyingThePoolCancelsItsTimersAndUnwatchesItsSockets) {
   pool_.reset();
   EXPECT_EQ(scheduler_.pending(), 0u);
   EXPECT_EQ(watcher_.watched_count(), 0u);
+}
+
+// The probes' timers (the next probe, the running one's timeout) are Timer handles: a pool
+// destroyed while a probe runs leaves nothing armed behind, and its probe is killed.
+TEST_F(PoolTest, DestroyingThePoolWhileAProbeRunsCancelsTheProbesTimers) {
+  config_.readiness.mode = ReadinessMode::kExec;
+  config_.readiness.command = {"check"};
+  config_.readiness.timeout = 5s;
+  StartPool();
+  scheduler_.AdvanceBy(100ms);  // The probe runs (pid 101), its timeout armed.
+  ASSERT_EQ(os_.spawn_requests.size(), 2u);
+  ASSERT_GT(scheduler_.pending(), 0u);
+  pool_.reset();
+  EXPECT_EQ(scheduler_.pending(), 0u);
+  EXPECT_THAT(GroupSignals(101), ElementsAre(SIGKILL));
 }
 
 }  // namespace
