@@ -1,7 +1,7 @@
 #include "agent/control/request_checks.h"
 
 #include "agent/control/limits.h"
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 
 namespace vigil::control {
 namespace {

@@ -10,12 +10,10 @@
 #include <cstring>
 
 #include "agent/base/duration.h"
-#include "agent/init/signals.h"
 #include "agent/ipc/metrics_builder.h"
 #include "agent/log/log.h"
 #include "agent/log/output_channel.h"
-
-extern char** environ;
+#include "agent/signal/signals.h"
 
 namespace vigil {
 namespace {

@@ -1,6 +1,6 @@
 #include "agent/supervisor/exit_reason.h"
 
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 
 namespace vigil {
 

@@ -9,9 +9,9 @@
 #include <cstdlib>
 
 #include "agent/base/duration.h"
-#include "agent/init/signals.h"
 #include "agent/log/log.h"
 #include "agent/notify/notify_message.h"
+#include "agent/signal/signals.h"
 
 extern char** environ;
 

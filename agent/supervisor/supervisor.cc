@@ -6,8 +6,8 @@
 #include <algorithm>
 
 #include "agent/base/duration.h"
-#include "agent/init/signals.h"
 #include "agent/log/log.h"
+#include "agent/signal/signals.h"
 #include "agent/supervisor/fd_budget.h"
 
 extern char** environ;
@@ -120,7 +120,7 @@ void Supervisor::Start() {
 }
 
 void Supervisor::OnSignal(const ReceivedSignal& signal) {
-  if (signal.signo >= 1 && signal.signo <= 64) ++counters_.signals_received[signal.signo];
+  if (signal.signo >= 1 && signal.signo <= kMaxSignal) ++counters_.signals_received[signal.signo];
   if (signal.signo == SIGCHLD) {
     OnChildEvent();
     return;

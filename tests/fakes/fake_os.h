@@ -28,7 +28,7 @@
 
 #include "agent/base/status.h"
 #include "agent/base/unique_fd.h"
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 #include "agent/sys/os.h"
 
 namespace vigil::testing {
