@@ -215,6 +215,11 @@ int RunPools(const Config& config) {
   log::Debug("notify sockets in {}, senders read with {}", (*notify)->directory().path(),
              (*notify)->uses_pidfd() ? "SCM_PIDFD" : "SCM_CREDENTIALS");
   PoolServices services{os, loop, loop, **notify, clock, random, root};
+  // Read once, before any child exists: what workers, probes and hooks inherit.
+  const ChildEnvironment environment = ChildEnvironment::FromProcess();
+  services.environment = &environment;
+  const UserDb users;  // /etc/passwd and /etc/group, without NSS
+  services.users = &users;
   Supervisor supervisor(config, services);
   supervisor.SetDescriptorLimit(file_limit);
   if (Status s = supervisor.CheckDescriptors(); !s.ok()) {

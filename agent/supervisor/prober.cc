@@ -14,17 +14,16 @@
 #include "agent/log/log.h"
 #include "agent/sys/socket_address.h"
 
-extern char** environ;
-
 namespace vigil {
 
 Prober::Prober(const PoolConfig& config, Os& os, Scheduler& scheduler, FdWatcher& watcher,
-               const Clock& clock, ResultCallback on_result)
+               const Clock& clock, const ChildEnvironment& environment, ResultCallback on_result)
     : config_(config),
       os_(os),
       scheduler_(scheduler),
       watcher_(watcher),
       clock_(clock),
+      environment_(environment),
       on_result_(std::move(on_result)) {}
 
 Prober::~Prober() {
@@ -85,13 +84,10 @@ void Prober::LaunchExec(int slot) {
   Probe& p = at(slot);
   SpawnRequest request;
   request.argv = config_.readiness.command;
-  std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
-    env.emplace_back(*e);
-  env.push_back("VIGIL_POOL=" + config_.name);
-  env.push_back("VIGIL_WORKER=" + std::to_string(slot));
-  env.push_back("VIGIL_WORKER_PID=" + std::to_string(p.worker_pid));
-  request.env = std::move(env);
+  request.env =
+      environment_.Build(config_.env, {{"VIGIL_POOL", config_.name},
+                                       {"VIGIL_WORKER", std::to_string(slot)},
+                                       {"VIGIL_WORKER_PID", std::to_string(p.worker_pid)}});
   UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
   request.stdout_fd = null.get();
   request.stderr_fd = null.get();

@@ -10,8 +10,6 @@
 #include "agent/signal/signals.h"
 #include "agent/supervisor/fd_budget.h"
 
-extern char** environ;
-
 namespace vigil {
 namespace {
 
@@ -396,12 +394,8 @@ void Supervisor::RunNextHook() {
     const HookConfig& hook = config_.hooks[static_cast<size_t>(next_hook_--)];
     SpawnRequest request;
     request.argv = hook.command;
-    std::vector<std::string> env;
-    for (char** e = environ; e != nullptr && *e != nullptr; ++e)
-      env.emplace_back(*e);
-    env.push_back("VIGIL_HOOK=" + hook.name);
-    env.push_back(std::string("VIGIL_DRAIN_TRIGGER=") + DrainTriggerName(drain_.trigger));
-    request.env = std::move(env);
+    request.env = services_.child_environment().Build(
+        {}, {{"VIGIL_HOOK", hook.name}, {"VIGIL_DRAIN_TRIGGER", DrainTriggerName(drain_.trigger)}});
     SpawnedChild child;
     SpawnError error;
     if (!services_.os.Spawn(request, &child, &error)) {
