@@ -119,19 +119,19 @@ void Prober::LaunchConnect(int slot) {
     Complete(slot, false);
     return;
   }
-  p.socket.Reset(::socket(address->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!p.socket) {
-    log::Warn("pool {}: readiness probe socket: {}", config_.name, std::strerror(errno));
+  ConnectState state = ConnectState::kFailed;
+  StatusOr<UniqueFd> socket = os_.StartConnect(*address, &state);
+  if (!socket.ok()) {
+    log::Warn("pool {}: readiness probe socket: {}", config_.name, socket.status().message());
     Complete(slot, false);
     return;
   }
-  int rc = ::connect(p.socket.get(), reinterpret_cast<const sockaddr*>(&address->storage),
-                     address->length);
-  if (rc == 0) {
+  p.socket = std::move(*socket);
+  if (state == ConnectState::kConnected) {
     OnConnected(slot);
     return;
   }
-  if (errno != EINPROGRESS) {
+  if (state == ConnectState::kFailed) {
     Complete(slot, false);
     return;
   }
@@ -149,9 +149,7 @@ void Prober::OnConnected(int slot) {
     watcher_.Unwatch(p.socket.get());
     p.watching = false;
   }
-  int error = 0;
-  socklen_t len = sizeof error;
-  if (::getsockopt(p.socket.get(), SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) {
+  if (!os_.ConnectError(p.socket.get()).ok()) {
     Complete(slot, false);
     return;
   }

@@ -7,7 +7,8 @@
 //         on timeout its group is SIGKILLed. Its environment is a worker's (child_environment.h:
 //         the pool's env:, no NOTIFY_SOCKET or WATCHDOG_*) with VIGIL_POOL, VIGIL_WORKER and
 //         VIGIL_WORKER_PID.
-//   tcp   a non-blocking connect() to host:port; connected = pass.
+//   tcp   a non-blocking connect() to host:port (through Os::StartConnect, so that unit tests
+//         play the server); connected = pass.
 //   http  connect, "GET path HTTP/1.0", a status of 200-399 = pass (as the kubelet's httpGet).
 // Single-threaded.
 #pragma once
