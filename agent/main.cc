@@ -10,8 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "agent/log/log.h"
-
 #include "agent/base/clock.h"
 #include "agent/config/cli.h"
 #include "agent/config/compat_cli.h"
@@ -19,13 +17,13 @@
 #include "agent/config/token_file.h"
 #include "agent/event/event_loop.h"
 #include "agent/event/output_pump.h"
-#include "agent/init/exit_status.h"
-#include "agent/init/signal_source.h"
 #include "agent/init/single_command.h"
 #include "agent/ipc/control_link.h"
 #include "agent/lifecycle/termination_message.h"
 #include "agent/log/log.h"
 #include "agent/notify/notify_socket.h"
+#include "agent/signal/exit_status.h"
+#include "agent/signal/source.h"
 #include "agent/supervisor/supervisor.h"
 #include "agent/sys/compat_process.h"
 #include "agent/sys/linux_os.h"
@@ -217,6 +215,11 @@ int RunPools(const Config& config) {
   log::Debug("notify sockets in {}, senders read with {}", (*notify)->directory().path(),
              (*notify)->uses_pidfd() ? "SCM_PIDFD" : "SCM_CREDENTIALS");
   PoolServices services{os, loop, loop, **notify, clock, random, root};
+  // Read once, before any child exists: what workers, probes and hooks inherit.
+  const ChildEnvironment environment = ChildEnvironment::FromProcess();
+  services.environment = &environment;
+  const UserDb users;  // /etc/passwd and /etc/group, without NSS
+  services.users = &users;
   Supervisor supervisor(config, services);
   supervisor.SetDescriptorLimit(file_limit);
   if (Status s = supervisor.CheckDescriptors(); !s.ok()) {

@@ -18,7 +18,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "agent/base/duration.h"
-#include "agent/init/exit_label.h"
+#include "agent/signal/exit_label.h"
 #include "client/drain_text.h"
 #include "client/socket_check.h"
 #include "client/vigil_client.h"

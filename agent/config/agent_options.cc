@@ -5,6 +5,7 @@
 
 #include "agent/base/duration.h"
 #include "agent/base/quote.h"
+#include "agent/config/values.h"
 
 namespace vigil {
 namespace {
@@ -17,23 +18,16 @@ Status Dur(const std::string& v, Duration* out) {
 }
 
 Status Port(const std::string& v, int* out) {
-  int port = -1;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), port);
-  if (ec != std::errc() || ptr != v.data() + v.size() || port < 0 || port > 65535) {
-    return Status::Error("expected a port number 0..65535 (0: off), got " + Quoted(v));
-  }
-  *out = port;
+  StatusOr<int> port = ParsePortValue(v, 0);  // 0: off
+  if (!port.ok()) return port.status();
+  *out = *port;
   return Status();
 }
 
 Status Bool(const std::string& v, bool* out) {
-  if (v == "true" || v == "yes" || v == "on" || v == "1") {
-    *out = true;
-  } else if (v == "false" || v == "no" || v == "off" || v == "0") {
-    *out = false;
-  } else {
-    return Status::Error("expected true or false, got " + Quoted(v));
-  }
+  StatusOr<bool> b = ParseBoolValue(v);
+  if (!b.ok()) return b.status();
+  *out = *b;
   return Status();
 }
 
@@ -58,12 +52,8 @@ Status MetricsAddress(const std::string& v, std::string* out) {
   const std::string bad = "expected HOST:PORT, :PORT or off, got " + Quoted(v);
   if (colon == std::string::npos) return Status::Error(bad);
   std::string host = v.substr(0, colon);
-  int port = -1;
-  const std::string p = v.substr(colon + 1);
-  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-  if (ec != std::errc() || ptr != p.data() + p.size() || port < 1 || port > 65535) {
-    return Status::Error(bad + " (the port must be 1..65535)");
-  }
+  StatusOr<int> port = ParsePortValue(v.substr(colon + 1), 1);
+  if (!port.ok()) return Status::Error(bad + " (the port must be 1..65535)");
   if (host.empty()) host = "0.0.0.0";
   // IPv4 only: the civetweb that prometheus-cpp is built with in Debian has no IPv6.
   for (char c : host) {
@@ -71,7 +61,7 @@ Status MetricsAddress(const std::string& v, std::string* out) {
       return Status::Error(bad + " (the host must be a numeric IPv4 address)");
     }
   }
-  *out = host + ":" + std::to_string(port);  // ":09100" is port 9100, for the clash check
+  *out = host + ":" + std::to_string(*port);  // ":09100" is port 9100, for the clash check
   return Status();
 }
 
@@ -134,13 +124,11 @@ const std::vector<AgentOption> kOptions = {
     {"control.backoff_reset_after", "--control-backoff-reset-after",
      "VIGIL_CONTROL_BACKOFF_RESET_AFTER", false,
      [](Config* c, const std::string& v) -> Status {
-       Duration d{};
-       if (Status s = Dur(v, &d); !s.ok()) return s;
        // Not shorter: a vigil-control that dies at start-up would be restarted without a pause.
-       if (d < std::chrono::seconds(1) || d > std::chrono::hours(24)) {
-         return Status::Error("must be between 1s and 24h, got '" + v + "'");
-       }
-       c->control.backoff_reset_after = d;
+       StatusOr<Duration> d =
+           ParseDurationValue(v, std::chrono::seconds(1), std::chrono::hours(24));
+       if (!d.ok()) return d.status();
+       c->control.backoff_reset_after = *d;
        return Status();
      }},
     {"control.token_file", "--token-file", "VIGIL_TOKEN_FILE", false,

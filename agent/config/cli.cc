@@ -1,42 +1,31 @@
 #include "agent/config/cli.h"
 
-#include <charconv>
 #include <optional>
 
 #include "agent/base/duration.h"
 #include "agent/base/quote.h"
+#include "agent/config/values.h"
 
 namespace vigil {
 namespace {
-
-StatusOr<bool> ParseBool(const std::string& name, std::string_view value) {
-  if (value == "1" || value == "true" || value == "yes" || value == "on") return true;
-  if (value == "0" || value == "false" || value == "no" || value == "off" || value.empty()) {
-    return false;
-  }
-  return Status::Error(name + ": invalid boolean '" + std::string(value) +
-                       "' (expected 1/0, true/false, yes/no)");
-}
-
-StatusOr<int> ParseExitCode(const std::string& name, std::string_view value) {
-  int code = -1;
-  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), code);
-  if (ec != std::errc() || ptr != value.data() + value.size() || code < 0 || code > 255) {
-    return Status::Error(name + ": invalid exit code '" + std::string(value) +
-                         "' (expected 0..255)");
-  }
-  return code;
-}
 
 Status Prefixed(const std::string& name, const Status& s) {
   return Status::Error(name + ": " + s.message());
 }
 
+StatusOr<int> ParseExitCode(const std::string& name, std::string_view value) {
+  StatusOr<int> code = ParseIntValue(value, 0, 255);
+  if (!code.ok()) {
+    return Status::Error(name + ": invalid exit code " + Quoted(value) + " (expected 0..255)");
+  }
+  return code;
+}
+
 // Applies the environment, before flags so that flags win.
 Status ApplyEnvironment(const EnvLookup& env, CliOptions* out) {
   if (const char* v = env("VIGIL_PGROUP")) {
-    auto b = ParseBool("VIGIL_PGROUP", v);
-    if (!b.ok()) return b.status();
+    auto b = ParseBoolValue(v);
+    if (!b.ok()) return Prefixed("VIGIL_PGROUP", b.status());
     out->single.signal_process_group = *b;
   }
   if (const char* v = env("VIGIL_KILL_GRACE")) {

@@ -12,7 +12,7 @@
 #include "agent/base/duration.h"
 #include "agent/base/quote.h"
 #include "agent/config/gnu_getopt.h"
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 
 namespace vigil {
 namespace {

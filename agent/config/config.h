@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "agent/base/clock.h"
-#include "agent/init/exit_status.h"
-#include "agent/init/signal_rewrite.h"
 #include "agent/log/log.h"
+#include "agent/signal/exit_status.h"
+#include "agent/signal/rewrite.h"
 
 namespace vigil {
 

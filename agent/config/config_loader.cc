@@ -12,6 +12,7 @@
 #include "agent/base/unique_fd.h"
 #include "agent/config/agent_options.h"
 #include "agent/config/pool_options.h"
+#include "agent/signal/signals.h"
 #include "agent/sys/socket_address.h"
 #include "agent/sys/user_db.h"
 
@@ -209,7 +210,7 @@ StatusOr<Config> LoadConfig(const CliOptions& cli, const EnvLookup& env, const F
     }
   }
   // -r rules from the command line come after each pool's own.
-  for (int signo = 1; signo <= 64; ++signo) {
+  for (int signo = 1; signo <= kMaxSignal; ++signo) {
     const int to = cli.single.rewrite.Apply(signo);
     if (to == signo) continue;
     for (PoolConfig& pool : config.pools)

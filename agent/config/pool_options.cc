@@ -1,12 +1,12 @@
 #include "agent/config/pool_options.h"
 
-#include <charconv>
 #include <cmath>
 #include <cstdlib>
 
 #include "agent/base/duration.h"
 #include "agent/base/quote.h"
-#include "agent/init/signals.h"
+#include "agent/config/values.h"
+#include "agent/signal/signals.h"
 
 namespace vigil {
 namespace {
@@ -22,16 +22,18 @@ Status One(const Values& v, std::string* out) {
 Status Int(const Values& v, int min, int max, int* out) {
   std::string s;
   if (Status st = One(v, &s); !st.ok()) return st;
-  int value = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || ptr != s.data() + s.size()) {
-    return Status::Error("expected a whole number, got " + Quoted(s));
-  }
-  if (value < min || value > max) {
-    return Status::Error("must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                         ", got " + (s.size() <= 32 ? s : Quoted(s)));
-  }
-  *out = value;
+  StatusOr<int> value = ParseIntValue(s, min, max);
+  if (!value.ok()) return value.status();
+  *out = *value;
+  return Status();
+}
+
+Status Port(const Values& v, int* out) {
+  std::string s;
+  if (Status st = One(v, &s); !st.ok()) return st;
+  StatusOr<int> port = ParsePortValue(s, 1);
+  if (!port.ok()) return port.status();
+  *out = *port;
   return Status();
 }
 
@@ -64,13 +66,9 @@ Status Dur(const Values& v, Duration* out) {
 Status Bool(const Values& v, bool* out) {
   std::string s;
   if (Status st = One(v, &s); !st.ok()) return st;
-  if (s == "true" || s == "yes" || s == "on" || s == "1") {
-    *out = true;
-  } else if (s == "false" || s == "no" || s == "off" || s == "0") {
-    *out = false;
-  } else {
-    return Status::Error("expected true or false, got " + Quoted(s));
-  }
+  StatusOr<bool> b = ParseBoolValue(s);
+  if (!b.ok()) return b.status();
+  *out = *b;
   return Status();
 }
 
@@ -202,7 +200,7 @@ const std::vector<PoolOption> kOptions = {
     {"readiness.host", K::kScalar, true,
      [](PoolConfig* p, const Values& v) { return Text(v, &p->readiness.host); }},
     {"readiness.port", K::kScalar, true,
-     [](PoolConfig* p, const Values& v) { return Int(v, 1, 65535, &p->readiness.port); }},
+     [](PoolConfig* p, const Values& v) { return Port(v, &p->readiness.port); }},
     {"readiness.path", K::kScalar, true,
      [](PoolConfig* p, const Values& v) { return Text(v, &p->readiness.path); }},
     {"readiness.period", K::kScalar, true,

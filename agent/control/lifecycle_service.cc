@@ -7,7 +7,7 @@
 #include "agent/control/reactors.h"
 #include "agent/control/request_checks.h"
 #include "agent/control/utf8.h"
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 
 namespace vigil::control {
 namespace {

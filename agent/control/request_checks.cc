@@ -2,7 +2,7 @@
 
 #include "agent/control/limits.h"
 #include "agent/control/public_enums.h"
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 
 namespace vigil::control {
 namespace {

@@ -6,7 +6,7 @@
 #include "agent/log/log.h"
 
 #include "agent/base/duration.h"
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 
 namespace vigil {
 namespace {

@@ -22,8 +22,9 @@
 #include "agent/base/clock.h"
 #include "agent/base/status.h"
 #include "agent/event/scheduler.h"
-#include "agent/init/exit_status.h"
-#include "agent/init/signal_rewrite.h"
+#include "agent/signal/exit_status.h"
+#include "agent/signal/received_signal.h"
+#include "agent/signal/rewrite.h"
 #include "agent/sys/os.h"
 
 namespace vigil {
@@ -58,13 +59,6 @@ struct SingleCommandOptions {
   // (`signals_at_start`, filled in by main), not a clean slate.
   bool inherit_signal_state = false;
   ChildSignalState signals_at_start{};
-};
-
-// What the core received from its signalfd.
-struct ReceivedSignal {
-  int signo = 0;
-  pid_t sender_pid = 0;  // 0 when sent from outside our PID namespace or by the kernel.
-  int code = 0;          // si_code (SI_USER, SI_KERNEL, ...).
 };
 
 class SingleCommand {

@@ -10,13 +10,13 @@
 #include <cstring>
 
 #include "agent/base/duration.h"
-#include "agent/init/exit_label.h"
-#include "agent/init/signals.h"
 #include "agent/ipc/control_options.h"
 #include "agent/ipc/metrics_builder.h"
 #include "agent/ipc/wire_enums.h"
 #include "agent/log/log.h"
 #include "agent/log/output_channel.h"
+#include "agent/signal/exit_label.h"
+#include "agent/signal/signals.h"
 
 namespace vigil {
 namespace {

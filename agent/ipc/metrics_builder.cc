@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 
 namespace vigil {
 namespace {
@@ -169,7 +169,7 @@ void ProcessFamilies(const Supervisor& s, const CoreProcessCounts& process, Metr
   const AgentCounters& c = s.counters();
   Family signals(out, "vigil_signals_received_total", kCounter,
                  "Signals received by the core, by signal");
-  for (int n = 1; n <= 64; ++n) {
+  for (int n = 1; n <= kMaxSignal; ++n) {
     if (c.signals_received[n] > 0) {
       signals.Add({{"signal", SignalName(n)}}, static_cast<double>(c.signals_received[n]));
     }

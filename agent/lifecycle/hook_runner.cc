@@ -3,10 +3,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include "agent/init/signals.h"
 #include "agent/log/log.h"
-
-extern char** environ;
+#include "agent/signal/signals.h"
 
 namespace vigil {
 
@@ -24,18 +22,22 @@ const char* HookResultName(HookResult result) {
   return "?";
 }
 
-std::vector<std::string> HookEnvironment(const HookConfig& hook, DrainTrigger trigger) {
-  std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
-    env.emplace_back(*e);
-  env.push_back("VIGIL_HOOK=" + hook.name);
-  env.push_back(std::string("VIGIL_DRAIN_TRIGGER=") + DrainTriggerName(trigger));
-  return env;
+std::vector<std::string> HookEnvironment(const ChildEnvironment& environment,
+                                         const HookConfig& hook, DrainTrigger trigger) {
+  return environment.Build(
+      {}, {{"VIGIL_HOOK", hook.name}, {"VIGIL_DRAIN_TRIGGER", DrainTriggerName(trigger)}});
 }
 
 HookRunner::HookRunner(const std::vector<HookConfig>& hooks, const GracePlan& plan, Os& os,
-                       Scheduler& scheduler, const Clock& clock, HookCounts& counts)
-    : hooks_(hooks), plan_(plan), os_(os), clock_(clock), counts_(counts), timer_(scheduler) {}
+                       Scheduler& scheduler, const Clock& clock, HookCounts& counts,
+                       const ChildEnvironment& environment)
+    : hooks_(hooks),
+      plan_(plan),
+      os_(os),
+      environment_(environment),
+      clock_(clock),
+      counts_(counts),
+      timer_(scheduler) {}
 
 void HookRunner::Run(DrainTrigger trigger, MonoTime drain_start, std::function<void()> done) {
   trigger_ = trigger;
@@ -50,7 +52,7 @@ void HookRunner::RunNext() {
     const HookConfig& hook = hooks_[static_cast<size_t>(next_--)];
     SpawnRequest request;
     request.argv = hook.command;
-    request.env = HookEnvironment(hook, trigger_);
+    request.env = HookEnvironment(environment_, hook, trigger_);
     SpawnedChild child;
     SpawnError error;
     if (!os_.Spawn(request, &child, &error)) {

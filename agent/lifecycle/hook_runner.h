@@ -26,6 +26,7 @@
 #include "agent/event/timer.h"
 #include "agent/lifecycle/drain.h"
 #include "agent/lifecycle/grace_plan.h"
+#include "agent/sys/child_environment.h"
 #include "agent/sys/os.h"
 
 namespace vigil {
@@ -37,14 +38,17 @@ const char* HookResultName(HookResult result);
 // Hook results for metrics: (hook name, HookResult) -> count. Bounded by the configured hooks.
 using HookCounts = std::map<std::pair<std::string, int>, uint64_t>;
 
-// A stop hook's environment: Vigil's own, plus VIGIL_HOOK (its name) and VIGIL_DRAIN_TRIGGER
-// (why the drain happened). The one place it is built.
-std::vector<std::string> HookEnvironment(const HookConfig& hook, DrainTrigger trigger);
+// A stop hook's environment: the ChildEnvironment (Vigil's own, less the variables of Vigil's own
+// supervisor; a hook belongs to no pool, so no pool's env:), plus VIGIL_HOOK (its name) and
+// VIGIL_DRAIN_TRIGGER (why the drain happened). The one place it is built.
+std::vector<std::string> HookEnvironment(const ChildEnvironment& environment,
+                                         const HookConfig& hook, DrainTrigger trigger);
 
 class HookRunner {
  public:
   HookRunner(const std::vector<HookConfig>& hooks, const GracePlan& plan, Os& os,
-             Scheduler& scheduler, const Clock& clock, HookCounts& counts);
+             Scheduler& scheduler, const Clock& clock, HookCounts& counts,
+             const ChildEnvironment& environment);
 
   // Runs every hook for a drain started at `drain_start` by `trigger`; `done` when all ended.
   void Run(DrainTrigger trigger, MonoTime drain_start, std::function<void()> done);
@@ -58,6 +62,7 @@ class HookRunner {
   const std::vector<HookConfig>& hooks_;
   GracePlan plan_;
   Os& os_;
+  const ChildEnvironment& environment_;
   const Clock& clock_;
   HookCounts& counts_;
   Timer timer_;

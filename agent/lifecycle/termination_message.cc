@@ -8,6 +8,7 @@
 
 #include "agent/base/duration.h"
 #include "agent/base/unique_fd.h"
+#include "agent/signal/signals.h"
 
 namespace vigil {
 namespace {

@@ -1,6 +1,6 @@
 #include "agent/supervisor/exit_reason.h"
 
-#include "agent/init/exit_label.h"
+#include "agent/signal/exit_label.h"
 
 namespace vigil {
 

@@ -47,7 +47,7 @@ struct ExitRecord {
   bool failure = false;       // counts toward backoff and the crash-loop verdict
 };
 
-// "exited(1)", "stop_timeout_killed(SIGKILL)": the record's ExitLabel (agent/init/exit_label.h),
+// "exited(1)", "stop_timeout_killed(SIGKILL)": the record's ExitLabel (agent/signal/exit_label.h),
 // the one text of an exit in logs, the termination message and vigilctl.
 std::string ExitLabel(const ExitRecord& record);
 

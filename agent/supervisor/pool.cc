@@ -5,9 +5,9 @@
 #include <algorithm>
 
 #include "agent/base/duration.h"
-#include "agent/init/exit_label.h"
-#include "agent/init/signals.h"
 #include "agent/log/log.h"
+#include "agent/signal/exit_label.h"
+#include "agent/signal/signals.h"
 
 namespace vigil {
 
@@ -16,6 +16,7 @@ Pool::Pool(const PoolConfig& config, PoolServices services, PoolObserver& observ
       services_(std::move(services)),
       observer_(observer),
       prober_(config_, services_.os, services_.scheduler, services_.watcher, services_.clock,
+              services_.child_environment(),
               [this](int slot, bool success) {
                 Execute(slot, worker_at(slot).ProbeResult(success, Now()));
                 CheckIdle();
@@ -180,16 +181,15 @@ void Pool::OnExited(int slot, const ExitRecord& r) {
   const Worker& worker = worker_at(slot);
   const log::Level level = r.graceful ? log::Level::kInfo : log::Level::kWarn;
   const ExitDetail detail = DetailOfExit(r.code, r.signal);
-  log::Event(
-      level, "worker_exited", "worker exited",
-      {{"pool", config_.name},
-       {"slot", slot},
-       {"pid", run_of(slot).last_pid},
-       {"reason", ExitReasonName(r.reason)},
-       detail.by_signal ? log::Field("signal", detail.signal_name)
-                        : log::Field("code", detail.code),
-       {"before_ready", r.before_ready},
-       {"restarts", worker.restarts()}});
+  log::Event(level, "worker_exited", "worker exited",
+             {{"pool", config_.name},
+              {"slot", slot},
+              {"pid", run_of(slot).last_pid},
+              {"reason", ExitReasonName(r.reason)},
+              detail.by_signal ? log::Field("signal", detail.signal_name)
+                               : log::Field("code", detail.code),
+              {"before_ready", r.before_ready},
+              {"restarts", worker.restarts()}});
   observer_.OnWorkerExited(*this, slot, r);
   Slot& s = slots_[static_cast<size_t>(slot)];
   if (s.revive && s.worker->state() == WorkerState::kExited) {

@@ -1,7 +1,8 @@
 // Pool: the worker slots of one configured pool, and the executor of their state machines.
 //
 // A Pool turns each Worker's actions into effects: it spawns processes (each in its own process
-// group, with VIGIL_POOL, VIGIL_WORKER, NOTIFY_SOCKET and WATCHDOG_USEC), opens one notify
+// group, in the ChildEnvironment with the pool's env:, VIGIL_POOL, VIGIL_WORKER, NOTIFY_SOCKET
+// and WATCHDOG_USEC), opens one notify
 // socket per run and checks every datagram's sender (notify_auth.h), follows MAINPID= handovers,
 // arms and cancels timers, signals process groups, reaps what belongs to it, replaces live
 // workers a batch at a time (rolling restarts and recycling: rolling_queue.h), and reports upward
@@ -17,8 +18,9 @@
 // Files: pool.cc (slots, the actions of the state machine, scaling, readiness), pool_run.cc
 // (spawning, signalling and reaping a run), pool_notify.cc (datagrams and MAINPID=).
 // Everything it touches is behind an interface (Os, Scheduler, FdWatcher, NotifyTransport,
-// Clock, Random), so it runs against fakes in unit tests and against Linux in the binary.
-// Single-threaded: every method is called from the core loop.
+// Clock, Random, and the ChildEnvironment and UserDb of PoolServices), so it runs against fakes in
+// unit tests and against Linux in the binary. Single-threaded: every method is called from the core
+// loop.
 #pragma once
 
 #include <sys/types.h>
@@ -48,6 +50,7 @@
 #include "agent/supervisor/prober.h"
 #include "agent/supervisor/rolling_queue.h"
 #include "agent/supervisor/worker.h"
+#include "agent/sys/child_environment.h"
 #include "agent/sys/os.h"
 #include "agent/sys/user_db.h"
 
@@ -91,6 +94,13 @@ struct PoolServices {
   bool drop_privileges = false;   // Vigil runs as root: user/group apply
   OomWatch* oom = nullptr;        // classifies SIGKILLs as oom_killed; none: never
   const UserDb* users = nullptr;  // for user/group; none: /etc/passwd and /etc/group
+  // What workers, exec probes and stop hooks are given (child_environment.h); none: an empty
+  // inherited environment (tests), never Vigil's own.
+  const ChildEnvironment* environment = nullptr;
+  const ChildEnvironment& child_environment() const {
+    static const ChildEnvironment kNone;
+    return environment != nullptr ? *environment : kNone;
+  }
 };
 
 // What a pool counts, for metrics (docs/metrics.md) and tests. Owned by the core, so the counts

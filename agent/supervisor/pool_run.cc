@@ -6,24 +6,12 @@
 
 #include <charconv>
 
-#include "agent/init/signals.h"
 #include "agent/log/log.h"
+#include "agent/signal/signals.h"
 #include "agent/supervisor/pool.h"
-
-extern char** environ;
 
 namespace vigil {
 namespace {
-
-// Variables a worker must not inherit from whoever started Vigil: they would describe Vigil's
-// own supervisor, not the worker's.
-bool IsSupervisorVariable(std::string_view entry) {
-  for (std::string_view prefix : {"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
-                                  "LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES="}) {
-    if (entry.starts_with(prefix)) return true;
-  }
-  return false;
-}
 
 bool ParseId(const std::string& text, unsigned* out) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
@@ -74,28 +62,16 @@ Status ResolveCredentials(const PoolConfig& config, const UserDb& users, SpawnRe
 }
 
 std::vector<std::string> Pool::WorkerEnvironment(int slot, const std::string& notify_socket) const {
-  std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    std::string_view entry(*e);
-    if (IsSupervisorVariable(entry)) continue;
-    const size_t eq = entry.find('=');
-    if (eq != std::string_view::npos && config_.env.count(std::string(entry.substr(0, eq)))) {
-      continue;  // Replaced by the pool's own value below.
-    }
-    env.emplace_back(entry);
-  }
-  for (const auto& [key, value] : config_.env)
-    env.push_back(key + "=" + value);
-  env.push_back("VIGIL_POOL=" + config_.name);
-  env.push_back("VIGIL_WORKER=" + std::to_string(slot));
-  env.push_back("NOTIFY_SOCKET=" + notify_socket);
+  std::vector<EnvVar> own = {{"VIGIL_POOL", config_.name},
+                             {"VIGIL_WORKER", std::to_string(slot)},
+                             {"NOTIFY_SOCKET", notify_socket}};
   if (config_.watchdog > Duration::zero()) {
-    env.push_back(
-        "WATCHDOG_USEC=" +
+    own.emplace_back(
+        "WATCHDOG_USEC",
         std::to_string(
             std::chrono::duration_cast<std::chrono::microseconds>(config_.watchdog).count()));
   }
-  return env;
+  return services_.child_environment().Build(config_.env, own);
 }
 
 void Pool::Spawn(int slot) {

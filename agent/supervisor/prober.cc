@@ -14,17 +14,16 @@
 #include "agent/log/log.h"
 #include "agent/sys/socket_address.h"
 
-extern char** environ;
-
 namespace vigil {
 
 Prober::Prober(const PoolConfig& config, Os& os, Scheduler& scheduler, FdWatcher& watcher,
-               const Clock& clock, ResultCallback on_result)
+               const Clock& clock, const ChildEnvironment& environment, ResultCallback on_result)
     : config_(config),
       os_(os),
       scheduler_(scheduler),
       watcher_(watcher),
       clock_(clock),
+      environment_(environment),
       on_result_(std::move(on_result)) {}
 
 Prober::~Prober() {
@@ -83,13 +82,10 @@ void Prober::LaunchExec(int slot) {
   Probe& p = at(slot);
   SpawnRequest request;
   request.argv = config_.readiness.command;
-  std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
-    env.emplace_back(*e);
-  env.push_back("VIGIL_POOL=" + config_.name);
-  env.push_back("VIGIL_WORKER=" + std::to_string(slot));
-  env.push_back("VIGIL_WORKER_PID=" + std::to_string(p.worker_pid));
-  request.env = std::move(env);
+  request.env =
+      environment_.Build(config_.env, {{"VIGIL_POOL", config_.name},
+                                       {"VIGIL_WORKER", std::to_string(slot)},
+                                       {"VIGIL_WORKER_PID", std::to_string(p.worker_pid)}});
   UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
   request.stdout_fd = null.get();
   request.stderr_fd = null.get();
@@ -121,19 +117,19 @@ void Prober::LaunchConnect(int slot) {
     Complete(slot, false);
     return;
   }
-  p.socket.Reset(::socket(address->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!p.socket) {
-    log::Warn("pool {}: readiness probe socket: {}", config_.name, std::strerror(errno));
+  ConnectState state = ConnectState::kFailed;
+  StatusOr<UniqueFd> socket = os_.StartConnect(*address, &state);
+  if (!socket.ok()) {
+    log::Warn("pool {}: readiness probe socket: {}", config_.name, socket.status().message());
     Complete(slot, false);
     return;
   }
-  int rc = ::connect(p.socket.get(), reinterpret_cast<const sockaddr*>(&address->storage),
-                     address->length);
-  if (rc == 0) {
+  p.socket = std::move(*socket);
+  if (state == ConnectState::kConnected) {
     OnConnected(slot);
     return;
   }
-  if (errno != EINPROGRESS) {
+  if (state == ConnectState::kFailed) {
     Complete(slot, false);
     return;
   }
@@ -151,9 +147,7 @@ void Prober::OnConnected(int slot) {
     watcher_.Unwatch(p.socket.get());
     p.watching = false;
   }
-  int error = 0;
-  socklen_t len = sizeof error;
-  if (::getsockopt(p.socket.get(), SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) {
+  if (!os_.ConnectError(p.socket.get()).ok()) {
     Complete(slot, false);
     return;
   }

@@ -4,9 +4,11 @@
 // `readiness.timeout`; each result goes to the callback (the Worker counts failures against
 // `failure_threshold`). Probes never block the loop:
 //   exec  the command, run in its own process group (stdout/stderr to /dev/null), exit 0 = pass;
-//         on timeout its group is SIGKILLed. Its environment adds VIGIL_POOL, VIGIL_WORKER and
+//         on timeout its group is SIGKILLed. Its environment is a worker's (child_environment.h:
+//         the pool's env:, no NOTIFY_SOCKET or WATCHDOG_*) with VIGIL_POOL, VIGIL_WORKER and
 //         VIGIL_WORKER_PID.
-//   tcp   a non-blocking connect() to host:port; connected = pass.
+//   tcp   a non-blocking connect() to host:port (through Os::StartConnect, so that unit tests
+//         play the server); connected = pass.
 //   http  connect, "GET path HTTP/1.0", a status of 200-399 = pass (as the kubelet's httpGet).
 // Timers are Timer handles: none outlives the Prober. Single-threaded.
 #pragma once
@@ -22,6 +24,7 @@
 #include "agent/event/fd_watcher.h"
 #include "agent/event/scheduler.h"
 #include "agent/event/timer.h"
+#include "agent/sys/child_environment.h"
 #include "agent/sys/os.h"
 
 namespace vigil {
@@ -31,7 +34,7 @@ class Prober {
   using ResultCallback = std::function<void(int slot, bool success)>;
 
   Prober(const PoolConfig& config, Os& os, Scheduler& scheduler, FdWatcher& watcher,
-         const Clock& clock, ResultCallback on_result);
+         const Clock& clock, const ChildEnvironment& environment, ResultCallback on_result);
   ~Prober();
   Prober(const Prober&) = delete;
   Prober& operator=(const Prober&) = delete;
@@ -69,6 +72,7 @@ class Prober {
   Scheduler& scheduler_;
   FdWatcher& watcher_;
   const Clock& clock_;
+  const ChildEnvironment& environment_;
   ResultCallback on_result_;
   std::vector<Probe> probes_;
 };

@@ -4,8 +4,8 @@
 #include <sys/wait.h>
 
 #include "agent/base/duration.h"
-#include "agent/init/signals.h"
 #include "agent/log/log.h"
+#include "agent/signal/signals.h"
 #include "agent/supervisor/fd_budget.h"
 
 namespace vigil {
@@ -53,7 +53,7 @@ Supervisor::Supervisor(const Config& config, PoolServices services)
       propagation_timer_(services_.scheduler),
       deadline_timer_(services_.scheduler),
       hooks_(config_.hooks, drain_.plan(), services_.os, services_.scheduler, services_.clock,
-             counters_.hooks),
+             counters_.hooks, services_.child_environment()),
       oom_watch_(services_.os) {
   if (services_.oom == nullptr) services_.oom = &oom_watch_;
 }
@@ -87,7 +87,7 @@ void Supervisor::Start() {
 }
 
 void Supervisor::OnSignal(const ReceivedSignal& signal) {
-  if (signal.signo >= 1 && signal.signo <= 64) ++counters_.signals_received[signal.signo];
+  if (signal.signo >= 1 && signal.signo <= kMaxSignal) ++counters_.signals_received[signal.signo];
   if (signal.signo == SIGCHLD) {
     OnChildEvent();
     return;

@@ -32,9 +32,10 @@
 #include "agent/base/status.h"
 #include "agent/config/config.h"
 #include "agent/event/timer.h"
-#include "agent/init/single_command.h"
 #include "agent/lifecycle/drain.h"
 #include "agent/lifecycle/hook_runner.h"
+#include "agent/signal/received_signal.h"
+#include "agent/signal/signals.h"
 #include "agent/supervisor/pool.h"
 
 namespace vigil {
@@ -52,9 +53,9 @@ const char* AgentPhaseName(AgentPhase phase);
 // Owned by the core, so the counts survive restarts of vigil-control. Bounded label sets.
 
 struct AgentCounters {
-  uint64_t signals_received[65] = {};  // by signal number, 1..64 (SIGCHLD included)
-  uint64_t reaped = 0;                 // every process reaped: workers, probes, hooks, orphans
-  uint64_t orphans_reaped = 0;         // reaped processes that were no child of Vigil's
+  uint64_t signals_received[kMaxSignal + 1] = {};  // by signal number, 1..kMaxSignal (SIGCHLD too)
+  uint64_t reaped = 0;          // every process reaped: workers, probes, hooks, orphans
+  uint64_t orphans_reaped = 0;  // reaped processes that were no child of Vigil's
   uint64_t drains_by_trigger[kDrainTriggerCount] = {};  // drains started, by what started them
   Histogram drain_seconds{DrainBuckets()};              // drain start to complete
   Histogram prestop_hold_seconds{DrainBuckets()};       // preStop/API drain request to complete

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -97,6 +98,28 @@ StatusOr<UniqueFd> LinuxOs::OpenPidfd(pid_t pid) {
 
 ProcessFacts LinuxOs::InspectPidfd(int pidfd) {
   return vigil::InspectPidfd(pidfd);
+}
+
+StatusOr<UniqueFd> LinuxOs::StartConnect(const SocketAddress& address, ConnectState* state) {
+  UniqueFd fd(::socket(address.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return Status::FromErrno("socket", errno);
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) ==
+      0) {
+    *state = ConnectState::kConnected;
+  } else {
+    *state = errno == EINPROGRESS ? ConnectState::kInProgress : ConnectState::kFailed;
+  }
+  return fd;
+}
+
+Status LinuxOs::ConnectError(int fd) {
+  int error = 0;
+  socklen_t len = sizeof error;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) {
+    return Status::FromErrno("getsockopt(SO_ERROR)", errno);
+  }
+  if (error != 0) return Status::FromErrno("connect", error);
+  return Status();
 }
 
 bool LinuxOs::IsForegroundOfTerminal(int fd) {

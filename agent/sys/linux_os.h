@@ -21,6 +21,8 @@ class LinuxOs final : public Os {
   StatusOr<UniqueFd> OpenPidfd(pid_t pid) override;
   ProcessFacts InspectPidfd(int pidfd) override;
   std::optional<uint64_t> OomKillCount() override;
+  StatusOr<UniqueFd> StartConnect(const SocketAddress& address, ConnectState* state) override;
+  Status ConnectError(int fd) override;
   bool IsForegroundOfTerminal(int fd) override;
   Status SetForegroundGroup(int tty_fd, pid_t pgid) override;
   Status StopSelf() override;

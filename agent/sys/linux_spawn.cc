@@ -1,8 +1,10 @@
 // LinuxOs::Spawn: fork + exec with a close-on-exec pipe that reports exec failures.
 //
 // Why fork and not posix_spawn: the child needs steps posix_spawn cannot express portably on
-// Debian 12's glibc (and pools will add more: credentials, notify sockets), and the parent must
-// learn the exec errno to exit 126/127 like a shell. The core is single-threaded, so fork is safe.
+// Debian 12's glibc (a new session and its controlling terminal, the terminal's foreground
+// group, credentials with supplementary groups, a working directory, fd 3 for the control
+// plane, every other descriptor closed), and the parent must learn the exec errno to exit
+// 126/127 like a shell. The core is single-threaded, so fork is safe.
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>

@@ -17,6 +17,7 @@
 
 #include "agent/base/status.h"
 #include "agent/base/unique_fd.h"
+#include "agent/sys/socket_address.h"
 
 namespace vigil {
 
@@ -82,6 +83,13 @@ struct ProcessFacts {
   uint64_t identity = 0;
 };
 
+// Where a connection StartConnect began stands.
+enum class ConnectState {
+  kConnected,   // established at once
+  kInProgress,  // wait until the socket is writable, then ask ConnectError
+  kFailed,      // refused (or unreachable) at once
+};
+
 struct WaitResult {
   enum class Kind {
     kReaped,      // pid changed state; status as from waitpid().
@@ -130,6 +138,13 @@ class Os {
   // How many processes the OOM killer has killed in Vigil's memory cgroup (oom_counter.h), or
   // nullopt when the counter cannot be read.
   virtual std::optional<uint64_t> OomKillCount() = 0;
+
+  // A readiness probe's connection: a non-blocking, close-on-exec stream socket connecting to
+  // `address`, and where the connect stands in `*state`. An error only when no socket could be
+  // made (out of descriptors); a refused connect is a socket with kFailed.
+  virtual StatusOr<UniqueFd> StartConnect(const SocketAddress& address, ConnectState* state) = 0;
+  // The outcome of a connect that was in progress on `fd` (SO_ERROR): ok once established.
+  virtual Status ConnectError(int fd) = 0;
 
   // Terminal job control.
   virtual bool IsForegroundOfTerminal(int fd) = 0;  // isatty(fd) && tcgetpgrp(fd) == our pgrp

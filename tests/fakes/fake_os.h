@@ -13,6 +13,7 @@
 
 #include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -28,7 +29,7 @@
 
 #include "agent/base/status.h"
 #include "agent/base/unique_fd.h"
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 #include "agent/sys/os.h"
 
 namespace vigil::testing {
@@ -81,6 +82,14 @@ class FakeOs final : public Os {
   // When > 0, unscripted spawns succeed as this pid, which then grows by one per spawn (for
   // code that starts many processes); when 0, they all succeed as pid 100.
   pid_t next_unscripted_pid = 0;
+
+  // ---- Connections (readiness probes): each StartConnect gets one end of a socketpair, with
+  // `connect_state`; the other end is kept in `connect_peer` for the test to play the server.
+  ConnectState connect_state = ConnectState::kFailed;  // refused unless a test says otherwise
+  Status connect_error;         // what ConnectError reports for a connect in progress
+  Status connect_socket_error;  // when set, StartConnect cannot make a socket
+  std::vector<SocketAddress> connect_addresses;  // every StartConnect's address, in order
+  UniqueFd connect_peer;
 
   // ---- Spawn script: outcomes are consumed in order; unscripted spawns succeed (as pid 100, or
   // as next_unscripted_pid when set) ----
@@ -257,6 +266,22 @@ class FakeOs final : public Os {
     auto it = pidfd_pids_.find(pidfd);
     if (it == pidfd_pids_.end()) return ProcessFacts{};
     return FactsOf(it->second);
+  }
+
+  StatusOr<UniqueFd> StartConnect(const SocketAddress& address, ConnectState* state) override {
+    connect_addresses.push_back(address);
+    if (!connect_socket_error.ok()) return connect_socket_error;
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+      return Status::FromErrno("socketpair", errno);
+    }
+    connect_peer.Reset(fds[1]);
+    *state = connect_state;
+    return UniqueFd(fds[0]);
+  }
+  Status ConnectError(int fd) override {
+    (void)fd;
+    return connect_error;
   }
 
   bool IsForegroundOfTerminal(int fd) override {

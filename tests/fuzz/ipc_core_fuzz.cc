@@ -81,6 +81,10 @@ class PassingOs final : public Os {
   StatusOr<UniqueFd> OpenPidfd(pid_t pid) override { return fake.OpenPidfd(pid); }
   ProcessFacts InspectPidfd(int pidfd) override { return fake.InspectPidfd(pidfd); }
   std::optional<uint64_t> OomKillCount() override { return fake.OomKillCount(); }
+  StatusOr<UniqueFd> StartConnect(const SocketAddress& address, ConnectState* state) override {
+    return fake.StartConnect(address, state);
+  }
+  Status ConnectError(int fd) override { return fake.ConnectError(fd); }
   bool IsForegroundOfTerminal(int fd) override { return fake.IsForegroundOfTerminal(fd); }
   Status SetForegroundGroup(int tty_fd, pid_t pgid) override {
     return fake.SetForegroundGroup(tty_fd, pgid);

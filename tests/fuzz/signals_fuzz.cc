@@ -1,5 +1,5 @@
-// Fuzz target: signal names and numbers (agent/init/signals.h) and `--rewrite FROM:TO` rules
-// (agent/init/signal_rewrite.h), as given by flags, VIGIL_* variables and the config file.
+// Fuzz target: signal names and numbers (agent/signal/signals.h) and `--rewrite FROM:TO` rules
+// (agent/signal/rewrite.h), as given by flags, VIGIL_* variables and the config file.
 //
 // Invariants: a signal accepted is 1..SIGRTMAX (0 only where allowed: a rewrite's TO); names
 // are case-insensitive, with or without SIG; a signal's name and its number parse back to it; a
@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "agent/init/signal_rewrite.h"
-#include "agent/init/signals.h"
+#include "agent/signal/rewrite.h"
+#include "agent/signal/signals.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace vigil {

@@ -365,7 +365,7 @@ TEST_F(CliTest, EnvPgroup) {
     env_["VIGIL_PGROUP"] = yes;
     EXPECT_TRUE(Ok({"cmd"}).single.signal_process_group) << yes;
   }
-  for (const char* no : {"0", "false", "no", "off", ""}) {
+  for (const char* no : {"0", "false", "no", "off"}) {
     env_["VIGIL_PGROUP"] = no;
     EXPECT_FALSE(Ok({"cmd"}).single.signal_process_group) << no;
   }

@@ -603,6 +603,18 @@ TEST_F(ConfigLoaderTest, ABadValueFromTheEnvironmentOrAFlagNamesIt) {
   EXPECT_THAT(FileError(kTwoPools), StartsWith("VIGIL_BACKOFF_JITTER: must be between"));
 }
 
+// Every boolean variable reads an empty value the same way: an error naming it (VIGIL_PGROUP=
+// was once "false" while VIGIL_CONTROL= was an error: config/values.h).
+TEST_F(ConfigLoaderTest, AnEmptyBooleanVariableIsAnErrorNamingItWhicheverOptionItSets) {
+  const std::string expected = ": expected true or false (yes/no, on/off, 1/0), got ''";
+  env_ = {{"VIGIL_PGROUP", ""}};
+  EXPECT_EQ(LoadError({"cmd"}), "VIGIL_PGROUP" + expected);
+  for (const char* name : {"VIGIL_CONTROL", "VIGIL_HTTP_DRAIN", "VIGIL_LOG_PREFIX"}) {
+    env_ = {{name, ""}};
+    EXPECT_EQ(FileError(kTwoPools), name + expected) << name;
+  }
+}
+
 TEST_F(ConfigLoaderTest, OnPoolFailureFromFileEnvironmentAndFlag) {
   const std::string yaml = "on_pool_failure: keep\n" + PoolYaml();
   EXPECT_EQ(FileOk(yaml).on_pool_failure, PoolFailureAction::kKeepOthers);

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/fake_os.h"
 #include "tests/fakes/fake_scheduler.h"

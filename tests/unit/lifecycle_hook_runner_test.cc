@@ -24,6 +24,7 @@ using namespace std::chrono_literals;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::vigil::testing::FakeClock;
 using ::vigil::testing::FakeOs;
 using ::vigil::testing::FakeScheduler;
@@ -37,8 +38,8 @@ class HookRunnerTest : public ::testing::Test {
 
   HookRunner& runner() {
     if (!runner_) {
-      runner_ =
-          std::make_unique<HookRunner>(hooks_, GracePlan(drain_), os_, scheduler_, clock_, counts_);
+      runner_ = std::make_unique<HookRunner>(hooks_, GracePlan(drain_), os_, scheduler_, clock_,
+                                             counts_, environment_);
     }
     return *runner_;
   }
@@ -61,6 +62,8 @@ class HookRunnerTest : public ::testing::Test {
   FakeClock clock_;
   FakeScheduler scheduler_{clock_};
   HookCounts counts_;
+  // What Vigil inherited: a hook gets it without the variables of Vigil's own supervisor.
+  ChildEnvironment environment_{{"PATH=/bin", "NOTIFY_SOCKET=/run/outer", "WATCHDOG_USEC=1"}};
   int done_ = 0;
   std::unique_ptr<HookRunner> runner_;
 };
@@ -71,6 +74,9 @@ TEST_F(HookRunnerTest, HooksRunLastRegisteredFirstEachOnceThePreviousEnded) {
   const auto& env = *os_.spawn_requests[0].env;
   EXPECT_THAT(env, Contains("VIGIL_HOOK=second"));
   EXPECT_THAT(env, Contains("VIGIL_DRAIN_TRIGGER=prestop"));
+  EXPECT_THAT(env, Contains("PATH=/bin"));
+  EXPECT_THAT(env, Not(Contains(::testing::StartsWith("NOTIFY_SOCKET="))));
+  EXPECT_THAT(env, Not(Contains(::testing::StartsWith("WATCHDOG_USEC="))));
   EXPECT_TRUE(runner().running());
   EXPECT_FALSE(runner().OnProcessExited(999, W_EXITCODE(0, 0)));  // Not a hook's pid.
   EXPECT_TRUE(runner().OnProcessExited(300, W_EXITCODE(0, 0)));

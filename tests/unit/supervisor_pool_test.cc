@@ -35,6 +35,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Not;
+using ::testing::UnorderedElementsAre;
 using ::vigil::testing::ExpectStateCountsMatchWorkers;
 using ::vigil::testing::FakeClock;
 using ::vigil::testing::FakeFdWatcher;
@@ -52,28 +53,6 @@ constexpr int ExitedWith(int code) {
 constexpr int KilledBy(int signo) {
   return W_EXITCODE(0, signo);
 }
-
-// Sets an environment variable of this process for one test (workers inherit Vigil's).
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = ::getenv(name)) old_ = old;
-    ::setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 // The entries of `key` in a spawn request's environment ("KEY=value" each).
 std::vector<std::string> EnvEntries(const SpawnRequest& request, const std::string& key) {
@@ -133,7 +112,9 @@ class PoolTest : public ::testing::Test {
   }
 
   PoolServices Services() {
-    return PoolServices{os_, scheduler_, watcher_, notify_, clock_, random_, false};
+    PoolServices services{os_, scheduler_, watcher_, notify_, clock_, random_, false};
+    services.environment = &environment_;
+    return services;
   }
   // Creates the pool from config_ as it is now and starts it. Like Reap() and Send(), one event
   // of the loop: the reports the pool posted (failed, stop_pod, idle) run before it returns.
@@ -185,6 +166,7 @@ class PoolTest : public ::testing::Test {
   FakeFdWatcher watcher_;
   FakeNotifyTransport notify_{&os_};
   FakeRandom random_;
+  ChildEnvironment environment_;  // Vigil's environment, as children inherit it
   RecordingObserver observer_;
   std::unique_ptr<Pool> pool_;
 };
@@ -198,9 +180,8 @@ TEST_F(PoolTest, StartSpawnsEveryReplicaWithItsIdentityAndItsOwnNotifySocket) {
   config_.replicas = 3;
   config_.watchdog = 10s;
   config_.env = {{"APP_MODE", "prod"}};
-  ScopedEnv inherited("VIGIL_TEST_INHERITED", "yes");
-  ScopedEnv outer_notify("NOTIFY_SOCKET", "/run/systemd/notify");
-  ScopedEnv outer_watchdog("WATCHDOG_USEC", "999");
+  environment_ = ChildEnvironment(
+      {"VIGIL_TEST_INHERITED=yes", "NOTIFY_SOCKET=/run/systemd/notify", "WATCHDOG_USEC=999"});
   StartPool();
 
   ASSERT_EQ(os_.spawn_requests.size(), 3u);
@@ -225,9 +206,7 @@ TEST_F(PoolTest, StartSpawnsEveryReplicaWithItsIdentityAndItsOwnNotifySocket) {
 }
 
 TEST_F(PoolTest, WithoutAWatchdogWorkersGetNoWatchdogUsecAndNoInheritedOne) {
-  ScopedEnv outer_notify("NOTIFY_SOCKET", "@outer");
-  ScopedEnv outer_watchdog("WATCHDOG_USEC", "999");
-  ScopedEnv outer_pid("WATCHDOG_PID", "1");
+  environment_ = ChildEnvironment({"NOTIFY_SOCKET=@outer", "WATCHDOG_USEC=999", "WATCHDOG_PID=1"});
   StartPool();
   ASSERT_EQ(os_.spawn_requests.size(), 1u);
   const SpawnRequest& r = os_.spawn_requests[0];
@@ -238,7 +217,7 @@ TEST_F(PoolTest, WithoutAWatchdogWorkersGetNoWatchdogUsecAndNoInheritedOne) {
 
 TEST_F(PoolTest, ThePoolsEnvReplacesAnInheritedVariableOfTheSameName) {
   config_.env = {{"LANG", "C.UTF-8"}};
-  ScopedEnv outer("LANG", "fr_FR.UTF-8");
+  environment_ = ChildEnvironment({"LANG=fr_FR.UTF-8"});
   StartPool();
   EXPECT_THAT(EnvEntries(os_.spawn_requests[0], "LANG"), ElementsAre("LANG=C.UTF-8"));
 }
@@ -798,6 +777,24 @@ TEST_F(PoolTest, APoolWhoseWorkersAllEndedForGoodIsIdle) {
 // ---------------------------------------------------------------------------------------------
 // Readiness probes (exec): the probe's process is the pool's, never mistaken for a worker
 // ---------------------------------------------------------------------------------------------
+
+// A probe's environment is its worker's (the pool's env:, no outer supervisor variables), with
+// the probe's own variables: before issue 11 it was Vigil's environ, unfiltered.
+TEST_F(PoolTest, AnExecProbeGetsThePoolsEnvAndNeverTheOuterSupervisorsVariables) {
+  config_.readiness.mode = ReadinessMode::kExec;
+  config_.readiness.command = {"check"};
+  config_.env = {{"APP_MODE", "prod"}, {"LANG", "C.UTF-8"}};
+  environment_ = ChildEnvironment(
+      {"NOTIFY_SOCKET=/run/outer", "WATCHDOG_USEC=1", "LISTEN_FDS=2", "KEEP=1", "LANG=fr_FR"});
+  StartPool();
+  scheduler_.AdvanceBy(100ms);
+  ASSERT_EQ(os_.spawn_requests.size(), 2u);
+  const SpawnRequest& probe = os_.spawn_requests[1];
+  ASSERT_TRUE(probe.env.has_value());
+  EXPECT_THAT(*probe.env,
+              UnorderedElementsAre("KEEP=1", "LANG=C.UTF-8", "APP_MODE=prod", "VIGIL_POOL=web",
+                                   "VIGIL_WORKER=0", "VIGIL_WORKER_PID=100"));
+}
 
 TEST_F(PoolTest, AnExecProbeThatPassesMakesTheWorkerReady) {
   config_.readiness.mode = ReadinessMode::kExec;

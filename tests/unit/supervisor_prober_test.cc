@@ -1,9 +1,12 @@
 // Prober's tcp and http probes (agent/supervisor/prober.h) against real listening sockets on
-// the loopback, with the loop played by FakeFdWatcher (fired when poll() says the socket is
+// the loopback, through the real Os (LinuxOs: its StartConnect is what the binary uses; the
+// socketpair-backed FakeOs is supervisor_prober_connect_test.cc's), with the loop played by
+// FakeFdWatcher (fired when poll() says the socket is
 // ready) and time by FakeScheduler: pass, refusal, status codes, a response that arrives in
 // pieces, one that stops half-way, one that never comes (the probe's timeout), and Stop() in
 // the middle of a probe.
 #include "agent/supervisor/prober.h"
+#include "agent/sys/linux_os.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,7 +24,6 @@
 
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/fake_fd_watcher.h"
-#include "tests/fakes/fake_os.h"
 #include "tests/fakes/fake_scheduler.h"
 
 namespace vigil {
@@ -32,7 +34,6 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::vigil::testing::FakeClock;
 using ::vigil::testing::FakeFdWatcher;
-using ::vigil::testing::FakeOs;
 using ::vigil::testing::FakeScheduler;
 
 constexpr int kPollMs = 5000;  // Generous: the machine may be loaded.
@@ -95,7 +96,7 @@ class ProberTest : public ::testing::Test {
   void Make(ReadinessMode mode, int port) {
     config_.readiness.mode = mode;
     config_.readiness.port = port;
-    prober_ = std::make_unique<Prober>(config_, os_, scheduler_, watcher_, clock_,
+    prober_ = std::make_unique<Prober>(config_, os_, scheduler_, watcher_, clock_, environment_,
                                        [this](int slot, bool ok) {
                                          results_.push_back({slot, ok});
                                        });
@@ -136,7 +137,8 @@ class ProberTest : public ::testing::Test {
   }
 
   PoolConfig config_;
-  FakeOs os_;
+  LinuxOs os_;
+  ChildEnvironment environment_;
   FakeClock clock_;
   FakeScheduler scheduler_{clock_};
   FakeFdWatcher watcher_;

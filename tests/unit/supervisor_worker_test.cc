@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/init/signals.h"
 #include "agent/notify/notify_message.h"
+#include "agent/signal/signals.h"
 #include "tests/fakes/fake_random.h"
 
 namespace vigil {

@@ -1,8 +1,8 @@
-#include "agent/init/exit_label.h"
+#include "agent/signal/exit_label.h"
 
 #include <sys/wait.h>
 
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 
 namespace vigil {
 

@@ -1,4 +1,4 @@
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 
 #include <signal.h>
 

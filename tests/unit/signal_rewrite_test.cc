@@ -1,4 +1,4 @@
-#include "agent/init/signal_rewrite.h"
+#include "agent/signal/rewrite.h"
 
 #include <signal.h>
 

@@ -11,7 +11,7 @@
 
 #include "agent/base/status.h"
 #include "agent/base/unique_fd.h"
-#include "agent/init/single_command.h"
+#include "agent/signal/received_signal.h"
 #include "agent/sys/os.h"
 
 namespace vigil {

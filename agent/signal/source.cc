@@ -1,4 +1,4 @@
-#include "agent/init/signal_source.h"
+#include "agent/signal/source.h"
 
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 
 namespace vigil {
 

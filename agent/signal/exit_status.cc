@@ -1,4 +1,4 @@
-#include "agent/init/exit_status.h"
+#include "agent/signal/exit_status.h"
 
 #include <sys/wait.h>
 

@@ -1,9 +1,9 @@
-#include "agent/init/signal_rewrite.h"
+#include "agent/signal/rewrite.h"
 
 #include <string>
 
 #include "agent/base/quote.h"
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 
 namespace vigil {
 

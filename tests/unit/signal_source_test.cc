@@ -1,6 +1,6 @@
 // SignalSource and BlockCoreSignals against the real kernel. Every test restores the signal
 // mask and dispositions it changed, and leaves no signal pending.
-#include "agent/init/signal_source.h"
+#include "agent/signal/source.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -12,7 +12,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "agent/init/signals.h"
+#include "agent/signal/signals.h"
 
 namespace vigil {
 namespace {

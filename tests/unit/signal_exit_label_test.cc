@@ -1,7 +1,7 @@
-// The one text of an exit (agent/init/exit_label.h): the worker_exited line's detail field, the
+// The one text of an exit (agent/signal/exit_label.h): the worker_exited line's detail field, the
 // crash_loop verdict's last_exit, the termination message, vigilctl's LAST EXIT column and the
 // control_exited line all come from here.
-#include "agent/init/exit_label.h"
+#include "agent/signal/exit_label.h"
 
 #include <signal.h>
 #include <sys/wait.h>

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "agent/base/status.h"
+#include "agent/signal/signals.h"
 
 namespace vigil {
 
@@ -22,7 +23,6 @@ class SignalRewrite {
   int Apply(int signo) const;
 
  private:
-  static constexpr int kMaxSignal = 64;  // SIGRTMAX on Linux.
   std::array<int, kMaxSignal + 1> map_;
 };
 

@@ -13,6 +13,11 @@
 
 namespace vigil {
 
+// The highest signal number on Linux (SIGRTMAX; glibc's SIGRTMAX is a function call, not a
+// constant): arrays indexed by signal number have kMaxSignal + 1 entries, 1..kMaxSignal used.
+inline constexpr int kMaxSignal = 64;
+static_assert(kMaxSignal == _NSIG - 1, "signal numbers on this platform are not 1..64");
+
 // Returns 1..SIGRTMAX for a valid name or number. `allow_zero` admits "0" (used by rewrite
 // rules, where 0 means "drop").
 StatusOr<int> ParseSignal(std::string_view text, bool allow_zero = false);
