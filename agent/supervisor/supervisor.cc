@@ -272,8 +272,7 @@ void Supervisor::OnPoolFailed(Pool& pool) {
   // Decided before stopping anything: stopping may finish the agent on the spot.
   const bool exit_agent = config_.on_pool_failure == PoolFailureAction::kExit;
   if (exit_agent) crash_loop_exit_ = true;
-  pool.StopAll(StopCause::kDrain, /*fast=*/false,
-               SaturatingAdd(services_.clock.Now(), pool.config().stop_timeout));
+  pool.StopAll(StopCause::kDrain, /*fast=*/false, pool.StopDeadline());
   if (exit_agent) {
     Drain(DrainTrigger::kCrashLoop);
   } else {
