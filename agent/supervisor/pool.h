@@ -28,7 +28,6 @@
 #include <array>
 #include <map>
 #include <memory>
-#include <ranges>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -170,11 +169,38 @@ class Pool {
   const std::set<int>& killed_at_deadline() const { return killed_at_deadline_; }
   bool any_killed_at_deadline() const { return !killed_at_deadline_.empty(); }
   const Worker& worker(int slot) const { return *slots_[static_cast<size_t>(slot)].worker; }
-  // Every slot's Worker, in slot order (a view: `for (const auto& w : pool.workers()) w->...`).
-  auto workers() const {
-    return slots_ |
-           std::views::transform([](const Slot& s) -> const Worker* { return s.worker.get(); });
-  }
+ private:
+  struct Slot;  // One per worker, defined below.
+
+ public:
+  // Every slot's Worker, in slot order: `for (const Worker* w : pool.workers())`, `[i]`,
+  // `size()`. A hand-written view, not std::views::transform: clang 14 (the sanitizer builds)
+  // cannot compile libstdc++ 12's range adaptors.
+  class WorkerList {
+   public:
+    class Iterator {
+     public:
+      explicit Iterator(const Slot* slot) : slot_(slot) {}
+      const Worker* operator*() const { return slot_->worker.get(); }
+      Iterator& operator++() {
+        ++slot_;
+        return *this;
+      }
+      bool operator!=(const Iterator& other) const { return slot_ != other.slot_; }
+
+     private:
+      const Slot* slot_;
+    };
+    explicit WorkerList(const std::vector<Slot>& slots) : slots_(slots) {}
+    Iterator begin() const { return Iterator(slots_.data()); }
+    Iterator end() const { return Iterator(slots_.data() + slots_.size()); }
+    size_t size() const { return slots_.size(); }
+    const Worker* operator[](size_t i) const { return slots_[i].worker.get(); }
+
+   private:
+    const std::vector<Slot>& slots_;
+  };
+  WorkerList workers() const { return WorkerList(slots_); }
   const PoolCounters& counters() const { return counters_; }
 
  private:
