@@ -24,7 +24,7 @@ std::string DescribeWaitStatus(int status) {
 
 SingleCommand::SingleCommand(Os& os, Scheduler& scheduler, const Clock& clock,
                              SingleCommandOptions options)
-    : os_(os), scheduler_(scheduler), clock_(clock), options_(std::move(options)) {}
+    : os_(os), clock_(clock), options_(std::move(options)), phase_timer_(scheduler) {}
 
 Status SingleCommand::Start() {
   self_pid_ = os_.GetPid();
@@ -194,7 +194,7 @@ void SingleCommand::BeginStragglers() {
   if (options_.kill_grace <= Duration::zero()) {
     phase_ = Phase::kStragglersKill;
     SignalStragglers(SIGKILL);
-    phase_timer_ = scheduler_.RunAt(clock_.Now() + options_.kill_wait, [this] { Finish(); });
+    phase_timer_.ArmAt(clock_.Now() + options_.kill_wait, [this] { Finish(); });
     return;
   }
   phase_ = Phase::kStragglersTerm;
@@ -203,14 +203,12 @@ void SingleCommand::BeginStragglers() {
   SignalStragglers(SIGTERM);
   // A stopped process cannot act on SIGTERM until it is continued.
   SignalStragglers(SIGCONT);
-  phase_timer_ = scheduler_.RunAt(clock_.Now() + options_.kill_grace, [this] {
-    phase_timer_ = kNoTimer;
+  phase_timer_.ArmAt(clock_.Now() + options_.kill_grace, [this] {
     phase_ = Phase::kStragglersKill;
     log::Warn("processes still running {} after the main process exited: sending SIGKILL",
               FormatDuration(options_.kill_grace));
     SignalStragglers(SIGKILL);
-    phase_timer_ = scheduler_.RunAt(clock_.Now() + options_.kill_wait, [this] {
-      phase_timer_ = kNoTimer;
+    phase_timer_.ArmAt(clock_.Now() + options_.kill_wait, [this] {
       log::Warn("processes survived SIGKILL for {}: exiting anyway",
                 FormatDuration(options_.kill_wait));
       Finish();
@@ -246,8 +244,7 @@ void SingleCommand::SignalStragglers(int signo) {
 }
 
 void SingleCommand::Finish() {
-  if (phase_timer_ != kNoTimer) scheduler_.Cancel(phase_timer_);
-  phase_timer_ = kNoTimer;
+  phase_timer_.Cancel();
   phase_ = Phase::kDone;
   finished_ = true;
 }

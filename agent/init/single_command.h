@@ -22,6 +22,7 @@
 #include "agent/base/clock.h"
 #include "agent/base/status.h"
 #include "agent/event/scheduler.h"
+#include "agent/event/timer.h"
 #include "agent/signal/exit_status.h"
 #include "agent/signal/received_signal.h"
 #include "agent/signal/rewrite.h"
@@ -88,7 +89,6 @@ class SingleCommand {
   void Finish();
 
   Os& os_;
-  Scheduler& scheduler_;
   const Clock& clock_;
   SingleCommandOptions options_;
 
@@ -99,7 +99,7 @@ class SingleCommand {
   bool main_exited_ = false;
   bool tty_foreground_ = false;  // CMD was given the terminal.
   bool main_stopped_by_tty_ = false;
-  TimerId phase_timer_ = kNoTimer;
+  Timer phase_timer_;  // the stragglers' SIGKILL, then the give-up; cancelled with this object
   bool finished_ = false;
   int exit_code_ = 0;
 };
