@@ -62,6 +62,8 @@ void ControlLink::Spawn() {
   UniqueFd theirs(fds[1]);
   SpawnRequest request;
   request.argv = {binary_};  // Its options come as the first frame (ControlOptionsFor).
+  // A child like the others: never NOTIFY_SOCKET, WATCHDOG_* or LISTEN_* of Vigil's supervisor.
+  request.env = supervisor_.child_environment().Build({}, {});
   request.pass_fd = theirs.get();
   SpawnedChild child;
   SpawnError error;

@@ -112,6 +112,8 @@ class Supervisor final : public PoolObserver {
   const AgentCounters& counters() const { return counters_; }
   const Config& config() const { return config_; }
   int WorkersRunning() const;
+  // What every child Vigil starts inherits (workers, probes, hooks, vigil-control).
+  const ChildEnvironment& child_environment() const { return services_.child_environment(); }
   const std::vector<std::unique_ptr<Pool>>& pools() const { return pools_; }
 
   // PoolObserver.

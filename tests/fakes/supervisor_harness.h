@@ -56,8 +56,9 @@ class SupervisorHarness : public ::testing::Test {
 
   // Creates the supervisor for config_ as it is now and starts it.
   void Start() {
-    supervisor_ = std::make_unique<Supervisor>(
-        config_, PoolServices{os_, scheduler_, watcher_, notify_, clock_, random_, false});
+    PoolServices services{os_, scheduler_, watcher_, notify_, clock_, random_, false};
+    services.environment = &environment_;
+    supervisor_ = std::make_unique<Supervisor>(config_, std::move(services));
     supervisor_->Start();
     scheduler_.RunPosted();
   }
@@ -109,6 +110,7 @@ class SupervisorHarness : public ::testing::Test {
   }
 
   Config config_;
+  ChildEnvironment environment_;  // what Vigil inherited, as children get it (set before Start)
   FakeOs os_;
   FakeClock clock_;
   FakeScheduler scheduler_{clock_};

@@ -181,6 +181,20 @@ class ControlLinkTest : public SupervisorHarness {
   FrameDecoder decoder_;
 };
 
+// vigil-control is a child like any other: it gets the ChildEnvironment, never the variables
+// that describe Vigil's own supervisor (a NOTIFY_SOCKET it could speak for Vigil on).
+TEST_F(ControlLinkTest, VigilControlGetsTheChildEnvironmentWithoutTheOuterSupervisorsVariables) {
+  environment_ = ChildEnvironment({"PATH=/bin", "NOTIFY_SOCKET=/run/outer", "WATCHDOG_USEC=5"});
+  StartLink();
+  const SpawnRequest* control = nullptr;
+  for (const SpawnRequest& r : os_.spawn_requests) {
+    if (!r.argv.empty() && r.argv[0] == "vigil-control") control = &r;
+  }
+  ASSERT_NE(control, nullptr);
+  ASSERT_TRUE(control->env.has_value());
+  EXPECT_EQ(*control->env, std::vector<std::string>{"PATH=/bin"});
+}
+
 TEST_F(ControlLinkTest, QuickDeathsBackOffDoublingTo30s) {
   StartLink();
   EXPECT_EQ(QuickDeaths(7), (std::vector<Duration>{1s, 2s, 4s, 8s, 16s, 30s, 30s}));
