@@ -1,7 +1,8 @@
 // Prober: readiness probes of one pool's workers, for readiness modes exec, tcp and http.
 //
-// While a slot is being probed, one probe runs every `readiness.period` and must finish within
-// `readiness.timeout`; each result goes to the callback (the Worker counts failures against
+// While a slot is being probed, the first probe runs after min(`readiness.period`, 100 ms) and
+// each next one `readiness.period` after the last ended (never two at once); each must finish
+// within `readiness.timeout`; each result goes to the callback (the Worker counts failures against
 // `failure_threshold`). Probes never block the loop:
 //   exec  the command, run in its own process group (stdout/stderr to /dev/null), exit 0 = pass;
 //         on timeout its group is SIGKILLed. Its environment is a worker's (child_environment.h:
