@@ -1,16 +1,12 @@
 #include "agent/ipc/status_builder.h"
 
-#include <time.h>
-
 #include "agent/ipc/wire_enums.h"
 #include "agent/supervisor/exit_reason.h"
 
 namespace vigil {
 
 int64_t StatusBuilder::NowUnixMs() const {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+  return clock_.WallUnixMs();
 }
 
 int64_t StatusBuilder::ToUnixMs(MonoTime t) const {

@@ -21,6 +21,12 @@ class FakeClock final : public Clock {
   explicit FakeClock(MonoTime start) : now_(start) {}
 
   MonoTime Now() const override { return now_; }
+  // The wall clock moves with the monotonic one, from a fixed instant (2026-01-01T00:00:00Z).
+  static constexpr int64_t kWallStartUnixMs = 1767225600000;
+  int64_t WallUnixMs() const override {
+    return kWallStartUnixMs +
+           std::chrono::duration_cast<std::chrono::milliseconds>(now_ - kStart).count();
+  }
 
   void Advance(Duration d) {
     if (d < Duration::zero()) {
