@@ -169,6 +169,7 @@ class Pool {
   const std::set<int>& killed_at_deadline() const { return killed_at_deadline_; }
   bool any_killed_at_deadline() const { return !killed_at_deadline_.empty(); }
   const Worker& worker(int slot) const { return *slots_[static_cast<size_t>(slot)].worker; }
+
  private:
   struct Slot;  // One per worker, defined below.
 
