@@ -44,6 +44,16 @@ std::string BuildTerminationMessage(const Supervisor& supervisor, MonoTime now) 
     text += ", " + std::to_string(killed) + " straggler(s) signalled or killed at a deadline";
   }
   text += "\n";
+  // Only a drain that waited: a pool without listeners (no delay) keeps its message as it was.
+  const PropagationReport& p = supervisor.propagation();
+  const bool waited = p.reason != PropagationEnd::kNoListener ||
+                      supervisor.config().drain.min_delay > Duration::zero();
+  if (drain.started && p.ended && waited) {
+    text += "propagation " +
+            FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(p.took)) + " (" +
+            PropagationEndName(p.reason) + ", " + std::to_string(p.connections) +
+            " new connection(s) after readiness off)\n";
+  }
   for (const auto& pool : supervisor.pools()) {
     int graceful = 0;
     std::map<std::string, int> ends;

@@ -6,9 +6,11 @@
 //
 //   vigil exited 4: drain complete (trigger prestop, 29.1s), 1 straggler(s) signalled or
 //     killed at a deadline
+//   propagation 2.1s (quiet, 143 new connection(s) after readiness off)
 //   pool web: 3/3 ended gracefully: exited(0) x3
 //   pool jobs: 0/1 ended gracefully: stop_timeout_killed(SIGKILL) x1
-// (the first line is one line; cut here to fit)
+// (the first line is one line; cut here to fit; the propagation line comes when the drain waited
+// for the traffic to stop, from the log's propagation_over)
 //
 // The first line: Vigil's exit status; "drain complete" or "drain incomplete", with the drain's
 // trigger and the time from its start to the exit (a preStop or API drain waits, drained, for

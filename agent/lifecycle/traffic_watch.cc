@@ -11,8 +11,9 @@ TrafficWatch::TrafficWatch(const DrainConfig& config, Scheduler& scheduler, cons
                            TcpTable* table)
     : config_(config), clock_(clock), table_(table), timer_(scheduler) {}
 
-void TrafficWatch::Start(const std::vector<int>& ports, const std::vector<pid_t>& pids,
-                         std::function<void(PropagationEnd)> on_over) {
+std::optional<PropagationEnd> TrafficWatch::Start(const std::vector<int>& ports,
+                                                  const std::vector<pid_t>& pids,
+                                                  std::function<void(PropagationEnd)> on_over) {
   Stop();
   const MonoTime now = clock_.Now();
   on_over_ = std::move(on_over);
@@ -23,7 +24,7 @@ void TrafficWatch::Start(const std::vector<int>& ports, const std::vector<pid_t>
   watching_ = true;
   if (table_ == nullptr) {
     problem_ = "no socket table";
-    return;  // Cannot tell: the drain's propagation timer ends it.
+    return std::nullopt;  // Cannot tell: the drain's propagation timer ends it.
   }
   bool discovered = true;
   if (!pids.empty()) {
@@ -38,17 +39,22 @@ void TrafficWatch::Start(const std::vector<int>& ports, const std::vector<pid_t>
   std::sort(ports_.begin(), ports_.end());
   ports_.erase(std::unique(ports_.begin(), ports_.end()), ports_.end());
   if (ports_.empty()) {
-    if (!discovered) return;  // Cannot tell: the drain's propagation timer ends it.
+    if (!discovered) return std::nullopt;  // Cannot tell: the propagation timer ends it.
+    if (config_.min_delay <= Duration::zero()) {
+      watching_ = false;
+      return PropagationEnd::kNoListener;
+    }
     timer_.ArmAt(SaturatingAdd(now, config_.min_delay), [this] {
       watching_ = false;
       on_over_(PropagationEnd::kNoListener);
     });
-    return;
+    return std::nullopt;
   }
   uint64_t open = 0;
   std::optional<std::vector<uint64_t>> baseline = Read(&open);
   seen_ = baseline ? std::move(*baseline) : std::vector<uint64_t>{};
   timer_.ArmAt(SaturatingAdd(now, kTrafficSampleInterval), [this] { Tick(); });
+  return std::nullopt;
 }
 
 void TrafficWatch::Stop() {

@@ -5,7 +5,8 @@
 //
 // - The ports: those listed in the pools' `ports:`, plus the ports the workers' processes (and
 //   their process groups) listen on when the watch starts.
-// - No port at all: over with kNoListener at start + min_delay.
+// - No port at all: over with kNoListener at start + min_delay (at once, told by Start()'s
+//   result, when min_delay is 0: a pool without listeners drains exactly as without a delay).
 // - No table, or the listening ports could not be read and none is listed: the watch cannot
 //   tell, so it never calls back (`problem()` says why) and the drain's propagation timer
 //   (max_delay) ends the delay: never sooner than it is safe.
@@ -13,7 +14,7 @@
 //   taken at the start, is the baseline (connections from before readiness went off).
 //
 // Runs only between Start() and Stop() (or the callback): idle, it arms no timer (zero wake-ups).
-// `on_over` is always called from a timer, never from Start(). Single-threaded (the loop's).
+// `on_over` is called from a timer, never from Start(). Single-threaded (the loop's).
 #pragma once
 
 #include <sys/types.h>
@@ -41,8 +42,11 @@ class TrafficWatch {
                TcpTable* table);
 
   // Starts watching `ports` and the ports `pids` listen on. Restarts a watch in progress.
-  void Start(const std::vector<int>& ports, const std::vector<pid_t>& pids,
-             std::function<void(PropagationEnd)> on_over);
+  // Returns kNoListener when there is no port to watch and no min_delay to wait: the caller
+  // ends the delay at once, in the same event (as if there were none), and `on_over` is never
+  // called; otherwise nullopt.
+  std::optional<PropagationEnd> Start(const std::vector<int>& ports, const std::vector<pid_t>& pids,
+                                      std::function<void(PropagationEnd)> on_over);
   void Stop();
 
   bool watching() const { return watching_; }

@@ -274,10 +274,18 @@ void Supervisor::WatchTraffic() {
       if (const pid_t pid = pool->pid_of(slot); pid > 0) pids.push_back(pid);
     }
   }
-  traffic_.Start(ports, pids, [this](PropagationEnd reason) {
-    EndPropagation(reason);
+  const std::optional<PropagationEnd> at_once =
+      traffic_.Start(ports, pids, [this](PropagationEnd reason) {
+        EndPropagation(reason);
+        Feed(DrainEvent{DrainEvent::Kind::kPropagationOver});
+      });
+  if (at_once) {
+    // Nothing to wait for: over in this very event (fed after the actions being carried out),
+    // so no worker exit can come between readiness going off and the first stop signal.
+    EndPropagation(*at_once);
     Feed(DrainEvent{DrainEvent::Kind::kPropagationOver});
-  });
+    return;
+  }
   if (!traffic_.problem().empty()) {
     log::Event(log::Level::kWarn, "propagation_unwatched",
                "cannot watch the workers' ports: waiting for drain.max_delay",
@@ -295,6 +303,7 @@ void Supervisor::EndPropagation(PropagationEnd reason) {
   ++counters_.propagation_ends[static_cast<int>(reason)];
   const uint64_t connections = config_.drain.propagation_auto ? traffic_.connections() : 0;
   counters_.propagation_connections += connections;
+  propagation_ = PropagationReport{true, reason, took, connections};
   std::string ports;
   for (int port : traffic_.ports())
     ports += (ports.empty() ? "" : ",") + std::to_string(port);

@@ -68,6 +68,14 @@ struct AgentCounters {
   HookCounts hooks;                                      // by (hook name, HookResult)
 };
 
+// How the last drain's propagation delay ended (log propagation_over, the termination message).
+struct PropagationReport {
+  bool ended = false;
+  PropagationEnd reason = PropagationEnd::kFixed;
+  Duration took = Duration::zero();
+  uint64_t connections = 0;  // new connections seen while it lasted (auto)
+};
+
 // What the control plane hears about (implemented by the core's side of the control link).
 class AgentListener {
  public:
@@ -115,6 +123,7 @@ class Supervisor final : public PoolObserver {
   const DrainState& drain() const { return drain_.state(); }
   DrainStep drain_step() const { return drain_.step(); }
   const AgentCounters& counters() const { return counters_; }
+  const PropagationReport& propagation() const { return propagation_; }
   const Config& config() const { return config_; }
   int WorkersRunning() const;
   // What every child Vigil starts inherits (workers, probes, hooks, vigil-control).
@@ -166,6 +175,7 @@ class Supervisor final : public PoolObserver {
   TrafficWatch traffic_;
   bool propagating_ = false;  // the propagation timer is armed and not yet over
   MonoTime propagation_start_{};
+  PropagationReport propagation_;
   HookRunner hooks_;
   std::function<bool(pid_t, int)> extra_reaper_;
   AgentListener* listener_ = nullptr;

@@ -380,9 +380,14 @@ class Kubelet:
         code = self.pod.exits_within(self.remaining())
         sigkilled = False
         if code is None:
-            sigkilled = True
-            os.kill(self.pod.pid, signal.SIGKILL)
-            self.pod.wait_exit(10)
+            try:
+                os.kill(self.pod.pid, signal.SIGKILL)
+                sigkilled = True
+                code = None
+            except ProcessLookupError:  # It exited just as the grace period ran out.
+                code = self.pod.wait_exit(10)
+            if sigkilled:
+                self.pod.wait_exit(10)
         return Termination(code, sigkilled, self.term_sent, time.monotonic(), time.time())
 
     def terminate(self) -> Termination:

@@ -33,7 +33,12 @@ class Client:
         while not self._stop.is_set() and time.time() < self.until:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
-                    s.recv(16)
+                    # Until the server closes, as an HTTP client of a `Connection: close` server
+                    # does: the server's side of the connection then stays in TIME_WAIT, where
+                    # the samples see it however short it was (a client that closes first, of a
+                    # connection shorter than a sample, can go unseen: docs/drain.md).
+                    while s.recv(16):
+                        pass
                 self.count += 1
                 self.last = time.time()
             except OSError:

@@ -49,6 +49,27 @@ TEST_F(TerminationMessageTest, TheHeadersExample) {
             "pool jobs: 0/1 ended gracefully: stop_timeout_killed(SIGKILL) x1\n");
 }
 
+// propagation_delay: auto says how long the drain waited for the traffic to stop, and why.
+TEST_F(TerminationMessageTest, ThePropagationDelayHasItsLine) {
+  config_.drain.propagation_auto = true;
+  tcp_.listening[100] = {8000};
+  config_.pools = {MakePool("web")};
+  Start();
+  const MonoTime started = clock_.Now();
+  Signal(SIGTERM);
+  for (int i = 0; i < 5; ++i) {
+    tcp_.Connect(8000);
+    scheduler_.AdvanceBy(100ms);
+  }
+  scheduler_.AdvanceBy(1s);
+  Reap(100, ExitedWith(0));
+  ASSERT_TRUE(sup().finished());
+  EXPECT_EQ(BuildTerminationMessage(sup(), started + 1600ms),
+            "vigil exited 0: drain complete (trigger signal, 1.6s)\n"
+            "propagation 1.5s (quiet, 5 new connection(s) after readiness off)\n"
+            "pool web: 1/1 ended gracefully: exited(0) x1\n");
+}
+
 // A crash loop with nothing left to stop ends the agent without a drain.
 TEST_F(TerminationMessageTest, ACrashLoopWithNothingLeftToStop) {
   config_.pools = {MakePool("app")};

@@ -113,11 +113,13 @@ TEST_F(TrafficWatchTest, NoListenerEndsAtMinDelay) {
   EXPECT_EQ(tcp_.connection_calls, 0);
 }
 
-TEST_F(TrafficWatchTest, NoListenerWithNoDelayStillEndsFromATimerNotFromStart) {
-  Start({}, {100});
-  EXPECT_TRUE(ends_.empty());
-  scheduler_.AdvanceBy(0ms);
-  EXPECT_THAT(ends_, ElementsAre(PropagationEnd::kNoListener));
+TEST_F(TrafficWatchTest, NoListenerWithNoMinDelayIsOverAtOnceByStartsResult) {
+  EXPECT_EQ(watch().Start({}, {100}, [this](PropagationEnd end) { ends_.push_back(end); }),
+            PropagationEnd::kNoListener);
+  EXPECT_FALSE(watch().watching());
+  scheduler_.AdvanceBy(1s);
+  EXPECT_TRUE(ends_.empty());  // Never called back as well.
+  EXPECT_EQ(scheduler_.pending(), 0u);
 }
 
 TEST_F(TrafficWatchTest, UnreadableListenersAndNoListedPortNeverEndIt) {

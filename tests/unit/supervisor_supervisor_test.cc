@@ -694,6 +694,17 @@ TEST_F(AutoPropagationTest, ListedPortsAreWatchedWithoutAskingWhatTheWorkersList
   EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
 }
 
+// Regression: with no listener and no min_delay, the end came from a zero-delay timer, one loop
+// turn later, and a worker that exited in between (one that had asked for the pod to stop) was
+// restarted (integration test_pool_restarts::test_stop_request*).
+TEST_F(AutoPropagationTest, NoListenerAndNoMinDelayStopsInTheSameEvent) {
+  tcp_.listening.clear();
+  Start();
+  Signal(SIGTERM);
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+  EXPECT_EQ(sup().drain_step(), DrainStep::kStoppingPools);
+}
+
 TEST_F(AutoPropagationTest, NoListenerStopsAtMinDelay) {
   LogCapture log;
   tcp_.listening.clear();
