@@ -99,9 +99,16 @@ class Worker {
   MonoTime since() const { return since_; }  // when the current state was entered
   const std::optional<ExitRecord>& last_exit() const { return last_exit_; }
   const std::string& status_text() const { return status_text_; }
-  // Nothing of it was left to end badly: its last run ended gracefully, or it was stopped while
-  // waiting to restart (there was no process to stop).
-  bool ended_gracefully() const { return stopped_idle_ || !last_exit_ || last_exit_->graceful; }
+  // Its last run ended gracefully, or it never ran. A worker stopped while waiting to restart
+  // (there was no process to stop) ended as its last run did: gracefully unless that run was a
+  // failure. A pool whose workers were all crashing must not look graceful when the drain comes.
+  bool ended_gracefully() const {
+    if (stopped_idle_) return !last_exit_ || !last_exit_->failure;
+    return !last_exit_ || last_exit_->graceful;
+  }
+  // Stopped while waiting to restart after a failure (the drain, or a scale-down, came during
+  // its backoff): the termination message says so.
+  bool stopped_after_failure() const { return stopped_idle_ && last_exit_ && last_exit_->failure; }
 
  private:
   enum class AbortCause { kNone, kWatchdog, kBootTimeout };

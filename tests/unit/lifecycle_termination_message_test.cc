@@ -64,6 +64,23 @@ TEST_F(TerminationMessageTest, ACrashLoopWithNothingLeftToStop) {
             "pool app: 0/1 ended gracefully, FAILED (crash loop): signaled(SIGSEGV) x1\n");
 }
 
+// Regression (issue 12): workers all waiting to restart after failures when SIGTERM came read
+// "pool app: 2/2 ended gracefully: exited(1) x2", and Vigil exited 0.
+TEST_F(TerminationMessageTest, WorkersWaitingToRestartAfterFailuresHadFailed) {
+  config_.pools = {MakePool("app")};
+  config_.pools[0].replicas = 2;
+  Start();
+  const MonoTime started = clock_.Now();
+  Reap(100, ExitedWith(1));
+  Reap(101, ExitedWith(1));
+  Signal(SIGTERM);
+  ASSERT_TRUE(sup().finished());
+  EXPECT_EQ(BuildTerminationMessage(sup(), started),
+            "vigil exited 5: drain complete (trigger signal, 0s)\n"
+            "pool app: 0/2 ended gracefully, 2 had failed and were waiting to restart: "
+            "exited(1) x2\n");
+}
+
 TEST_F(TerminationMessageTest, CutToFourKibAtALineBoundary) {
   config_.pools.clear();
   for (int i = 0; i < 80; ++i)  // 80 lines of ~90 bytes: about 7 KiB.
