@@ -59,7 +59,16 @@ std::string BuildTerminationMessage(const Supervisor& supervisor, MonoTime now) 
       text += ", " + std::to_string(waiting) + " had failed and " +
               (waiting == 1 ? "was" : "were") + " waiting to restart";
     }
-    if (pool->failed()) text += ", FAILED (crash loop)";
+    if (pool->failed()) {
+      text += ", FAILED (crash loop";
+      if (const auto& v = pool->verdict()) {
+        text += v->rule == CrashLoopRule::kUnstableRuns
+                    ? ": " + std::to_string(v->count) + " unstable runs in a row"
+                    : ": " + std::to_string(v->count) + " failures within " +
+                          FormatDuration(pool->config().crash_loop.period);
+      }
+      text += ")";
+    }
     std::string sep = ": ";
     for (const auto& [label, count] : ends) {
       text += sep + label + " x" + std::to_string(count);

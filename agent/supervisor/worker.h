@@ -52,7 +52,7 @@ struct WorkerAction {
     kExited,        // a run ended, as `exit` says
     kReadyChanged,  // ready() changed
     kRecycleDue,    // max_lifetime reached; the pool stops it when no other is recycling
-    kCrashLoop,     // more failures than the crash-loop limit: the slot has given up
+    kCrashLoop,     // a crash loop (crash_verdict() says which rule): the slot has given up
   };
   Kind kind;
   int signo = 0;
@@ -91,7 +91,9 @@ class Worker {
     return state_ == WorkerState::kStarting || state_ == WorkerState::kReady ||
            state_ == WorkerState::kStopping;
   }
-  bool crash_looped() const { return crash_looped_; }
+  bool crash_looped() const { return crash_verdict_.has_value(); }
+  // Why the slot gave up (crash_loop.h), while it has.
+  const std::optional<CrashLoopVerdict>& crash_verdict() const { return crash_verdict_; }
   // Vigil has SIGKILLed the current run (a deadline): its SIGKILL is no OOM kill.
   bool sigkill_sent() const { return sigkill_sent_; }
   int slot() const { return slot_; }
@@ -120,7 +122,8 @@ class Worker {
   void SetTimer(WorkerActions* out, WorkerTimer timer, MonoTime at);
   void CancelTimer(WorkerActions* out, WorkerTimer timer);
   void BecomeReady(WorkerActions* out, MonoTime now);
-  void LeaveReady(WorkerActions* out);
+  void LeaveReady(WorkerActions* out, MonoTime now);
+  void NoteReadyTime(MonoTime now);
   void Abort(WorkerActions* out, AbortCause cause, int signo, Duration kill_after, MonoTime now);
   WorkerActions Finish(ExitRecord record, MonoTime now);
   ExitRecord Classify(int wait_status, bool oom) const;
@@ -129,7 +132,7 @@ class Worker {
   const PoolConfig& config_;
   const int slot_;
   Random& random_;
-  CrashLoopWindow crash_window_;
+  CrashLoopDetector crash_loop_;
 
   WorkerState state_ = WorkerState::kExited;
   MonoTime since_{};
@@ -138,6 +141,7 @@ class Worker {
   // The current run.
   std::optional<MonoTime> ready_since_;
   bool was_ready_ = false;
+  bool stable_ = false;  // was ready for crash_loop.stability_period in one stretch
   AbortCause abort_ = AbortCause::kNone;
   StopCause stop_request_ = StopCause::kNone;
   int last_signal_ = 0;
@@ -146,9 +150,9 @@ class Worker {
   int probe_failures_ = 0;
 
   // Across runs.
-  int consecutive_failures_ = 0;
+  int backoff_step_ = 0;  // the n of the backoff: failures and unstable runs since the series began
   int restarts_ = 0;
-  bool crash_looped_ = false;
+  std::optional<CrashLoopVerdict> crash_verdict_;
   bool stopped_idle_ = false;  // the last stop request found it in backoff
   std::optional<ExitRecord> last_exit_;
   std::string status_text_;
