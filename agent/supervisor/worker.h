@@ -6,9 +6,9 @@
 // Each event method takes the time it happened and returns the actions the owner (Pool) must
 // carry out, in order: spawn, signal the process group, (re)arm or cancel a timer, report an
 // exit or a readiness change, start or stop readiness probes, ask for recycling, declare a crash
-// loop. The Worker itself makes no syscall, reads no clock and owns no timer, so every path,
-// including backoff and the crash-loop verdict, is unit-tested deterministically with a fake
-// clock. Single-threaded.
+// loop (each run restarted by policy is judged stable or not, crash_loop.h). The Worker itself
+// makes no syscall, reads no clock and owns no timer, so every path, including backoff and the
+// crash-loop verdict, is unit-tested deterministically with a fake clock. Single-threaded.
 #pragma once
 
 #include <optional>

@@ -1586,7 +1586,7 @@ TEST_F(WorkerDefaultCrashLoopTest, AWorkerThatExits1AtOnce) {
 
 // The Celery worker_process_init seed: exit 1 five seconds after start. 6 x 5 s of runs and the
 // same backoffs: 54.8 to 67.2 s. (The 60 s window alone missed it whenever the jitter made the
-// backoffs add up to more than 30 s.)
+// backoffs add up to more than 35 s: 25 s of runs + 35 s.)
 TEST_F(WorkerDefaultCrashLoopTest, AWorkerThatExits1FiveSecondsAfterItStarts) {
   random_.fallback = kLowest;
   EXPECT_EQ(TimeToVerdict(0s, 5s, ExitedWith(1)), 54800ms);
