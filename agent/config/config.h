@@ -44,9 +44,15 @@ struct BackoffConfig {
   Duration reset_after = 60s;  // ready this long: the next failure starts from `initial` again
 };
 
+// The crash-loop verdict (agent/supervisor/crash_loop.h): more than `max_restarts` unstable runs
+// in a row, or failure restarts within `period`, and the pool has failed.
 struct CrashLoopConfig {
-  int max_restarts = 5;  // more failure restarts than this within `period`: the pool has failed
+  int max_restarts = 5;
   Duration period = 60s;
+  // A run that ends before the worker has been ready (or running, in readiness mode started)
+  // this long is unstable. Longer than the loops seen in practice (init hooks that fail within
+  // seconds, a slow boot then a crash), short enough that a run under it is no service.
+  Duration stability_period = 10s;
 };
 
 // The most workers a pool may have (`replicas`, and what Scale accepts): every bound that

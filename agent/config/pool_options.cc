@@ -249,6 +249,8 @@ const std::vector<PoolOption> kOptions = {
      }},
     {"crash_loop.period", K::kScalar, true,
      [](PoolConfig* p, const Values& v) { return Dur(v, &p->crash_loop.period); }},
+    {"crash_loop.stability_period", K::kScalar, true,
+     [](PoolConfig* p, const Values& v) { return Dur(v, &p->crash_loop.stability_period); }},
     {"max_lifetime", K::kScalar, true,
      [](PoolConfig* p, const Values& v) { return Dur(v, &p->max_lifetime); }},
     {"max_lifetime_jitter", K::kScalar, true,

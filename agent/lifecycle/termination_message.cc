@@ -56,14 +56,29 @@ std::string BuildTerminationMessage(const Supervisor& supervisor, MonoTime now) 
   }
   for (const auto& pool : supervisor.pools()) {
     int graceful = 0;
+    int waiting = 0;
     std::map<std::string, int> ends;
     for (const auto& w : pool->workers()) {
       graceful += w->ended_gracefully() ? 1 : 0;
+      waiting += w->stopped_after_failure() ? 1 : 0;
       ends[w->last_exit() ? ExitLabel(*w->last_exit()) : "never ran"] += 1;
     }
     text += "pool " + pool->name() + ": " + std::to_string(graceful) + "/" +
             std::to_string(pool->workers().size()) + " ended gracefully";
-    if (pool->failed()) text += ", FAILED (crash loop)";
+    if (waiting > 0) {
+      text += ", " + std::to_string(waiting) + " had failed and " +
+              (waiting == 1 ? "was" : "were") + " waiting to restart";
+    }
+    if (pool->failed()) {
+      text += ", FAILED (crash loop";
+      if (const auto& v = pool->verdict()) {
+        text += v->rule == CrashLoopRule::kUnstableRuns
+                    ? ": " + std::to_string(v->count) + " unstable runs in a row"
+                    : ": " + std::to_string(v->count) + " failures within " +
+                          FormatDuration(pool->config().crash_loop.period);
+      }
+      text += ")";
+    }
     std::string sep = ": ";
     for (const auto& [label, count] : ends) {
       text += sep + label + " x" + std::to_string(count);

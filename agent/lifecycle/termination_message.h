@@ -16,9 +16,11 @@
 // trigger and the time from its start to the exit (a preStop or API drain waits, drained, for
 // the stop signal: that wait is included), or "every worker ended for good" without a drain;
 // the stragglers, when there were any. Then one line per pool, in file order: the workers whose
-// last run ended gracefully, ", FAILED (crash loop)" after a verdict, and each way a worker last
-// ended (reason(code or signal), or "never ran"), sorted, with its count. A message over 4 KiB is
-// cut (at a line boundary when one falls in its second half) and ends in "...".
+// last run ended gracefully, ", N had failed and were waiting to restart" for the workers stopped
+// during their backoff after a failure (not graceful: exit 5), ", FAILED (crash loop: 6 unstable
+// runs in a row)" (or ": 6 failures within 60s", by the window rule) after a verdict, and each way
+// a worker last ended (reason(code or signal), or "never ran"), sorted, with its count. A message
+// over 4 KiB is cut (at a line boundary when one falls in its second half) and ends in "...".
 //
 // Building is pure; writing happens only when the file already exists and is writable (the
 // kubelet creates it), so nothing is left behind outside Kubernetes.

@@ -228,17 +228,18 @@ pid_t Pool::OnReadinessChanged(int slot) {
 void Pool::OnCrashLoop(int slot) {
   if (failed_) return;
   failed_ = true;
-  const auto& last = worker_at(slot).last_exit();
-  log::Event(
-      log::Level::kError, "crash_loop", "pool failed: crash loop",
-      {{"pool", config_.name},
-       {"slot", slot},
-       {"max_restarts", config_.crash_loop.max_restarts},
-       {"period",
-        std::to_string(
-            std::chrono::duration_cast<std::chrono::seconds>(config_.crash_loop.period).count()) +
-            "s"},
-       {"last_exit", last ? ExitLabel(*last) : "none"}});
+  const Worker& worker = worker_at(slot);
+  verdict_ = worker.crash_verdict().value_or(CrashLoopVerdict{});
+  const auto& last = worker.last_exit();
+  log::Event(log::Level::kError, "crash_loop", "pool failed: crash loop",
+             {{"pool", config_.name},
+              {"slot", slot},
+              {"rule", CrashLoopRuleName(verdict_->rule)},
+              {"count", verdict_->count},
+              {"max_restarts", config_.crash_loop.max_restarts},
+              {"period", FormatDuration(config_.crash_loop.period)},
+              {"stability_period", FormatDuration(config_.crash_loop.stability_period)},
+              {"last_exit", last ? ExitLabel(*last) : "none"}});
   RecomputeReadiness();
   // The agent stops the pool (or all of them) on this: not from inside this worker's actions.
   posted_.Post([this] { observer_.OnPoolFailed(*this); });

@@ -28,6 +28,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -166,6 +167,8 @@ class Pool {
   const std::string& name() const { return config_.name; }
   bool ready() const;
   bool failed() const { return failed_; }
+  // Why it failed: the rule and the count of the first slot's verdict (crash_loop.h).
+  const std::optional<CrashLoopVerdict>& verdict() const { return verdict_; }
   bool idle() const;  // nothing running, nothing scheduled
   int ready_count() const { return ready_count_; }
   int desired() const { return desired_; }
@@ -292,6 +295,7 @@ class Pool {
   bool was_ready_ = false;
   bool probing_stopped_ = false;  // StopProbing(): no probe starts again
   bool failed_ = false;
+  std::optional<CrashLoopVerdict> verdict_;
   bool was_idle_ = true;
   PoolCounters counters_;
   // Last: destroyed first, so no report runs while the members it reads are being torn down.

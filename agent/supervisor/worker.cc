@@ -17,6 +17,9 @@ using Kind = WorkerAction::Kind;
 // a wedged process should not get the whole stop timeout.
 constexpr Duration kWatchdogKillAfter = std::chrono::seconds(5);
 
+// Where the backoff's step count stops: past any exponent BackoffDelay uses.
+constexpr int kMaxBackoffStep = 1000;
+
 WorkerAction Simple(Kind kind) {
   WorkerAction a;
   a.kind = kind;
@@ -42,7 +45,7 @@ const char* WorkerStateName(WorkerState state) {
 }
 
 Worker::Worker(const PoolConfig& config, int slot, Random& random)
-    : config_(config), slot_(slot), random_(random), crash_window_(config.crash_loop) {}
+    : config_(config), slot_(slot), random_(random), crash_loop_(config.crash_loop) {}
 
 MonoTime Worker::StopDeadline(MonoTime now) const {
   return SaturatingAdd(now, config_.stop_timeout);
@@ -74,7 +77,11 @@ WorkerActions Worker::Start(MonoTime now) {
   WorkerActions out;
   if (state_ != WorkerState::kBackoff && state_ != WorkerState::kExited) return out;
   CancelTimer(&out, WorkerTimer::kBackoff);
-  crash_looped_ = false;
+  if (crash_verdict_) {
+    // Started afresh after a verdict: the runs that made it are history.
+    crash_verdict_.reset();
+    crash_loop_.Reset();
+  }
   since_ = now;
   out.push_back(Simple(Kind::kSpawn));
   return out;
@@ -86,6 +93,7 @@ WorkerActions Worker::Spawned(MonoTime now) {
   Enter(WorkerState::kStarting, now);
   ready_since_.reset();
   was_ready_ = false;
+  stable_ = false;
   abort_ = AbortCause::kNone;
   stop_request_ = StopCause::kNone;
   last_signal_ = 0;
@@ -115,6 +123,7 @@ WorkerActions Worker::SpawnFailed(MonoTime now) {
   record.before_ready = true;
   record.failure = true;
   ready_since_.reset();
+  stable_ = false;
   stop_request_ = StopCause::kNone;
   return Finish(record, now);
 }
@@ -130,7 +139,17 @@ void Worker::BecomeReady(WorkerActions* out, MonoTime now) {
   out->push_back(Simple(Kind::kReadyChanged));
 }
 
-void Worker::LeaveReady(WorkerActions* out) {
+void Worker::NoteReadyTime(MonoTime now) {
+  if (state_ == WorkerState::kReady && ready_since_ &&
+      now - *ready_since_ >= config_.crash_loop.stability_period) {
+    stable_ = true;
+  }
+}
+
+void Worker::LeaveReady(WorkerActions* out, MonoTime now) {
+  // Whether the run was ready long enough to be stable is settled as the stretch ends (no timer:
+  // an idle worker costs no wake-up).
+  NoteReadyTime(now);
   if (state_ == WorkerState::kReady) out->push_back(Simple(Kind::kReadyChanged));
 }
 
@@ -159,7 +178,7 @@ WorkerActions Worker::Notified(const NotifyMessage& m, MonoTime now) {
     }
   }
   if (m.stopping && (state_ == WorkerState::kStarting || state_ == WorkerState::kReady)) {
-    LeaveReady(&out);
+    LeaveReady(&out, now);
     Enter(WorkerState::kStopping, now);
     stop_request_ = StopCause::kSelf;
     CancelTimer(&out, WorkerTimer::kBoot);
@@ -185,7 +204,7 @@ WorkerActions Worker::ProbeResult(bool success, MonoTime now) {
   if (state_ == WorkerState::kReady && probe_failures_ >= config_.readiness.failure_threshold) {
     // Ready before, failing now: out of rotation until a probe passes again. The boot timeout
     // applies to the first boot only.
-    LeaveReady(&out);
+    LeaveReady(&out, now);
     CancelTimer(&out, WorkerTimer::kWatchdog);
     Enter(WorkerState::kStarting, now);
   }
@@ -196,7 +215,7 @@ void Worker::Abort(WorkerActions* out, AbortCause cause, int signo, Duration kil
                    MonoTime now) {
   if (sigkill_sent_) return;  // Already on its way out.
   abort_ = cause;
-  LeaveReady(out);
+  LeaveReady(out, now);
   Enter(WorkerState::kStopping, now);
   CancelTimer(out, WorkerTimer::kBoot);
   CancelTimer(out, WorkerTimer::kWatchdog);
@@ -265,7 +284,7 @@ WorkerActions Worker::Stop(StopCause cause, int signo, MonoTime kill_at, MonoTim
     stop_request_ = cause;
   }
   if (state_ != WorkerState::kStopping) {
-    LeaveReady(&out);
+    LeaveReady(&out, now);
     Enter(WorkerState::kStopping, now);
     CancelTimer(&out, WorkerTimer::kBoot);
     CancelTimer(&out, WorkerTimer::kWatchdog);
@@ -349,7 +368,7 @@ WorkerActions Worker::Exited(int wait_status, bool oom, MonoTime now) {
 WorkerActions Worker::Finish(ExitRecord record, MonoTime now) {
   WorkerActions out;
   const bool was_running = running();
-  LeaveReady(&out);
+  LeaveReady(&out, now);
   for (WorkerTimer t : {WorkerTimer::kBoot, WorkerTimer::kWatchdog, WorkerTimer::kStop,
                         WorkerTimer::kLifetime, WorkerTimer::kBackoff}) {
     CancelTimer(&out, t);
@@ -381,21 +400,26 @@ WorkerActions Worker::Finish(ExitRecord record, MonoTime now) {
     return out;
   }
 
+  // Restarted by policy: judged for the crash-loop verdict (crash_loop.h), then delayed. A run
+  // too short to be stable is part of a loop whatever it ended with: under restart: always, a
+  // worker exiting 0 right after its start is restarted with a growing backoff and can reach the
+  // verdict too, as a failing one does.
+  if (std::optional<CrashLoopVerdict> verdict =
+          crash_loop_.RecordRun(stable_, record.failure, now)) {
+    crash_verdict_ = verdict;
+    Enter(WorkerState::kExited, now);
+    out.push_back(Simple(Kind::kCrashLoop));
+    return out;
+  }
   Duration delay = config_.backoff.initial;
-  if (!record.failure) consecutive_failures_ = 0;  // A success ends the series of failures.
-  if (record.failure) {
-    // Stayed ready for the stable window: this failure starts a new series.
-    if (ready_since_ && now - *ready_since_ >= config_.backoff.reset_after) {
-      consecutive_failures_ = 0;
-    }
-    ++consecutive_failures_;
-    if (crash_window_.RecordFailure(now)) {
-      crash_looped_ = true;
-      Enter(WorkerState::kExited, now);
-      out.push_back(Simple(Kind::kCrashLoop));
-      return out;
-    }
-    delay = BackoffDelay(config_.backoff, consecutive_failures_, random_.Uniform01());
+  if (record.failure || !stable_) {
+    // Stayed ready for reset_after: this one starts a new series.
+    if (ready_since_ && now - *ready_since_ >= config_.backoff.reset_after) backoff_step_ = 0;
+    // Bounded: the delay stops growing long before (BackoffDelay caps the exponent at 64).
+    backoff_step_ = std::min(backoff_step_ + 1, kMaxBackoffStep);
+    delay = BackoffDelay(config_.backoff, backoff_step_, random_.Uniform01());
+  } else {
+    backoff_step_ = 0;  // A stable run that ended in success ends the series.
   }
   ++restarts_;
   Enter(WorkerState::kBackoff, now);

@@ -6,9 +6,9 @@
 // Each event method takes the time it happened and returns the actions the owner (Pool) must
 // carry out, in order: spawn, signal the process group, (re)arm or cancel a timer, report an
 // exit or a readiness change, start or stop readiness probes, ask for recycling, declare a crash
-// loop. The Worker itself makes no syscall, reads no clock and owns no timer, so every path,
-// including backoff and the crash-loop verdict, is unit-tested deterministically with a fake
-// clock. Single-threaded.
+// loop (each run restarted by policy is judged stable or not, crash_loop.h). The Worker itself
+// makes no syscall, reads no clock and owns no timer, so every path, including backoff and the
+// crash-loop verdict, is unit-tested deterministically with a fake clock. Single-threaded.
 #pragma once
 
 #include <optional>
@@ -52,7 +52,7 @@ struct WorkerAction {
     kExited,        // a run ended, as `exit` says
     kReadyChanged,  // ready() changed
     kRecycleDue,    // max_lifetime reached; the pool stops it when no other is recycling
-    kCrashLoop,     // more failures than the crash-loop limit: the slot has given up
+    kCrashLoop,     // a crash loop (crash_verdict() says which rule): the slot has given up
   };
   Kind kind;
   int signo = 0;
@@ -91,7 +91,9 @@ class Worker {
     return state_ == WorkerState::kStarting || state_ == WorkerState::kReady ||
            state_ == WorkerState::kStopping;
   }
-  bool crash_looped() const { return crash_looped_; }
+  bool crash_looped() const { return crash_verdict_.has_value(); }
+  // Why the slot gave up (crash_loop.h), while it has.
+  const std::optional<CrashLoopVerdict>& crash_verdict() const { return crash_verdict_; }
   // Vigil has SIGKILLed the current run (a deadline): its SIGKILL is no OOM kill.
   bool sigkill_sent() const { return sigkill_sent_; }
   int slot() const { return slot_; }
@@ -99,9 +101,16 @@ class Worker {
   MonoTime since() const { return since_; }  // when the current state was entered
   const std::optional<ExitRecord>& last_exit() const { return last_exit_; }
   const std::string& status_text() const { return status_text_; }
-  // Nothing of it was left to end badly: its last run ended gracefully, or it was stopped while
-  // waiting to restart (there was no process to stop).
-  bool ended_gracefully() const { return stopped_idle_ || !last_exit_ || last_exit_->graceful; }
+  // Its last run ended gracefully, or it never ran. A worker stopped while waiting to restart
+  // (there was no process to stop) ended as its last run did: gracefully unless that run was a
+  // failure. A pool whose workers were all crashing must not look graceful when the drain comes.
+  bool ended_gracefully() const {
+    if (stopped_idle_) return !last_exit_ || !last_exit_->failure;
+    return !last_exit_ || last_exit_->graceful;
+  }
+  // Stopped while waiting to restart after a failure (the drain, or a scale-down, came during
+  // its backoff): the termination message says so.
+  bool stopped_after_failure() const { return stopped_idle_ && last_exit_ && last_exit_->failure; }
 
  private:
   enum class AbortCause { kNone, kWatchdog, kBootTimeout };
@@ -113,7 +122,8 @@ class Worker {
   void SetTimer(WorkerActions* out, WorkerTimer timer, MonoTime at);
   void CancelTimer(WorkerActions* out, WorkerTimer timer);
   void BecomeReady(WorkerActions* out, MonoTime now);
-  void LeaveReady(WorkerActions* out);
+  void LeaveReady(WorkerActions* out, MonoTime now);
+  void NoteReadyTime(MonoTime now);
   void Abort(WorkerActions* out, AbortCause cause, int signo, Duration kill_after, MonoTime now);
   WorkerActions Finish(ExitRecord record, MonoTime now);
   ExitRecord Classify(int wait_status, bool oom) const;
@@ -122,7 +132,7 @@ class Worker {
   const PoolConfig& config_;
   const int slot_;
   Random& random_;
-  CrashLoopWindow crash_window_;
+  CrashLoopDetector crash_loop_;
 
   WorkerState state_ = WorkerState::kExited;
   MonoTime since_{};
@@ -131,6 +141,7 @@ class Worker {
   // The current run.
   std::optional<MonoTime> ready_since_;
   bool was_ready_ = false;
+  bool stable_ = false;  // was ready for crash_loop.stability_period in one stretch
   AbortCause abort_ = AbortCause::kNone;
   StopCause stop_request_ = StopCause::kNone;
   int last_signal_ = 0;
@@ -139,9 +150,9 @@ class Worker {
   int probe_failures_ = 0;
 
   // Across runs.
-  int consecutive_failures_ = 0;
+  int backoff_step_ = 0;  // the n of the backoff: failures and unstable runs since the series began
   int restarts_ = 0;
-  bool crash_looped_ = false;
+  std::optional<CrashLoopVerdict> crash_verdict_;
   bool stopped_idle_ = false;  // the last stop request found it in backoff
   std::optional<ExitRecord> last_exit_;
   std::string status_text_;

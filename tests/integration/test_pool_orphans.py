@@ -76,5 +76,6 @@ def test_group_members_killed_while_vigil_runs(pools, mode):
     assert zombies_of(vigil.pid) == []
     assert len(vigil.log.events("worker_started")) == 1  # Still in its 5s backoff.
     vigil.signal(signal.SIGTERM)
-    # Stopped while waiting to restart: no process was left to end badly.
-    assert vigil.wait() == 0
+    # Stopped while waiting to restart after its exit 1: no process was left, but its last run
+    # failed (issue 12: this used to exit 0, "ended gracefully").
+    assert vigil.wait() == 5

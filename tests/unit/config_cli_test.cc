@@ -149,6 +149,7 @@ std::string PoolSample(const std::string& key) {
                                                               {"backoff.reset_after", "1m"},
                                                               {"crash_loop.max_restarts", "3"},
                                                               {"crash_loop.period", "30s"},
+                                                              {"crash_loop.stability_period", "5s"},
                                                               {"max_lifetime", "1h"},
                                                               {"max_lifetime_jitter", "5m"},
                                                               {"min_ready", "1"},

@@ -78,11 +78,46 @@ TEST_F(TerminationMessageTest, ACrashLoopWithNothingLeftToStop) {
   Start();
   Reap(100, ExitedWith(2));
   scheduler_.AdvanceBy(1s);
-  Reap(101, KilledBy(SIGSEGV));  // The second failure restart within the period: crash loop.
+  Reap(101, KilledBy(SIGSEGV));  // The second unstable run in a row: crash loop.
   ASSERT_TRUE(sup().finished()) << "on_pool_failure: exit, with nothing left to stop";
   EXPECT_EQ(BuildTerminationMessage(sup(), clock_.Now()),
             "vigil exited 3: every worker ended for good\n"
-            "pool app: 0/1 ended gracefully, FAILED (crash loop): signaled(SIGSEGV) x1\n");
+            "pool app: 0/1 ended gracefully, FAILED (crash loop: 2 unstable runs in a row): "
+            "signaled(SIGSEGV) x1\n");
+}
+
+// Regression (issue 12): workers all waiting to restart after failures when SIGTERM came read
+// "pool app: 2/2 ended gracefully: exited(1) x2", and Vigil exited 0.
+TEST_F(TerminationMessageTest, WorkersWaitingToRestartAfterFailuresHadFailed) {
+  config_.pools = {MakePool("app")};
+  config_.pools[0].replicas = 2;
+  Start();
+  const MonoTime started = clock_.Now();
+  Reap(100, ExitedWith(1));
+  Reap(101, ExitedWith(1));
+  Signal(SIGTERM);
+  ASSERT_TRUE(sup().finished());
+  EXPECT_EQ(BuildTerminationMessage(sup(), started),
+            "vigil exited 5: drain complete (trigger signal, 0s)\n"
+            "pool app: 0/2 ended gracefully, 2 had failed and were waiting to restart: "
+            "exited(1) x2\n");
+}
+
+// The window rule names its own count and period.
+TEST_F(TerminationMessageTest, ACrashLoopByTheWindowRule) {
+  config_.pools = {MakePool("app")};
+  config_.pools[0].crash_loop.max_restarts = 1;
+  config_.pools[0].crash_loop.stability_period = 0s;  // Every run that got ready is stable.
+  config_.pools[0].backoff.initial = 1s;
+  Start();
+  Reap(100, ExitedWith(2));
+  scheduler_.AdvanceBy(1s);
+  Reap(101, ExitedWith(2));
+  ASSERT_TRUE(sup().finished());
+  EXPECT_EQ(BuildTerminationMessage(sup(), clock_.Now()),
+            "vigil exited 3: every worker ended for good\n"
+            "pool app: 0/1 ended gracefully, FAILED (crash loop: 2 failures within 60s): "
+            "exited(2) x1\n");
 }
 
 TEST_F(TerminationMessageTest, CutToFourKibAtALineBoundary) {

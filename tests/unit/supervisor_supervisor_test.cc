@@ -434,11 +434,27 @@ TEST_F(SupervisorTest, ExitStatusIs5WhenAWorkerFailedAndWasNotRestarted) {
   EXPECT_EQ(sup().exit_code(), kPoolExitWorkerFailed);
 }
 
-TEST_F(SupervisorTest, AWorkerWaitingToRestartWhenTheDrainComesDoesNotFailTheExitStatus) {
+// Regression (issue 12): a worker that failed and was waiting to restart when the drain came
+// counted as ended gracefully (it was "stopped while idle"), so a pool whose workers were all
+// crashing exited 0 with "2/2 ended gracefully: exited(1) x2". Its last run was a failure: 5.
+TEST_F(SupervisorTest, AWorkerWaitingToRestartAfterAFailureWhenTheDrainComesFailsTheExitStatus) {
   Start();
   Reap(101, ExitedWith(1));  // b's worker crashed and waits for its restart...
-  Signal(SIGTERM);           // ...when the pod is stopped: it is simply not restarted.
+  Signal(SIGTERM);           // ...when the pod is stopped: it is not restarted, and had failed.
   EXPECT_TRUE(pool(1).idle());
+  EXPECT_FALSE(worker(1, 0).ended_gracefully());
+  Reap(100, KilledBy(SIGTERM));
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(sup().exit_code(), kPoolExitWorkerFailed);
+}
+
+// Waiting to restart after a success exit (restart: always) is no failure.
+TEST_F(SupervisorTest, AWorkerWaitingToRestartAfterASuccessExitWhenTheDrainComesIsGraceful) {
+  Start();
+  Reap(101, ExitedWith(0));
+  ASSERT_EQ(worker(1, 0).state(), WorkerState::kBackoff);
+  Signal(SIGTERM);
+  EXPECT_TRUE(worker(1, 0).ended_gracefully());
   Reap(100, KilledBy(SIGTERM));
   EXPECT_TRUE(sup().finished());
   EXPECT_EQ(sup().exit_code(), kPoolExitOk);

@@ -742,19 +742,34 @@ TEST_F(WorkerTest, StopDuringBackoffEndsTheSlotWithoutASpawn) {
   EXPECT_EQ(w().state(), WorkerState::kExited);
   EXPECT_THAT(Fire(WorkerTimer::kBackoff, 2s), IsEmpty());  // A stale timer spawns nothing.
   EXPECT_EQ(w().state(), WorkerState::kExited);
-  // There was no process to stop: nothing of it ended badly.
-  EXPECT_TRUE(w().ended_gracefully());
+  // There was no process to stop, but its last run failed (issue 12: a pool of crashing workers
+  // stopped during their backoff exited 0, "ended gracefully").
+  EXPECT_FALSE(w().ended_gracefully());
+  EXPECT_TRUE(w().stopped_after_failure());
 }
 
-TEST_F(WorkerTest, AFailureAfterARestartIsNotCoveredByAnEarlierStopDuringBackoff) {
+TEST_F(WorkerTest, StopDuringBackoffAfterASuccessExitIsGraceful) {
+  Make();
+  Run();
+  Exit(ExitedWith(0), 1s);
+  ASSERT_EQ(w().state(), WorkerState::kBackoff);
+  Stop(StopCause::kDrain, SIGTERM, 11s, 1s);
+  EXPECT_TRUE(w().ended_gracefully());
+  EXPECT_FALSE(w().stopped_after_failure());
+}
+
+TEST_F(WorkerTest, ARunAfterAStopDuringBackoffIsJudgedByItsOwnEnd) {
   Make();
   Run();
   Exit(ExitedWith(1), 1s);
   Stop(StopCause::kDrain, SIGTERM, 11s, 1s);
-  ASSERT_TRUE(w().ended_gracefully());
+  ASSERT_TRUE(w().stopped_after_failure());
   Run(2s);
-  Exit(ExitedWith(1), 3s);
-  EXPECT_FALSE(w().ended_gracefully());
+  EXPECT_FALSE(w().stopped_after_failure());
+  Stop(StopCause::kDrain, SIGTERM, 13s, 3s);
+  Exit(KilledBy(SIGTERM), 4s);
+  EXPECT_TRUE(w().ended_gracefully());
+  EXPECT_FALSE(w().stopped_after_failure());
 }
 
 TEST_F(WorkerTest, RecycleStopDuringBackoffIsIgnored) {
@@ -1014,11 +1029,11 @@ TEST_F(WorkerTest, ExitReasonNamesAndDescriptionsAreTheDocumentedOnes) {
 TEST_F(WorkerTest, AlwaysRestartsAfterSuccessesAndFailures) {
   Make();
   Run();
-  EXPECT_EQ(BackoffDeadline(w().Exited(ExitedWith(0), false, At(1s))), 2s);
+  EXPECT_EQ(BackoffDeadline(w().Exited(ExitedWith(0), false, At(10s))), 11s);
   EXPECT_EQ(w().state(), WorkerState::kBackoff);
-  Fire(WorkerTimer::kBackoff, 2s);
-  w().Spawned(At(2s));
-  EXPECT_EQ(BackoffDeadline(w().Exited(ExitedWith(1), false, At(3s))), 4s);
+  Fire(WorkerTimer::kBackoff, 11s);
+  w().Spawned(At(11s));
+  EXPECT_EQ(BackoffDeadline(w().Exited(ExitedWith(1), false, At(12s))), 13s);
   EXPECT_EQ(w().restarts(), 2);
 }
 
@@ -1189,17 +1204,37 @@ TEST_F(WorkerBackoffTest, BootFailuresAndRuntimeCrashesShareTheSeries) {
   EXPECT_EQ(Last().reason, ExitReason::kBootTimeout);
 }
 
-TEST_F(WorkerBackoffTest, ASuccessExitRestartsAfterInitialWithoutGrowth) {
+TEST_F(WorkerBackoffTest, AStableSuccessExitRestartsAfterInitialWithoutGrowth) {
   Make();
   Run();
   FailAt(0s);
   Respawn(1s);
   FailAt(1s);
   Respawn(3s);
-  EXPECT_EQ(FailAt(4s, ExitedWith(0)), 1s);
-  Respawn(5s);
-  EXPECT_EQ(FailAt(6s, ExitedWith(0)), 1s);
+  EXPECT_EQ(FailAt(13s, ExitedWith(0)), 1s);  // Ran for the 10 s stability period.
+  Respawn(14s);
+  EXPECT_EQ(FailAt(24s, ExitedWith(0)), 1s);
   EXPECT_EQ(w().restarts(), 4);
+}
+
+// Issue 12: under restart: always, a success exit before the stability period is part of a
+// loop: it continues the series (and the backoff grows) as a failure does.
+TEST_F(WorkerBackoffTest, AnUnstableSuccessExitContinuesTheSeries) {
+  Make();
+  Run();
+  EXPECT_EQ(FailAt(0s), 1s);
+  Respawn(1s);
+  EXPECT_EQ(FailAt(1s), 2s);
+  Respawn(3s);
+  EXPECT_EQ(FailAt(4s, ExitedWith(0)), 4s);  // The third of the series.
+  Respawn(8s);
+  EXPECT_EQ(FailAt(9s, ExitedWith(0)), 8s);
+  Respawn(17s);
+  EXPECT_EQ(FailAt(27s, ExitedWith(0)), 1s);  // Stable: the series ends.
+  Respawn(28s);
+  EXPECT_EQ(FailAt(29s, ExitedWith(0)), 1s);  // The first of a new one.
+  Respawn(30s);
+  EXPECT_EQ(FailAt(31s, ExitedWith(0)), 2s);
 }
 
 // BUG (doc vs code): docs/pools.md says the delay is for "the n-th failure in a row", but
@@ -1215,9 +1250,9 @@ TEST_F(WorkerBackoffTest, ASuccessExitEndsTheSeriesOfFailuresInARow) {
   Respawn(1s);
   FailAt(1s);
   Respawn(3s);
-  EXPECT_EQ(FailAt(4s, ExitedWith(0)), 1s);
-  Respawn(5s);
-  EXPECT_EQ(FailAt(6s), 1s);
+  EXPECT_EQ(FailAt(13s, ExitedWith(0)), 1s);  // A stable run (issue 12: short ones continue it).
+  Respawn(14s);
+  EXPECT_EQ(FailAt(15s), 1s);
 }
 
 TEST_F(WorkerBackoffTest, ZeroInitialDelayRespawnsAtOnce) {
@@ -1279,15 +1314,180 @@ TEST_F(WorkerCrashLoopTest, FailuresSpacedWiderThanThePeriodNeverCrashLoop) {
   }
 }
 
-TEST_F(WorkerCrashLoopTest, SuccessExitsNeverCountTowardACrashLoop) {
+TEST_F(WorkerCrashLoopTest, StableSuccessExitsNeverCountTowardACrashLoop) {
   config_.crash_loop.max_restarts = 0;
   Make();
   Run();
   for (int i = 0; i < 10; ++i) {
-    EXPECT_EQ(FailAt(Duration(i * 2s), ExitedWith(0)), 1s);
-    Respawn(Duration(i * 2s + 1s));
+    EXPECT_EQ(FailAt(Duration(i * 11s + 10s), ExitedWith(0)), 1s);
+    Respawn(Duration(i * 11s + 11s));
   }
   EXPECT_FALSE(w().crash_looped());
+}
+
+// Issue 12: a worker that keeps exiting 0 right after it starts, under restart: always, is a
+// loop too (it used to be restarted every backoff.initial for ever).
+TEST_F(WorkerCrashLoopTest, UnstableSuccessExitsUnderRestartAlwaysCount) {
+  Make();
+  Run();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_GT(FailAt(Duration(i * 2s), ExitedWith(0)), 0s) << "run " << i + 1;
+    Respawn(Duration(i * 2s + 1s));
+  }
+  EXPECT_THAT(Exit(ExitedWith(0), 6s), ElementsAre("ready_changed", "exited exited", "crash_loop"));
+  ASSERT_TRUE(w().crash_verdict().has_value());
+  EXPECT_EQ(w().crash_verdict()->rule, CrashLoopRule::kUnstableRuns);
+  EXPECT_EQ(w().crash_verdict()->count, 4);
+  EXPECT_TRUE(Last().graceful);
+}
+
+TEST_F(WorkerCrashLoopTest, UnderOnFailureASuccessExitEndsTheSlotAndIsNoLoop) {
+  config_.restart = RestartPolicy::kOnFailure;
+  config_.crash_loop.max_restarts = 0;
+  Make();
+  Run();
+  EXPECT_THAT(Exit(ExitedWith(0), 1s), ElementsAre("ready_changed", "exited exited"));
+  EXPECT_FALSE(w().crash_looped());
+}
+
+TEST_F(WorkerCrashLoopTest, AStableRunStartsTheCountOfUnstableRunsAgain) {
+  config_.crash_loop.period = 1ms;  // The window out of the way.
+  Make();
+  Run();
+  Duration t = 0s;
+  auto unstable = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      t += 1s;
+      const Duration d = FailAt(t);
+      ASSERT_GT(d, 0s);
+      t += d;
+      Respawn(t);
+    }
+  };
+  unstable(3);
+  t += 10s;  // A stable run, ended by a crash: restarted, and the count starts again.
+  t += FailAt(t);
+  Respawn(t);
+  unstable(3);
+  EXPECT_FALSE(w().crash_looped());
+  EXPECT_THAT(Exit(ExitedWith(1), t + 1s),
+              ElementsAre("ready_changed", "exited exited", "crash_loop"));
+  EXPECT_EQ(w().crash_verdict()->count, 4);
+}
+
+// Stability is counted from readiness, not from the spawn: a slow boot is no service. (Success
+// exits here and below, so that only the unstable-runs rule can judge them.)
+TEST_F(WorkerCrashLoopTest, StabilityCountsFromReadinessInNotifyMode) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  config_.crash_loop.max_restarts = 0;
+  Make();
+  Run();
+  Notify("READY=1", 30s);
+  EXPECT_THAT(Exit(ExitedWith(0), 40s),
+              ElementsAre("ready_changed", "exited exited", "set backoff +41s"));
+  Fire(WorkerTimer::kBackoff, 41s);
+  w().Spawned(At(41s));
+  Notify("READY=1", 71s);
+  EXPECT_THAT(Exit(ExitedWith(0), 80s),
+              ElementsAre("ready_changed", "exited exited", "crash_loop"));
+  EXPECT_EQ(w().crash_verdict()->rule, CrashLoopRule::kUnstableRuns);
+}
+
+// In one stretch: a worker that probes ready for 5 s, unready, ready 5 s more is not stable.
+TEST_F(WorkerCrashLoopTest, StabilityIsReadyTimeInOneStretch) {
+  config_.readiness.mode = ReadinessMode::kExec;
+  config_.readiness.command = {"check"};
+  config_.readiness.failure_threshold = 1;
+  config_.crash_loop.max_restarts = 0;
+  Make();
+  Run();
+  Probe(true, 1s);
+  Probe(false, 6s);  // Unready after 5 s.
+  Probe(true, 7s);
+  EXPECT_THAT(Exit(ExitedWith(0), 12s),
+              ElementsAre("ready_changed", "stop_probing", "exited exited", "crash_loop"));
+  // Ten seconds in one stretch, then unready: stable, whatever comes after.
+  Make();
+  Run();
+  Probe(true, 1s);
+  Probe(false, 11s);
+  EXPECT_THAT(Exit(ExitedWith(0), 12s),
+              ElementsAre("stop_probing", "exited exited", "set backoff +13s"));
+}
+
+// A worker that served for the stability period and then asked to stop (STOPPING=1) and took
+// its time to exit had a stable run.
+TEST_F(WorkerCrashLoopTest, ReadyTimeUpToAStopCounts) {
+  config_.crash_loop.max_restarts = 0;
+  Make();
+  Run();
+  Notify("STOPPING=1", 10s);
+  EXPECT_THAT(Exit(ExitedWith(0), 40s),
+              ElementsAre("cancel stop", "exited exited", "set backoff +41s"));
+  Respawn(41s);
+  Notify("STOPPING=1", 50s);  // 9 s of service, then 30 s of stopping: unstable.
+  EXPECT_THAT(Exit(ExitedWith(0), 80s), ElementsAre("cancel stop", "exited exited", "crash_loop"));
+}
+
+TEST_F(WorkerCrashLoopTest, BootTimeoutsAreUnstable) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  config_.boot_timeout = 60s;
+  config_.crash_loop.max_restarts = 1;
+  config_.crash_loop.period = 1ms;  // The window out of the way.
+  Make();
+  Run();
+  Fire(WorkerTimer::kBoot, 60s);
+  EXPECT_THAT(Exit(KilledBy(SIGTERM), 61s),
+              ElementsAre("cancel stop", "exited boot_timeout", "set backoff +62s"));
+  Fire(WorkerTimer::kBackoff, 62s);
+  w().Spawned(At(62s));
+  Fire(WorkerTimer::kBoot, 122s);
+  EXPECT_THAT(Exit(KilledBy(SIGTERM), 123s),
+              ElementsAre("cancel stop", "exited boot_timeout", "crash_loop"));
+  EXPECT_EQ(w().crash_verdict()->rule, CrashLoopRule::kUnstableRuns);
+}
+
+// stability_period 0: every run that became ready is stable; boot and spawn failures still
+// count (and the window still judges failures).
+TEST_F(WorkerCrashLoopTest, AZeroStabilityPeriodJudgesOnlyRunsThatNeverBecameReady) {
+  config_.crash_loop.stability_period = 0s;
+  config_.crash_loop.max_restarts = 1;
+  config_.crash_loop.period = 1ms;  // The window out of the way.
+  config_.readiness.mode = ReadinessMode::kNotify;
+  Make();
+  Run();
+  Duration t = 0s;
+  for (int i = 0; i < 5; ++i) {
+    Notify("READY=1", t);  // Ready, if only for an instant: stable.
+    t += FailAt(t);
+    ASSERT_EQ(Fire(WorkerTimer::kBackoff, t), std::vector<std::string>{"spawn"});
+    w().Spawned(At(t));
+  }
+  EXPECT_FALSE(w().crash_looped());
+  t += FailAt(t);  // Never ready: a boot failure, unstable.
+  ASSERT_EQ(Last().reason, ExitReason::kBootFailure);
+  Fire(WorkerTimer::kBackoff, t);
+  w().Spawned(At(t));
+  EXPECT_THAT(Exit(ExitedWith(1), t + 1s),
+              ElementsAre("cancel boot", "exited boot_failure", "crash_loop"));
+}
+
+// The window still applies: stable runs that fail more than max_restarts times within the
+// period are a crash loop too.
+TEST_F(WorkerCrashLoopTest, StableRunsFailingTooOftenWithinThePeriodTripTheWindow) {
+  config_.crash_loop.stability_period = 2s;
+  config_.crash_loop.max_restarts = 2;
+  config_.crash_loop.period = 60s;
+  Make();
+  Run();
+  EXPECT_EQ(FailAt(3s), 1s);
+  Respawn(4s);
+  EXPECT_EQ(FailAt(7s), 1s);
+  Respawn(8s);
+  EXPECT_THAT(Exit(ExitedWith(1), 11s),
+              ElementsAre("ready_changed", "exited exited", "crash_loop"));
+  EXPECT_EQ(w().crash_verdict()->rule, CrashLoopRule::kWindow);
+  EXPECT_EQ(w().crash_verdict()->count, 3);
 }
 
 TEST_F(WorkerCrashLoopTest, ZeroMaxRestartsMakesTheFirstFailureTheVerdict) {
@@ -1320,6 +1520,121 @@ TEST_F(WorkerCrashLoopTest, StartingTheSlotAgainClearsTheVerdict) {
   ASSERT_TRUE(w().crash_looped());
   EXPECT_THAT(Describe(w().Start(At(2s))), ElementsAre("spawn"));
   EXPECT_FALSE(w().crash_looped());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The crash-loop verdict with every default setting (issue 12): backoff 1 s doubling to 30 s with
+// +-20% jitter, max_restarts 5, stability_period 10 s, period 60 s. Each loop is run to its
+// verdict with the jitter at its lowest (u = 0) and at its highest (u just under 1).
+// ---------------------------------------------------------------------------------------------
+
+class WorkerDefaultCrashLoopTest : public WorkerTest {
+ protected:
+  WorkerDefaultCrashLoopTest() {
+    config_ = PoolConfig();  // Every default, jitter included.
+    config_.name = "web";
+    config_.command = {"app"};
+  }
+
+  // Runs the slot until the verdict: each run is ready `boot` after its spawn (READY=1, in
+  // notify mode; at once in started mode), ends `ready_for` later with `status`, and is
+  // restarted when its backoff timer fires. Returns the time of the verdict from the first
+  // spawn, or -1s when there is none after `max_runs` runs.
+  Duration TimeToVerdict(Duration boot, Duration ready_for, int status, int max_runs = 40) {
+    Make();
+    Duration t = 0s;
+    EXPECT_THAT(Describe(w().Start(At(t))), ElementsAre("spawn"));
+    for (int run = 1; run <= max_runs; ++run) {
+      w().Spawned(At(t));
+      if (config_.readiness.mode == ReadinessMode::kNotify) {
+        t += boot;
+        Notify("READY=1", t);
+      }
+      EXPECT_TRUE(w().ready()) << "run " << run;
+      t += ready_for;
+      const WorkerActions out = w().Exited(status, false, At(t));
+      for (const WorkerAction& a : out) {
+        if (a.kind == WorkerAction::Kind::kCrashLoop) {
+          EXPECT_EQ(run, 6) << "the verdict is the sixth unstable run";
+          return t;
+        }
+      }
+      const Duration restart_at = BackoffDeadline(out);
+      if (restart_at < 0s) {
+        ADD_FAILURE() << "run " << run << " was not restarted";
+        return -1s;
+      }
+      t = restart_at;
+      EXPECT_THAT(Fire(WorkerTimer::kBackoff, t), ElementsAre("spawn"));
+    }
+    return -1s;
+  }
+
+  static constexpr double kLowest = 0.0;
+  static constexpr double kHighest = 0.999999;
+};
+
+// Exits 1 at once: five backoffs, 1+2+4+8+16 = 31 s, 24.8 to 37.2 s with the jitter.
+TEST_F(WorkerDefaultCrashLoopTest, AWorkerThatExits1AtOnce) {
+  random_.fallback = kLowest;
+  EXPECT_EQ(TimeToVerdict(0s, 0s, ExitedWith(1)), 24800ms);
+  random_.fallback = kHighest;
+  const Duration highest = TimeToVerdict(0s, 0s, ExitedWith(1));
+  EXPECT_GT(highest, 37100ms);
+  EXPECT_LE(highest, 37200ms);
+}
+
+// The Celery worker_process_init seed: exit 1 five seconds after start. 6 x 5 s of runs and the
+// same backoffs: 54.8 to 67.2 s. (The 60 s window alone missed it whenever the jitter made the
+// backoffs add up to more than 35 s: 25 s of runs + 35 s.)
+TEST_F(WorkerDefaultCrashLoopTest, AWorkerThatExits1FiveSecondsAfterItStarts) {
+  random_.fallback = kLowest;
+  EXPECT_EQ(TimeToVerdict(0s, 5s, ExitedWith(1)), 54800ms);
+  random_.fallback = kHighest;
+  const Duration highest = TimeToVerdict(0s, 5s, ExitedWith(1));
+  EXPECT_GT(highest, 67100ms);
+  EXPECT_LE(highest, 67200ms);
+}
+
+// Boots for 10 s (READY=1), then exits 1 three seconds later: 6 x 13 s + backoffs, 102.8 to
+// 115.2 s.
+TEST_F(WorkerDefaultCrashLoopTest, ASlowBootingWorkerThatFailsSoonAfterReady) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  random_.fallback = kLowest;
+  EXPECT_EQ(TimeToVerdict(10s, 3s, ExitedWith(1)), 102800ms);
+  random_.fallback = kHighest;
+  const Duration highest = TimeToVerdict(10s, 3s, ExitedWith(1));
+  EXPECT_GT(highest, 115100ms);
+  EXPECT_LE(highest, 115200ms);
+}
+
+// The longest unstable run in started mode, just under the 10 s stability period: 6 x 10 s +
+// backoffs, at most 97.2 s.
+TEST_F(WorkerDefaultCrashLoopTest, RunsJustShorterThanTheStabilityPeriod) {
+  random_.fallback = kHighest;
+  const Duration highest = TimeToVerdict(0s, 9999ms, ExitedWith(1));
+  EXPECT_GT(highest, 97000ms);
+  EXPECT_LE(highest, 97200ms);
+}
+
+// Regression (issue 12): exit 0 right after start under restart: always restarted forever, every
+// backoff.initial. Short success runs are unstable: backoff as after failures, and the verdict.
+TEST_F(WorkerDefaultCrashLoopTest, AWorkerThatKeepsExiting0AtOnceUnderRestartAlways) {
+  ASSERT_EQ(config_.restart, RestartPolicy::kAlways);
+  random_.fallback = kLowest;
+  EXPECT_EQ(TimeToVerdict(0s, 100ms, ExitedWith(0)), 25400ms);
+  random_.fallback = kHighest;
+  const Duration highest = TimeToVerdict(0s, 100ms, ExitedWith(0));
+  EXPECT_GT(highest, 37700ms);
+  EXPECT_LE(highest, 37800ms);
+}
+
+// Runs that stay up for the stability period are no loop, whatever they end with: a worker
+// that runs 10 s and exits 1 is restarted for ever (with the backoff's growing delays).
+TEST_F(WorkerDefaultCrashLoopTest, RunsAsLongAsTheStabilityPeriodNeverReachTheVerdict) {
+  random_.fallback = kLowest;
+  EXPECT_EQ(TimeToVerdict(0s, 10s, ExitedWith(1)), -1s);
+  EXPECT_EQ(TimeToVerdict(0s, 10s, ExitedWith(0)), -1s);
 }
 
 // ---------------------------------------------------------------------------------------------
