@@ -466,6 +466,12 @@ class RolloutResult:
         return dict(collections.Counter(r.error for r in self.failed_after_deletion))
 
     @property
+    def retried(self) -> list[Request]:
+        """Keep-alive: requests that met a connection the server had closed and were sent again
+        on a new one (as HTTP client libraries do), successfully or not."""
+        return [r for r in self.requests if r.retried]
+
+    @property
     def in_flight_at_stop(self) -> list[Request]:
         """Requests to the old pod sent before its first stop signal and not over then."""
         if self.first_stop is None:
@@ -507,7 +513,8 @@ class RolloutResult:
         prop = self.event("propagation_over") or {}
         return (f"{self.setup} lag {self.lag:g}s{' keep-alive' if self.keepalive else ''}: "
                 f"{len(self.after_deletion)} sent after deletion, "
-                f"{len(self.failed_after_deletion)} failed {self.failure_kinds()}, in flight at "
+                f"{len(self.failed_after_deletion)} failed {self.failure_kinds()}"
+                + (f" ({len(self.retried)} retried)" if self.keepalive else "") + ", in flight at "
                 f"stop {len(self.in_flight_completed)}/{len(self.in_flight_at_stop)} completed; "
                 f"first stop {s(self.to_first_stop)}, drain end {s(self.to_drain_end)}, exit "
                 f"{s(self.to_exit)}; exit code {self.exit_code}"
@@ -596,6 +603,8 @@ def markdown_table(results: list[RolloutResult]) -> str:
     for r in results:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(r.failure_kinds().items()))
         failed = f"**{len(r.failed_after_deletion)}**" + (f" ({kinds})" if kinds else "")
+        if r.keepalive:
+            failed += f"; {len(r.retried)} retried"
         rows.append(f"| {r.setup} | {r.lag:g} s | {len(r.after_deletion)} | {failed} | "
                     f"{len(r.in_flight_completed)}/{len(r.in_flight_at_stop)} | "
                     f"{s(r.to_first_stop)} | {s(r.to_drain_end)} | {s(r.to_exit)} |")
