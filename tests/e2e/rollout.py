@@ -125,12 +125,15 @@ TINI_GRACE = 30.0  # The pod's terminationGracePeriodSeconds, as the example's V
 
 def auto_supported(vigil_bin: str, workdir: Path) -> bool:
     """Whether this vigil accepts `drain.propagation_delay: auto` (`vigil --check`)."""
-    path = workdir / "auto-check.yaml"
-    path.write_text("drain: {propagation_delay: auto}\n"
-                    "pools: [{name: web, command: [/bin/true]}]\n")
-    done = subprocess.run([vigil_bin, "--check", "--config", str(path)], capture_output=True,
-                          timeout=30)
-    return done.returncode == 0
+    def check(delay: str) -> subprocess.CompletedProcess:
+        path = workdir / "auto-check.yaml"
+        path.write_text(f"drain: {{propagation_delay: {delay}}}\n"
+                        "pools: [{name: web, command: [/bin/true]}]\n")
+        return subprocess.run([vigil_bin, "--check", "--config", str(path)],
+                              capture_output=True, text=True, timeout=30)
+    fixed = check("2s")  # The same file with a duration passes: only `auto` can be refused.
+    assert fixed.returncode == 0, f"vigil --check: {fixed.stdout}{fixed.stderr}"
+    return check("auto").returncode == 0
 
 
 # ---------------------------------------------------------------------------------------------
