@@ -596,13 +596,23 @@ def run_rollout(launcher: Launcher, vigilctl_bin: str, workdir: Path, setup: Set
     return result
 
 
+def propagation(r: RolloutResult) -> str:
+    """Vigil's propagation_over as a table cell: "quiet after 1.3 s, 23 connections"."""
+    over = r.event("propagation_over")
+    if over is None:
+        return "-"
+    text = f"{over['reason']} after {int(over['duration_ms']) / 1000:.1f} s"
+    return text + (f", {over['connections']} connections" if over["reason"] != "fixed" else "")
+
+
 def markdown_table(results: list[RolloutResult]) -> str:
     """One row per rollout: what a reader of docs/rollouts.md compares."""
     def s(v):
         return "-" if v is None else f"{v:.1f} s"
     rows = ["| setup | lag | sent after deletion | failed | in flight at SIGTERM: completed "
-            "| deletion → first SIGTERM | deletion → drain end | deletion → exit |",
-            "|---|---|---|---|---|---|---|---|"]
+            "| deletion → first SIGTERM | deletion → drain end | deletion → exit "
+            "| Vigil's propagation_over |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(r.failure_kinds().items()))
         failed = f"**{len(r.failed_after_deletion)}**" + (f" ({kinds})" if kinds else "")
@@ -610,5 +620,6 @@ def markdown_table(results: list[RolloutResult]) -> str:
             failed += f"; {len(r.retried)} retried"
         rows.append(f"| {r.setup} | {r.lag:g} s | {len(r.after_deletion)} | {failed} | "
                     f"{len(r.in_flight_completed)}/{len(r.in_flight_at_stop)} | "
-                    f"{s(r.to_first_stop)} | {s(r.to_drain_end)} | {s(r.to_exit)} |")
+                    f"{s(r.to_first_stop)} | {s(r.to_drain_end)} | {s(r.to_exit)} | "
+                    f"{propagation(r)} |")
     return "\n".join(rows) + "\n"
