@@ -36,6 +36,9 @@ tests=(
   util-linux procps python3 python3-pytest
   # Example and test workers: sd_notify from Python, a real gunicorn.
   python3-sdnotify python3-gunicorn
+  # The rollout tests' baseline (tests/e2e/test_rollout_gunicorn.py, bench/rollouts): tini as
+  # PID 1.
+  tini
   # The kubelet simulation's raw gRPC calls (tests/e2e/grpc_raw.py).
   python3-grpcio
   # The image test (tests/image/): a Debian 12 root file system, the image built from it, run
