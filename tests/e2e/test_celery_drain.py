@@ -379,3 +379,34 @@ def test_task_longer_than_the_grace_period_is_redelivered(launcher, vigilctl_bin
 
     end = Kubelet(new.pod, 15.0).terminate()
     assert not end.sigkilled and end.code == 0, new.pod.log.summary()
+
+
+def test_sigint_as_fast_signal_strands_the_task(launcher, vigilctl_bin, tmp_path, broker):
+    """Why the example's fast_stop_signal is SIGQUIT: with Vigil's default SIGINT, which Celery
+    takes as one more warm shutdown, the straggler keeps working until Vigil SIGKILLs it, and its
+    message stays in redis's `unacked` hash: no pod gets it before visibility_timeout (1 h)."""
+    client = redis.Redis.from_url(broker)
+    grace = 7.0  # Deadline at 4 s, SIGKILL at 5.5 s.
+    old = CeleryPod(new_pod(launcher, vigilctl_bin, tmp_path, "old"), broker, 1, grace,
+                    fast_stop_signal="SIGINT")
+    old.wait_ready()
+    producer = Producer(broker)
+    producer.send(0, 8.0)  # Longer than the grace period.
+    wait_for(lambda: old.record.running() == {0}, 15, f"the long task running: {old.record.lines()}")
+
+    kubelet = Kubelet(old.pod, grace)
+    result = kubelet.prestop().wait(grace + 5)
+    assert result.code == 1 and "celery/0" in result.stdout, result
+    output = old.pod.vigil.stderr
+    assert "[celery/0] worker: Hitting Ctrl+C again will terminate all running tasks!" in output
+    assert "Cold shutdown" not in output
+    (killed,) = old.pod.events("worker_exited")
+    assert killed["reason"] == "stop_timeout_killed" and killed["signal"] == "SIGKILL", killed
+    assert old.exits() == {("stop_timeout_killed", "", "SIGKILL"): 1.0}
+    end = kubelet.terminate()
+    assert not end.sigkilled and end.code == 4
+    assert old.termination_lines()[1:] == [
+        "pool celery: 0/1 ended gracefully: stop_timeout_killed(SIGKILL) x1"]
+    # Stranded: neither done nor queued, held as unacknowledged.
+    assert 0 not in old.record.jobs("done")
+    assert queued_jobs(client) == [] and unacked_jobs(client) == [0]
