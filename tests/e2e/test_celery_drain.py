@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -286,7 +285,7 @@ def test_rollout_drains_celery_without_losing_or_repeating_a_task(launcher, vigi
     def all_done():
         done = old.record.jobs("done") + new.record.jobs("done")
         return done if set(done) == set(sent) else None
-    done = wait_for(all_done, 20, f"every job done; queue {queued_jobs(client)}")
+    done = wait_for(all_done, 20, f"every job of {sorted(sent)} done")
     started = old.record.jobs("start") + new.record.jobs("start")
     assert [j for j, n in started.items() if n != 1] == [], f"run twice: {started}"
     assert [j for j, n in done.items() if n != 1] == [], f"done twice: {done}"
@@ -370,7 +369,8 @@ def test_task_longer_than_the_grace_period_is_redelivered(launcher, vigilctl_bin
     def all_done():
         done = old.record.jobs("done") + new.record.jobs("done")
         return done if set(done) == set(sent) else None
-    done = wait_for(all_done, straggler_seconds + 10, f"every job done; queue {queued_jobs(client)}")
+    done = wait_for(all_done, straggler_seconds + 10,
+                    f"every job of {sorted(sent)} done")
     assert [j for j, n in done.items() if n != 1] == [], f"done twice: {done}"
     started = old.record.jobs("start") + new.record.jobs("start")
     assert started[straggler_job] == 2
@@ -393,7 +393,8 @@ def test_sigint_as_fast_signal_strands_the_task(launcher, vigilctl_bin, tmp_path
     old.wait_ready()
     producer = Producer(broker)
     producer.send(0, 8.0)  # Longer than the grace period.
-    wait_for(lambda: old.record.running() == {0}, 15, f"the long task running: {old.record.lines()}")
+    wait_for(lambda: old.record.running() == {0}, 15,
+             f"the long task running: {old.record.lines()}")
 
     kubelet = Kubelet(old.pod, grace)
     result = kubelet.prestop().wait(grace + 5)
