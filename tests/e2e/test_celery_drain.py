@@ -8,7 +8,8 @@ messages) and from the tasks' own record (JOBS_RECORD: one line per start and pe
 every task acknowledged exactly once or still queued; none lost, none run twice, none left
 unacknowledged; Vigil's exit status, drain report, termination message and /metrics agree.
 
-The drain settings are the defaults (only the grace period is told, as it must be). Celery
+The graceful rollout runs with Vigil's default drain settings (only the grace period is told,
+as it must be); the stragglers' tests with the example's (a 6 s safety margin). Celery
 workers listen on no TCP port, so `drain.propagation_delay: auto` ends at once (no_listener,
 min_delay 0 s), as today's 0 s: these tests hold for both.
 """
@@ -158,9 +159,12 @@ class Record:
 
 
 def example_config(broker_url: str, replicas: int, grace: float, record: Path,
-                   termination: Path, **pool_changes) -> dict:
-    """examples/celery/vigil.yaml with the test's broker, replicas and grace period."""
+                   termination: Path, default_drain: bool = False, **pool_changes) -> dict:
+    """examples/celery/vigil.yaml with the test's broker, replicas and grace period; with
+    default_drain, Vigil's default drain settings instead of the example's."""
     config = yaml.safe_load((EXAMPLE / "vigil.yaml").read_text())
+    if default_drain:
+        config["drain"] = {}
     config["drain"]["grace_period"] = f"{grace:g}s"
     config["termination_message_path"] = str(termination)
     (celery_pool,) = config["pools"]
@@ -174,7 +178,8 @@ def example_config(broker_url: str, replicas: int, grace: float, record: Path,
 class CeleryPod:
     """A pod running the example's pool, its record, its termination message, its /metrics."""
 
-    def __init__(self, pod: Pod, broker_url: str, replicas: int, grace: float, **pool_changes):
+    def __init__(self, pod: Pod, broker_url: str, replicas: int, grace: float,
+                 default_drain: bool = False, **pool_changes):
         self.pod = pod
         self.replicas = replicas
         self.grace = grace
@@ -183,7 +188,7 @@ class CeleryPod:
         self.termination.write_text("")
         self.metrics = f"127.0.0.1:{free_port()}"
         config = example_config(broker_url, replicas, grace, self.record.path, self.termination,
-                                **pool_changes)
+                                default_drain, **pool_changes)
         pod.start(config, ["--metrics-address", self.metrics])
 
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -240,7 +245,8 @@ def test_rollout_drains_celery_without_losing_or_repeating_a_task(launcher, vigi
     or queued; the new pod runs the rest, each once."""
     client = redis.Redis.from_url(broker)
     grace = 15.0  # Longer than the longest task (1.5 s) and a worker's shutdown (~2-3 s).
-    old = CeleryPod(new_pod(launcher, vigilctl_bin, tmp_path, "old"), broker, 3, grace)
+    old = CeleryPod(new_pod(launcher, vigilctl_bin, tmp_path, "old"), broker, 3, grace,
+                    default_drain=True)
     old.wait_ready()
     producer = Producer(broker, period=0.4).start()
     # The pod has been at work (a few tasks done), workers busy, one with a long task.
@@ -258,6 +264,10 @@ def test_rollout_drains_celery_without_losing_or_repeating_a_task(launcher, vigi
     # The tasks running at the drain were finished by the pod, not redelivered.
     assert running <= set(old.record.jobs("done")), old.record.lines()
     drain_took = result.elapsed
+    # With `drain.propagation_delay: auto` (issue 12's default once it lands): Celery workers
+    # listen on no TCP port, so the stop signals go at once (min_delay, 0 s by default).
+    for over in old.pod.events("propagation_over"):
+        assert over["reason"] == "no_listener" and over["duration_ms"] < 500, over
 
     assert old.exits() == {("exited", "0", ""): 3.0}
     m = scrape(old.metrics)
@@ -309,10 +319,11 @@ def test_task_longer_than_the_grace_period_is_redelivered(launcher, vigilctl_bin
     and is named a straggler. Nothing is left unacknowledged: the new pod runs the task again,
     redelivered, once; the other tasks ran once."""
     client = redis.Redis.from_url(broker)
-    # The default safety margin (3 s): deadline at 5 s, SIGKILL 1.5 s later. The other worker
-    # needs its short task and a worker's shutdown (~2-3 s, more on a loaded machine) by then.
-    grace = 8.0
-    straggler_job, straggler_seconds = 0, 9.0  # Longer than the grace period.
+    # The example's safety margin (6 s): deadline at 5 s, SIGKILL 3 s later, time enough for
+    # the cold shutdown to give the message back (~1 s). The other worker needs its short task
+    # and a worker's shutdown (~2-3 s, more on a loaded machine) before the deadline.
+    grace = 11.0
+    straggler_job, straggler_seconds = 0, 12.0  # Longer than the grace period.
     old = CeleryPod(new_pod(launcher, vigilctl_bin, tmp_path, "old"), broker, 2, grace)
     old.wait_ready()
     producer = Producer(broker, period=0.5, long_every=10**9)
@@ -387,7 +398,7 @@ def test_sigint_as_fast_signal_strands_the_task(launcher, vigilctl_bin, tmp_path
     takes as one more warm shutdown, the straggler keeps working until Vigil SIGKILLs it, and its
     message stays in redis's `unacked` hash: no pod gets it before visibility_timeout (1 h)."""
     client = redis.Redis.from_url(broker)
-    grace = 7.0  # Deadline at 4 s, SIGKILL at 5.5 s.
+    grace = 7.0  # The example's 6 s safety margin: deadline at 1 s, SIGKILL at 4 s.
     old = CeleryPod(new_pod(launcher, vigilctl_bin, tmp_path, "old"), broker, 1, grace,
                     fast_stop_signal="SIGINT")
     old.wait_ready()
