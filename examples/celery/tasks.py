@@ -15,18 +15,21 @@ What makes a drain lose nothing, whichever way a worker ends:
 - worker_prefetch_multiplier=1 with --concurrency 1: a worker holds one message at a time, the
   one it runs; the rest stay in the queue for the other workers (and the next pod).
 - Vigil integration, in the signal handlers below: READY=1 when the worker consumes, STOPPING=1
-  when it starts shutting down, and the pool's child ignoring SIGTERM (Vigil signals the whole
-  process group; the main process finishes the task, the child must not die of it).
+  when it starts shutting down, the pool's child ignoring SIGTERM (Vigil signals the whole
+  process group; the main process finishes the task, the child must not die of it), and a
+  second thread in the main process, so that Celery's signal handlers ask for the shutdown
+  instead of raising it wherever the main process happens to be.
 """
 
 import json
 import os
 import signal
 import socket
+import threading
 import time
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready, worker_shutting_down
+from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutting_down
 
 app = Celery("tasks", broker=os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"))
 app.conf.update(
@@ -99,3 +102,17 @@ def _child_ignores_sigterm(**_):
     # main process would report WorkerLostError). Ignored, the child finishes its task while the
     # main process carries out the warm shutdown. SIGQUIT (the fast stop signal) still ends it.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@worker_init.connect
+def _shutdown_at_a_safe_point(**_):
+    # Celery 5.2's shutdown handlers (celery/apps/worker.py) raise WorkerShutdown/WorkerTerminate
+    # from the signal handler when the main process has a single thread, and only set a flag
+    # that the event loop checks between events when it has more. Raised at an arbitrary point
+    # (while the main process hands a task to its child or reads a result), the warm shutdown can
+    # hang: seen under load, the task finished but was never acknowledged, the worker hung until
+    # the fast signal, and the task ran again in the next pod. An idle thread makes it the flag.
+    # The cold shutdown then goes through the loop too: the child, killed by the SIGQUIT of the
+    # process group, is reported lost and task_reject_on_worker_lost requeues its task.
+    threading.Thread(target=threading.Event().wait, name="shutdown-at-a-safe-point",
+                     daemon=True).start()

@@ -335,12 +335,13 @@ def test_task_longer_than_the_grace_period_is_redelivered(launcher, vigilctl_bin
 
     kubelet = Kubelet(old.pod, grace)
     hook = kubelet.prestop()
+    # The backlog stays small: the new pod has the long task to run again, after it.
+    sent = producer.stop()
     result = hook.wait(grace + 5)
     assert result.code == 1, f"preStop hook: {result}\n{old.pod.log.summary()}"
     assert "stragglers" in result.stdout and f"celery/{slot}" in result.stdout, result
     assert f"celery/{1 - slot}" not in result.stdout, result
     assert result.elapsed < grace, result
-    sent = producer.stop()  # The backlog stays small: the new pod has the long task to run.
 
     (deadline,) = old.pod.events("drain_deadline")
     assert deadline["workers"] == 1, deadline
@@ -357,12 +358,15 @@ def test_task_longer_than_the_grace_period_is_redelivered(launcher, vigilctl_bin
     (straggler_exit,) = [e for e in old.pod.events("worker_exited") if e["slot"] == slot]
     (other_exit,) = [e for e in old.pod.events("worker_exited") if e["slot"] != slot]
     assert other_exit["reason"] == "exited" and other_exit["code"] == 0, other_exit
-    # Cold shutdown exits 1; on a slow machine the SIGKILL may come first. Either way the
-    # message went back to the queue (checked below).
+    # The cold shutdown's exit status is 0 when Celery's event loop carries it out (as the
+    # example's second thread makes it do), 1 when the signal handler raises it; on a slow
+    # machine the SIGKILL may come first. Either way the message went back (checked below).
     if straggler_exit["reason"] == "exited":
-        assert straggler_exit["code"] == 1, straggler_exit
-        assert exits == {("exited", "0", ""): 1.0, ("exited", "1", ""): 1.0}, exits
-        assert lines[1:] == ["pool celery: 1/2 ended gracefully: exited(0) x1, exited(1) x1"], lines
+        code = straggler_exit["code"]
+        assert code in (0, 1), straggler_exit
+        assert exits == dict(Counter([("exited", "0", ""), ("exited", str(code), "")])), exits
+        ends = "exited(0) x2" if code == 0 else "exited(0) x1, exited(1) x1"
+        assert lines[1:] == [f"pool celery: 1/2 ended gracefully: {ends}"], lines
     else:
         assert straggler_exit["reason"] == "stop_timeout_killed", straggler_exit
         assert exits[("exited", "0", "")] == 1.0, exits
