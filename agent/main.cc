@@ -28,6 +28,7 @@
 #include "agent/sys/compat_process.h"
 #include "agent/sys/linux_os.h"
 #include "agent/sys/socket_path.h"
+#include "agent/sys/tcp_table.h"
 #include "agent/sys/user_db.h"
 
 #include <sys/random.h>
@@ -220,6 +221,9 @@ int RunPools(const Config& config) {
   services.environment = &environment;
   const UserDb users;  // /etc/passwd and /etc/group, without NSS
   services.users = &users;
+  // The pod's TCP sockets, for the traffic-aware drain; its netlink socket opens on first use.
+  const std::unique_ptr<TcpTable> tcp = MakeLinuxTcpTable();
+  services.tcp = tcp.get();
   Supervisor supervisor(config, services);
   supervisor.SetDescriptorLimit(file_limit);
   if (Status s = supervisor.CheckDescriptors(); !s.ok()) {

@@ -16,7 +16,7 @@ root=$PWD
 seconds=${VIGIL_FUZZ_SECONDS:-20}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(notify_message duration signals cli config_yaml ipc_frame ipc_core ipc_control)
+  targets=(notify_message duration signals cli config_yaml ipc_frame ipc_core ipc_control inet_diag)
 fi
 if [ ! -x build-asan/tests/fuzz/fuzz_ipc_control ]; then
   CC=clang CXX=clang++ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -88,7 +88,33 @@ const std::vector<AgentOption> kOptions = {
     {"drain.safety_margin", "--drain-safety-margin", "VIGIL_DRAIN_SAFETY_MARGIN", false,
      [](Config* c, const std::string& v) { return Dur(v, &c->drain.safety_margin); }},
     {"drain.propagation_delay", "--drain-propagation-delay", "VIGIL_DRAIN_PROPAGATION_DELAY", false,
-     [](Config* c, const std::string& v) { return Dur(v, &c->drain.propagation_delay); }},
+     [](Config* c, const std::string& v) -> Status {
+       if (v == "auto") {
+         c->drain.propagation_auto = true;
+         c->drain.propagation_delay = Duration::zero();
+         return Status();
+       }
+       if (Status s = Dur(v, &c->drain.propagation_delay); !s.ok()) {
+         return Status::Error("expected auto or a duration: " + s.message());
+       }
+       c->drain.propagation_auto = false;
+       return Status();
+     }},
+    {"drain.quiet_period", "--drain-quiet-period", "VIGIL_DRAIN_QUIET_PERIOD", false,
+     [](Config* c, const std::string& v) -> Status {
+       // Not below one sample: a shorter period would end at the first sample, quiet or not.
+       StatusOr<Duration> d =
+           ParseDurationValue(v, std::chrono::milliseconds(100), std::chrono::hours(1));
+       if (!d.ok()) return d.status();
+       c->drain.quiet_period = *d;
+       return Status();
+     }},
+    {"drain.min_delay", "--drain-min-delay", "VIGIL_DRAIN_MIN_DELAY", false,
+     [](Config* c, const std::string& v) { return Dur(v, &c->drain.min_delay); }},
+    {"drain.max_delay", "--drain-max-delay", "VIGIL_DRAIN_MAX_DELAY", false,
+     [](Config* c, const std::string& v) { return Dur(v, &c->drain.max_delay); }},
+    {"drain.hold_connections", "--drain-hold-connections", "VIGIL_DRAIN_HOLD_CONNECTIONS", true,
+     [](Config* c, const std::string& v) { return Bool(v, &c->drain.hold_connections); }},
     {"control.enabled", "--control", "VIGIL_CONTROL", true,
      [](Config* c, const std::string& v) { return Bool(v, &c->control.enabled); }},
     {"control.binary", "--control-binary", "VIGIL_CONTROL_BINARY", false,

@@ -273,7 +273,13 @@ Pool mode (docs/pools.md), selected by a config file or --replicas:
                           A crash-loop verdict stops everything and exits 3 (exit, default),
                           or leaves the other pools running (keep).
       --grace-period DUR  The pod's termination grace period (default 30s).
-      --drain-safety-margin DUR, --drain-propagation-delay DUR
+      --drain-safety-margin DUR
+      --drain-propagation-delay auto|DUR
+                          Readiness off -> first stop signal: auto (default) waits until
+                          no new connection reaches the workers' ports for
+                          --drain-quiet-period (1s), within --drain-min-delay (0s) and
+                          --drain-max-delay (10s); --drain-hold-connections also waits for
+                          open connections to close (docs/drain.md).
       --control, --control-binary PATH, --socket PATH, --socket-mode MODE,
       --health-port PORT, --api-port PORT, --api-address ADDR, --token-file PATH,
       --control-backoff-reset-after DUR

@@ -77,6 +77,9 @@ struct PoolConfig {
   int min_ready = 1;  // ready workers for the pool to be ready (at most replicas)
   bool log_prefix = false;
   SignalRewrite forward_rewrite;  // applied to signals forwarded to the pool's workers
+  // The TCP ports the drain watches for traffic (propagation_delay: auto); empty: the ports
+  // the pool's processes listen on when the drain starts.
+  std::vector<int> ports;
 
   // Where the pool and each of its set options came from ("vigil.yaml:12", "--user",
   // "VIGIL_STOP_TIMEOUT"), so that checks made after parsing still name the source.
@@ -100,8 +103,16 @@ struct DrainConfig {
   // termination message, before the kubelet's own SIGKILL.
   Duration safety_margin = 3s;
   // After readiness turns NOT_SERVING, how long to wait before stopping workers, so that load
-  // balancers stop sending traffic first.
-  Duration propagation_delay = 0s;
+  // balancers stop sending traffic first: `auto` (the default) waits until the TCP connections
+  // to the workers' ports have gone quiet (lifecycle/traffic_watch.h); otherwise the fixed
+  // `propagation_delay`.
+  bool propagation_auto = true;
+  Duration propagation_delay = 0s;  // the fixed delay, when !propagation_auto
+  // auto: no new connection for this long ends the delay...
+  Duration quiet_period = 1s;
+  Duration min_delay = 0s;   // ...but never sooner (and this long when no port has a listener)
+  Duration max_delay = 10s;  // ...nor later (never more than half the time to the deadline)
+  bool hold_connections = false;  // ...and only once no connection to them is still open
 };
 
 struct ControlConfig {

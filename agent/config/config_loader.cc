@@ -131,15 +131,23 @@ Status ValidateConfig(Config* config) {
     if (Status s = CheckUserAndGroup(pool); !s.ok()) return s;
   }
   const DrainConfig& d = config->drain;
-  // grace_period > safety_margin + propagation_delay, without computing the sum: two accepted
-  // durations can add up past the range of a Duration (and wrap negative).
-  if (d.safety_margin >= d.grace_period ||
-      d.propagation_delay >= d.grace_period - d.safety_margin) {
-    return AgentFieldError(
-        *config, {"drain.grace_period", "drain.safety_margin", "drain.propagation_delay"},
-        "drain.grace_period (" + FormatDuration(d.grace_period) +
-            ") must be longer than drain.safety_margin (" + FormatDuration(d.safety_margin) +
-            ") plus drain.propagation_delay (" + FormatDuration(d.propagation_delay) + ")");
+  // grace_period > safety_margin + the delay the drain always waits (the fixed delay, or auto's
+  // min_delay), without computing the sum: two accepted durations can add up past the range of
+  // a Duration (and wrap negative).
+  const char* delay_key = d.propagation_auto ? "drain.min_delay" : "drain.propagation_delay";
+  const Duration delay = d.propagation_auto ? d.min_delay : d.propagation_delay;
+  if (d.safety_margin >= d.grace_period || delay >= d.grace_period - d.safety_margin) {
+    return AgentFieldError(*config, {"drain.grace_period", "drain.safety_margin", delay_key},
+                           "drain.grace_period (" + FormatDuration(d.grace_period) +
+                               ") must be longer than drain.safety_margin (" +
+                               FormatDuration(d.safety_margin) + ") plus " + delay_key + " (" +
+                               FormatDuration(delay) + ")");
+  }
+  if (d.min_delay > d.max_delay) {
+    return AgentFieldError(*config, {"drain.min_delay", "drain.max_delay"},
+                           "drain.min_delay (" + FormatDuration(d.min_delay) +
+                               ") must not be longer than drain.max_delay (" +
+                               FormatDuration(d.max_delay) + ")");
   }
   if (config->control.api_port != 0 && config->control.token_file.empty()) {
     return AgentFieldError(*config, {"control.api_port"},

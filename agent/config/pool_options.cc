@@ -104,6 +104,24 @@ Status Text(const Values& v, std::string* out) {
   return One(v, out);
 }
 
+// The most ports a pool's `ports:` may list: the watch compares every connection with each.
+constexpr size_t kMaxPoolPorts = 64;
+
+Status Ports(PoolConfig* p, const Values& v) {
+  if (v.size() > kMaxPoolPorts) {
+    return Status::Error("at most " + std::to_string(kMaxPoolPorts) + " ports, got " +
+                         std::to_string(v.size()));
+  }
+  std::vector<int> ports;
+  for (const auto& s : v) {
+    int port = 0;
+    if (Status st = Port({s}, &port); !st.ok()) return st;
+    ports.push_back(port);
+  }
+  p->ports = std::move(ports);
+  return Status();
+}
+
 // Pool names appear in metrics labels, log prefixes and socket names: keep them simple.
 Status Name(PoolConfig* p, const Values& v) {
   std::string s;
@@ -240,6 +258,7 @@ const std::vector<PoolOption> kOptions = {
     {"log_prefix", K::kBool, true,
      [](PoolConfig* p, const Values& v) { return Bool(v, &p->log_prefix); }},
     {"rewrite", K::kList, true, Rewrite},
+    {"ports", K::kList, true, Ports},
 };
 
 std::string Transform(std::string_view key, char dot_to, char underscore_to, bool upper) {

@@ -148,6 +148,18 @@ void DrainFamilies(const Supervisor& s, const Config& config, MetricFamilies* ou
   Family(out, "vigil_prestop_hold_duration_seconds", kHistogram,
          "Time a preStop hook or API drain request was held until the drain completed")
       .AddHistogram({}, c.prestop_hold_seconds);
+  Family(out, "vigil_drain_propagation_seconds", kHistogram,
+         "Time from readiness going off to the first stop signal (the propagation delay)")
+      .AddHistogram({}, c.propagation_seconds);
+  Family(out, "vigil_drain_propagation_connections_total", kCounter,
+         "New connections to the workers' ports seen while the drain waited for traffic to stop")
+      .Add({}, static_cast<double>(c.propagation_connections));
+  Family ends(out, "vigil_drain_propagation_ends_total", kCounter,
+              "Propagation delays ended, by why (quiet, max_delay, no_listener, fixed, cut_short)");
+  for (int r = 0; r < kPropagationEndCount; ++r) {
+    ends.Add({{"reason", PropagationEndName(static_cast<PropagationEnd>(r))}},
+             static_cast<double>(c.propagation_ends[r]));
+  }
   Family killed(out, "vigil_drain_workers_killed_total", kCounter,
                 "Workers SIGKILLed during a drain because they had not exited in time");
   for (const auto& p : s.pools()) {

@@ -67,7 +67,8 @@ const char* DrainStepName(DrainStep step) {
 
 DrainMachine::DrainMachine(const DrainConfig& config, std::vector<Duration> stop_timeouts)
     : plan_(config),
-      propagation_(config.propagation_delay > Duration::zero()),
+      propagation_(config.propagation_auto || config.propagation_delay > Duration::zero()),
+      watch_traffic_(config.propagation_auto),
       stop_timeouts_(std::move(stop_timeouts)) {}
 
 DrainActions DrainMachine::Handle(const DrainEvent& event, MonoTime now) {
@@ -122,8 +123,9 @@ void DrainMachine::Start(const DrainEvent& event, MonoTime now, DrainActions* ou
     StopAllFast(now, /*at_deadline=*/false, out);
   } else if (propagation_) {
     step_ = DrainStep::kPropagating;
-    out->push_back(
-        TimerAction(Kind::kArmTimer, DrainAction::Timer::kPropagation, plan_.PropagationEnd(now)));
+    out->push_back(TimerAction(Kind::kArmTimer, DrainAction::Timer::kPropagation,
+                               plan_.PropagationEnd(now, state_.deadline)));
+    if (watch_traffic_) out->push_back(Act(Kind::kWatchTraffic));
     PoolsChanged(event.idle, now, out);  // Nothing running: nothing to wait for.
   } else {
     StopInOrder(now, out);
@@ -186,6 +188,9 @@ void DrainMachine::PoolsChanged(const std::vector<bool>& idle, MonoTime now, Dra
     stopping_ = -1;  // Every pool has been told.
   }
   if (AllIdle(idle)) {
+    if (step_ == DrainStep::kPropagating) {
+      out->push_back(TimerAction(Kind::kCancelTimer, DrainAction::Timer::kPropagation));
+    }
     step_ = DrainStep::kRunningHooks;
     out->push_back(Act(Kind::kRunHooks));
   }

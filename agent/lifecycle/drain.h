@@ -1,10 +1,12 @@
 // DrainMachine: the drain (docs/drain.md) as one explicit state machine, pure.
 //
 //   step                 event                          next step
-//   idle                 a trigger                      propagating (a delay is configured),
+//   idle                 a trigger                      propagating (a delay is configured:
+//                                                       fixed, or auto: the default),
 //                                                       stopping pools, or stopping fast
 //                                                       (SIGINT, SIGQUIT, `vigilctl shutdown`)
-//   propagating          the delay is over              stopping pools (the last pool told)
+//   propagating          the delay is over (its timer,  stopping pools (the last pool told)
+//                        or auto's traffic watch)
 //   stopping pools       the pool told is down          the one started before it is told
 //   propagating,         a fast stop joins              stopping fast (every pool at once)
 //     stopping pools
@@ -80,7 +82,9 @@ struct DrainAction {
     kStarted,       // the drain began: readiness off, count and log it (`deadline`)
     kJoined,        // a trigger joined the drain in progress (`note` says how, for the log)
     kArmTimer,      // `timer` at `at`
-    kCancelTimer,   // `timer`
+    kCancelTimer,   // `timer` (the propagation timer: the traffic watch too)
+    kWatchTraffic,  // propagation_delay auto: watch the workers' ports; kPropagationOver when
+                    // quiet (the propagation timer, armed before, is the upper bound)
     kStopPool,      // pool `pool`: stop (fast signal if `fast`), SIGKILL at `at`
     kDeadline,      // the deadline came: log the stragglers
     kRunHooks,      // start the stop hooks; kHooksDone comes back
@@ -122,7 +126,8 @@ class DrainMachine {
   bool Stopping() const;  // a step before the hooks, after the start
 
   GracePlan plan_;
-  bool propagation_ = false;  // a propagation delay is configured
+  bool propagation_ = false;    // a propagation delay is configured (fixed or auto)
+  bool watch_traffic_ = false;  // auto: the traffic watch may end it before its timer
   std::vector<Duration> stop_timeouts_;
   DrainStep step_ = DrainStep::kIdle;
   DrainState state_;

@@ -13,8 +13,11 @@ MonoTime GracePlan::Deadline(MonoTime start, Duration requested) const {
   return std::min(full, SaturatingAdd(start, requested));
 }
 
-MonoTime GracePlan::PropagationEnd(MonoTime start) const {
-  return SaturatingAdd(start, config_.propagation_delay);
+MonoTime GracePlan::PropagationEnd(MonoTime start, MonoTime deadline) const {
+  if (!config_.propagation_auto) return SaturatingAdd(start, config_.propagation_delay);
+  // Half the time to the deadline is left for the workers to finish, whatever max_delay says.
+  const Duration half = deadline > start ? (deadline - start) / 2 : Duration::zero();
+  return SaturatingAdd(start, std::max(config_.min_delay, std::min(config_.max_delay, half)));
 }
 
 Duration GracePlan::DeadlineFastWindow() const {

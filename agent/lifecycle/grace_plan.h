@@ -5,6 +5,8 @@
 //                                              (grace − safety margin)   (kubelet's SIGKILL)
 //
 // - the drain's deadline: start + grace period − safety margin, or sooner if the caller asked;
+// - the propagation delay's latest end: the fixed delay, or auto's max_delay within
+//   [min_delay, half the time to the deadline];
 // - the fast window: how long stragglers get after their fast signal before SIGKILL, at the
 //   deadline (min(safety margin / 2, 5 s)) and on a fast stop (5 s);
 // - a pool's kill time: its own stop_timeout, never past the deadline plus the fast window;
@@ -35,8 +37,10 @@ class GracePlan {
   // When the drain started at `start` must be over: start + grace period − safety margin, or
   // start + `requested` when that is sooner (a requested duration <= 0 asks for nothing).
   MonoTime Deadline(MonoTime start, Duration requested) const;
-  // When the propagation delay of a drain started at `start` ends.
-  MonoTime PropagationEnd(MonoTime start) const;
+  // When the propagation delay of a drain started at `start` (deadline `deadline`) ends at the
+  // latest: start + the fixed delay; with auto, start + max_delay, but never more than half the
+  // time to the deadline nor less than min_delay (the traffic watch may end it sooner).
+  MonoTime PropagationEnd(MonoTime start, MonoTime deadline) const;
   // After the fast signal at the deadline, the stragglers' time before SIGKILL.
   Duration DeadlineFastWindow() const;
   // When a pool told to stop gracefully at `now` is SIGKILLed: its stop_timeout, capped at the

@@ -52,6 +52,12 @@ MonoTime Pool::StopDeadline() const {
   return SaturatingAdd(Now(), config_.stop_timeout);
 }
 
+void Pool::StopProbing() {
+  probing_stopped_ = true;
+  for (int slot = 0; slot < slot_count(); ++slot)
+    prober_.Stop(slot);
+}
+
 void Pool::Start() {
   log::Event(log::Level::kInfo, "pool_starting", "starting pool",
              {{"pool", config_.name}, {"replicas", config_.replicas}});
@@ -137,7 +143,7 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
         slots_[static_cast<size_t>(slot)].timers[static_cast<size_t>(action.timer)].Cancel();
         break;
       case WorkerAction::Kind::kStartProbing:
-        prober_.Start(slot, run_of(slot).pid);
+        if (!probing_stopped_) prober_.Start(slot, run_of(slot).pid);
         break;
       case WorkerAction::Kind::kStopProbing:
         prober_.Stop(slot);

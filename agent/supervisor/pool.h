@@ -51,6 +51,7 @@
 #include "agent/supervisor/worker.h"
 #include "agent/sys/child_environment.h"
 #include "agent/sys/os.h"
+#include "agent/sys/tcp_table.h"
 #include "agent/sys/user_db.h"
 
 namespace vigil {
@@ -93,6 +94,9 @@ struct PoolServices {
   bool drop_privileges = false;   // Vigil runs as root: user/group apply
   OomWatch* oom = nullptr;        // classifies SIGKILLs as oom_killed; none: never
   const UserDb* users = nullptr;  // for user/group; none: /etc/passwd and /etc/group
+  // The TCP sockets the drain watches (propagation_delay: auto); none: nothing can be watched,
+  // so an auto delay lasts its max_delay.
+  TcpTable* tcp = nullptr;
   // What workers, exec probes and stop hooks are given (child_environment.h); none: an empty
   // inherited environment (tests), never Vigil's own.
   const ChildEnvironment* environment = nullptr;
@@ -152,6 +156,9 @@ class Pool {
   int SignalWorkers(int slot, int signo);
   // When a worker asked to stop now gets SIGKILLed (now + stop_timeout, saturated).
   MonoTime StopDeadline() const;
+  // Stops the readiness probes for good (the drain began: readiness is off whatever they find,
+  // and a tcp or http probe's connection to a worker's port is not traffic to wait out).
+  void StopProbing();
   pid_t pid_of(int slot) const { return slots_[static_cast<size_t>(slot)].run.pid; }
   int slot_count() const { return static_cast<int>(slots_.size()); }
 
@@ -283,6 +290,7 @@ class Pool {
   int desired_ = 0;
   int ready_count_ = 0;
   bool was_ready_ = false;
+  bool probing_stopped_ = false;  // StopProbing(): no probe starts again
   bool failed_ = false;
   bool was_idle_ = true;
   PoolCounters counters_;

@@ -52,6 +52,7 @@ Supervisor::Supervisor(const Config& config, PoolServices services)
       drain_(config_.drain, StopTimeouts(config_)),
       propagation_timer_(services_.scheduler),
       deadline_timer_(services_.scheduler),
+      traffic_(config_.drain, services_.scheduler, services_.clock, services_.tcp),
       hooks_(config_.hooks, drain_.plan(), services_.os, services_.scheduler, services_.clock,
              counters_.hooks, services_.child_environment()),
       oom_watch_(services_.os) {
@@ -192,6 +193,8 @@ void Supervisor::Carry(const DrainAction& a) {
       log::Event(log::Level::kInfo, "drain_started",
                  trigger == DrainTrigger::kFastStop ? "fast shutdown" : "drain started",
                  {{"trigger", DrainTriggerName(trigger)}, {"deadline_ms", Millis(a.at - now)}});
+      for (const auto& pool : pools_)
+        pool->StopProbing();
       return;
     }
     case Kind::kJoined:
@@ -206,15 +209,25 @@ void Supervisor::Carry(const DrainAction& a) {
         log::Event(log::Level::kInfo, "shutdown_escalated", "fast stop during the drain", {});
       }
       return;
-    case Kind::kArmTimer: {
-      const auto kind = a.timer == DrainAction::Timer::kPropagation
-                            ? DrainEvent::Kind::kPropagationOver
-                            : DrainEvent::Kind::kDeadline;
-      DrainTimer(a.timer).ArmAt(a.at, [this, kind] { Feed(DrainEvent{kind}); });
+    case Kind::kArmTimer:
+      if (a.timer == DrainAction::Timer::kPropagation) {
+        propagating_ = true;
+        propagation_start_ = now;
+        propagation_timer_.ArmAt(a.at, [this] {
+          EndPropagation(config_.drain.propagation_auto ? PropagationEnd::kMaxDelay
+                                                        : PropagationEnd::kFixed);
+          Feed(DrainEvent{DrainEvent::Kind::kPropagationOver});
+        });
+      } else {
+        deadline_timer_.ArmAt(a.at, [this] { Feed(DrainEvent{DrainEvent::Kind::kDeadline}); });
+      }
       return;
-    }
     case Kind::kCancelTimer:
+      if (a.timer == DrainAction::Timer::kPropagation) EndPropagation(PropagationEnd::kCutShort);
       DrainTimer(a.timer).Cancel();
+      return;
+    case Kind::kWatchTraffic:
+      WatchTraffic();
       return;
     case Kind::kStopPool: {
       if (a.pool < 0 || static_cast<size_t>(a.pool) >= pools_.size()) return;  // Not started.
@@ -246,6 +259,50 @@ void Supervisor::Carry(const DrainAction& a) {
       NotifyAgentChanged();
       return;
   }
+}
+
+void Supervisor::WatchTraffic() {
+  std::vector<int> ports;
+  std::vector<pid_t> pids;
+  for (const auto& pool : pools_) {
+    const std::vector<int>& listed = pool->config().ports;
+    if (!listed.empty()) {
+      ports.insert(ports.end(), listed.begin(), listed.end());
+      continue;  // Listed: what it listens on is not asked.
+    }
+    for (int slot = 0; slot < pool->slot_count(); ++slot) {
+      if (const pid_t pid = pool->pid_of(slot); pid > 0) pids.push_back(pid);
+    }
+  }
+  traffic_.Start(ports, pids, [this](PropagationEnd reason) {
+    EndPropagation(reason);
+    Feed(DrainEvent{DrainEvent::Kind::kPropagationOver});
+  });
+  if (!traffic_.problem().empty()) {
+    log::Event(log::Level::kWarn, "propagation_unwatched",
+               "cannot watch the workers' ports: waiting for drain.max_delay",
+               {{"error", traffic_.problem()}});
+  }
+}
+
+void Supervisor::EndPropagation(PropagationEnd reason) {
+  if (!propagating_) return;
+  propagating_ = false;
+  traffic_.Stop();
+  propagation_timer_.Cancel();
+  const Duration took = services_.clock.Now() - propagation_start_;
+  counters_.propagation_seconds.Observe(std::chrono::duration<double>(took).count());
+  ++counters_.propagation_ends[static_cast<int>(reason)];
+  const uint64_t connections = config_.drain.propagation_auto ? traffic_.connections() : 0;
+  counters_.propagation_connections += connections;
+  std::string ports;
+  for (int port : traffic_.ports())
+    ports += (ports.empty() ? "" : ",") + std::to_string(port);
+  log::Event(log::Level::kInfo, "propagation_over", "propagation delay over",
+             {{"reason", PropagationEndName(reason)},
+              {"duration_ms", Millis(took)},
+              {"connections", static_cast<int64_t>(connections)},
+              {"ports", ports}});
 }
 
 void Supervisor::OnPoolReadinessChanged(Pool&) {
@@ -366,6 +423,7 @@ void Supervisor::Finish() {
   }
   deadline_timer_.Cancel();
   propagation_timer_.Cancel();
+  traffic_.Stop();
   phase_ = AgentPhase::kDone;
   log::Event(log::Level::kInfo, "agent_exit", "all workers have ended",
              {{"exit_code", exit_code_}});

@@ -4,7 +4,8 @@
 // status.
 //
 // Drain (docs/drain.md): decided by DrainMachine (lifecycle/drain.h, pure), whose actions the
-// Supervisor carries out (stop a pool, arm a timer, run the hooks through HookRunner, exit).
+// Supervisor carries out (stop a pool, arm a timer, watch the workers' ports for traffic through
+// TrafficWatch, run the hooks through HookRunner, exit).
 // Started by the stop signal (SIGTERM), the API or the preStop hook, a worker (X_VIGIL_STOP=1)
 // or a crash-loop verdict; a second trigger joins the drain in progress. A drain started by the
 // signal, a worker or a verdict exits when complete; one started by preStop or the API waits for
@@ -34,6 +35,7 @@
 #include "agent/event/timer.h"
 #include "agent/lifecycle/drain.h"
 #include "agent/lifecycle/hook_runner.h"
+#include "agent/lifecycle/traffic_watch.h"
 #include "agent/signal/received_signal.h"
 #include "agent/signal/signals.h"
 #include "agent/supervisor/pool.h"
@@ -59,8 +61,11 @@ struct AgentCounters {
   uint64_t drains_by_trigger[kDrainTriggerCount] = {};  // drains started, by what started them
   Histogram drain_seconds{DrainBuckets()};              // drain start to complete
   Histogram prestop_hold_seconds{DrainBuckets()};       // preStop/API drain request to complete
-  std::map<std::string, uint64_t> killed_in_drain;      // by pool: SIGKILLed at a drain deadline
-  HookCounts hooks;                                     // by (hook name, HookResult)
+  Histogram propagation_seconds{DrainBuckets()};        // readiness off to the first stop signal
+  uint64_t propagation_connections = 0;  // new connections seen while propagating (auto)
+  uint64_t propagation_ends[kPropagationEndCount] = {};  // by why the delay ended
+  std::map<std::string, uint64_t> killed_in_drain;       // by pool: SIGKILLed at a drain deadline
+  HookCounts hooks;                                      // by (hook name, HookResult)
 };
 
 // What the control plane hears about (implemented by the core's side of the control link).
@@ -132,6 +137,10 @@ class Supervisor final : public PoolObserver {
   void Feed(DrainEvent event);
   void Carry(const DrainAction& action);
   Timer& DrainTimer(DrainAction::Timer timer);
+  // propagation_delay auto: watch the ports of every pool (listed or listened on).
+  void WatchTraffic();
+  // The propagation delay ended (`reason`): stop watching, count and log it. Idempotent.
+  void EndPropagation(PropagationEnd reason);
   void CompleteDrain(bool exit);
   void UpdateReadiness();
   void MaybeFinish();
@@ -154,6 +163,9 @@ class Supervisor final : public PoolObserver {
   bool feeding_ = false;
   Timer propagation_timer_;
   Timer deadline_timer_;
+  TrafficWatch traffic_;
+  bool propagating_ = false;  // the propagation timer is armed and not yet over
+  MonoTime propagation_start_{};
   HookRunner hooks_;
   std::function<bool(pid_t, int)> extra_reaper_;
   AgentListener* listener_ = nullptr;

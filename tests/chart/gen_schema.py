@@ -63,7 +63,12 @@ vigil = obj({
     "termination_message_path": string,
     "log": obj({"level": {"enum": ["trace", "debug", "info", "warn", "error", "off"]},
                 "format": {"enum": ["text", "json"]}}),
-    "drain": obj({"safety_margin": duration, "propagation_delay": duration},
+    "drain": obj({"safety_margin": duration,
+                  "propagation_delay": {"anyOf": [{"const": "auto"}, duration],
+                                        "description": "auto (watch the workers' ports until "
+                                        "quiet; the default) or a fixed duration."},
+                  "quiet_period": duration, "min_delay": duration, "max_delay": duration,
+                  "hold_connections": boolean},
                  description="grace_period is not here: it is terminationGracePeriodSeconds."),
     "hooks": {"type": "array"},
     "control": obj({

@@ -278,7 +278,11 @@ def test_prometheus_rule_is_deploy_prometheus(tools):
 
 FAILING = [
     ("grace period too short",
-     ["--set", "terminationGracePeriodSeconds=5"],
+     ["--set", "terminationGracePeriodSeconds=3"],
+     "terminationGracePeriodSeconds (3s) must be longer than vigil.drain.safety_margin (3s) "
+     "plus vigil.drain.min_delay (0s)"),
+    ("grace period too short for a fixed delay",
+     ["--set", "terminationGracePeriodSeconds=5", "--set-string", "vigil.drain.propagation_delay=2s"],
      "terminationGracePeriodSeconds (5s) must be longer than vigil.drain.safety_margin (3s) "
      "plus vigil.drain.propagation_delay (2s)"),
     ("unknown top-level key", ["--set", "replicas=3"],
@@ -326,7 +330,8 @@ GRACE_CASES = [
     (4, "3.5s", "500ms"), (4, "3.5s", "499999us"), (4, "3.5s", "499999999ns"),
     (61, "1m", "1s"), (62, "1m", "1s"), (2, "1.5", ".5"), (3, "1500ms", "1.5"),
     (3, "1500ms", "1.4s"), (1, "1s", "0s"), (2, "1s", "0s"), (3601, "1h", "0.5s"),
-    (3600, "59m59s", "1s"), (3600, "59m58s", "1s"),
+    (3600, "59m59s", "1s"), (3600, "59m58s", "1s"), (3, "3s", "auto"), (4, "3s", "auto"),
+    (4, "3.5s", "auto"),
 ]
 
 

@@ -26,6 +26,7 @@
 #include "tests/fakes/fake_os.h"
 #include "tests/fakes/fake_random.h"
 #include "tests/fakes/fake_scheduler.h"
+#include "tests/fakes/fake_tcp_table.h"
 #include "tests/fakes/pool_checks.h"
 
 namespace vigil::testing {
@@ -51,6 +52,9 @@ class SupervisorHarness : public ::testing::Test {
   SupervisorHarness() {
     config_.source = "test";
     config_.pools = {MakePool("a"), MakePool("b")};
+    // The drain's tests predate `propagation_delay: auto`: no delay unless a test sets one
+    // (the auto delay's own tests turn it on, with tcp_).
+    config_.drain.propagation_auto = false;
     os_.next_unscripted_pid = 100;
   }
 
@@ -58,6 +62,7 @@ class SupervisorHarness : public ::testing::Test {
   void Start() {
     PoolServices services{os_, scheduler_, watcher_, notify_, clock_, random_, false};
     services.environment = &environment_;
+    services.tcp = &tcp_;
     supervisor_ = std::make_unique<Supervisor>(config_, std::move(services));
     supervisor_->Start();
     scheduler_.RunPosted();
@@ -117,6 +122,7 @@ class SupervisorHarness : public ::testing::Test {
   FakeFdWatcher watcher_;
   FakeNotifyTransport notify_{&os_};
   FakeRandom random_;
+  FakeTcpTable tcp_;
   std::unique_ptr<Supervisor> supervisor_;
 };
 

@@ -153,7 +153,8 @@ std::string PoolSample(const std::string& key) {
                                                               {"max_lifetime_jitter", "5m"},
                                                               {"min_ready", "1"},
                                                               {"log_prefix", "true"},
-                                                              {"rewrite", "USR1:HUP"}};
+                                                              {"rewrite", "USR1:HUP"},
+                                                              {"ports", "8000,8443"}};
   auto it = kSamples.find(key);
   return it == kSamples.end() ? "" : it->second;
 }

@@ -755,7 +755,40 @@ TEST_F(ConfigLoaderTest, NameAndCommandAreNotOverridableFromFlagsOrTheEnvironmen
 TEST_F(ConfigLoaderTest, AGracePeriodTooShortNamesItsLine) {
   EXPECT_EQ(FileError("drain:\n  grace_period: 3s\n" + PoolYaml()),
             "vigil.yaml:2: drain.grace_period: drain.grace_period (3s) must be longer than "
-            "drain.safety_margin (3s) plus drain.propagation_delay (0s)");
+            "drain.safety_margin (3s) plus drain.min_delay (0s)");
+  // A fixed delay is named when it is the one set.
+  EXPECT_EQ(FileError("drain:\n  grace_period: 5s\n  propagation_delay: 2s\n" + PoolYaml()),
+            "vigil.yaml:2: drain.grace_period: drain.grace_period (5s) must be longer than "
+            "drain.safety_margin (3s) plus drain.propagation_delay (2s)");
+}
+
+TEST_F(ConfigLoaderTest, PropagationDelayIsAutoByDefaultOrAFixedDuration) {
+  Config c = FileOk(PoolYaml());
+  EXPECT_TRUE(c.drain.propagation_auto);
+  EXPECT_EQ(c.drain.quiet_period, 1s);
+  EXPECT_EQ(c.drain.min_delay, 0s);
+  EXPECT_EQ(c.drain.max_delay, 10s);
+  EXPECT_FALSE(c.drain.hold_connections);
+  c = FileOk("drain:\n  propagation_delay: 3s\n  quiet_period: 500ms\n" + PoolYaml());
+  EXPECT_FALSE(c.drain.propagation_auto);
+  EXPECT_EQ(c.drain.propagation_delay, 3s);
+  c = FileOk("drain:\n  propagation_delay: auto\n  hold_connections: yes\n" + PoolYaml());
+  EXPECT_TRUE(c.drain.propagation_auto);
+  EXPECT_TRUE(c.drain.hold_connections);
+}
+
+TEST_F(ConfigLoaderTest, PropagationOptionsAreCheckedAndNamed) {
+  EXPECT_THAT(FileError("drain:\n  propagation_delay: soon\n" + PoolYaml()),
+              ::testing::HasSubstr("expected auto or a duration"));
+  EXPECT_THAT(FileError("drain:\n  quiet_period: 10ms\n" + PoolYaml()),
+              ::testing::HasSubstr("drain.quiet_period"));
+  EXPECT_THAT(
+      FileError("drain:\n  min_delay: 5s\n  max_delay: 2s\n" + PoolYaml()),
+      ::testing::HasSubstr("drain.min_delay (5s) must not be longer than drain.max_delay (2s)"));
+  EXPECT_THAT(FileError("pools:\n  - name: web\n    command: [x]\n    ports: [0]\n"),
+              ::testing::HasSubstr("ports"));
+  Config c = FileOk("pools:\n  - name: web\n    command: [x]\n    ports: [8000, 8443]\n");
+  EXPECT_EQ(c.pools[0].ports, (std::vector<int>{8000, 8443}));
 }
 
 TEST_F(ConfigLoaderTest, AGracePeriodTooShortNamesTheFlagOrVariableThatSetIt) {

@@ -66,6 +66,8 @@ std::string Describe(const DrainAction& a) {
       return "exit";
     case Kind::kAgentChanged:
       return "changed";
+    case Kind::kWatchTraffic:
+      return "watch traffic";
   }
   return "?";
 }
@@ -74,7 +76,11 @@ class DrainMachineTest : public ::testing::Test {
  protected:
   // Three pools, stop_timeout 10s, 10s and 60s; grace period 30s, safety margin 3s: the deadline
   // is +27s, and SIGKILL comes min(3s / 2, 5s) = 1.5s after it.
-  DrainMachineTest() { idle_ = {false, false, false}; }
+  // A fixed propagation delay (0s unless a test sets one); the auto delay's tests turn it on.
+  DrainMachineTest() {
+    idle_ = {false, false, false};
+    config_.propagation_auto = false;
+  }
 
   DrainMachine& machine() {
     if (!machine_) machine_.emplace(config_, stop_timeouts_);
@@ -158,12 +164,39 @@ TEST_F(DrainMachineTest, ThePropagationDelayComesBeforeTheFirstStopSignal) {
   EXPECT_EQ(machine().step(), DrainStep::kStoppingPools);
 }
 
+TEST_F(DrainMachineTest, AutoWatchesTrafficWithMaxDelayAsItsUpperBound) {
+  config_.propagation_auto = true;  // max_delay 10s: under half of the 27s to the deadline
+  EXPECT_THAT(Trigger(DrainTrigger::kPreStop),
+              ElementsAre("started deadline +27s", "changed", "arm deadline +27s",
+                          "arm propagation +10s", "watch traffic"));
+  EXPECT_EQ(machine().step(), DrainStep::kPropagating);
+  clock_.Advance(1500ms);  // The watch found the ports quiet.
+  EXPECT_THAT(Fire(DrainEvent::Kind::kPropagationOver), ElementsAre("stop 2 kill +28500ms"));
+  EXPECT_THAT(Fire(DrainEvent::Kind::kPropagationOver), IsEmpty());  // The timer, late.
+}
+
+TEST_F(DrainMachineTest, AutoLeavesHalfTheTimeToTheDeadlineForTheWorkers) {
+  config_.propagation_auto = true;
+  config_.max_delay = 60s;
+  EXPECT_THAT(Trigger(DrainTrigger::kApi, 8s),
+              ElementsAre("started deadline +8s", "changed", "arm deadline +8s",
+                          "arm propagation +4s", "watch traffic"));
+}
+
+TEST_F(DrainMachineTest, AFastStopDuringAutoCancelsTheWatchAndStopsEveryPool) {
+  config_.propagation_auto = true;
+  Trigger(DrainTrigger::kPreStop);
+  EXPECT_THAT(Trigger(DrainTrigger::kFastStop),
+              ElementsAre("joined: escalated", "cancel propagation", "fast 0 kill +5s",
+                          "fast 1 kill +5s", "fast 2 kill +5s", "changed"));
+}
+
 TEST_F(DrainMachineTest, NothingRunningSkipsThePropagationDelay) {
   config_.propagation_delay = 5s;
   idle_ = {true, true, true};
   EXPECT_THAT(Trigger(DrainTrigger::kSignal),
               ElementsAre("started deadline +27s", "changed", "arm deadline +27s",
-                          "arm propagation +5s", "run hooks"));
+                          "arm propagation +5s", "cancel propagation", "run hooks"));
   EXPECT_THAT(Fire(DrainEvent::Kind::kPropagationOver), IsEmpty());  // Too late: nothing.
   EXPECT_THAT(Fire(DrainEvent::Kind::kHooksDone),
               ElementsAre("cancel deadline", "cancel propagation", "complete: exit"));
@@ -317,6 +350,18 @@ TEST(GracePlanTest, TheDeadlineIsTheGracePeriodLessTheSafetyMarginOrSoonerIfAske
   EXPECT_EQ(plan.Deadline(kT0, Duration::max()), kT0 + 27s);
 }
 
+TEST(GracePlanTest, AutoEndsByMaxDelayWithinMinDelayAndHalfTheTimeToTheDeadline) {
+  DrainConfig config;  // auto, min 0s, max 10s
+  EXPECT_EQ(GracePlan(config).PropagationEnd(kT0, kT0 + 27s), kT0 + 10s);
+  EXPECT_EQ(GracePlan(config).PropagationEnd(kT0, kT0 + 6s), kT0 + 3s);
+  EXPECT_EQ(GracePlan(config).PropagationEnd(kT0, kT0 - 1s), kT0);  // A deadline already past.
+  config.min_delay = 5s;
+  EXPECT_EQ(GracePlan(config).PropagationEnd(kT0, kT0 + 6s), kT0 + 5s);  // min_delay wins.
+  config.propagation_auto = false;
+  config.propagation_delay = 2s;
+  EXPECT_EQ(GracePlan(config).PropagationEnd(kT0, kT0 + 27s), kT0 + 2s);
+}
+
 TEST(GracePlanTest, TheFastWindowIsHalfTheMarginAtMostFiveSeconds) {
   DrainConfig config;
   EXPECT_EQ(GracePlan(config).DeadlineFastWindow(), 1500ms);
@@ -349,11 +394,16 @@ TEST(GracePlanTest, HooksShareWhatIsLeftOfTheGracePeriod) {
 TEST(GracePlanTest, TheLargestValuesAcceptedDoNotWrap) {
   DrainConfig config;
   config.grace_period = Duration::max();
+  config.propagation_auto = false;
   config.propagation_delay = Duration::max();
   const GracePlan plan(config);
   const MonoTime deadline = plan.Deadline(kT0, Duration::zero());
   EXPECT_GT(deadline, kT0);
-  EXPECT_EQ(plan.PropagationEnd(kT0), MonoTime::max());
+  EXPECT_EQ(plan.PropagationEnd(kT0, deadline), MonoTime::max());
+  config.propagation_auto = true;
+  config.min_delay = Duration::max();
+  config.max_delay = Duration::max();
+  EXPECT_EQ(GracePlan(config).PropagationEnd(kT0, deadline), MonoTime::max());
   EXPECT_GE(plan.GracefulKillAt(kT0, Duration::max(), deadline), kT0);
   EXPECT_GE(plan.FastKillAt(kT0, Duration::max(), deadline, true), kT0);
   EXPECT_GT(plan.HookEnd(kT0, kT0, Duration::max(), 1), kT0);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agent/base/duration.h"
+#include "tests/fakes/log_capture.h"
 #include "tests/fakes/supervisor_harness.h"
 
 namespace vigil {
@@ -31,6 +32,7 @@ using ::vigil::testing::FakeRandom;
 using ::vigil::testing::FakeScheduler;
 using ::vigil::testing::KilledBy;
 using ::vigil::testing::kShell;
+using ::vigil::testing::LogCapture;
 using ::vigil::testing::MakePool;
 using ::vigil::testing::SignalCall;
 using ::vigil::testing::SupervisorHarness;
@@ -606,6 +608,142 @@ TEST_F(SupervisorTest, APropagationDelayHoldsTheFirstStopSignal) {
   scheduler_.AdvanceBy(1ms);
   EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
   EXPECT_EQ(sup().drain_step(), DrainStep::kStoppingPools);
+}
+
+// ---------------------------------------------------------------------------------------------
+// propagation_delay: auto (the traffic watch)
+// ---------------------------------------------------------------------------------------------
+
+class AutoPropagationTest : public SupervisorTest {
+ protected:
+  AutoPropagationTest() {
+    config_.drain.propagation_auto = true;
+    tcp_.listening[101] = {8000};  // b's worker listens on 8000; a's on nothing.
+  }
+  // A new connection to `port` every 100ms for `d`.
+  void Traffic(int port, Duration d) {
+    for (Duration t = Duration::zero(); t < d; t += 100ms) {
+      tcp_.Connect(port);
+      scheduler_.AdvanceBy(100ms);
+    }
+  }
+};
+
+TEST_F(AutoPropagationTest, NothingIsSampledUntilADrain) {
+  Start();
+  scheduler_.AdvanceBy(1h);
+  EXPECT_EQ(tcp_.listening_calls, 0);
+  EXPECT_EQ(tcp_.connection_calls, 0);
+}
+
+TEST_F(AutoPropagationTest, TheFirstStopSignalWaitsUntilTheWorkersPortsAreQuiet) {
+  LogCapture log;
+  Start();
+  Signal(SIGTERM);
+  EXPECT_EQ(sup().drain_step(), DrainStep::kPropagating);
+  EXPECT_THAT(tcp_.asked_ports, ElementsAre(8000));
+  Traffic(8000, 2s);  // The load balancers still send for 2s.
+  EXPECT_THAT(StopSignals(101), IsEmpty());
+  EXPECT_THAT(StopSignals(100), IsEmpty());
+  Traffic(9000, 1s);  // Another port: not the workers'. 8000 has been quiet for 1s.
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+  EXPECT_EQ(sup().drain_step(), DrainStep::kStoppingPools);
+}
+
+TEST_F(AutoPropagationTest, QuietEndsItAndSaysSoInTheLogAndCounters) {
+  LogCapture log;
+  Start();
+  Signal(SIGTERM);
+  Traffic(8000, 1500ms);
+  scheduler_.AdvanceBy(900ms);
+  EXPECT_THAT(StopSignals(101), IsEmpty());
+  scheduler_.AdvanceBy(100ms);
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+  EXPECT_THAT(log.text(), ::testing::HasSubstr("propagation delay over"));
+  EXPECT_THAT(log.text(), ::testing::HasSubstr("reason=quiet"));
+  EXPECT_THAT(log.text(), ::testing::HasSubstr("connections=15"));
+  EXPECT_THAT(log.text(), ::testing::HasSubstr("ports=8000"));
+  const AgentCounters& c = sup().counters();
+  EXPECT_EQ(c.propagation_ends[static_cast<int>(PropagationEnd::kQuiet)], 1u);
+  EXPECT_EQ(c.propagation_connections, 15u);
+  EXPECT_EQ(c.propagation_seconds.count(), 1u);
+  EXPECT_DOUBLE_EQ(c.propagation_seconds.sum(), 2.5);
+  const int calls = tcp_.connection_calls;
+  scheduler_.AdvanceBy(10s);
+  EXPECT_EQ(tcp_.connection_calls, calls);  // The watch stopped with the delay.
+}
+
+TEST_F(AutoPropagationTest, TrafficThatNeverStopsEndsAtMaxDelay) {
+  LogCapture log;
+  Start();
+  Signal(SIGTERM);
+  Traffic(8000, 9900ms);
+  EXPECT_THAT(StopSignals(101), IsEmpty());
+  Traffic(8000, 100ms);
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+  EXPECT_THAT(log.text(), ::testing::HasSubstr("reason=max_delay"));
+  EXPECT_EQ(sup().counters().propagation_ends[static_cast<int>(PropagationEnd::kMaxDelay)], 1u);
+}
+
+TEST_F(AutoPropagationTest, ListedPortsAreWatchedWithoutAskingWhatTheWorkersListenOn) {
+  config_.pools[1].ports = {9000};
+  Start();
+  Signal(SIGTERM);
+  EXPECT_THAT(tcp_.asked_ports, ElementsAre(9000));
+  Traffic(8000, 2s);  // Not listed: not watched.
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+}
+
+TEST_F(AutoPropagationTest, NoListenerStopsAtMinDelay) {
+  LogCapture log;
+  tcp_.listening.clear();
+  config_.drain.min_delay = 2s;
+  Start();
+  Signal(SIGTERM);
+  scheduler_.AdvanceBy(1999ms);
+  EXPECT_THAT(StopSignals(101), IsEmpty());
+  scheduler_.AdvanceBy(1ms);
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+  EXPECT_THAT(log.text(), ::testing::HasSubstr("reason=no_listener"));
+}
+
+TEST_F(AutoPropagationTest, UnreadablePortsWaitForMaxDelayAndWarn) {
+  LogCapture log;
+  tcp_.listening_error = Status::Error("permission denied");
+  Start();
+  Signal(SIGTERM);
+  EXPECT_THAT(log.text(), ::testing::HasSubstr("cannot watch the workers' ports"));
+  scheduler_.AdvanceBy(9999ms);
+  EXPECT_THAT(StopSignals(101), IsEmpty());
+  scheduler_.AdvanceBy(1ms);
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGTERM));
+}
+
+TEST_F(AutoPropagationTest, AFastStopCutsItShort) {
+  LogCapture log;
+  Start();
+  Signal(SIGTERM);
+  Traffic(8000, 500ms);
+  Signal(SIGINT);
+  EXPECT_THAT(StopSignals(101), ElementsAre(SIGINT));
+  EXPECT_THAT(log.text(), ::testing::HasSubstr("reason=cut_short"));
+  const int calls = tcp_.connection_calls;
+  scheduler_.AdvanceBy(2s);
+  EXPECT_EQ(tcp_.connection_calls, calls);
+}
+
+TEST_F(AutoPropagationTest, NoWorkerRunningCutsItShort) {
+  LogCapture log;
+  Start();
+  ASSERT_EQ(sup().Scale("a", 0).code, 0);
+  ASSERT_EQ(sup().Scale("b", 0).code, 0);
+  Reap(100, KilledBy(SIGTERM));
+  Reap(101, KilledBy(SIGTERM));
+  Signal(SIGTERM);
+  EXPECT_TRUE(sup().finished());
+  EXPECT_EQ(scheduler_.pending(), 0u);
+  EXPECT_THAT(log.text(), ::testing::HasSubstr("reason=cut_short"));
+  EXPECT_EQ(sup().counters().propagation_ends[static_cast<int>(PropagationEnd::kCutShort)], 1u);
 }
 
 }  // namespace

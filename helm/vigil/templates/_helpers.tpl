@@ -100,20 +100,26 @@ duration: the check below must never compare garbage.
 {{- end -}}
 
 {{/*
-Vigil refuses to start when drain.grace_period is not longer than drain.safety_margin plus
-drain.propagation_delay (agent/config/config_loader.cc; docs/drain.md): the pod would render and
-then crash-loop. The chart passes terminationGracePeriodSeconds as the grace period, so it fails
-here instead, with the same rule and Vigil's defaults (safety_margin 3s, propagation_delay 0s).
+Vigil refuses to start when drain.grace_period is not longer than drain.safety_margin plus the
+delay every drain waits: drain.propagation_delay when it is a duration, drain.min_delay when it is
+auto (agent/config/config_loader.cc; docs/drain.md): the pod would render and then crash-loop. The
+chart passes terminationGracePeriodSeconds as the grace period, so it fails here instead, with
+the same rule and Vigil's defaults (safety_margin 3s, propagation_delay auto, min_delay 0s).
 */}}
 {{- define "vigil.checkGracePeriod" -}}
 {{- $drain := default dict .Values.vigil.drain -}}
 {{- $safety := get $drain "safety_margin" | default "3s" -}}
-{{- $propagation := get $drain "propagation_delay" | default "0s" -}}
+{{- $propagation := get $drain "propagation_delay" | default "auto" -}}
+{{- $key := "vigil.drain.propagation_delay" -}}
+{{- if eq (toString $propagation) "auto" -}}
+{{- $propagation = get $drain "min_delay" | default "0s" -}}
+{{- $key = "vigil.drain.min_delay" -}}
+{{- end -}}
 {{- $graceMs := mulf (float64 .Values.terminationGracePeriodSeconds) 1000.0 -}}
 {{- $safetyMs := include "vigil.durationMs" (list $safety "vigil.drain.safety_margin") | float64 -}}
-{{- $propagationMs := include "vigil.durationMs" (list $propagation "vigil.drain.propagation_delay") | float64 -}}
+{{- $propagationMs := include "vigil.durationMs" (list $propagation $key) | float64 -}}
 {{- if le $graceMs (addf $safetyMs $propagationMs) -}}
-{{- fail (printf "terminationGracePeriodSeconds (%ds) must be longer than vigil.drain.safety_margin (%s) plus vigil.drain.propagation_delay (%s): Vigil would refuse to start and the pod would crash-loop (docs/drain.md)" (int .Values.terminationGracePeriodSeconds) (toString $safety) (toString $propagation)) -}}
+{{- fail (printf "terminationGracePeriodSeconds (%ds) must be longer than vigil.drain.safety_margin (%s) plus %s (%s): Vigil would refuse to start and the pod would crash-loop (docs/drain.md)" (int .Values.terminationGracePeriodSeconds) (toString $safety) $key (toString $propagation)) -}}
 {{- end -}}
 {{- end -}}
 

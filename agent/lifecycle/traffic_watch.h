@@ -1,0 +1,75 @@
+// TrafficWatch: the sampling half of `drain.propagation_delay: auto` (docs/drain.md). While a
+// drain is propagating (readiness off, no stop signal yet) it samples the TCP connections to the
+// workers' ports every kTrafficSampleInterval through a TcpTable (sys/tcp_table.h) and tells its
+// owner once they have gone quiet (QuietTracker decides).
+//
+// - The ports: those listed in the pools' `ports:`, plus the ports the workers' processes (and
+//   their process groups) listen on when the watch starts.
+// - No port at all: over with kNoListener at start + min_delay.
+// - No table, or the listening ports could not be read and none is listed: the watch cannot
+//   tell, so it never calls back (`problem()` says why) and the drain's propagation timer
+//   (max_delay) ends the delay: never sooner than it is safe.
+// - A connection is new when its kernel cookie was not in the previous sample; the first sample,
+//   taken at the start, is the baseline (connections from before readiness went off).
+//
+// Runs only between Start() and Stop() (or the callback): idle, it arms no timer (zero wake-ups).
+// `on_over` is always called from a timer, never from Start(). Single-threaded (the loop's).
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/base/clock.h"
+#include "agent/config/config.h"
+#include "agent/event/scheduler.h"
+#include "agent/event/timer.h"
+#include "agent/lifecycle/quiet_tracker.h"
+#include "agent/sys/tcp_table.h"
+
+namespace vigil {
+
+inline constexpr Duration kTrafficSampleInterval = std::chrono::milliseconds(100);
+
+class TrafficWatch {
+ public:
+  // `table` may be null (nothing can be watched) and must outlive the watch.
+  TrafficWatch(const DrainConfig& config, Scheduler& scheduler, const Clock& clock,
+               TcpTable* table);
+
+  // Starts watching `ports` and the ports `pids` listen on. Restarts a watch in progress.
+  void Start(const std::vector<int>& ports, const std::vector<pid_t>& pids,
+             std::function<void(PropagationEnd)> on_over);
+  void Stop();
+
+  bool watching() const { return watching_; }
+  const std::vector<int>& ports() const { return ports_; }
+  uint64_t connections() const { return tracker_ ? tracker_->connections() : 0; }
+  // Why the ports could not be watched, or empty.
+  const std::string& problem() const { return problem_; }
+  // Samples that failed (each counted as traffic).
+  uint64_t failed_samples() const { return failed_samples_; }
+
+ private:
+  void Tick();
+  // The cookies of the connections to ports_ now, sorted, and how many are open; nullopt when
+  // the table failed (problem_ says why).
+  std::optional<std::vector<uint64_t>> Read(uint64_t* open);
+
+  DrainConfig config_;
+  const Clock& clock_;
+  TcpTable* table_;
+  Timer timer_;
+  bool watching_ = false;
+  std::function<void(PropagationEnd)> on_over_;
+  std::vector<int> ports_;
+  std::vector<uint64_t> seen_;  // the previous sample's cookies, sorted
+  std::optional<QuietTracker> tracker_;
+  std::string problem_;
+  uint64_t failed_samples_ = 0;
+};
+
+}  // namespace vigil

@@ -1,0 +1,174 @@
+// QuietTracker and TrafficWatch: when `propagation_delay: auto` ends, on a fake clock and a
+// fake socket table.
+#include "agent/lifecycle/traffic_watch.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/tcp.h>
+
+#include <optional>
+
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_scheduler.h"
+#include "tests/fakes/fake_tcp_table.h"
+
+namespace vigil {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::ElementsAre;
+using ::vigil::testing::FakeClock;
+using ::vigil::testing::FakeScheduler;
+using ::vigil::testing::FakeTcpTable;
+
+constexpr MonoTime kT0 = FakeClock::kStart;
+
+TEST(QuietTrackerTest, OverOnceNoNewConnectionForTheQuietPeriod) {
+  DrainConfig config;  // quiet 1s
+  QuietTracker t(config, kT0);
+  EXPECT_FALSE(t.Sample(kT0 + 500ms, 3, 0));
+  EXPECT_FALSE(t.Sample(kT0 + 1s, 0, 0));
+  EXPECT_FALSE(t.Sample(kT0 + 1400ms, 0, 0));  // 900ms since the last connection.
+  EXPECT_TRUE(t.Sample(kT0 + 1500ms, 0, 0));   // 1s.
+  EXPECT_EQ(t.connections(), 3u);
+}
+
+TEST(QuietTrackerTest, QuietFromTheStartWhenNothingArrives) {
+  DrainConfig config;
+  QuietTracker t(config, kT0);
+  EXPECT_FALSE(t.Sample(kT0 + 900ms, 0, 5));  // Open connections do not matter by default.
+  EXPECT_TRUE(t.Sample(kT0 + 1s, 0, 5));
+}
+
+TEST(QuietTrackerTest, AFailedSampleCountsAsTraffic) {
+  DrainConfig config;
+  QuietTracker t(config, kT0);
+  EXPECT_FALSE(t.Sample(kT0 + 900ms, std::nullopt, 0));
+  EXPECT_FALSE(t.Sample(kT0 + 1500ms, 0, 0));
+  EXPECT_TRUE(t.Sample(kT0 + 1900ms, 0, 0));
+}
+
+TEST(QuietTrackerTest, MinDelayAndHoldConnections) {
+  DrainConfig config;
+  config.min_delay = 3s;
+  config.hold_connections = true;
+  QuietTracker t(config, kT0);
+  EXPECT_FALSE(t.Sample(kT0 + 2s, 0, 0));  // Quiet, but before min_delay.
+  EXPECT_FALSE(t.Sample(kT0 + 3s, 0, 2));  // Two connections still open.
+  EXPECT_TRUE(t.Sample(kT0 + 3100ms, 0, 0));
+}
+
+class TrafficWatchTest : public ::testing::Test {
+ protected:
+  TrafficWatch& watch() {
+    if (!watch_) watch_.emplace(config_, scheduler_, clock_, &tcp_);
+    return *watch_;
+  }
+  void Start(std::vector<int> ports, std::vector<pid_t> pids) {
+    watch().Start(ports, pids, [this](PropagationEnd end) {
+      ends_.push_back(end);
+      ended_at_ = clock_.Now();
+    });
+  }
+
+  DrainConfig config_;
+  FakeClock clock_;
+  FakeScheduler scheduler_{clock_};
+  FakeTcpTable tcp_;
+  std::optional<TrafficWatch> watch_;
+  std::vector<PropagationEnd> ends_;
+  MonoTime ended_at_{};
+};
+
+TEST_F(TrafficWatchTest, WatchesTheListedAndDiscoveredPortsUntilQuiet) {
+  tcp_.listening[100] = {8000};
+  tcp_.listening[101] = {8000, 8443};
+  tcp_.Connect(8000);  // Before readiness went off: the baseline, not new.
+  tcp_.Connect(9999);  // Another port: never counted.
+  Start({7000}, {100, 101});
+  EXPECT_THAT(watch().ports(), ElementsAre(7000, 8000, 8443));
+  EXPECT_THAT(tcp_.asked_ports, ElementsAre(7000, 8000, 8443));
+  for (int i = 0; i < 15; ++i) {  // Traffic for 1.5s: a connection every 100ms.
+    tcp_.Connect(i % 2 == 0 ? 8000 : 8443);
+    scheduler_.AdvanceBy(100ms);
+  }
+  EXPECT_TRUE(ends_.empty());
+  EXPECT_EQ(watch().connections(), 15u);
+  scheduler_.AdvanceBy(2s);
+  EXPECT_THAT(ends_, ElementsAre(PropagationEnd::kQuiet));
+  EXPECT_EQ(ended_at_, kT0 + 2500ms);  // The last one seen at +1.5s, then 1s quiet.
+  EXPECT_FALSE(watch().watching());
+  const int calls = tcp_.connection_calls;
+  scheduler_.AdvanceBy(10s);
+  EXPECT_EQ(tcp_.connection_calls, calls);  // Nothing sampled once over.
+}
+
+TEST_F(TrafficWatchTest, NoListenerEndsAtMinDelay) {
+  config_.min_delay = 2s;
+  Start({}, {100});
+  scheduler_.AdvanceBy(1900ms);
+  EXPECT_TRUE(ends_.empty());
+  scheduler_.AdvanceBy(100ms);
+  EXPECT_THAT(ends_, ElementsAre(PropagationEnd::kNoListener));
+  EXPECT_EQ(tcp_.connection_calls, 0);
+}
+
+TEST_F(TrafficWatchTest, NoListenerWithNoDelayStillEndsFromATimerNotFromStart) {
+  Start({}, {100});
+  EXPECT_TRUE(ends_.empty());
+  scheduler_.AdvanceBy(0ms);
+  EXPECT_THAT(ends_, ElementsAre(PropagationEnd::kNoListener));
+}
+
+TEST_F(TrafficWatchTest, UnreadableListenersAndNoListedPortNeverEndIt) {
+  tcp_.listening_error = Status::Error("proc unreadable");
+  Start({}, {100});
+  EXPECT_THAT(watch().problem(), ::testing::HasSubstr("proc unreadable"));
+  scheduler_.AdvanceBy(60s);
+  EXPECT_TRUE(ends_.empty());  // The drain's max_delay timer ends it: never sooner than safe.
+}
+
+TEST_F(TrafficWatchTest, FailedSamplesCountAsTraffic) {
+  tcp_.listening[100] = {8000};
+  Start({}, {100});
+  tcp_.connections_error = Status::Error("dump incomplete");
+  scheduler_.AdvanceBy(3s);
+  EXPECT_TRUE(ends_.empty());
+  EXPECT_GT(watch().failed_samples(), 20u);
+  tcp_.connections_error = Status();
+  scheduler_.AdvanceBy(1100ms);
+  EXPECT_THAT(ends_, ElementsAre(PropagationEnd::kQuiet));
+}
+
+TEST_F(TrafficWatchTest, HoldConnectionsWaitsForOpenConnectionsToClose) {
+  config_.hold_connections = true;
+  tcp_.listening[100] = {8000};
+  tcp_.Connect(8000);  // A keep-alive connection from before.
+  Start({}, {100});
+  scheduler_.AdvanceBy(3s);
+  EXPECT_TRUE(ends_.empty());
+  tcp_.CloseAll();
+  scheduler_.AdvanceBy(100ms);
+  EXPECT_THAT(ends_, ElementsAre(PropagationEnd::kQuiet));
+}
+
+TEST_F(TrafficWatchTest, StopCancelsTheSampling) {
+  tcp_.listening[100] = {8000};
+  Start({}, {100});
+  watch().Stop();
+  const int calls = tcp_.connection_calls;
+  scheduler_.AdvanceBy(5s);
+  EXPECT_EQ(tcp_.connection_calls, calls);
+  EXPECT_TRUE(ends_.empty());
+}
+
+TEST_F(TrafficWatchTest, NoTableNeverEndsIt) {
+  watch_.emplace(config_, scheduler_, clock_, nullptr);
+  Start({8000}, {100});
+  EXPECT_FALSE(watch().problem().empty());
+  scheduler_.AdvanceBy(60s);
+  EXPECT_TRUE(ends_.empty());
+}
+
+}  // namespace
+}  // namespace vigil
