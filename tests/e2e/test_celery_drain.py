@@ -10,8 +10,8 @@ unacknowledged; Vigil's exit status, drain report, termination message and /metr
 
 The graceful rollout runs with Vigil's default drain settings (only the grace period is told,
 as it must be); the stragglers' tests with the example's (a 6 s safety margin). Celery
-workers listen on no TCP port, so `drain.propagation_delay: auto` ends at once (no_listener,
-min_delay 0 s), as today's 0 s: these tests hold for both.
+workers listen on no TCP port, so `drain.propagation_delay: auto` (the default) ends at once
+(no_listener, min_delay 0 s), as a fixed 0 s would.
 """
 
 from __future__ import annotations
@@ -264,16 +264,17 @@ def test_rollout_drains_celery_without_losing_or_repeating_a_task(launcher, vigi
     # The tasks running at the drain were finished by the pod, not redelivered.
     assert running <= set(old.record.jobs("done")), old.record.lines()
     drain_took = result.elapsed
-    # With `drain.propagation_delay: auto` (issue 12's default once it lands): Celery workers
-    # listen on no TCP port, so the stop signals go at once (min_delay, 0 s by default).
-    for over in old.pod.events("propagation_over"):
-        assert over["reason"] == "no_listener" and over["duration_ms"] < 500, over
+    # `drain.propagation_delay: auto`, the default: Celery workers listen on no TCP port, so the
+    # stop signals go at once (min_delay, 0 s by default).
+    (over,) = old.pod.events("propagation_over")
+    assert over["reason"] == "no_listener" and over["duration_ms"] < 500, over
 
     assert old.exits() == {("exited", "0", ""): 3.0}
     m = scrape(old.metrics)
     assert m.value("vigil_drains_total", trigger="prestop") == 1
     assert m.total("vigil_drain_workers_killed_total") == 0
     assert m.total("vigil_worker_restarts_total") == 0
+    assert m.value("vigil_drain_propagation_ends_total", reason="no_listener") == 1
     end = kubelet.terminate()
     assert not end.sigkilled and end.code == 0, old.pod.log.summary()
     lines = old.termination_lines()
