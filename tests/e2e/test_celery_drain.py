@@ -248,7 +248,9 @@ def test_rollout_drains_celery_without_losing_or_repeating_a_task(launcher, vigi
     old = CeleryPod(new_pod(launcher, vigilctl_bin, tmp_path, "old"), broker, 3, grace,
                     default_drain=True)
     old.wait_ready()
-    producer = Producer(broker, period=0.6).start()  # About what 3 workers take (README.md)
+    # About what 3 workers take: each takes its next task ~1 s after its last one ended
+    # (docs/celery.md, "Throughput"), so the backlog the new pod finds stays short.
+    producer = Producer(broker, period=0.6).start()
     # The pod has been at work (a few tasks done), workers busy, one with a long task.
     def busy():
         running = old.record.running()
@@ -284,8 +286,6 @@ def test_rollout_drains_celery_without_losing_or_repeating_a_task(launcher, vigi
         assert exited["reason"] == "exited" and exited["code"] == 0, exited
 
     check_between_pods(client, producer, old)
-    # The backlog stays short: a worker takes its next task only ~1 s after the last one ends
-    # (examples/celery/README.md, "Throughput").
     sent = producer.stop()
 
     # The rollout's new pod takes what is left.
