@@ -39,6 +39,9 @@ tests=(
   # The rollout tests' baseline (tests/e2e/test_rollout_gunicorn.py, bench/rollouts): tini as
   # PID 1.
   tini
+  # Celery under Vigil (examples/celery, tests/e2e/test_celery_drain.py): Celery 5.2 and its
+  # redis transport, and redis-server as the broker each test starts on a free loopback port.
+  python3-celery python3-redis redis-server
   # The kubelet simulation's raw gRPC calls (tests/e2e/grpc_raw.py).
   python3-grpcio
   # The image test (tests/image/): a Debian 12 root file system, the image built from it, run
