@@ -761,6 +761,7 @@ TEST_F(AutoPropagationTest, AFastStopCutsItShort) {
 
 TEST_F(AutoPropagationTest, NoWorkerRunningCutsItShort) {
   LogCapture log;
+  config_.pools[1].ports = {8000};  // Listed: watched even with no worker running.
   Start();
   ASSERT_EQ(sup().Scale("a", 0).code, 0);
   ASSERT_EQ(sup().Scale("b", 0).code, 0);
