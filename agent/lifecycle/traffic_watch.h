@@ -33,7 +33,7 @@
 
 namespace vigil {
 
-inline constexpr Duration kTrafficSampleInterval = std::chrono::milliseconds(100);
+inline constexpr Duration kTrafficSampleInterval = std::chrono::milliseconds(50);
 
 class TrafficWatch {
  public:

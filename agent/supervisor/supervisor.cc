@@ -212,7 +212,9 @@ void Supervisor::Carry(const DrainAction& a) {
     case Kind::kArmTimer:
       if (a.timer == DrainAction::Timer::kPropagation) {
         propagating_ = true;
-        propagation_start_ = now;
+        // From readiness going off (the drain's start, when the timer's end was computed), so a
+        // fixed delay measures exactly itself.
+        propagation_start_ = drain().started_at;
         propagation_timer_.ArmAt(a.at, [this] {
           EndPropagation(config_.drain.propagation_auto ? PropagationEnd::kMaxDelay
                                                         : PropagationEnd::kFixed);
@@ -311,7 +313,8 @@ void Supervisor::EndPropagation(PropagationEnd reason) {
              {{"reason", PropagationEndName(reason)},
               {"duration_ms", Millis(took)},
               {"connections", static_cast<int64_t>(connections)},
-              {"ports", ports}});
+              {"ports", ports},
+              {"failed_samples", static_cast<int64_t>(traffic_.failed_samples())}});
 }
 
 void Supervisor::OnPoolReadinessChanged(Pool&) {

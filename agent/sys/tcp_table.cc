@@ -38,9 +38,10 @@ constexpr uint32_t kConnectionStates = Bit(TCP_ESTABLISHED) | Bit(TCP_SYN_RECV) 
                                        Bit(TCP_TIME_WAIT) | Bit(TCP_CLOSE_WAIT) |
                                        Bit(TCP_LAST_ACK) | Bit(TCP_CLOSING) | Bit(kTcpNewSynRecv);
 
-// The most fds read of all processes' /proc/PID/fd together, so that a worker with a huge fd
-// table cannot make the drain's start slow without bound.
-constexpr size_t kMaxFdsRead = 1 << 20;
+// The most fds read of all processes' /proc/PID/fd together (a readlink each, ~1 us), so that
+// workers with huge fd tables cannot make the drain's start slow without bound: ~65 ms at most.
+// Past it the remaining processes' listeners go unseen (a pool can list its `ports:`).
+constexpr size_t kMaxFdsRead = 1 << 16;
 
 class LinuxTcpTable final : public TcpTable {
  public:

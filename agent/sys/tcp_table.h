@@ -5,7 +5,7 @@
 // - ListeningPorts(): the ports of the TCP sockets (IPv4 and IPv6) in LISTEN that the given
 //   processes, or members of their process groups, hold open: a listening socket's inode is
 //   matched with the `socket:[INODE]` links in /proc/PID/fd. A process whose fds cannot be read
-//   (gone, or not dumpable) is skipped.
+//   (gone, or not dumpable) is skipped; at most 65536 fd links are read in all.
 // - Connections(): every TCP socket whose local port is one of `ports`, in any state but LISTEN
 //   (a connection being set up, established, closing or in TIME_WAIT), with its kernel cookie,
 //   which no other socket ever gets: a cookie not seen before is a new connection.

@@ -62,7 +62,19 @@ def assert_vigil_accounts(r: rollout.RolloutResult) -> None:
     told = float(head.group(1)) / (1000 if head.group(2) == "ms" else 1)
     # Measured at the exit: the drain, then the wait for the kubelet's SIGTERM.
     assert complete["duration_ms"] / 1000 <= told <= r.exited - log_time(started) + 0.01, lines
-    assert lines[1:] == ["pool web: 1/1 ended gracefully: exited(0) x1"], lines
+    rest = lines[1:]
+    if rest and rest[0].startswith("propagation "):
+        # The drain waited for the traffic to stop: the same figures as propagation_over.
+        over = r.event("propagation_over")
+        line = re.fullmatch(r"propagation ([0-9.]+)(m?s) \((\w+), (\d+) new connection\(s\) "
+                            r"after readiness off\)", rest[0])
+        assert line, lines
+        took = float(line.group(1)) / (1000 if line.group(2) == "ms" else 1)
+        assert abs(took - over["duration_ms"] / 1000) < 0.002, (lines, over)
+        assert (line.group(3), int(line.group(4))) == (over["reason"], over["connections"]), \
+            (lines, over)
+        rest = rest[1:]
+    assert rest == ["pool web: 1/1 ended gracefully: exited(0) x1"], lines
 
 
 def assert_propagation_accounts(r: rollout.RolloutResult, reason: str) -> dict:
@@ -107,11 +119,15 @@ def test_default_settings_lose_no_request(launcher, vigilctl_bin, tmp_path, auto
     assert r.first_stop - r.routed_off <= QUIET + SLACK, r.summary()
     assert lag + QUIET - 0.3 <= r.to_first_stop <= lag + QUIET + SLACK, r.summary()
     assert r.to_first_stop < MAX_DELAY, r.summary()
-    # Every connection after readiness went off was seen (the client opens it a little before
-    # the kernel has it: a few may fall either side of the drain's start).
+    # The connections after readiness went off were seen, most of them: the watch samples every
+    # 50 ms, and a connection the client closes first, whole between two samples, leaves no
+    # TIME_WAIT on the pod's side to be found by (docs/drain.md). Never more than were sent (a
+    # few either side of the drain's start: the client opens one a little before the kernel has
+    # it).
     sent = sum(1 for q in r.requests if q.port == r.old_port
                and q.start >= log_time(r.event("drain_started")))
-    assert sent > 0 and abs(int(over["connections"]) - sent) <= max(3, sent // 5), (over, sent)
+    seen = int(over["connections"])
+    assert sent > 0 and sent // 3 <= seen <= sent + 3, (over, sent)
     # The drain ended once gunicorn had finished its requests, long before the deadline.
     assert r.to_drain_end <= r.to_first_stop + 3.0 + 3 * SLACK, r.summary()
 
@@ -125,7 +141,8 @@ def test_fixed_delay_longer_than_the_lag_loses_no_request(launcher, vigilctl_bin
     assert 3.0 <= r.to_first_stop <= 3.0 + SLACK, r.summary()
     if auto:
         over = assert_propagation_accounts(r, "fixed")
-        assert over["duration_ms"] == 3000 and int(over["connections"]) == 0, over
+        # A timer fires at its time or a little after (a loaded machine), never before.
+        assert 3000 <= over["duration_ms"] < 3300 and int(over["connections"]) == 0, over
 
 
 def test_tini_without_prestop_loses_requests(launcher, vigilctl_bin, tmp_path):

@@ -66,7 +66,7 @@ TEST_F(TerminationMessageTest, ThePropagationDelayHasItsLine) {
   ASSERT_TRUE(sup().finished());
   EXPECT_EQ(BuildTerminationMessage(sup(), started + 1600ms),
             "vigil exited 0: drain complete (trigger signal, 1.6s)\n"
-            "propagation 1.5s (quiet, 5 new connection(s) after readiness off)\n"
+            "propagation 1.45s (quiet, 5 new connection(s) after readiness off)\n"
             "pool web: 1/1 ended gracefully: exited(0) x1\n");
 }
 

@@ -96,7 +96,7 @@ TEST_F(TrafficWatchTest, WatchesTheListedAndDiscoveredPortsUntilQuiet) {
   EXPECT_EQ(watch().connections(), 15u);
   scheduler_.AdvanceBy(2s);
   EXPECT_THAT(ends_, ElementsAre(PropagationEnd::kQuiet));
-  EXPECT_EQ(ended_at_, kT0 + 2500ms);  // The last one seen at +1.5s, then 1s quiet.
+  EXPECT_EQ(ended_at_, kT0 + 2450ms);  // The last one (made at +1.4s) seen at +1.45s, then 1s.
   EXPECT_FALSE(watch().watching());
   const int calls = tcp_.connection_calls;
   scheduler_.AdvanceBy(10s);
