@@ -119,7 +119,8 @@ VIGIL_FIXED_0 = Setup("Vigil, propagation_delay: 0s", "vigil", {"propagation_del
 VIGIL_FIXED_3 = Setup("Vigil, propagation_delay: 3s", "vigil", {"propagation_delay": "3s"})
 TINI_PLAIN = Setup("tini, no preStop", "tini")
 TINI_SLEEP5 = Setup("tini, preStop sleep 5", "tini", prestop_sleep=5.0)
-SETUPS = [VIGIL_DEFAULT, VIGIL_FIXED_0, VIGIL_FIXED_3, TINI_PLAIN, TINI_SLEEP5]
+VIGIL_HOLD = Setup("Vigil, auto + hold_connections", "vigil", {"hold_connections": True})
+SETUPS = [VIGIL_DEFAULT, VIGIL_FIXED_0, VIGIL_FIXED_3, TINI_PLAIN, TINI_SLEEP5, VIGIL_HOLD]
 TINI_GRACE = 30.0  # The pod's terminationGracePeriodSeconds, as the example's Vigil is told.
 
 
