@@ -176,3 +176,27 @@ def test_listed_ports_replace_discovery_and_a_fixed_delay_keeps_its_meaning(pool
     assert 1.4 <= term - start < 3.0
     (over,) = fixed.log.events("propagation_over")
     assert over["reason"] == "fixed"
+
+
+def test_idle_with_traffic_no_wake_up_and_no_netlink_socket(pools, tmp_path):
+    """Outside a drain the watch does not exist: a pool whose worker listens and serves
+    connections leaves the core in epoll_wait (zero wake-ups) with no netlink socket open."""
+    from test_idle import assert_idle
+
+    vigil, port, record = start_server_pool(pools, tmp_path)
+
+    def netlink_sockets() -> int:
+        inodes = set()
+        fd_dir = Path(f"/proc/{vigil.pid}/fd")
+        for fd in fd_dir.iterdir():
+            target = str(fd.readlink()) if fd.is_symlink() else ""
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        with open(f"/proc/{vigil.pid}/net/netlink") as f:
+            return sum(1 for line in f.readlines()[1:] if line.split()[-1] in inodes)
+
+    with Client(port):
+        assert_idle(vigil.pid)  # Traffic to the worker is not the core's business.
+    assert netlink_sockets() == 0
+    vigil.signal(signal.SIGTERM)
+    assert vigil.wait() == 0
