@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh
+# Only what the demo runs: the three programs (the test suite is run-tests.sh's to build).
+bash scripts/build.sh vigil vigil-control vigilctl
 vigil="${VIGIL_BUILD_DIR:-build}/agent/vigil"
 bash examples/pools/demo.sh "$vigil"
 echo
