@@ -92,7 +92,7 @@ Status Command(const Values& v, std::vector<std::string>* out) {
 Status Codes(const Values& v, ExitCodeSet* out) {
   ExitCodeSet codes;
   for (const auto& s : v) {
-    int code;
+    int code = 0;
     if (Status st = Int({s}, 0, 255, &code); !st.ok()) return st;
     codes.set(static_cast<size_t>(code));
   }
