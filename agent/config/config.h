@@ -116,8 +116,8 @@ struct DrainConfig {
   Duration propagation_delay = 0s;  // the fixed delay, when !propagation_auto
   // auto: no new connection for this long ends the delay...
   Duration quiet_period = 1s;
-  Duration min_delay = 0s;   // ...but never sooner (and this long when no port has a listener)
-  Duration max_delay = 10s;  // ...nor later (never more than half the time to the deadline)
+  Duration min_delay = 0s;        // ...but never sooner (and this long when no port has a listener)
+  Duration max_delay = 10s;       // ...nor later (never more than half the time to the deadline)
   bool hold_connections = false;  // ...and only once no connection to them is still open
 };
 

@@ -174,7 +174,6 @@ class Supervisor final : public PoolObserver {
   Timer deadline_timer_;
   TrafficWatch traffic_;
   bool propagating_ = false;  // the propagation timer is armed and not yet over
-  MonoTime propagation_start_{};
   PropagationReport propagation_;
   HookRunner hooks_;
   std::function<bool(pid_t, int)> extra_reaper_;

@@ -74,6 +74,17 @@ def listening(path: Path) -> bool:
     return path.exists() and '"listening"' in path.read_text()
 
 
+def stop(vigil, record: Path) -> tuple[float, dict]:
+    """SIGTERM to vigil: how long until the worker got its SIGTERM, and the log's
+    propagation_over, once vigil has exited 0."""
+    start = time.time()
+    vigil.signal(signal.SIGTERM)
+    term = wait_for(lambda: terms(record), what="SIGTERM")[0]
+    assert vigil.wait() == 0
+    (over,) = vigil.log.events("propagation_over")
+    return term - start, over
+
+
 def start_server_pool(pools, tmp_path, drain=None, extra_args=(), name="server", **pool_extra):
     port = free_port()
     record = tmp_path / f"{name}.jsonl"
@@ -129,26 +140,18 @@ def test_a_listener_held_by_a_child_in_the_workers_group_is_found(pools, tmp_pat
     """The worker runs the server in a child (as `sh -c` without exec would): its port is still
     the pool's, and no connection means quiet after quiet_period."""
     vigil, port, record = start_server_pool(pools, tmp_path, extra_args=["--child"])
-    start = time.time()
-    vigil.signal(signal.SIGTERM)
-    term = wait_for(lambda: terms(record), what="SIGTERM")[0]
-    assert vigil.wait() == 0
-    (over,) = vigil.log.events("propagation_over")
+    took, over = stop(vigil, record)
     assert over["reason"] == "quiet"
     assert over["ports"] == str(port)
-    assert 0.9 <= term - start < 3.0
+    assert 0.9 <= took < 3.0
 
 
 def test_traffic_that_never_stops_ends_at_max_delay(pools, tmp_path):
     vigil, port, record = start_server_pool(pools, tmp_path, drain={"max_delay": "2s"})
     with Client(port) as client:
         wait_for(lambda: client.count >= 5, what="traffic")
-        start = time.time()
-        vigil.signal(signal.SIGTERM)
-        term = wait_for(lambda: terms(record), what="SIGTERM")[0]
-    assert vigil.wait() == 0
-    assert 1.9 <= term - start < 3.5
-    (over,) = vigil.log.events("propagation_over")
+        took, over = stop(vigil, record)
+    assert 1.9 <= took < 3.5
     assert over["reason"] == "max_delay"
 
 
@@ -159,22 +162,14 @@ def test_listed_ports_replace_discovery_and_a_fixed_delay_keeps_its_meaning(pool
     vigil, port, record = start_server_pool(pools, tmp_path, ports=[other])
     with Client(port) as client:
         wait_for(lambda: client.count >= 3, what="traffic")
-        start = time.time()
-        vigil.signal(signal.SIGTERM)
-        term = wait_for(lambda: terms(record), what="SIGTERM")[0]
-    assert vigil.wait() == 0
-    assert term - start < 3.0  # Quiet on the listed port after 1s, whatever reaches the other.
-    (over,) = vigil.log.events("propagation_over")
+        took, over = stop(vigil, record)
+    assert took < 3.0  # Quiet on the listed port after 1s, whatever reaches the other.
     assert (over["reason"], over["ports"]) == ("quiet", str(other))
 
     fixed, _, record2 = start_server_pool(pools, tmp_path, name="fixed",
                                           drain={"propagation_delay": "1500ms"})
-    start = time.time()
-    fixed.signal(signal.SIGTERM)
-    term = wait_for(lambda: terms(record2), what="SIGTERM")[0]
-    assert fixed.wait() == 0
-    assert 1.4 <= term - start < 3.0
-    (over,) = fixed.log.events("propagation_over")
+    took, over = stop(fixed, record2)
+    assert 1.4 <= took < 3.0
     assert over["reason"] == "fixed"
 
 
