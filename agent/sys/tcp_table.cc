@@ -202,7 +202,10 @@ StatusOr<bool> ParseInetDiagReply(const void* data, size_t size, std::vector<Tcp
     if (header.nlmsg_type == NLMSG_ERROR) {
       nlmsgerr error{};
       if (payload_size >= sizeof error) std::memcpy(&error, payload, sizeof error);
-      return Status::FromErrno("sock_diag", error.error < 0 ? -error.error : EPROTO);
+      // The kernel sends -errno; anything else (INT_MIN, whose negation overflows, or a
+      // positive code) is a malformed reply.
+      const bool errno_like = error.error < 0 && error.error >= -4095;
+      return Status::FromErrno("sock_diag", errno_like ? -error.error : EPROTO);
     }
     if (header.nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
     if (payload_size < sizeof(inet_diag_msg)) {

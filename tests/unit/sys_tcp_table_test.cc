@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "agent/base/unique_fd.h"
@@ -163,6 +164,14 @@ TEST(ParseInetDiagReplyTest, MalformedErrorsAndTooManyRecordsAreErrors) {
   StatusOr<bool> r = ParseInetDiagReply(error.data(), error.size(), &out, nullptr, 10);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().os_error(), EPERM);
+  // An error code no kernel sends (found by the fuzzer: negating INT_MIN overflowed) is EPROTO.
+  for (int odd : {INT_MIN, 5, -5000}) {
+    err.error = odd;
+    error = Message(NLMSG_ERROR, &err, sizeof err);
+    r = ParseInetDiagReply(error.data(), error.size(), &out, nullptr, 10);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().os_error(), EPROTO) << odd;
+  }
   // More records than allowed.
   out.clear();
   EXPECT_TRUE(ParseInetDiagReply(buf.data(), buf.size(), &out, nullptr, 1).ok());
