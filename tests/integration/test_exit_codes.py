@@ -48,3 +48,19 @@ def test_success_exit_applies_to_a_kill_by_signal(run):
     """-e 143 reports CMD killed by SIGTERM as 0, while a kill by SIGHUP stays 129."""
     assert run(["-e", "143", "--", "sh", "-c", "kill -TERM $$"]).code == 0
     assert run(["-e", "143", "--", "sh", "-c", "kill -HUP $$"]).code == 129
+
+
+def test_last_words_are_out_before_the_exit(run, tmp_path):
+    """The core ends with _exit(), skipping static destructors (agent/main.cc, ExitNow): its
+    last log line, the termination message and stdio's text must all be out before that, and
+    the exit status be CMD's."""
+    message = tmp_path / "termination-log"
+    message.write_text("")  # written only where it already exists, as the kubelet makes it
+    result = run(["--log-format", "json", "--log-level", "info", "--", "sh", "-c", "exit 3"],
+                 env={"VIGIL_TERMINATION_MESSAGE_PATH": str(message)})
+    assert result.code == 3
+    assert "exit status 3" in result.stderr.splitlines()[-1]
+    assert message.read_text() == "vigil exited 3: main process 'sh -c exit 3' ended with status 3\n"
+    # stdout is a pipe here, so stdio holds the text in its buffer until it is flushed.
+    version = run(["--check", "--", "true"])
+    assert (version.code, version.stdout) == (0, "single-command mode: true\n")
