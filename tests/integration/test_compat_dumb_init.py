@@ -286,7 +286,11 @@ def test_verbose(run_dumb, verbose, setsid):
 
 def test_working_directories(run_dumb, tmp_path):
     """The child starts where dumb-init was started; dumb-init itself moves to /."""
-    result = run_dumb(["sh", "-c", "readlink /proc/$PPID/cwd && readlink /proc/$$/cwd"])
+    # dumb-init moves after the fork, as Vigil does: the child waits (at most ~5 s) for the move
+    # instead of racing it, and prints where its parent is either way.
+    result = run_dumb(["sh", "-c", 'i=0; while [ "$(readlink /proc/$PPID/cwd)" != / ] && '
+                       '[ $i -lt 500 ]; do i=$((i+1)); sleep 0.01; done; '
+                       'readlink /proc/$PPID/cwd && readlink /proc/$$/cwd'])
     assert result.code == 0
     assert result.stdout == f"/\n{tmp_path}\n"
 
