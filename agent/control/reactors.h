@@ -185,7 +185,6 @@ class ServerCall final : public BudgetedStream {
   std::function<void()> on_done_;
   CallGate::TicketPtr ticket_;
   // The stream's part (after BecomeStream).
-  bool stream_kind_set_ = false;
   StreamKind kind_ = StreamKind::kWatch;
   std::optional<StreamEnv> env_;
   std::deque<Entry> queue_;                    // front: the message being written (or about to be)
