@@ -22,8 +22,11 @@ set_target_properties(vigil_yaml_cpp_static PROPERTIES
   IMPORTED_LOCATION ${VIGIL_YAML_CPP_STATIC}
   INTERFACE_INCLUDE_DIRECTORIES "${YAML_CPP_INCLUDE_DIR}")
 
-# The control plane (vigil-control, vigilctl): gRPC, protobuf and Prometheus.
-pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
+# The control plane (vigil-control, vigilctl): gRPC, protobuf and Prometheus. Both speak gRPC
+# in plaintext only (a unix socket; TCP ports behind a bearer token, TLS being the pod network's
+# or a mesh's): gRPC without TLS, so neither loads libssl/libcrypto (about 1.7 MiB of
+# vigil-control's RSS; issue 13). Same Debian packages (libgrpc++1.51, libgrpc29).
+pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++_unsecure)
 pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
 find_program(VIGIL_PROTOC protoc REQUIRED)
 find_program(VIGIL_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)

@@ -10,6 +10,7 @@
 namespace vigil::control {
 namespace {
 
+using Request = grpc::health::v1::HealthCheckRequest;
 using Response = grpc::health::v1::HealthCheckResponse;
 
 bool KnownService(const std::string& service) {
@@ -20,71 +21,81 @@ Response::ServingStatus Serving(bool yes) {
   return yes ? Response::SERVING : Response::NOT_SERVING;
 }
 
+const grpc::Status kUnauthenticated(grpc::StatusCode::UNAUTHENTICATED,
+                                    "missing or wrong bearer token");
+
 }  // namespace
+
+const std::string& HealthService::name() const {
+  static const std::string kName = "grpc.health.v1.Health";
+  return kName;
+}
+
+bool HealthService::Serve(ServerCall& call, const std::string& method,
+                          const std::vector<std::string>& services) {
+  if (method != "Check" && method != "Watch") return false;
+  Request request;
+  if (!call.ParseRequest(&request, services)) return true;
+  if (method == "Check") {
+    Check(call, request);
+  } else {
+    Watch(call, request);
+  }
+  return true;
+}
 
 Response::ServingStatus HealthService::StatusOf(const std::string& service) {
   return Serving(service == "liveness" ? liveness_.Check() : model_.ready());
 }
 
-bool HealthService::Authorized(grpc::CallbackServerContext* context) const {
+bool HealthService::Authorized(const grpc::ServerContext& context) const {
   if (token_.empty()) return true;
-  const auto& metadata = context->client_metadata();
+  const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   const std::string header =
       it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
   return TokenMatches(header, token_);
 }
 
-grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* context,
-                                               const grpc::health::v1::HealthCheckRequest* request,
-                                               Response* response) {
-  auto* reactor = context->DefaultReactor();
-  if (!Authorized(context)) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token"));
-  } else if (!KnownService(request->service())) {
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::NOT_FOUND,
-        "unknown service " + Excerpt(request->service()) + " (liveness, readiness or \"\")"));
+void HealthService::Check(ServerCall& call, const Request& request) {
+  if (!Authorized(call.context())) {
+    ServerCall::FinishWith(call.handle(), kUnauthenticated);
+  } else if (!KnownService(request.service())) {
+    ServerCall::FinishWith(
+        call.handle(),
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service " + Excerpt(request.service()) +
+                                                      " (liveness, readiness or \"\")"));
   } else {
-    response->set_status(StatusOf(request->service()));
-    reactor->Finish(grpc::Status::OK);
+    const Response::ServingStatus status = StatusOf(request.service());
+    ServerCall::Complete<Response>(call.handle(), grpc::Status::OK,
+                                   [status](Response* response) { response->set_status(status); });
   }
-  return reactor;
 }
 
-grpc::ServerWriteReactor<Response>* HealthService::Watch(
-    grpc::CallbackServerContext* context, const grpc::health::v1::HealthCheckRequest* request) {
-  auto* writer = new QueuedWriter<Response>(context, StreamKind::kHealthWatch, streams_);
-  auto handle = writer->handle();
-  if (!Authorized(context)) {
-    QueuedWriter<Response>::FinishWith(
-        handle, grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token"));
-    return writer;
-  }
+void HealthService::Watch(ServerCall& call, const Request& request) {
+  call.BecomeStream(StreamKind::kHealthWatch, streams_);
+  auto handle = call.handle();
+  if (!Authorized(call.context())) return ServerCall::FinishWith(handle, kUnauthenticated);
   grpc::Status refusal;
   CallGate::TicketPtr ticket = gate_.EnterStream(&refusal);
-  if (!ticket) {
-    QueuedWriter<Response>::FinishWith(handle, refusal);
-    return writer;
-  }
-  writer->set_ticket(std::move(ticket));
-  const std::string service = request->service();
+  if (!ticket) return ServerCall::FinishWith(handle, refusal);
+  call.set_ticket(std::move(ticket));
+  const std::string service = request.service();
   Response first;
   first.set_status(KnownService(service) ? StatusOf(service) : Response::SERVICE_UNKNOWN);
-  QueuedWriter<Response>::Push(handle, first);
-  if (!KnownService(service)) return writer;  // Stays open, as the protocol asks.
+  ServerCall::Push(handle, first);
+  if (!KnownService(service)) return;  // Stays open, as the protocol asks.
   // Only changes are sent after the first answer.
   if (service == "liveness") {
     const int id = liveness_.Subscribe(
         [handle](bool alive) {
           Response r;
           r.set_status(Serving(alive));
-          QueuedWriter<Response>::Push(handle, r);
+          ServerCall::Push(handle, r);
         },
         first.status() == Response::SERVING);
-    writer->set_on_done([this, id] { liveness_.Unsubscribe(id); });
-    return writer;
+    call.set_on_done([this, id] { liveness_.Unsubscribe(id); });
+    return;
   }
   auto last = std::make_shared<std::atomic<int>>(first.status());
   const int id = model_.Subscribe(
@@ -93,11 +104,10 @@ grpc::ServerWriteReactor<Response>* HealthService::Watch(
         if (last->exchange(now) == now) return;
         Response r;
         r.set_status(now);
-        QueuedWriter<Response>::Push(handle, r);
+        ServerCall::Push(handle, r);
       },
       false);
-  writer->set_on_done([this, id] { model_.Unsubscribe(id); });
-  return writer;
+  call.set_on_done([this, id] { model_.Unsubscribe(id); });
 }
 
 }  // namespace vigil::control

@@ -5,24 +5,27 @@
 //   "readiness" and ""   SERVING when the agent is ready; NOT_SERVING from the first instant of
 //                        a drain
 //   anything else        NOT_FOUND (Check) or SERVICE_UNKNOWN (Watch), as the protocol says
-// Our own implementation rather than gRPC's built-in one, so that a server can serve health
-// alone (the kubelet's port) and so that the token-guarded port guards health too.
+// Our own implementation rather than gRPC's built-in one (which is a callback service, and would
+// bring back gRPC's polling threads: reactors.h), so that a server can serve health alone (the
+// kubelet's port) and so that the token-guarded port guards health too.
 // Each listener has its own instance: Watch streams count against that listener's CallGate and
 // queue within the process's StreamBudget (reactors.h); Check is answered at once, never
 // limited.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "agent/control/call_gate.h"
+#include "agent/control/grpc_server.h"
 #include "agent/control/liveness.h"
 #include "agent/control/reactors.h"
 #include "agent/control/read_model.h"
-#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/health/v1/health.pb.h"
 
 namespace vigil::control {
 
-class HealthService final : public grpc::health::v1::Health::CallbackService {
+class HealthService final : public GrpcService {
  public:
   HealthService(ReadModel& model, Liveness& liveness, std::string token, CallGate& gate,
                 StreamEnv streams)
@@ -32,15 +35,14 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
         gate_(gate),
         streams_(streams) {}
 
-  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
-                                  const grpc::health::v1::HealthCheckRequest* request,
-                                  grpc::health::v1::HealthCheckResponse* response) override;
-  grpc::ServerWriteReactor<grpc::health::v1::HealthCheckResponse>* Watch(
-      grpc::CallbackServerContext* context,
-      const grpc::health::v1::HealthCheckRequest* request) override;
+  const std::string& name() const override;
+  bool Serve(ServerCall& call, const std::string& method,
+             const std::vector<std::string>& services) override;
 
  private:
-  bool Authorized(grpc::CallbackServerContext* context) const;
+  void Check(ServerCall& call, const grpc::health::v1::HealthCheckRequest& request);
+  void Watch(ServerCall& call, const grpc::health::v1::HealthCheckRequest& request);
+  bool Authorized(const grpc::ServerContext& context) const;
   grpc::health::v1::HealthCheckResponse::ServingStatus StatusOf(const std::string& service);
 
   ReadModel& model_;

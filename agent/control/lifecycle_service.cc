@@ -1,10 +1,10 @@
 #include "agent/control/lifecycle_service.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "agent/control/public_enums.h"
-#include "agent/control/reactors.h"
 #include "agent/control/request_checks.h"
 #include "agent/control/utf8.h"
 #include "agent/signal/signals.h"
@@ -21,10 +21,16 @@ grpc::Status FromResult(const internal::v1::Result& r) {
   return grpc::Status(static_cast<grpc::StatusCode>(r.code()), std::move(message));
 }
 
-grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context, const grpc::Status& s) {
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(s);
-  return reactor;
+void Reject(ServerCall& call, const grpc::Status& s) {
+  ServerCall::FinishWith(call.handle(), s);
+}
+
+// Parses the request of type `Request` and hands it to `serve`; a malformed one is answered.
+template <typename Request, typename Serve>
+bool With(ServerCall& call, const std::vector<std::string>& services, Serve serve) {
+  Request request;
+  if (call.ParseRequest(&request, services)) serve(request);
+  return true;
 }
 
 }  // namespace
@@ -44,9 +50,43 @@ bool TokenMatches(const std::string& presented_header, const std::string& token)
   return diff == 0;
 }
 
-grpc::Status LifecycleService::Admit(grpc::CallbackServerContext* context) const {
+const std::string& LifecycleService::name() const {
+  static const std::string kName = "vigil.v1.Lifecycle";
+  return kName;
+}
+
+bool LifecycleService::Serve(ServerCall& call, const std::string& method,
+                             const std::vector<std::string>& services) {
+  if (method == "GetStatus") {
+    return With<v1::GetStatusRequest>(call, services, [&](const auto& r) { GetStatus(call, r); });
+  }
+  if (method == "Watch") {
+    return With<v1::WatchRequest>(call, services, [&](const auto&) { Watch(call); });
+  }
+  if (method == "Drain") {
+    return With<v1::DrainRequest>(call, services, [&](const auto& r) { Drain(call, r); });
+  }
+  if (method == "DrainStream") {
+    return With<v1::DrainRequest>(call, services, [&](const auto& r) { DrainStream(call, r); });
+  }
+  if (method == "Scale") {
+    return With<v1::ScaleRequest>(call, services, [&](const auto& r) { Scale(call, r); });
+  }
+  if (method == "Restart") {
+    return With<v1::RestartRequest>(call, services, [&](const auto& r) { Restart(call, r); });
+  }
+  if (method == "Signal") {
+    return With<v1::SignalRequest>(call, services, [&](const auto& r) { Signal(call, r); });
+  }
+  if (method == "Shutdown") {
+    return With<v1::ShutdownRequest>(call, services, [&](const auto& r) { Shutdown(call, r); });
+  }
+  return false;
+}
+
+grpc::Status LifecycleService::Admit(const grpc::ServerContext& context) const {
   if (!token_.empty()) {
-    const auto& metadata = context->client_metadata();
+    const auto& metadata = context.client_metadata();
     auto it = metadata.find("authorization");
     const std::string header =
         it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
@@ -61,20 +101,24 @@ grpc::Status LifecycleService::Admit(grpc::CallbackServerContext* context) const
   return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* LifecycleService::Forward(
-    grpc::CallbackServerContext* context, internal::v1::Command command,
-    std::function<void(const internal::v1::Result&)> on_ok) {
+template <typename Response>
+void LifecycleService::Forward(ServerCall& call, internal::v1::Command command,
+                               std::function<void(const internal::v1::Result&, Response*)> fill) {
   grpc::Status refusal;
   CallGate::TicketPtr ticket = gate_.EnterPending(&refusal);
-  if (!ticket) return Reject(context, refusal);
-  auto* reactor = context->DefaultReactor();
-  // The reactor outlives the command: gRPC keeps it until Finish(), which only the callback
-  // calls. The ticket goes with the callback, once the core has answered.
-  core_.Send(std::move(command), [reactor, on_ok, ticket](const internal::v1::Result& r) {
-    if (r.code() == grpc::StatusCode::OK && on_ok) on_ok(r);
-    reactor->Finish(FromResult(r));
-  });
-  return reactor;
+  if (!ticket) return Reject(call, refusal);
+  // The ticket goes with the callback, once the core has answered; the call may be gone by
+  // then (cancelled): its handle is inert.
+  core_.Send(std::move(command),
+             [handle = call.handle(), fill, ticket](const internal::v1::Result& r) {
+               if (r.code() != grpc::StatusCode::OK) {
+                 ServerCall::FinishWith(handle, FromResult(r));
+                 return;
+               }
+               ServerCall::Complete<Response>(handle, grpc::Status::OK, [&](Response* response) {
+                 if (fill) fill(r, response);
+               });
+             });
 }
 
 internal::v1::Command LifecycleService::DrainCommand(const v1::DrainRequest& request) {
@@ -86,166 +130,148 @@ internal::v1::Command LifecycleService::DrainCommand(const v1::DrainRequest& req
   return command;
 }
 
-grpc::ServerUnaryReactor* LifecycleService::GetStatus(grpc::CallbackServerContext* context,
-                                                      const v1::GetStatusRequest* request,
-                                                      v1::GetStatusResponse* response) {
-  if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
-  const std::optional<PageStart> start = ParsePageToken(request->page_token());
+void LifecycleService::GetStatus(ServerCall& call, const v1::GetStatusRequest& request) {
+  if (grpc::Status s = Admit(call.context()); !s.ok()) return Reject(call, s);
+  const std::optional<PageStart> start = ParsePageToken(request.page_token());
   if (!start) {
-    return Reject(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                        "page_token: not a token from a GetStatus answer"));
+    return Reject(call, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                     "page_token: not a token from a GetStatus answer"));
   }
   // One page: no answer's size depends on the size of the pools.
-  if (const auto next = model_.Page(*start, kPageBudget, response->mutable_status())) {
-    response->set_next_page_token(PageToken(*next));
-  }
-  return Reject(context, grpc::Status::OK);
+  ServerCall::Complete<v1::GetStatusResponse>(
+      call.handle(), grpc::Status::OK, [&](v1::GetStatusResponse* response) {
+        if (const auto next = model_.Page(*start, kPageBudget, response->mutable_status())) {
+          response->set_next_page_token(PageToken(*next));
+        }
+      });
 }
 
-grpc::ServerWriteReactor<v1::Event>* LifecycleService::Watch(grpc::CallbackServerContext* context,
-                                                             const v1::WatchRequest*) {
-  using Writer = QueuedWriter<v1::Event>;
-  auto* writer = new Writer(context, StreamKind::kWatch, streams_);
-  auto handle = writer->handle();
-  grpc::Status s = Admit(context);
+void LifecycleService::Watch(ServerCall& call) {
+  call.BecomeStream(StreamKind::kWatch, streams_);
+  auto handle = call.handle();
+  grpc::Status s = Admit(call.context());
   CallGate::TicketPtr ticket = s.ok() ? gate_.EnterStream(&s) : nullptr;
-  if (!ticket) {
-    Writer::FinishWith(handle, s);
-    return writer;
-  }
-  writer->set_ticket(std::move(ticket));
+  if (!ticket) return Reject(call, s);
+  call.set_ticket(std::move(ticket));
   const int id = model_.Subscribe(
       [this, handle](const v1::Event& e) {
         if (e.kind() == v1::Event::SNAPSHOT && !e.has_status()) {
           // The status (first, or a fresh snapshot from the core): its pages, shared by every
           // stream, are written as the client reads them.
-          Writer::PushPages(handle, model_.SnapshotPages());
+          ServerCall::PushPages(handle, model_.SnapshotPages());
           return;
         }
-        Writer::Push(handle, e);
+        ServerCall::Push(handle, e);
       },
       /*with_snapshot=*/true);
-  writer->set_on_done([this, id] { model_.Unsubscribe(id); });
-  return writer;
+  call.set_on_done([this, id] { model_.Unsubscribe(id); });
 }
 
-grpc::ServerUnaryReactor* LifecycleService::Drain(grpc::CallbackServerContext* context,
-                                                  const v1::DrainRequest* request,
-                                                  v1::DrainResponse* response) {
-  if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
-  if (grpc::Status s = CheckDrain(*request); !s.ok()) return Reject(context, s);
+void LifecycleService::Drain(ServerCall& call, const v1::DrainRequest& request) {
+  if (grpc::Status s = Admit(call.context()); !s.ok()) return Reject(call, s);
+  if (grpc::Status s = CheckDrain(request); !s.ok()) return Reject(call, s);
   grpc::Status refusal;
   CallGate::TicketPtr ticket = gate_.EnterPending(&refusal);
-  if (!ticket) return Reject(context, refusal);
-  auto* reactor = new LaterUnary();
-  reactor->set_ticket(std::move(ticket));
-  auto handle = reactor->handle();
-  auto fill = [this, response] { model_.DrainProgress(response->mutable_progress()); };
-  const bool wait = request->wait();
+  if (!ticket) return Reject(call, refusal);
+  call.set_ticket(std::move(ticket));
+  auto handle = call.handle();
+  std::function<void(v1::DrainResponse*)> fill = [this](v1::DrainResponse* response) {
+    model_.DrainProgress(response->mutable_progress());
+  };
+  const bool wait = request.wait();
   if (wait) {
     // Subscribed before the command goes out, so the completion cannot slip by unseen.
     const int id = model_.Subscribe(
         [handle, fill](const v1::Event& e) {
           if (e.kind() == v1::Event::DRAIN && e.drain().complete()) {
-            LaterUnary::Complete(handle, grpc::Status::OK, fill);
+            ServerCall::Complete<v1::DrainResponse>(handle, grpc::Status::OK, fill);
           }
         },
         false);
-    reactor->set_on_done([this, id] { model_.Unsubscribe(id); });
+    call.set_on_done([this, id] { model_.Unsubscribe(id); });
   }
-  core_.Send(DrainCommand(*request), [this, handle, fill, wait](const internal::v1::Result& r) {
+  core_.Send(DrainCommand(request), [this, handle, fill, wait](const internal::v1::Result& r) {
     if (r.code() != grpc::StatusCode::OK) {
-      LaterUnary::Complete(handle, FromResult(r));
+      ServerCall::FinishWith(handle, FromResult(r));
       return;
     }
     v1::DrainProgress now;
     if (!wait || (model_.DrainProgress(&now) && now.complete())) {
-      LaterUnary::Complete(handle, grpc::Status::OK, fill);
+      ServerCall::Complete<v1::DrainResponse>(handle, grpc::Status::OK, fill);
     }
   });
-  return reactor;
 }
 
-grpc::ServerWriteReactor<v1::DrainProgress>* LifecycleService::DrainStream(
-    grpc::CallbackServerContext* context, const v1::DrainRequest* request) {
-  using Writer = QueuedWriter<v1::DrainProgress>;
-  auto* writer = new Writer(context, StreamKind::kDrainStream, streams_);
-  auto handle = writer->handle();
-  grpc::Status s = Admit(context);
-  if (s.ok()) s = CheckDrain(*request);
+void LifecycleService::DrainStream(ServerCall& call, const v1::DrainRequest& request) {
+  call.BecomeStream(StreamKind::kDrainStream, streams_);
+  auto handle = call.handle();
+  grpc::Status s = Admit(call.context());
+  if (s.ok()) s = CheckDrain(request);
   CallGate::TicketPtr ticket = s.ok() ? gate_.EnterStream(&s) : nullptr;
-  if (!ticket) {
-    Writer::FinishWith(handle, s);
-    return writer;
-  }
-  writer->set_ticket(std::move(ticket));
+  if (!ticket) return Reject(call, s);
+  call.set_ticket(std::move(ticket));
   const int id = model_.Subscribe(
       [handle](const v1::Event& e) {
-        if (e.kind() == v1::Event::DRAIN) Writer::Push(handle, e.drain(), e.drain().complete());
+        if (e.kind() == v1::Event::DRAIN) ServerCall::Push(handle, e.drain(), e.drain().complete());
       },
       false);
-  writer->set_on_done([this, id] { model_.Unsubscribe(id); });
-  core_.Send(DrainCommand(*request), [this, handle](const internal::v1::Result& r) {
+  call.set_on_done([this, id] { model_.Unsubscribe(id); });
+  core_.Send(DrainCommand(request), [this, handle](const internal::v1::Result& r) {
     if (r.code() != grpc::StatusCode::OK) {
-      Writer::FinishWith(handle, FromResult(r));
+      ServerCall::FinishWith(handle, FromResult(r));
       return;
     }
     v1::DrainProgress now;
-    if (model_.DrainProgress(&now)) Writer::Push(handle, now, now.complete());
-  });
-  return writer;
-}
-
-grpc::ServerUnaryReactor* LifecycleService::Scale(grpc::CallbackServerContext* context,
-                                                  const v1::ScaleRequest* request,
-                                                  v1::ScaleResponse* response) {
-  if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
-  if (grpc::Status s = CheckScale(*request); !s.ok()) return Reject(context, s);
-  internal::v1::Command command;
-  command.mutable_scale()->set_pool(request->pool());
-  command.mutable_scale()->set_replicas(request->replicas());
-  const std::string pool = request->pool();
-  return Forward(context, std::move(command), [this, response, pool](const internal::v1::Result&) {
-    // Its counts, not its workers: the answer's size does not grow with the pool.
-    model_.PoolCounts(pool, response->mutable_pool());
-    response->mutable_pool()->set_name(pool);
+    if (model_.DrainProgress(&now)) ServerCall::Push(handle, now, now.complete());
   });
 }
 
-grpc::ServerUnaryReactor* LifecycleService::Restart(grpc::CallbackServerContext* context,
-                                                    const v1::RestartRequest* request,
-                                                    v1::RestartResponse*) {
-  if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
-  if (grpc::Status s = CheckRestart(*request); !s.ok()) return Reject(context, s);
+void LifecycleService::Scale(ServerCall& call, const v1::ScaleRequest& request) {
+  if (grpc::Status s = Admit(call.context()); !s.ok()) return Reject(call, s);
+  if (grpc::Status s = CheckScale(request); !s.ok()) return Reject(call, s);
   internal::v1::Command command;
-  command.mutable_restart()->set_pool(request->pool());
-  command.mutable_restart()->set_max_unavailable(request->max_unavailable());
-  return Forward(context, std::move(command), nullptr);
+  command.mutable_scale()->set_pool(request.pool());
+  command.mutable_scale()->set_replicas(request.replicas());
+  const std::string pool = request.pool();
+  Forward<v1::ScaleResponse>(
+      call, std::move(command),
+      [this, pool](const internal::v1::Result&, v1::ScaleResponse* response) {
+        // Its counts, not its workers: the answer's size does not grow
+        // with the pool.
+        model_.PoolCounts(pool, response->mutable_pool());
+        response->mutable_pool()->set_name(pool);
+      });
 }
 
-grpc::ServerUnaryReactor* LifecycleService::Signal(grpc::CallbackServerContext* context,
-                                                   const v1::SignalRequest* request,
-                                                   v1::SignalResponse* response) {
-  if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
+void LifecycleService::Restart(ServerCall& call, const v1::RestartRequest& request) {
+  if (grpc::Status s = Admit(call.context()); !s.ok()) return Reject(call, s);
+  if (grpc::Status s = CheckRestart(request); !s.ok()) return Reject(call, s);
+  internal::v1::Command command;
+  command.mutable_restart()->set_pool(request.pool());
+  command.mutable_restart()->set_max_unavailable(request.max_unavailable());
+  Forward<v1::RestartResponse>(call, std::move(command), nullptr);
+}
+
+void LifecycleService::Signal(ServerCall& call, const v1::SignalRequest& request) {
+  if (grpc::Status s = Admit(call.context()); !s.ok()) return Reject(call, s);
   int signo = 0;
-  if (grpc::Status s = CheckSignal(*request, &signo); !s.ok()) return Reject(context, s);
+  if (grpc::Status s = CheckSignal(request, &signo); !s.ok()) return Reject(call, s);
   internal::v1::Command command;
-  command.mutable_signal()->set_pool(request->pool());
-  command.mutable_signal()->set_slot(request->slot());
+  command.mutable_signal()->set_pool(request.pool());
+  command.mutable_signal()->set_slot(request.slot());
   command.mutable_signal()->set_signo(signo);
-  return Forward(context, std::move(command), [response](const internal::v1::Result& r) {
-    response->set_workers_signalled(r.count());
-  });
+  Forward<v1::SignalResponse>(call, std::move(command),
+                              [](const internal::v1::Result& r, v1::SignalResponse* response) {
+                                response->set_workers_signalled(r.count());
+                              });
 }
 
-grpc::ServerUnaryReactor* LifecycleService::Shutdown(grpc::CallbackServerContext* context,
-                                                     const v1::ShutdownRequest* request,
-                                                     v1::ShutdownResponse*) {
-  if (grpc::Status s = Admit(context); !s.ok()) return Reject(context, s);
-  if (grpc::Status s = CheckShutdown(*request); !s.ok()) return Reject(context, s);
+void LifecycleService::Shutdown(ServerCall& call, const v1::ShutdownRequest& request) {
+  if (grpc::Status s = Admit(call.context()); !s.ok()) return Reject(call, s);
+  if (grpc::Status s = CheckShutdown(request); !s.ok()) return Reject(call, s);
   internal::v1::Command command;
-  command.mutable_shutdown()->set_reason(request->reason());
-  return Forward(context, std::move(command), nullptr);
+  command.mutable_shutdown()->set_reason(request.reason());
+  Forward<v1::ShutdownResponse>(call, std::move(command), nullptr);
 }
 
 }  // namespace vigil::control

@@ -5,6 +5,7 @@
 // TCP listener for the API, guarded by a bearer token, and Prometheus /metrics; every listener
 // held to the limits of limits.h (docs/control.md, "Limits"), and the libraries' logs routed
 // through Vigil's logger.
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -27,8 +28,8 @@
 #include "agent/control/call_gate.h"
 #include "agent/control/control_counters.h"
 #include "agent/control/core_connection.h"
-#include "agent/control/error_naming.h"
 #include "agent/control/grpc_front_door.h"
+#include "agent/control/grpc_server.h"
 #include "agent/control/health_service.h"
 #include "agent/control/http_server.h"
 #include "agent/control/library_log.h"
@@ -48,12 +49,11 @@ namespace vigil::control {
 namespace {
 
 // What every gRPC listener is held to (limits.h): request size, streams per connection, idle
-// connections, dead TCP peers, the TCP ports' memory; and errors gRPC makes without a message
-// get one (error_naming.h). The TCP ports' time to the HTTP/2 preface is the front door's
-// (grpc_front_door.h); the handshake timeout covers the unix socket.
-// `quota` (TCP ports only): the memory its connections' buffers may take; under pressure gRPC
-// shrinks them and closes idle connections first.
-void Harden(grpc::ServerBuilder& b, grpc::ResourceQuota* quota, std::vector<std::string> services) {
+// connections, dead TCP peers, the TCP ports' memory. The TCP ports' time to the HTTP/2 preface is
+// the front door's (grpc_front_door.h); the handshake timeout covers the unix socket. `quota` (TCP
+// ports only): the memory its connections' buffers may take; under pressure gRPC shrinks them and
+// closes idle connections first.
+void Harden(grpc::ServerBuilder& b, grpc::ResourceQuota* quota) {
   const bool tcp = quota != nullptr;
   using std::chrono::milliseconds;
   b.SetMaxReceiveMessageSize(limits::kMaxRequestBytes);
@@ -67,7 +67,6 @@ void Harden(grpc::ServerBuilder& b, grpc::ResourceQuota* quota, std::vector<std:
     b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
     b.SetResourceQuota(*quota);
   }
-  b.experimental().SetInterceptorCreators(ErrorNaming(std::move(services)));
 }
 
 // Descriptors are what connections cost first: the soft limit goes up to the hard one (at most
@@ -131,8 +130,6 @@ int Run(const Options& options) {
   health_quota.Resize(limits::kHealthPortMemory);
   grpc::ResourceQuota api_quota("API port");
   api_quota.Resize(limits::kApiPortMemory);
-  const std::string kLifecycle = "vigil.v1.Lifecycle";
-  const std::string kHealth = "grpc.health.v1.Health";
 
   // The unix socket: the Lifecycle API and health, for vigilctl and exec probes.
   if (Status s = PrepareSocketPath(options.socket); !s.ok()) {
@@ -140,12 +137,12 @@ int Run(const Options& options) {
     return 2;
   }
   const mode_t old_umask = ::umask(0077);  // Born private; widened below only if configured.
+  // Each server is served by one thread of ours in ServerCompletionQueue::Next() (grpc_server.h).
   grpc::ServerBuilder local_builder;
-  Harden(local_builder, /*quota=*/nullptr, {kLifecycle, kHealth});
+  Harden(local_builder, /*quota=*/nullptr);
   local_builder.AddListeningPort("unix:" + options.socket, grpc::InsecureServerCredentials());
-  local_builder.RegisterService(&local_api);
-  local_builder.RegisterService(&local_health);
-  std::unique_ptr<grpc::Server> local = local_builder.BuildAndStart();
+  std::unique_ptr<GrpcServer> local =
+      GrpcServer::Start(local_builder, {&local_api, &local_health}, "grpc-unix");
   ::umask(old_umask);
   if (!local) {
     log::Event(log::Level::kError, "control_listen_failed",
@@ -159,16 +156,17 @@ int Run(const Options& options) {
 
   // The kubelet's gRPC probe: grpc.health.v1 only, nothing else on this port. The TCP ports
   // accept through a front door that turns away clients not speaking gRPC (grpc_front_door.h).
-  std::unique_ptr<grpc::Server> health_only;
+  std::unique_ptr<GrpcServer> health_only;
   std::unique_ptr<GrpcFrontDoor> health_door;
   if (options.health_port != 0) {
     grpc::ServerBuilder b;
-    Harden(b, &health_quota, {kHealth});
-    b.RegisterService(&port_health);  // Health alone: the Lifecycle API is not on this port.
-    health_only = b.BuildAndStart();
+    Harden(b, &health_quota);
+    // Health alone: the Lifecycle API is not on this port.
+    health_only = GrpcServer::Start(b, {&port_health}, "grpc-health");
     health_door = std::make_unique<GrpcFrontDoor>(Listener::kHealth, counters);
-    const Status s = health_only ? health_door->Start("", options.health_port, health_only.get())
-                                 : Status::Error("cannot start the gRPC server");
+    const Status s = health_only
+                         ? health_door->Start("", options.health_port, health_only->server())
+                         : Status::Error("cannot start the gRPC server");
     if (!s.ok()) {
       log::Event(log::Level::kError, "control_listen_failed",
                  "cannot listen on health port " + std::to_string(options.health_port) + ": " +
@@ -179,17 +177,16 @@ int Run(const Options& options) {
     }
   }
   // The API on TCP, only when asked for, only with a token.
-  std::unique_ptr<grpc::Server> remote;
+  std::unique_ptr<GrpcServer> remote;
   std::unique_ptr<GrpcFrontDoor> api_door;
   if (options.api_port != 0) {
     grpc::ServerBuilder b;
-    Harden(b, &api_quota, {kLifecycle, kHealth});
-    b.RegisterService(&remote_api);
-    b.RegisterService(&remote_health);
-    remote = b.BuildAndStart();
+    Harden(b, &api_quota);
+    remote = GrpcServer::Start(b, {&remote_api, &remote_health}, "grpc-api");
     api_door = std::make_unique<GrpcFrontDoor>(Listener::kApi, counters);
-    const Status s = remote ? api_door->Start(options.api_address, options.api_port, remote.get())
-                            : Status::Error("cannot start the gRPC server");
+    const Status s = remote
+                         ? api_door->Start(options.api_address, options.api_port, remote->server())
+                         : Status::Error("cannot start the gRPC server");
     if (!s.ok()) {
       log::Event(
           log::Level::kError, "control_listen_failed",
@@ -246,6 +243,10 @@ int Run(const Options& options) {
   for (auto* server : {local.get(), health_only.get(), remote.get()}) {
     if (server != nullptr) server->Shutdown(deadline);
   }
+  // Every call is gone: nothing refers to the services any more.
+  local.reset();
+  health_only.reset();
+  remote.reset();
   liveness.Stop();  // No ping to a connection about to close.
   // Ours to remove only while it is still a socket (see PrepareSocketPath).
   struct stat st;
@@ -260,6 +261,10 @@ int Run(const Options& options) {
 
 int main(int argc, char** argv) {
   namespace control = vigil::control;
+  // Before any thread exists: glibc gives each thread that allocates its own arena (up to 8 per
+  // CPU of the host, not of the pod), each keeping freed memory of its own. vigil-control's
+  // threads allocate little and seldom; two arenas bound that waste (issue 13).
+  ::mallopt(M_ARENA_MAX, 2);
   // Until the options say otherwise (they carry the log level and format).
   vigil::log::Setup(vigil::log::Level::kWarn, vigil::log::Format::kText);
   control::RouteLibraryLogs();

@@ -17,6 +17,7 @@
 #include "agent/control/call_gate.h"
 #include "agent/control/control_counters.h"
 #include "agent/control/core_connection.h"
+#include "agent/control/grpc_server.h"
 #include "agent/control/lifecycle_service.h"
 #include "agent/control/limits.h"
 #include "agent/control/read_model.h"
@@ -74,13 +75,11 @@ class WatchStreamTest : public ::testing::Test {
                                                   StreamEnv{budget_, counters_});
     grpc::ServerBuilder builder;
     builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
+    server_ = GrpcServer::Start(builder, {service_.get()}, "grpc-test");
     ASSERT_NE(server_, nullptr);
   }
   void TearDown() override {
-    if (server_) server_->Shutdown(std::chrono::system_clock::now());
-    server_.reset();
+    server_.reset();  // Shuts down at once, every call gone.
     service_.reset();
     core_.reset();
     if (core_end_ >= 0) ::close(core_end_);
@@ -133,7 +132,7 @@ class WatchStreamTest : public ::testing::Test {
   int core_end_ = -1;
   std::unique_ptr<CoreConnection> core_;
   std::unique_ptr<LifecycleService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<GrpcServer> server_;
 };
 
 TEST_F(WatchStreamTest, AClientThatReadsGetsASnapshotBiggerThanTheStreamBudget) {

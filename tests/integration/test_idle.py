@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from vigiltest import start_recorded, status_field, wait_for
+from vigiltest import children_of, start_recorded, status_field, wait_for
 
 IDLE_WINDOW = 2.5
 
@@ -80,3 +80,54 @@ def test_pool_core_is_idle_while_the_control_plane_answers(pools, vigil_bin, tmp
     wait_for(lambda: "2/2 ready" in status(), what="vigil-control to report the ready pool")
     assert_idle(vigil.pid, during=lambda: [status() for _ in range(3)])
     assert vigil.running()
+
+
+def threads(pid: int) -> dict[int, str]:
+    """Thread id -> name (comm) of every thread of `pid`."""
+    out = {}
+    for tid in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out[int(tid.name)] = (tid / "comm").read_text().strip()
+        except OSError:
+            pass  # ended meanwhile
+    return out
+
+
+def thread_switches(pid: int, tid: int) -> int:
+    return switches(f"{pid}/task/{tid}")
+
+
+def test_control_plane_serves_grpc_from_threads_that_sleep_when_idle(pools, vigil_bin, tmp_path):
+    """vigil-control serves gRPC on the completion-queue API: each listener's calls are served by
+    a thread of its own (grpc-unix for the socket) blocked in ServerCompletionQueue::Next() without
+    a deadline, which makes no wake-up when idle, and gRPC's callback-API pollers
+    ("nexting_thread", each waking about three times a second, one per two host CPUs) never
+    start (issue 13). gRPC's two timer threads still tick once a second: not asserted here."""
+    vigilctl = Path(vigil_bin).parent / "vigilctl"
+    socket = tmp_path / "control.sock"  # PoolLauncher's VIGIL_SOCKET.
+    vigil = pools.start(config=pools.config([{"name": "app", "command": pools.worker(),
+                                              "replicas": 1, "readiness": {"mode": "notify"}}]))
+    vigil.log.wait("agent_ready")
+
+    def status() -> str:
+        done = subprocess.run([str(vigilctl), "--socket", str(socket), "status"],
+                              capture_output=True, text=True, timeout=10)
+        return done.stdout if done.returncode == 0 else ""
+
+    wait_for(lambda: "1/1 ready" in status(), what="vigil-control to answer")
+    control = wait_for(lambda: next((c for c in children_of(vigil.pid)
+                                     if Path(f"/proc/{c}/comm").read_text().strip()
+                                     == "vigil-control"), None), what="vigil-control's pid")
+    names = threads(control)
+    assert "nexting_thread" not in names.values(), names
+    served = [tid for tid, name in names.items() if name == "grpc-unix"]
+    assert len(served) == 1, names
+    # The call above is answered: the thread goes back to Next() and stays there.
+    tid = served[0]
+    wait_for(lambda: "epoll" in Path(f"/proc/{control}/task/{tid}/wchan").read_text()
+             or Path(f"/proc/{control}/task/{tid}/syscall").read_text().split()[0]
+             in EPOLL_WAIT_SYSCALLS, what="grpc-unix to wait in epoll_wait")
+    before = thread_switches(control, tid)
+    time.sleep(IDLE_WINDOW)  # The measurement window (see the module's docstring).
+    assert thread_switches(control, tid) - before == 0, "the idle gRPC thread woke up"
+    assert "nexting_thread" not in threads(control).values()
