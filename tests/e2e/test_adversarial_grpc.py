@@ -23,6 +23,13 @@ GRPC_STALL = HERE / "grpc_stall.py"
 CHATTY = [PYTHON3, str(HERE / "workers" / "chatty.py"), "0.01"]
 
 
+# Under ThreadSanitizer (scripts/run-sanitizers.sh exports TSAN_OPTIONS) every byte the
+# program touches has shadow memory beside it, and freed memory is held back to catch races:
+# the same bounded growth measures 3-8x larger (seen in CI: 36 -> 135 MiB where the plain build
+# grows 13 -> 47 MiB). The bounds scale by that factor there; they stay bounds.
+MEMORY_FACTOR = 4 if "TSAN_OPTIONS" in os.environ else 1
+
+
 def rss(pid):
     """Resident memory of pid in bytes (VmRSS)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -104,7 +111,7 @@ def test_streams_that_never_read_are_cut_off_and_memory_stays_bounded(pod, launc
     deadline = time.monotonic() + 60.0
     while len(pod.events("stream_cut_off")) < 20:
         peak = max(peak, rss(control))
-        assert peak - base < 96 << 20, \
+        assert peak - base < (96 << 20) * MEMORY_FACTOR, \
             f"vigil-control grew from {base >> 20} MiB to {peak >> 20} MiB with 20 stalled streams"
         assert time.monotonic() < deadline, \
             f"{len(pod.events('stream_cut_off'))} of 20 stalled streams cut off within 60s"
@@ -397,7 +404,7 @@ def test_many_idle_http2_connections_cost_bounded_memory(pod):
         took = time.monotonic() - began
         print(f"6000 idle HTTP/2 connections: vigil-control {base / 2**20:.1f} MiB -> "
               f"{peak / 2**20:.1f} MiB, a health Check took {took * 1000:.0f} ms")
-        assert peak - base < 40 << 20, f"{base >> 20} MiB -> {peak >> 20} MiB"
+        assert peak - base < (40 << 20) * MEMORY_FACTOR, f"{base >> 20} MiB -> {peak >> 20} MiB"
         assert took < 5.0
     finally:
         for s in conns:
