@@ -46,6 +46,19 @@ class Timer {
     });
   }
 
+  // Runs `callback` once after the event now running (Scheduler::Post), as a deadline already
+  // due would run but without the loop's round trip through its timerfd; cancelling whatever
+  // this timer had armed. Cancelled, re-armed and `armed()` like a deadline.
+  void ArmNow(std::function<void()> callback) {
+    if (!state_) return;
+    Cancel();
+    State* state = state_.get();
+    state->id = state->scheduler->Post([state, callback = std::move(callback)] {
+      state->id = kNoTimer;
+      callback();
+    });
+  }
+
   // Idempotent: cancelling a fired, cancelled or never-armed timer does nothing.
   void Cancel() {
     if (state_ && state_->id != kNoTimer) {

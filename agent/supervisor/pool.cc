@@ -137,7 +137,7 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
         if (action.signo != SIGKILL && action.signo != SIGCONT) SignalRun(slot, SIGCONT);
         break;
       case WorkerAction::Kind::kSetTimer:
-        ArmTimer(slot, action.timer, action.at);
+        ArmTimer(slot, action.timer, action.at, decided);
         break;
       case WorkerAction::Kind::kCancelTimer:
         slots_[static_cast<size_t>(slot)].timers[static_cast<size_t>(action.timer)].Cancel();
@@ -168,12 +168,22 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
   LogRestartScheduled(slot, actions, decided);
 }
 
-void Pool::ArmTimer(int slot, WorkerTimer timer, MonoTime at) {
-  slots_[static_cast<size_t>(slot)].timers[static_cast<size_t>(timer)].ArmAt(
-      at, [this, slot, timer] {
-        Execute(slot, worker_at(slot).TimerFired(timer, Now()));
-        CheckIdle();
-      });
+void Pool::ArmTimer(int slot, WorkerTimer timer, MonoTime at, MonoTime now) {
+  auto fire = [this, slot, timer] {
+    Execute(slot, worker_at(slot).TimerFired(timer, Now()));
+    CheckIdle();
+  };
+  Timer& handle = slots_[static_cast<size_t>(slot)].timers[static_cast<size_t>(timer)];
+  // A restart due at once after a reaped exit starts in this turn of the loop, once the exit
+  // has been handled (posted), not a timerfd round trip later: a crash's replacement runs as
+  // soon as the C fork+exec floor allows (docs/performance.md). Only after a reaped exit, at
+  // most one per exit: a spawn that fails still goes through the loop's timer, so a command
+  // that can never be spawned never spins inside one turn (each attempt starts from the loop).
+  if (timer == WorkerTimer::kBackoff && at <= now && reaping_ == slot) {
+    handle.ArmNow(std::move(fire));
+  } else {
+    handle.ArmAt(at, std::move(fire));
+  }
 }
 
 void Pool::OnExited(int slot, const ExitRecord& r) {

@@ -245,7 +245,7 @@ class Pool {
   // Carries out a worker's actions, one handler per kind of event.
   void Execute(int slot, const WorkerActions& actions);
   void TrackState(int slot, const WorkerActions& actions);
-  void ArmTimer(int slot, WorkerTimer timer, MonoTime at);
+  void ArmTimer(int slot, WorkerTimer timer, MonoTime at, MonoTime now);
   void OnExited(int slot, const ExitRecord& record);
   // Returns the slot's pid as the control plane was told with the worker's own event.
   pid_t OnReadinessChanged(int slot);
@@ -294,6 +294,7 @@ class Pool {
   int ready_count_ = 0;
   bool was_ready_ = false;
   bool probing_stopped_ = false;  // StopProbing(): no probe starts again
+  int reaping_ = -1;              // the slot whose reaped exit is being handled (EndRun), if any
   bool failed_ = false;
   std::optional<CrashLoopVerdict> verdict_;
   bool was_idle_ = true;

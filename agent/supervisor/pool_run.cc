@@ -209,6 +209,12 @@ void Pool::EndRun(int slot, int wait_status) {
   const bool oom = WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL &&
                    !worker_at(slot).sigkill_sent() && services_.oom != nullptr &&
                    services_.oom->ConsumeKill();
+  // Marks the one place a zero-delay restart may be posted rather than timed (ArmTimer).
+  reaping_ = slot;
+  struct ResetAtEnd {
+    int* flag;
+    ~ResetAtEnd() { *flag = -1; }
+  } reset{&reaping_};
   Execute(slot, worker_at(slot).Exited(wait_status, oom, Now()));
 }
 

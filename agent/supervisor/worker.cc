@@ -423,8 +423,9 @@ WorkerActions Worker::Finish(ExitRecord record, MonoTime now) {
   }
   ++restarts_;
   Enter(WorkerState::kBackoff, now);
-  // Even "at once" goes through the loop (a zero-delay timer): a worker that can never be
-  // spawned must not recurse spawn -> fail -> restart until the stack runs out.
+  // Even "at once" goes through the loop (a zero-delay timer; after a reaped exit, the pool
+  // posts it to the end of the loop's turn instead): a worker that can never be spawned must
+  // not recurse spawn -> fail -> restart until the stack runs out.
   SetTimer(&out, WorkerTimer::kBackoff, SaturatingAdd(now, std::max(delay, Duration::zero())));
   return out;
 }

@@ -1,19 +1,33 @@
-// LinuxOs::Spawn: fork + exec with a close-on-exec pipe that reports exec failures.
+// LinuxOs::Spawn: clone(CLONE_VM | CLONE_VFORK) + exec, the child on a small stack of its own,
+// reporting the step that failed and exec's errno through memory it shares with the parent.
 //
-// Why fork and not posix_spawn: the child needs steps posix_spawn cannot express portably on
-// Debian 12's glibc (a new session and its controlling terminal, the terminal's foreground
-// group, credentials with supplementary groups, a working directory, fd 3 for the control
-// plane, every other descriptor closed), and the parent must learn the exec errno to exit
-// 126/127 like a shell. The core is single-threaded, so fork is safe.
+// Why not posix_spawn: the child needs steps posix_spawn cannot express on Debian 12's glibc
+// (credentials with supplementary groups, a controlling terminal, fd 3 for the control plane),
+// and the parent must learn the exec errno to exit 126/127 like a shell.
+// Why not fork: fork copies the core's page tables and then takes a copy-on-write fault for
+// every page either side touches before exec; a restart's latency (crash -> replacement running,
+// docs/performance.md) was mostly that. The parent waited for the exec (an error pipe) anyway,
+// so a child that borrows the parent's memory until it execs (CLONE_VFORK suspends the parent)
+// costs nothing in concurrency.
+// What sharing the memory demands of the child (as glibc's own posix_spawn does): it writes
+// nothing of the parent's but the result fields of ChildArgs (and errno, the parent's thread's,
+// which the parent never reads after a successful clone); it allocates nothing and takes no
+// lock; it makes raw system calls only, so no sanitizer interceptor or glibc wrapper touches the
+// parent's state (glibc's setuid would even signal the parent's other threads); and no signal
+// handler of the parent's may run in it: the parent blocks every signal around clone(), and the
+// child resets every disposition before it restores its mask.
 #include <fcntl.h>
-#include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 
 #include "agent/sys/linux_os.h"
@@ -21,17 +35,40 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+// The child must not be instrumented: instrumentation keeps per-thread state (a shadow call
+// stack, fake frames) in the memory the child shares with the parent.
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 8)
+#define VIGIL_SPAWN_CHILD __attribute__((no_sanitize("address", "thread"), noinline))
+#else
+#define VIGIL_SPAWN_CHILD __attribute__((noinline))
+#endif
+
+// TSan intercepts clone() as if it were fork(), and its bookkeeping breaks on a CLONE_VM child
+// (a CHECK fails in the parent). Under TSan, glibc's own entry point, which it does not
+// intercept: the child runs no instrumented code anyway.
+#if defined(__SANITIZE_THREAD__)
+#define VIGIL_SPAWN_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define VIGIL_SPAWN_UNDER_TSAN 1
+#endif
+#endif
+#ifdef VIGIL_SPAWN_UNDER_TSAN
+extern "C" int __clone(int (*fn)(void*), void* stack, int flags, void* arg, ...);
+#define VIGIL_CLONE __clone
+#else
+#define VIGIL_CLONE ::clone
+#endif
 
 namespace vigil {
 namespace {
 
-// What the child writes to the error pipe when it fails before or at exec.
-struct ChildFailure {
-  int stage;  // 0: exec; otherwise the setup step that failed (a Step).
-  int err;
-};
-
 enum Step : int {
+  kNoFailure = -1,
   kExec = 0,
   kSetpgid,
   kTcsetpgrp,
@@ -46,101 +83,144 @@ enum Step : int {
 constexpr const char* kStepNames[] = {"exec",      "setpgid", "tcsetpgrp", "dup2",  "chdir",
                                       "setgroups", "setgid",  "setuid",    "setsid"};
 
-[[noreturn]] void ChildFail(int pipe_fd, int stage, int err) {
-  ChildFailure failure{stage, err};
-  // Nothing to do if this write fails: the parent then sees EOF plus an exit status of 127.
-  [[maybe_unused]] ssize_t n = ::write(pipe_fd, &failure, sizeof failure);
-  ::_exit(127);
+// Everything the child reads, prepared by the parent as plain data (the child calls no member
+// function of a std:: type: it may be instrumented or allocate), and what it reports back.
+struct ChildArgs {
+  char* const* argv;
+  char* const* envp;
+  const char* working_dir;  // nullptr: Vigil's
+  bool set_ids;
+  uid_t uid;
+  gid_t gid;
+  const gid_t* groups;
+  size_t group_count;
+  bool new_session;
+  int controlling_tty_fd;
+  int foreground_tty_fd;
+  int stdout_fd;
+  int stderr_fd;
+  int pass_fd;
+  uint64_t ignored;  // bit signo - 1: the disposition becomes SIG_IGN (tini's `nohup` case)
+  sigset_t mask;     // the child's signal mask at exec
+  // Written by the child before it exits; read by the parent once clone() has returned, which
+  // with CLONE_VFORK is after the child has exec'd or exited.
+  volatile int failed_step;
+  volatile int failed_errno;
+};
+
+// The kernel's sigset is NSIG - 1 bits (8 bytes on every Linux architecture glibc supports);
+// glibc's sigset_t starts with it.
+constexpr size_t kKernelSigsetBytes = (NSIG - 1) / 8;
+
+// The kernel's struct sigaction on architectures with the generic layout (handler first). A
+// disposition of SIG_DFL or SIG_IGN needs no restorer, flags or mask.
+struct KernelSigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  uint64_t mask;
+};
+
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__riscv) || defined(__i386__) || \
+    defined(__arm__) || defined(__powerpc64__) || defined(__s390x__) || defined(__loongarch64)
+#define VIGIL_RAW_SIGACTION 1
+#endif
+
+#if defined(SYS_setuid32)
+constexpr long kSysSetuid = SYS_setuid32, kSysSetgid = SYS_setgid32,
+               kSysSetgroups = SYS_setgroups32;
+#else
+constexpr long kSysSetuid = SYS_setuid, kSysSetgid = SYS_setgid, kSysSetgroups = SYS_setgroups;
+#endif
+
+[[noreturn]] VIGIL_SPAWN_CHILD void ChildFail(ChildArgs* args, int step, int err) {
+  args->failed_errno = err;
+  args->failed_step = step;
+  ::syscall(SYS_exit_group, 127);
+  __builtin_unreachable();
 }
 
-// Runs in the child between fork and exec. Only async-signal-safe calls.
-[[noreturn]] void ChildMain(const SpawnRequest& request, char* const* argv, char* const* envp,
-                            int pipe_fd) {  // NOLINT: pipe_fd may move.
-  if (request.new_session) {
-    // A session of our own (and so a process group): dumb-init's default.
-    if (::setsid() < 0) ChildFail(pipe_fd, kSetsid, errno);
-    // Fails when there is no terminal or another session still holds it: run without one.
-    if (request.controlling_tty_fd >= 0) ::ioctl(request.controlling_tty_fd, TIOCSCTTY, 0);
-  } else if (::setpgid(0, 0) != 0) {
-    // Our own process group, so signals and kills can target the worker and its descendants.
-    ChildFail(pipe_fd, kSetpgid, errno);
-  }
-  if (request.foreground_tty_fd >= 0 && !request.new_session) {
-    // Still blocked here: SIGTTOU, which would otherwise stop us for calling tcsetpgrp from a
-    // background group.
-    if (::tcsetpgrp(request.foreground_tty_fd, ::getpid()) != 0)
-      ChildFail(pipe_fd, kTcsetpgrp, errno);
-  }
-  if (request.stdout_fd >= 0 && ::dup2(request.stdout_fd, 1) < 0) ChildFail(pipe_fd, kDup2, errno);
-  if (request.stderr_fd >= 0 && ::dup2(request.stderr_fd, 2) < 0) ChildFail(pipe_fd, kDup2, errno);
-  if (!request.working_dir.empty() && ::chdir(request.working_dir.c_str()) != 0) {
-    ChildFail(pipe_fd, kChdir, errno);
-  }
-  if (request.gid != static_cast<gid_t>(-1) || request.uid != static_cast<uid_t>(-1)) {
-    // Groups first: after setuid we could no longer change them. setgroups, not initgroups:
-    // the list was read before the fork (user_db.h), and no NSS lookup runs in a forked child.
-    if (::setgroups(request.groups.size(), request.groups.data()) != 0) {
-      ChildFail(pipe_fd, kGroups, errno);
-    }
-    if (request.gid != static_cast<gid_t>(-1) && ::setgid(request.gid) != 0) {
-      ChildFail(pipe_fd, kSetgid, errno);
-    }
-    if (request.uid != static_cast<uid_t>(-1) && ::setuid(request.uid) != 0) {
-      ChildFail(pipe_fd, kSetuid, errno);
-    }
-  }
-  // Default dispositions for everything (SIG_IGN survives exec; Vigil may have inherited one).
-  struct sigaction dfl;
-  std::memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
+VIGIL_SPAWN_CHILD bool SetDisposition(int signo, bool ignore) {
+#ifdef VIGIL_RAW_SIGACTION
+  KernelSigaction action{};
+  action.handler = ignore ? SIG_IGN : SIG_DFL;
+  return ::syscall(SYS_rt_sigaction, signo, &action, nullptr, kKernelSigsetBytes) == 0;
+#else
+  struct sigaction action {};
+  action.sa_handler = ignore ? SIG_IGN : SIG_DFL;
+  return ::sigaction(signo, &action, nullptr) == 0;
+#endif
+}
+
+// fd onto target, as dup2 does (a no-op when they are equal, once fd is known to be open).
+VIGIL_SPAWN_CHILD bool MoveFd(int fd, int target) {
+  if (fd == target) return ::syscall(SYS_fcntl, fd, F_GETFD) >= 0;
+  return ::syscall(SYS_dup3, fd, target, 0) >= 0;
+}
+
+// Runs in the child, on its own stack, in the parent's memory, until exec. Raw system calls only
+// (see the top of the file).
+VIGIL_SPAWN_CHILD int ChildMain(void* arg) {
+  ChildArgs* args = static_cast<ChildArgs*>(arg);
+  // Every signal is blocked here (the parent blocked them all before clone()). Dispositions
+  // first: from the mask's restore below on, no handler of the parent's may run in this child.
+  // SIG_IGN survives exec, so an ignored one Vigil inherited is reset too, unless asked for.
   for (int signo = 1; signo < NSIG; ++signo) {
     if (signo == SIGKILL || signo == SIGSTOP) continue;
-    ::sigaction(signo, &dfl, nullptr);  // EINVAL for glibc's internal signals: ignored.
+    // EINVAL for numbers the kernel does not have: nothing to reset.
+    SetDisposition(signo, (args->ignored >> (signo - 1)) & 1);
   }
-  if (request.signal_state) {
-    // What Vigil was started with comes back (tini's behaviour: `nohup tini -- CMD` works).
-    struct sigaction ign;
-    std::memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    for (int signo = 1; signo < NSIG; ++signo) {
-      if (sigismember(&request.signal_state->ignored, signo) == 1)
-        ::sigaction(signo, &ign, nullptr);
-    }
+  if (args->new_session) {
+    // A session of our own (and so a process group): dumb-init's default.
+    if (::syscall(SYS_setsid) < 0) ChildFail(args, kSetsid, errno);
+    // Fails when there is no terminal or another session still holds it: run without one.
+    if (args->controlling_tty_fd >= 0) ::syscall(SYS_ioctl, args->controlling_tty_fd, TIOCSCTTY, 0);
+  } else if (::syscall(SYS_setpgid, 0, 0) != 0) {
+    // Our own process group, so signals and kills can target the worker and its descendants.
+    ChildFail(args, kSetpgid, errno);
   }
-  // The one descriptor meant for the child, as its fd 3 (dup2 leaves the copy inheritable).
+  if (args->foreground_tty_fd >= 0 && !args->new_session) {
+    // tcsetpgrp from a background group: SIGTTOU is still blocked here, which would otherwise
+    // stop us.
+    pid_t self = static_cast<pid_t>(::syscall(SYS_getpid));
+    if (::syscall(SYS_ioctl, args->foreground_tty_fd, TIOCSPGRP, &self) != 0)
+      ChildFail(args, kTcsetpgrp, errno);
+  }
+  if (args->stdout_fd >= 0 && !MoveFd(args->stdout_fd, 1)) ChildFail(args, kDup2, errno);
+  if (args->stderr_fd >= 0 && !MoveFd(args->stderr_fd, 2)) ChildFail(args, kDup2, errno);
+  if (args->working_dir != nullptr && ::syscall(SYS_chdir, args->working_dir) != 0)
+    ChildFail(args, kChdir, errno);
+  if (args->set_ids) {
+    // Groups first: after setuid we could no longer change them. setgroups, not initgroups:
+    // the list was read before the clone (user_db.h), and no NSS lookup runs in the child.
+    if (::syscall(kSysSetgroups, args->group_count, args->groups) != 0)
+      ChildFail(args, kGroups, errno);
+    if (args->gid != static_cast<gid_t>(-1) && ::syscall(kSysSetgid, args->gid) != 0)
+      ChildFail(args, kSetgid, errno);
+    if (args->uid != static_cast<uid_t>(-1) && ::syscall(kSysSetuid, args->uid) != 0)
+      ChildFail(args, kSetuid, errno);
+  }
+  // The one descriptor meant for the child, as its fd 3 (dup3 leaves the copy inheritable).
   unsigned first_closed = 3;
-  if (request.pass_fd >= 0) {
-    if (request.pass_fd == pipe_fd) ChildFail(pipe_fd, kDup2, EBADF);
-    if (request.pass_fd != 3) {
-      if (pipe_fd == 3) {
-        // Move the error pipe out of the way first.
-        const int moved = ::fcntl(pipe_fd, F_DUPFD_CLOEXEC, 4);
-        if (moved < 0) ChildFail(pipe_fd, kDup2, errno);
-        pipe_fd = moved;
-      }
-      if (::dup2(request.pass_fd, 3) < 0) ChildFail(pipe_fd, kDup2, errno);
-    } else if (::fcntl(3, F_SETFD, 0) != 0) {
-      ChildFail(pipe_fd, kDup2, errno);
+  if (args->pass_fd >= 0) {
+    if (args->pass_fd != 3) {
+      if (::syscall(SYS_dup3, args->pass_fd, 3, 0) < 0) ChildFail(args, kDup2, errno);
+    } else if (::syscall(SYS_fcntl, 3, F_SETFD, 0) != 0) {
+      ChildFail(args, kDup2, errno);
     }
     first_closed = 4;
   }
-  // No other descriptor survives exec; the error pipe is already close-on-exec.
+  // No other descriptor survives exec.
   if (::syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    for (int fd = static_cast<int>(first_closed); fd < 1024; ++fd) {
-      if (fd != pipe_fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
+    for (int fd = static_cast<int>(first_closed); fd < 1024; ++fd)
+      ::syscall(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
   }
-  sigset_t mask;
-  if (request.signal_state) {
-    mask = request.signal_state->blocked;
-  } else {
-    sigemptyset(&mask);
-  }
-  ::sigprocmask(SIG_SETMASK, &mask, nullptr);
-  // A pending signal that was blocked could be delivered right here, before exec: with default
-  // dispositions that is exactly what would happen to the program itself, which is fine.
-  ::execvpe(argv[0], argv, envp);
-  ChildFail(pipe_fd, kExec, errno);
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &args->mask, nullptr, kKernelSigsetBytes);
+  // A pending signal that was blocked could be delivered right here, before exec: with the
+  // dispositions reset that is exactly what would happen to the program itself, which is fine.
+  // execvpe allocates nothing (glibc 2.24 and later: it searches PATH in a buffer on the stack).
+  ::execvpe(args->argv[0], args->argv, args->envp);
+  ChildFail(args, kExec, errno);
 }
 
 std::vector<char*> CStrings(const std::vector<std::string>& strings) {
@@ -152,6 +232,55 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   return out;
 }
 
+// The child's stack, with a guard page below it: an overflow faults instead of writing over
+// the parent's memory. Sized for what the child's callees put on it: execvpe copies PATH's
+// longest entry plus the file name, and, for a script without #!, argv.
+class ChildStack {
+ public:
+  explicit ChildStack(size_t argc) {
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t wanted = 64 * 1024 + 2 * PATH_MAX + (argc + 2) * sizeof(char*);
+    size_ = (wanted + page - 1) / page * page + page;
+    void* base = ::mmap(nullptr, size_, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) return;
+    if (::mprotect(static_cast<char*>(base) + page, size_ - page, PROT_READ | PROT_WRITE) != 0) {
+      ::munmap(base, size_);
+      return;
+    }
+    base_ = static_cast<char*>(base);
+  }
+  ~ChildStack() {
+    if (base_ != nullptr) ::munmap(base_, size_);
+  }
+  ChildStack(const ChildStack&) = delete;
+  ChildStack& operator=(const ChildStack&) = delete;
+
+  bool ok() const { return base_ != nullptr; }
+  void* top() const { return base_ + size_; }  // Stacks grow down on every Linux port we build.
+
+ private:
+  char* base_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Blocks every signal for the scope (the calling thread's mask), so none is handled in the
+// child between clone() and the reset of its dispositions.
+class AllSignalsBlocked {
+ public:
+  AllSignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &saved_);
+  }
+  ~AllSignalsBlocked() { ::pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  AllSignalsBlocked(const AllSignalsBlocked&) = delete;
+  AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
+
+ private:
+  sigset_t saved_;
+};
+
 }  // namespace
 
 bool LinuxOs::Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError* error) {
@@ -160,39 +289,69 @@ bool LinuxOs::Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError
     return false;
   }
   const std::string& name = request.argv[0];
-  // Everything the child needs is prepared before fork.
+  // Everything the child needs is prepared before the clone.
   std::vector<char*> argv = CStrings(request.argv);
   std::vector<char*> envp = request.env ? CStrings(*request.env) : std::vector<char*>();
-  char* const* env = request.env ? envp.data() : environ;
 
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    error->status = Status::FromErrno("cannot run '" + name + "': pipe2", errno);
+  ChildArgs args{};
+  args.argv = argv.data();
+  args.envp = request.env ? envp.data() : environ;
+  args.working_dir = request.working_dir.empty() ? nullptr : request.working_dir.c_str();
+  args.set_ids = request.gid != static_cast<gid_t>(-1) || request.uid != static_cast<uid_t>(-1);
+  args.uid = request.uid;
+  args.gid = request.gid;
+  args.groups = request.groups.data();
+  args.group_count = request.groups.size();
+  args.new_session = request.new_session;
+  args.controlling_tty_fd = request.controlling_tty_fd;
+  args.foreground_tty_fd = request.foreground_tty_fd;
+  args.stdout_fd = request.stdout_fd;
+  args.stderr_fd = request.stderr_fd;
+  args.pass_fd = request.pass_fd;
+  args.ignored = 0;
+  sigemptyset(&args.mask);
+  if (request.signal_state) {
+    // What Vigil was started with comes back (tini's behaviour: `nohup tini -- CMD` works).
+    for (int signo = 1; signo < NSIG && signo <= 64; ++signo) {
+      if (sigismember(&request.signal_state->ignored, signo) == 1)
+        args.ignored |= uint64_t{1} << (signo - 1);
+    }
+    args.mask = request.signal_state->blocked;
+  }
+  args.failed_step = kNoFailure;
+  args.failed_errno = 0;
+
+  ChildStack stack(argv.size());
+  if (!stack.ok()) {
+    error->status = Status::FromErrno("cannot run '" + name + "': child stack", errno);
     return false;
   }
-  UniqueFd read_end(fds[0]);
-  UniqueFd write_end(fds[1]);
-
-  pid_t pid = ::fork();
+  int pidfd = -1;
+  pid_t pid;
+  int clone_errno = 0;
+  {
+    AllSignalsBlocked blocked;
+    // SIGCHLD: the child is reaped like any other. CLONE_PIDFD (Linux 5.2): its pidfd without
+    // a race and a second call; a kernel that ignores the bit leaves pidfd at -1, one that
+    // refuses it gets the call again without it.
+    constexpr int kFlags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+    pid = VIGIL_CLONE(ChildMain, stack.top(), kFlags | CLONE_PIDFD, &args, &pidfd);
+    if (pid < 0 && errno == EINVAL) pid = VIGIL_CLONE(ChildMain, stack.top(), kFlags, &args);
+    if (pid < 0) clone_errno = errno;
+  }
   if (pid < 0) {
-    error->status = Status::FromErrno("cannot run '" + name + "': fork", errno);
+    error->status = Status::FromErrno("cannot run '" + name + "': clone", clone_errno);
     return false;
   }
-  if (pid == 0) ChildMain(request, argv.data(), env, write_end.get());
+  UniqueFd pidfd_owner(pidfd);
 
-  write_end.Reset();
-  ChildFailure failure{};
-  ssize_t n;
-  do {
-    n = ::read(read_end.get(), &failure, sizeof failure);
-  } while (n < 0 && errno == EINTR);
-
-  if (n <= 0) {
-    // EOF: the pipe was closed by a successful exec. (A read error cannot happen on our own
-    // pipe; were it to, assuming success is safe: the exit is still reaped and reported.)
-    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  const int step = args.failed_step;
+  if (step == kNoFailure) {
+    // The child has exec'd (or died past exec's point of no return: its exit is reaped and
+    // reported like any other).
+    if (!pidfd_owner) pidfd_owner = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     child->pid = pid;
-    child->pidfd = std::move(pidfd);  // May be invalid on kernels < 5.3; callers fall back to pid.
+    child->pidfd = std::move(pidfd_owner);  // Invalid on kernels < 5.3: callers use the pid.
     return true;
   }
 
@@ -200,13 +359,12 @@ bool LinuxOs::Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError
   int status;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (n == static_cast<ssize_t>(sizeof failure) && failure.stage == 0) {
-    error->exec_errno = failure.err;
-    error->status = Status::FromErrno("cannot run '" + name + "'", failure.err);
-  } else if (n == static_cast<ssize_t>(sizeof failure) && failure.stage > 0 &&
-             failure.stage <= kLastStep) {
-    error->status =
-        Status::FromErrno("cannot start '" + name + "': " + kStepNames[failure.stage], failure.err);
+  const int err = args.failed_errno;
+  if (step == kExec) {
+    error->exec_errno = err;
+    error->status = Status::FromErrno("cannot run '" + name + "'", err);
+  } else if (step > 0 && step <= kLastStep) {
+    error->status = Status::FromErrno("cannot start '" + name + "': " + kStepNames[step], err);
   } else {
     error->status = Status::Error("cannot start '" + name + "': child failed before exec");
   }

@@ -36,6 +36,40 @@ TEST_F(TimerTest, FiresOnceAtItsDeadline) {
   EXPECT_EQ(fired_, 1);
 }
 
+// ArmNow: after the current event (posted work), not through the timer queue.
+TEST_F(TimerTest, ArmNowRunsOnceAfterTheCurrentEventWithoutATimer) {
+  Timer timer(scheduler_);
+  timer.ArmNow([&] { ++fired_; });
+  EXPECT_TRUE(timer.armed());
+  EXPECT_EQ(scheduler_.scheduled(), 0u);  // No deadline queued.
+  EXPECT_EQ(fired_, 0);
+  scheduler_.RunPosted();
+  EXPECT_EQ(fired_, 1);
+  EXPECT_FALSE(timer.armed());
+  scheduler_.AdvanceBy(1h);
+  EXPECT_EQ(fired_, 1);
+}
+
+TEST_F(TimerTest, ArmNowIsCancelledLikeADeadline) {
+  {
+    Timer destroyed(scheduler_);
+    destroyed.ArmNow([&] { ++fired_; });
+  }
+  Timer cancelled(scheduler_);
+  cancelled.ArmNow([&] { ++fired_; });
+  cancelled.Cancel();
+  Timer rearmed(scheduler_);
+  rearmed.ArmNow([&] { fired_ += 10; });
+  rearmed.ArmAt(clock_.Now() + 1s, [&] { fired_ += 100; });  // Replaces the posted run.
+  Timer replaced(scheduler_);
+  replaced.ArmAt(clock_.Now() + 1s, [&] { fired_ += 1000; });
+  replaced.ArmNow([&] { fired_ += 10000; });  // Replaces the deadline.
+  scheduler_.RunPosted();
+  EXPECT_EQ(fired_, 10000);
+  scheduler_.AdvanceBy(1h);
+  EXPECT_EQ(fired_, 10100);
+}
+
 TEST_F(TimerTest, DestroyingTheHandleCancelsTheTimer) {
   {
     Timer timer(scheduler_);

@@ -624,6 +624,49 @@ TEST_F(PoolTest, AFailedWorkerIsRestartedAfterItsBackoffWithAFreshSocket) {
   EXPECT_EQ(pool().counters().starts, 2u);
 }
 
+// With no backoff due, a crash's replacement is spawned in the turn of the loop that reaped the
+// crash (posted after the exit's handling), not a timer's round trip later (issue 13: restart
+// latency). The timer armed for it would be a zero-delay one: none is armed at all.
+TEST_F(PoolTest, AZeroDelayRestartSpawnsInTheTurnThatReapedTheExit) {
+  config_.backoff.initial = 0s;
+  StartPool();
+  const size_t timers_before = scheduler_.scheduled();
+  Reap(100, ExitedWith(1));  // One turn: the exit, then the work it posted.
+  ASSERT_EQ(os_.spawn_requests.size(), 2u);
+  EXPECT_EQ(Pid(0), 101);
+  EXPECT_TRUE(worker(0).ready());
+  EXPECT_EQ(worker(0).restarts(), 1);
+  EXPECT_EQ(scheduler_.scheduled(), timers_before);
+  EXPECT_EQ(pool().counters().restarts_by_reason[static_cast<int>(ExitReason::kExited)], 1u);
+}
+
+// Only the reaped exit's restart is posted: when that spawn fails, the next attempt waits for
+// the loop's timer, so a command that can never be spawned cannot spin within one turn.
+TEST_F(PoolTest, AZeroDelayRestartThatFailsToSpawnIsRetriedFromTheLoopTimer) {
+  config_.backoff.initial = 0s;
+  StartPool();
+  os_.ScriptSpawnSetupFailure(Status::Error("clone: out of memory"));
+  Reap(100, ExitedWith(1));
+  EXPECT_EQ(os_.spawn_requests.size(), 2u);  // The posted attempt, which failed.
+  EXPECT_EQ(worker(0).state(), WorkerState::kBackoff);
+  scheduler_.RunDue();
+  EXPECT_EQ(os_.spawn_requests.size(), 3u);
+  EXPECT_TRUE(worker(0).ready());
+}
+
+// A stop that arrives before the posted restart has run cancels it, as it cancels a timer.
+TEST_F(PoolTest, AStopCancelsAPostedZeroDelayRestart) {
+  config_.backoff.initial = 0s;
+  StartPool();
+  EXPECT_TRUE(pool().OnProcessExited(100, ExitedWith(1)));  // The turn is not over yet.
+  EXPECT_EQ(worker(0).state(), WorkerState::kBackoff);
+  pool().StopAll(StopCause::kDrain, false, clock_.Now() + 10s, false);
+  scheduler_.RunPosted();
+  scheduler_.RunDue();
+  EXPECT_EQ(os_.spawn_requests.size(), 1u);
+  EXPECT_EQ(worker(0).state(), WorkerState::kExited);
+}
+
 TEST_F(PoolTest, ExitBeforeReadinessIsReportedAsABootFailure) {
   config_.readiness.mode = ReadinessMode::kNotify;
   StartPool();
