@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <exception>
+
 #include "agent/base/duration.h"
 #include "agent/log/log.h"
 #include "agent/signal/signals.h"
@@ -107,6 +109,22 @@ void Supervisor::OnSignal(const ReceivedSignal& signal) {
 }
 
 void Supervisor::OnChildEvent() {
+  // The burst ends whatever happens (a callback that throws is caught by the loop), so nothing
+  // the listener holds is held past this event.
+  struct Burst {
+    AgentListener* listener;
+    explicit Burst(AgentListener* l) : listener(l) {
+      if (listener != nullptr) listener->BeginBurst();
+    }
+    ~Burst() {
+      if (listener == nullptr) return;
+      try {
+        listener->EndBurst();
+      } catch (const std::exception& e) {
+        log::Error("control plane: {}", e.what());
+      }
+    }
+  } burst(listener_);
   for (;;) {
     StatusOr<WaitResult> result = services_.os.WaitAny();
     if (!result.ok()) {
