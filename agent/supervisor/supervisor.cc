@@ -110,21 +110,28 @@ void Supervisor::OnSignal(const ReceivedSignal& signal) {
 
 void Supervisor::OnChildEvent() {
   // The burst ends whatever happens (a callback that throws is caught by the loop), so nothing
-  // the listener holds is held past this event.
+  // the listener or the notify transport holds is held past this event. The runs' directories
+  // are removed last, once the exits (and a drain's end) have been reported.
   struct Burst {
     AgentListener* listener;
-    explicit Burst(AgentListener* l) : listener(l) {
+    NotifyTransport& notify;
+    Burst(AgentListener* l, NotifyTransport& n) : listener(l), notify(n) {
+      notify.HoldRemovals();
       if (listener != nullptr) listener->BeginBurst();
     }
     ~Burst() {
-      if (listener == nullptr) return;
       try {
-        listener->EndBurst();
+        if (listener != nullptr) listener->EndBurst();
       } catch (const std::exception& e) {
         log::Error("control plane: {}", e.what());
       }
+      try {
+        notify.ReleaseRemovals();
+      } catch (const std::exception& e) {
+        log::Error("notify directory: {}", e.what());
+      }
     }
-  } burst(listener_);
+  } burst(listener_, services_.notify);
   for (;;) {
     StatusOr<WaitResult> result = services_.os.WaitAny();
     if (!result.ok()) {
