@@ -151,6 +151,21 @@ void ControlLink::Send(const internal::v1::CoreMessage& message, bool droppable)
     OnBacklogFull();
     if (!socket_) return;
   }
+  if (in_burst_ && out_.bytes() < kPartBudget) return;  // Written at the burst's end.
+  Flush();
+}
+
+void ControlLink::BeginBurst() {
+  in_burst_ = true;
+}
+
+void ControlLink::EndBurst() {
+  if (!in_burst_) return;
+  in_burst_ = false;
+  if (agent_changed_held_) {
+    agent_changed_held_ = false;
+    OnAgentChanged();
+  }
   Flush();
 }
 
@@ -414,6 +429,10 @@ void ControlLink::OnWorkerExited(const Pool& pool, int slot, const ExitRecord&) 
 
 void ControlLink::OnAgentChanged() {
   if (!socket_) return;
+  if (in_burst_) {
+    agent_changed_held_ = true;  // Once, with the state at the burst's end.
+    return;
+  }
   const internal::v1::Phase phase = builder_.Phase();
   const bool ready = supervisor_.ready();
   const bool draining = supervisor_.drain().started;

@@ -64,6 +64,10 @@ class ControlLink final : public AgentListener {
   void OnWorkerExited(const Pool& pool, int slot, const ExitRecord& record) override;
   void OnAgentChanged() override;
   void OnPoolChanged(const Pool& pool) override;
+  // A burst of exits: its events are written together at its end (or whenever kPartBudget of
+  // them wait), followed by one agent event (the drain's progress) instead of one per exit.
+  void BeginBurst() override;
+  void EndBurst() override;
 
  private:
   void Spawn();
@@ -116,6 +120,8 @@ class ControlLink final : public AgentListener {
   bool last_ready_ = false;
   int last_remaining_ = -1;
   bool last_complete_ = false;
+  bool in_burst_ = false;
+  bool agent_changed_held_ = false;  // an OnAgentChanged() in the burst, sent at its end
 };
 
 }  // namespace vigil

@@ -152,8 +152,19 @@ StatusOr<NotifyEndpoint> LinuxNotifyTransport::Open(const std::string& label, ui
 void LinuxNotifyTransport::Close(NotifyEndpoint& endpoint) {
   if (!endpoint.fd) return;
   endpoint.fd.Reset();
-  directory_.RemoveRun(endpoint.paths);
+  if (holding_) {
+    held_.push_back(std::move(endpoint.paths));
+  } else {
+    directory_.RemoveRun(endpoint.paths);
+  }
   endpoint.paths = NotifyRunPaths();
+}
+
+void LinuxNotifyTransport::ReleaseRemovals() {
+  holding_ = false;
+  for (const NotifyRunPaths& run : held_)
+    directory_.RemoveRun(run);
+  held_.clear();
 }
 
 std::vector<NotifyDatagram> LinuxNotifyTransport::Drain(int fd, size_t max,

@@ -74,6 +74,12 @@ class NotifyTransport {
   virtual StatusOr<NotifyEndpoint> Open(const std::string& label, uid_t owner, gid_t group) = 0;
   // Removes what Open made (only what is still Vigil's) and closes the socket.
   virtual void Close(NotifyEndpoint& endpoint) = 0;
+  // Between these, Close() closes the socket at once but leaves the run's directory to
+  // ReleaseRemovals(), which removes every one it held: a burst of exits (a drain reaps its
+  // workers by the hundred) is reported first and its filesystem work, most of an exit's cost,
+  // done after. Holds at most one entry per run closed meanwhile.
+  virtual void HoldRemovals() {}
+  virtual void ReleaseRemovals() {}
   // Up to `max` datagrams queued on `fd`, oldest first, each with its sender read at receipt
   // (only its identity when it is one of `known`).
   virtual std::vector<NotifyDatagram> Drain(int fd, size_t max, const KnownSenders& known) = 0;
@@ -87,7 +93,10 @@ class LinuxNotifyTransport final : public NotifyTransport {
                                                                 NotifyCredentials credentials);
 
   StatusOr<NotifyEndpoint> Open(const std::string& label, uid_t owner, gid_t group) override;
+  ~LinuxNotifyTransport() override { ReleaseRemovals(); }
   void Close(NotifyEndpoint& endpoint) override;
+  void HoldRemovals() override { holding_ = true; }
+  void ReleaseRemovals() override;
   std::vector<NotifyDatagram> Drain(int fd, size_t max, const KnownSenders& known) override;
 
   bool uses_pidfd() const { return pidfd_; }
@@ -98,6 +107,8 @@ class LinuxNotifyTransport final : public NotifyTransport {
       : directory_(std::move(directory)), pidfd_(pidfd) {}
 
   NotifyDirectory directory_;
+  bool holding_ = false;
+  std::vector<NotifyRunPaths> held_;  // closed while holding: removed by ReleaseRemovals()
   bool pidfd_;
 };
 

@@ -294,6 +294,11 @@ int Pool::CountIn(WorkerState state) const {
   return state_counts_[static_cast<size_t>(state)];
 }
 
+int Pool::running_count() const {
+  return CountIn(WorkerState::kStarting) + CountIn(WorkerState::kReady) +
+         CountIn(WorkerState::kStopping);
+}
+
 bool Pool::idle() const {
   return CountIn(WorkerState::kExited) == slot_count();
 }

@@ -173,6 +173,9 @@ class Pool {
   int ready_count() const { return ready_count_; }
   int desired() const { return desired_; }
   int CountIn(WorkerState state) const;
+  // Workers starting, ready or stopping (Worker::running()), from the per-state counts: O(1),
+  // asked for on every exit of a drain (the drain's progress).
+  int running_count() const;
   bool all_ended_gracefully() const;
   // The slots whose last run was signalled or killed at a deadline (ExitRecord::straggler), in
   // slot order: the one query for exit codes, drain reports and the termination message.

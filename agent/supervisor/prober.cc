@@ -97,17 +97,17 @@ void Prober::LaunchExec(int slot) {
     return;
   }
   p.exec_pid = child.pid;
+  slot_of_exec_[child.pid] = slot;
 }
 
 bool Prober::OnProcessExited(pid_t pid, int wait_status) {
-  for (size_t slot = 0; slot < probes_.size(); ++slot) {
-    Probe& p = probes_[slot];
-    if (p.exec_pid != pid) continue;
-    p.exec_pid = -1;
-    Complete(static_cast<int>(slot), WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0);
-    return true;
-  }
-  return false;
+  const auto it = slot_of_exec_.find(pid);
+  if (it == slot_of_exec_.end()) return false;
+  const int slot = it->second;
+  slot_of_exec_.erase(it);
+  at(slot).exec_pid = -1;
+  Complete(slot, WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0);
+  return true;
 }
 
 void Prober::LaunchConnect(int slot) {
@@ -203,6 +203,7 @@ void Prober::Abandon(int slot) {
     // orphan.
     Status s = os_.SignalGroup(p.exec_pid, SIGKILL);
     (void)s;
+    slot_of_exec_.erase(p.exec_pid);
     p.exec_pid = -1;
   }
   p.running = false;

@@ -18,6 +18,7 @@
 
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "agent/base/unique_fd.h"
@@ -76,6 +77,10 @@ class Prober {
   const ChildEnvironment& environment_;
   ResultCallback on_result_;
   std::vector<Probe> probes_;
+  // The slot of each running exec probe's process: every reaped pid of the agent is offered to
+  // every pool's Prober, so a scan of the slots made each exit O(slots) and a drain of n
+  // workers O(n^2).
+  std::unordered_map<pid_t, int> slot_of_exec_;
 };
 
 }  // namespace vigil

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <exception>
+
 #include "agent/base/duration.h"
 #include "agent/log/log.h"
 #include "agent/signal/signals.h"
@@ -107,6 +109,29 @@ void Supervisor::OnSignal(const ReceivedSignal& signal) {
 }
 
 void Supervisor::OnChildEvent() {
+  // The burst ends whatever happens (a callback that throws is caught by the loop), so nothing
+  // the listener or the notify transport holds is held past this event. The runs' directories
+  // are removed last, once the exits (and a drain's end) have been reported.
+  struct Burst {
+    AgentListener* listener;
+    NotifyTransport& notify;
+    Burst(AgentListener* l, NotifyTransport& n) : listener(l), notify(n) {
+      notify.HoldRemovals();
+      if (listener != nullptr) listener->BeginBurst();
+    }
+    ~Burst() {
+      try {
+        if (listener != nullptr) listener->EndBurst();
+      } catch (const std::exception& e) {
+        log::Error("control plane: {}", e.what());
+      }
+      try {
+        notify.ReleaseRemovals();
+      } catch (const std::exception& e) {
+        log::Error("notify directory: {}", e.what());
+      }
+    }
+  } burst(listener_, services_.notify);
   for (;;) {
     StatusOr<WaitResult> result = services_.os.WaitAny();
     if (!result.ok()) {
@@ -258,11 +283,11 @@ void Supervisor::NotifyAgentChanged() {
 }
 
 int Supervisor::WorkersRunning() const {
+  // O(pools): asked twice on every exit of a drain (its progress event); a scan of the workers
+  // made draining n workers O(n^2).
   int n = 0;
-  for (const auto& pool : pools_) {
-    for (const auto& w : pool->workers())
-      n += w->running() ? 1 : 0;
-  }
+  for (const auto& pool : pools_)
+    n += pool->running_count();
   return n;
 }
 

@@ -84,6 +84,11 @@ class AgentListener {
   virtual void OnWorkerExited(const Pool& pool, int slot, const ExitRecord& record) = 0;
   virtual void OnAgentChanged() = 0;  // phase, readiness or drain progress
   virtual void OnPoolChanged(const Pool& pool) { (void)pool; }
+  // Around a burst of exits reaped in one event (a drain of n workers reaps them by the
+  // hundred): what is reported in between may be sent together at its end, in order, with the
+  // agent's state once (the last) rather than after every exit. Never nested deeper than once.
+  virtual void BeginBurst() {}
+  virtual void EndBurst() {}
 };
 
 class Supervisor final : public PoolObserver {

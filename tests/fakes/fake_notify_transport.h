@@ -64,9 +64,14 @@ class FakeNotifyTransport final : public NotifyTransport {
   std::vector<std::string> open_attempts;  // the label of every Open(), failed or not
   std::vector<Opened> opened;              // the sockets handed out, in order
   std::vector<std::string> closed;         // the path of every Close(), in order
-  std::vector<int> drained;                // the fd of every Drain() call
-  std::vector<size_t> drain_limits;        // its `max`
-  KnownSenders last_known;                 // the `known` of the last Drain() call
+  bool holding = false;                    // between HoldRemovals() and ReleaseRemovals()
+  std::vector<std::string> held;           // closed while holding, not yet removed
+  std::vector<std::string> removed;        // removed: at Close(), or released
+  int releases = 0;
+  int closed_while_holding = 0;
+  std::vector<int> drained;          // the fd of every Drain() call
+  std::vector<size_t> drain_limits;  // its `max`
+  KnownSenders last_known;           // the `known` of the last Drain() call
 
   // The fd of the socket opened last for `label` ("web/0"), or -1.
   int LastFdWithLabel(const std::string& label) const {
@@ -110,8 +115,17 @@ class FakeNotifyTransport final : public NotifyTransport {
 
   void Close(NotifyEndpoint& endpoint) override {
     closed.push_back(endpoint.paths.socket_path);
+    (holding ? held : removed).push_back(endpoint.paths.socket_path);
+    closed_while_holding += holding ? 1 : 0;
     endpoint.fd.Reset();
     endpoint.paths = NotifyRunPaths();
+  }
+  void HoldRemovals() override { holding = true; }
+  void ReleaseRemovals() override {
+    holding = false;
+    ++releases;
+    removed.insert(removed.end(), held.begin(), held.end());
+    held.clear();
   }
 
   std::vector<NotifyDatagram> Drain(int fd, size_t max, const KnownSenders& known) override {

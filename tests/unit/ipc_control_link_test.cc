@@ -353,6 +353,44 @@ TEST_F(ControlLinkTest, TheLargestPoolTravelsInFramesOfBoundedSize) {
   EXPECT_EQ(link_->events_dropped(), 0u);
 }
 
+// Issue 13: a drain reaps its workers by the hundred in one event. Their events go out together
+// at the end of it, in slot order, with the drain's progress once (the last state) instead of
+// after every exit: before, each exit sent a DRAIN event too (1,000 exits, 1,000 progress
+// events, each a write that woke vigil-control), which lengthened the drain's tail.
+TEST_F(ControlLinkTest, ABurstOfExitsSendsItsWorkersInOrderAndTheDrainsProgressOnce) {
+  constexpr int kWorkers = 50;
+  StartBigPool(kWorkers, 0);
+  StartLinkOnly();
+  ReadAll();
+  Signal(SIGTERM);
+  ReadAll();
+  for (int slot = 0; slot < kWorkers; ++slot)
+    os_.QueueReaped(1000 + slot, ExitedWith(0));
+  sup().OnSignal(ReceivedSignal{SIGCHLD, 1000, CLD_EXITED});
+  // Written by the end of the event, before the loop runs anything else.
+  std::vector<internal::v1::CoreMessage> got = ControlReads();
+  int exited = 0;
+  std::vector<int> progress;  // workers_remaining of each DRAIN event
+  for (const auto& m : got) {
+    ASSERT_TRUE(m.has_event());
+    if (m.event().kind() == internal::v1::Event::WORKER_EXITED) {
+      EXPECT_EQ(m.event().slot(), exited) << "out of order";
+      EXPECT_TRUE(progress.empty()) << "the progress comes after the burst's workers";
+      ++exited;
+    } else if (m.event().kind() == internal::v1::Event::DRAIN) {
+      progress.push_back(m.event().drain().workers_remaining());
+    }
+  }
+  EXPECT_EQ(exited, kWorkers);
+  EXPECT_EQ(progress, std::vector<int>{0});
+  // No hooks: the drain completed in the same event, and its one DRAIN event says so.
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.back().event().kind(), internal::v1::Event::DRAIN);
+  EXPECT_TRUE(got.back().event().drain().complete());
+  scheduler_.RunPosted();
+  EXPECT_TRUE(ControlReads().empty());
+}
+
 // A control plane that falls more than kMaxBacklog behind (here: thousands of 4 KB events while
 // it reads nothing) loses those events and gets a fresh snapshot instead; it is not killed, the
 // core's buffer stays bounded, and what it finally reads is the current state.

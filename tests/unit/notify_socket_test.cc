@@ -260,6 +260,31 @@ TEST_P(NotifySocketTest, CloseRemovesTheSocketAndItsDirectory) {
   transport_->Close(endpoint_);  // Twice: nothing left to do.
 }
 
+// A burst of exits: sockets closed at once (no datagram is read any more), directories removed
+// together afterwards, and only then; outside a hold, Close() removes at once again.
+TEST_P(NotifySocketTest,
+       WhileRemovalsAreHeldCloseClosesTheSocketAndLeavesTheDirectoryUntilReleased) {
+  auto second = transport_->Open("web/1", static_cast<uid_t>(-1), static_cast<gid_t>(-1));
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  const std::string dir0 = fs::path(path()).parent_path();
+  const std::string dir1 = fs::path(second->paths.socket_path).parent_path();
+  transport_->HoldRemovals();
+  transport_->Close(endpoint_);
+  transport_->Close(*second);
+  EXPECT_FALSE(endpoint_.fd.valid());
+  EXPECT_FALSE(second->fd.valid());
+  EXPECT_TRUE(fs::exists(dir0));
+  EXPECT_TRUE(fs::exists(dir1));
+  transport_->ReleaseRemovals();
+  EXPECT_FALSE(fs::exists(dir0));
+  EXPECT_FALSE(fs::exists(dir1));
+  auto third = transport_->Open("web/2", static_cast<uid_t>(-1), static_cast<gid_t>(-1));
+  ASSERT_TRUE(third.ok()) << third.status().message();
+  const std::string dir2 = fs::path(third->paths.socket_path).parent_path();
+  transport_->Close(*third);
+  EXPECT_FALSE(fs::exists(dir2));
+}
+
 INSTANTIATE_TEST_SUITE_P(Credentials, NotifySocketTest,
                          ::testing::Values(NotifyCredentials::kPidfd, NotifyCredentials::kUcred),
                          [](const auto& param_info) {

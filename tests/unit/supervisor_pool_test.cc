@@ -870,6 +870,33 @@ TEST_F(PoolTest, AnExecProbeThatFailsLeavesTheWorkerStartingAndProbesAgain) {
   EXPECT_TRUE(worker(0).ready());
 }
 
+// Every reaped pid is offered to every pool's Prober: it finds its probe by pid (an index, not a
+// scan of the slots, which made each exit O(slots) and a drain of n workers O(n^2)). Each probe
+// completes its own slot; a probe abandoned when its worker stops is the pool's no longer (its
+// exit is reaped as an orphan's), and a worker's pid is never taken for a probe's.
+TEST_F(PoolTest, ExecProbesOfSeveralSlotsAreFoundByTheirPidAndForgottenOnceAbandoned) {
+  config_.replicas = 3;
+  config_.readiness.mode = ReadinessMode::kExec;
+  config_.readiness.command = {"check"};
+  StartPool();
+  scheduler_.AdvanceBy(100ms);  // Probes 103, 104, 105 for slots 0, 1, 2.
+  ASSERT_EQ(os_.spawn_requests.size(), 6u);
+  EXPECT_THAT(EnvEntries(os_.spawn_requests[4], "VIGIL_WORKER"), ElementsAre("VIGIL_WORKER=1"));
+  Reap(104, ExitedWith(0));
+  EXPECT_FALSE(worker(0).ready());
+  EXPECT_TRUE(worker(1).ready());
+  EXPECT_FALSE(worker(2).ready());
+  EXPECT_FALSE(pool_->OnProcessExited(104, ExitedWith(0)));  // Reaped once: no longer ours.
+  pool().StopAll(StopCause::kDrain, /*fast=*/false, clock_.Now() + 10s);
+  EXPECT_THAT(GroupSignals(103), ElementsAre(SIGKILL));  // Abandoned with their workers.
+  EXPECT_THAT(GroupSignals(105), ElementsAre(SIGKILL));
+  EXPECT_FALSE(pool_->OnProcessExited(103, KilledBy(SIGKILL)));
+  EXPECT_FALSE(pool_->OnProcessExited(105, KilledBy(SIGKILL)));
+  EXPECT_EQ(worker(0).state(), WorkerState::kStopping);
+  Reap(100, ExitedWith(0));
+  EXPECT_EQ(worker(0).state(), WorkerState::kExited);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Stopping, forwarding signals
 // ---------------------------------------------------------------------------------------------

@@ -97,6 +97,28 @@ TEST_F(SupervisorTest, ReapedWorkersGoToTheirOwnPool) {
   EXPECT_FALSE(worker(0, 0).last_exit().has_value());
 }
 
+// Issue 13: the exits reaped in one event close their runs' sockets at once, but the runs'
+// directories (filesystem work, most of an exit's cost) are removed together at the event's
+// end, after the exits and a drain's end have been reported; nothing stays held after it.
+TEST_F(SupervisorTest, RunsReapedTogetherHaveTheirDirectoriesRemovedAtTheEventsEnd) {
+  Start();
+  Signal(SIGTERM);
+  const size_t before = notify_.removed.size();
+  const int releases = notify_.releases;
+  const int held = notify_.closed_while_holding;
+  os_.QueueReaped(100, ExitedWith(0));
+  os_.QueueReaped(101, ExitedWith(0));
+  sup().OnSignal(ReceivedSignal{SIGCHLD, 100, CLD_EXITED});
+  EXPECT_FALSE(notify_.holding);
+  EXPECT_TRUE(notify_.held.empty());
+  EXPECT_EQ(notify_.releases, releases + 1);
+  EXPECT_EQ(notify_.closed_while_holding, held + 2);
+  ASSERT_EQ(notify_.removed.size(), before + 2);  // Held in the event, removed at its end.
+  EXPECT_EQ(notify_.removed[before], notify_.closed[notify_.closed.size() - 2]);
+  EXPECT_EQ(worker(0, 0).state(), WorkerState::kExited);
+  EXPECT_EQ(worker(1, 0).state(), WorkerState::kExited);
+}
+
 TEST_F(SupervisorTest, OrphansAreReapedAndForgottenNeverMistakenForWorkers) {
   Start();
   os_.QueueReaped(555, ExitedWith(3));  // An orphan exiting with the code of a boot error.
