@@ -170,6 +170,15 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
 
 void Pool::ArmTimer(int slot, WorkerTimer timer, MonoTime at, MonoTime now) {
   auto fire = [this, slot, timer] {
+    if (timer == WorkerTimer::kBoot || timer == WorkerTimer::kWatchdog) {
+      // The worker may have answered in time while the loop was behind: what it queued is
+      // read first. A WATCHDOG=1 among it re-arms this timer; a READY=1 ends the boot.
+      ReadQueued(slot);
+      if (slots_[static_cast<size_t>(slot)].timers[static_cast<size_t>(timer)].armed()) {
+        CheckIdle();
+        return;
+      }
+    }
     Execute(slot, worker_at(slot).TimerFired(timer, Now()));
     CheckIdle();
   };

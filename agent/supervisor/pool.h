@@ -260,8 +260,9 @@ class Pool {
   std::vector<std::string> WorkerEnvironment(int slot, const std::string& notify_socket) const;
   void SignalRun(int slot, int signo);
   void OnNotifyReadable(int slot);
-  // Reads what the run sent just before it exited, before the exit is handled.
-  void ReadQueuedAtExit(int slot);
+  // Reads what the run has queued on its socket (bounded batches), before its exit or its boot
+  // or watchdog deadline is handled.
+  void ReadQueued(int slot);
   void HandleDatagram(int slot, const NotifyDatagram& datagram);
   // MAINPID=candidate from the run of `slot`: adopted, or refused with the cause.
   AuthDecision AdoptMainPid(int slot, pid_t candidate);

@@ -26,10 +26,11 @@ void Pool::OnNotifyReadable(int slot) {
   CheckIdle();
 }
 
-void Pool::ReadQueuedAtExit(int slot) {
-  // Messages sent just before the exit (X_VIGIL_STOP=1, STATUS=) are still queued: read them
-  // all first (the kernel bounds the queue), so a request is never lost because its sender was
-  // quick to exit.
+void Pool::ReadQueued(int slot) {
+  // At an exit, messages sent just before it (X_VIGIL_STOP=1, STATUS=) are still queued; at a
+  // boot or watchdog deadline, a READY=1 or WATCHDOG=1 sent in time may be too, when the loop
+  // is behind. Read them all first (the kernel bounds the queue), so a message is never lost,
+  // or a healthy worker killed, because the loop reached the event before the socket.
   for (int batch = 0; batch < kNotifyBatchesAtExit && run_of(slot).notify.fd; ++batch) {
     const auto datagrams =
         services_.notify.Drain(run_of(slot).notify.fd.get(), kNotifyBatch, KnownSendersOf(slot));

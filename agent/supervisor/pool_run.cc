@@ -203,7 +203,7 @@ bool Pool::OnProcessExited(pid_t pid, int wait_status) {
 }
 
 void Pool::EndRun(int slot, int wait_status) {
-  ReadQueuedAtExit(slot);
+  ReadQueued(slot);
   CloseRun(slot);
   // A SIGKILL Vigil sent itself never consumes a kill of the OOM killer.
   const bool oom = WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL &&

@@ -692,6 +692,35 @@ TEST_F(PoolTest, BootTimeoutStopsTheWorkersGroupThenKillsIt) {
   EXPECT_EQ(observer_.exits[0].reason, ExitReason::kBootTimeout);
 }
 
+// Regression (issue 13, 9,992 workers on a loaded machine): when the loop fell behind, a
+// watchdog deadline ran before the socket holding the worker's WATCHDOG=1 was read, and 1,648
+// healthy workers were killed as watchdog failures. What is queued is read first.
+TEST_F(PoolTest, AWatchdogPingQueuedButNotYetReadWhenTheDeadlineRunsKeepsTheWorker) {
+  config_.watchdog = 10s;
+  StartPool();
+  scheduler_.AdvanceBy(9s);
+  notify_.Queue(NotifyFd(0), "WATCHDOG=1", Pid(0));  // Sent in time; the loop has not read it.
+  scheduler_.AdvanceBy(1s);                          // The deadline runs first.
+  EXPECT_THAT(GroupSignals(100), IsEmpty());
+  EXPECT_EQ(notify_.pending(NotifyFd(0)), 0u);
+  scheduler_.AdvanceBy(9999ms);  // The ping moved the deadline to 19 s...
+  EXPECT_THAT(GroupSignals(100), IsEmpty());
+  scheduler_.AdvanceBy(1ms);  // ...and silence still aborts the worker then.
+  EXPECT_THAT(GroupSignals(100), ElementsAre(SIGABRT));
+}
+
+TEST_F(PoolTest, AReadyQueuedButNotYetReadWhenTheBootTimeoutRunsIsNotABootTimeout) {
+  config_.readiness.mode = ReadinessMode::kNotify;
+  config_.boot_timeout = 5s;
+  StartPool();
+  scheduler_.AdvanceBy(4s);
+  notify_.Queue(NotifyFd(0), "READY=1", Pid(0));
+  scheduler_.AdvanceBy(1s);
+  EXPECT_THAT(GroupSignals(100), IsEmpty());
+  EXPECT_TRUE(worker(0).ready());
+  EXPECT_EQ(observer_.Count("readiness web ready"), 1u);
+}
+
 TEST_F(PoolTest, ASpawnFailureIsReportedAndRetriedAfterTheBackoff) {
   os_.ScriptSpawnSetupFailure(Status::Error("fork: out of memory"));
   StartPool();
