@@ -5,7 +5,7 @@
 // Per worker run the core holds its notify socket and pidfd, the read ends of its two relay
 // pipes with log_prefix, and a probe's socket while it probes (counted for every probe mode).
 // The base covers stdio, epoll, timerfd, signalfd, the control plane's socketpair, and what one
-// spawn or /proc read holds for a moment (exec-error pipe, relay write ends, a probe's
+// spawn or /proc read holds for a moment (relay write ends, a probe's
 // /dev/null). Measured: 9 + 4 per worker with log_prefix, idle (docs/reliability.md). Pure.
 #pragma once
 

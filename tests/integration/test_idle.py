@@ -61,22 +61,29 @@ def test_pool_core_is_idle_without_the_control_plane(pools):
     assert vigil.running()
 
 
-def test_pool_core_is_idle_while_the_control_plane_answers(pools, vigil_bin, tmp_path):
-    """With vigil-control running, `vigilctl status` is answered from its read model: the core
-    still makes no wake-up."""
+def status_reader(vigil_bin, tmp_path):
+    """`vigilctl status` against the pool's control socket (PoolLauncher's VIGIL_SOCKET in
+    tmp_path): its output, or "" while it fails."""
     vigilctl = Path(vigil_bin).parent / "vigilctl"
     assert vigilctl.is_file(), f"vigilctl not found next to vigil ({vigilctl})"
-    socket = tmp_path / "control.sock"  # PoolLauncher's VIGIL_SOCKET.
-    vigil = pools.start(config=pools.config(
-        [{"name": "app", "command": pools.worker(), "replicas": 2,
-          "readiness": {"mode": "notify"}, "min_ready": 2}]))
-    vigil.log.wait("agent_ready")
+    socket = tmp_path / "control.sock"
 
     def status() -> str:
         done = subprocess.run([str(vigilctl), "--socket", str(socket), "status"],
                               capture_output=True, text=True, timeout=10)
         return done.stdout if done.returncode == 0 else ""
 
+    return status
+
+
+def test_pool_core_is_idle_while_the_control_plane_answers(pools, vigil_bin, tmp_path):
+    """With vigil-control running, `vigilctl status` is answered from its read model: the core
+    still makes no wake-up."""
+    status = status_reader(vigil_bin, tmp_path)
+    vigil = pools.start(config=pools.config(
+        [{"name": "app", "command": pools.worker(), "replicas": 2,
+          "readiness": {"mode": "notify"}, "min_ready": 2}]))
+    vigil.log.wait("agent_ready")
     wait_for(lambda: "2/2 ready" in status(), what="vigil-control to report the ready pool")
     assert_idle(vigil.pid, during=lambda: [status() for _ in range(3)])
     assert vigil.running()
@@ -103,17 +110,10 @@ def test_control_plane_serves_grpc_from_threads_that_sleep_when_idle(pools, vigi
     a deadline, which makes no wake-up when idle, and gRPC's callback-API pollers
     ("nexting_thread", each waking about three times a second, one per two host CPUs) never
     start (issue 13). gRPC's two timer threads still tick once a second: not asserted here."""
-    vigilctl = Path(vigil_bin).parent / "vigilctl"
-    socket = tmp_path / "control.sock"  # PoolLauncher's VIGIL_SOCKET.
+    status = status_reader(vigil_bin, tmp_path)
     vigil = pools.start(config=pools.config([{"name": "app", "command": pools.worker(),
                                               "replicas": 1, "readiness": {"mode": "notify"}}]))
     vigil.log.wait("agent_ready")
-
-    def status() -> str:
-        done = subprocess.run([str(vigilctl), "--socket", str(socket), "status"],
-                              capture_output=True, text=True, timeout=10)
-        return done.stdout if done.returncode == 0 else ""
-
     wait_for(lambda: "1/1 ready" in status(), what="vigil-control to answer")
     control = wait_for(lambda: next((c for c in children_of(vigil.pid)
                                      if Path(f"/proc/{c}/comm").read_text().strip()
