@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "agent/base/scope_exit.h"
 #include "agent/log/log.h"
 #include "agent/signal/signals.h"
 #include "agent/supervisor/pool.h"
@@ -211,10 +212,7 @@ void Pool::EndRun(int slot, int wait_status) {
                    services_.oom->ConsumeKill();
   // Marks the one place a zero-delay restart may be posted rather than timed (ArmTimer).
   reaping_ = slot;
-  struct ResetAtEnd {
-    int* flag;
-    ~ResetAtEnd() { *flag = -1; }
-  } reset{&reaping_};
+  const ScopeExit reset([this] { reaping_ = -1; });
   Execute(slot, worker_at(slot).Exited(wait_status, oom, Now()));
 }
 

@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "agent/base/duration.h"
+#include "agent/base/scope_exit.h"
 #include "agent/log/log.h"
 #include "agent/signal/signals.h"
 #include "agent/supervisor/fd_budget.h"
@@ -112,26 +113,20 @@ void Supervisor::OnChildEvent() {
   // The burst ends whatever happens (a callback that throws is caught by the loop), so nothing
   // the listener or the notify transport holds is held past this event. The runs' directories
   // are removed last, once the exits (and a drain's end) have been reported.
-  struct Burst {
-    AgentListener* listener;
-    NotifyTransport& notify;
-    Burst(AgentListener* l, NotifyTransport& n) : listener(l), notify(n) {
-      notify.HoldRemovals();
-      if (listener != nullptr) listener->BeginBurst();
+  services_.notify.HoldRemovals();
+  if (listener_ != nullptr) listener_->BeginBurst();
+  const ScopeExit burst([this] {
+    try {
+      if (listener_ != nullptr) listener_->EndBurst();
+    } catch (const std::exception& e) {
+      log::Error("control plane: {}", e.what());
     }
-    ~Burst() {
-      try {
-        if (listener != nullptr) listener->EndBurst();
-      } catch (const std::exception& e) {
-        log::Error("control plane: {}", e.what());
-      }
-      try {
-        notify.ReleaseRemovals();
-      } catch (const std::exception& e) {
-        log::Error("notify directory: {}", e.what());
-      }
+    try {
+      services_.notify.ReleaseRemovals();
+    } catch (const std::exception& e) {
+      log::Error("notify directory: {}", e.what());
     }
-  } burst(listener_, services_.notify);
+  });
   for (;;) {
     StatusOr<WaitResult> result = services_.os.WaitAny();
     if (!result.ok()) {

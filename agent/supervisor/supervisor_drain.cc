@@ -4,6 +4,7 @@
 // lives in the machine; this file only executes it (supervisor.h has the contract).
 #include <utility>
 
+#include "agent/base/scope_exit.h"
 #include "agent/log/log.h"
 #include "agent/supervisor/supervisor.h"
 
@@ -24,13 +25,10 @@ void Supervisor::Feed(DrainEvent event) {
   if (feeding_) return;  // The loop below feeds it once the current actions are carried out.
   feeding_ = true;
   // Should an action throw (the loop catches it), the next event still finds the machine fed.
-  struct Done {
-    Supervisor* s;
-    ~Done() {
-      s->feeding_ = false;
-      s->drain_events_.clear();
-    }
-  } done{this};
+  const ScopeExit done([this] {
+    feeding_ = false;
+    drain_events_.clear();
+  });
   while (!drain_events_.empty()) {
     DrainEvent next = std::move(drain_events_.front());
     drain_events_.pop_front();
