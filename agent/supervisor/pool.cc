@@ -22,6 +22,7 @@ Pool::Pool(const PoolConfig& config, PoolServices services, PoolObserver& observ
                 CheckIdle();
               }),
       relay_(services_.watcher),
+      stop_pump_(services_.scheduler),
       desired_(config.replicas),
       posted_(services_.scheduler) {
   for (int slot = 0; slot < config_.replicas; ++slot)
@@ -72,12 +73,43 @@ void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadlin
   rolling_.Clear();
   for (Slot& s : slots_)
     s.revive = false;
+  int signalled = 0;
   for (int slot = 0; slot < slot_count(); ++slot) {
     Worker& w = worker_at(slot);
-    Execute(slot, at_deadline ? w.StopAtDeadline(signo, kill_at, Now())
-                              : w.Stop(cause, signo, kill_at, Now()));
+    const WorkerActions actions = at_deadline ? w.StopAtDeadline(signo, kill_at, Now())
+                                              : w.Stop(cause, signo, kill_at, Now());
+    // Signals already queued go first, whoever decided them: a worker's signals keep their order.
+    const bool defer = signalled >= kStopBatch || !stop_queue_.empty();
+    for (const WorkerAction& a : actions) {
+      if (a.kind == WorkerAction::Kind::kSignal) ++signalled;
+    }
+    Execute(slot, actions, defer);
   }
+  if (!stop_queue_.empty() && !stop_pump_.armed())
+    stop_pump_.ArmAt(Now(), [this] { PumpStopQueue(); });
   CheckIdle();
+}
+
+void Pool::PumpStopQueue() {
+  for (int sent = 0; sent < kStopBatch && !stop_queue_.empty(); ++sent) {
+    const QueuedSignal q = stop_queue_.front();
+    stop_queue_.pop_front();
+    // Only the run it was decided for, and only while that run is still stopping: one that has
+    // exited since (reaped in an earlier batch's turn) is not signalled.
+    if (q.slot < slot_count() && run_of(q.slot).pid == q.pid &&
+        worker_at(q.slot).state() == WorkerState::kStopping) {
+      SendStopSignal(q.slot, q.signo);
+    }
+  }
+  if (!stop_queue_.empty()) stop_pump_.ArmAt(Now(), [this] { PumpStopQueue(); });
+}
+
+void Pool::SendStopSignal(int slot, int signo) {
+  SignalRun(slot, signo);
+  // Every signal the worker decides on ends it (stop, fast, watchdog). A stopped process keeps
+  // it pending until continued, so, like systemd, continue the group right after; SIGKILL needs
+  // no help.
+  if (signo != SIGKILL && signo != SIGCONT) SignalRun(slot, SIGCONT);
 }
 
 void Pool::ForwardSignal(int signo) {
@@ -116,7 +148,7 @@ void Pool::TrackState(int slot, const WorkerActions& actions) {
   }
 }
 
-void Pool::Execute(int slot, const WorkerActions& actions) {
+void Pool::Execute(int slot, const WorkerActions& actions, bool defer_signals) {
   // When the worker decided (it was just called with the time): delays are logged from here,
   // not from after the actions, which may take a while (logging, the control plane's events).
   const MonoTime decided = Now();
@@ -130,11 +162,11 @@ void Pool::Execute(int slot, const WorkerActions& actions) {
         Spawn(slot);
         break;
       case WorkerAction::Kind::kSignal:
-        SignalRun(slot, action.signo);
-        // Every signal the worker decides on ends it (stop, fast, watchdog). A stopped process
-        // keeps it pending until continued, so, like systemd, continue the group right after;
-        // SIGKILL needs no help.
-        if (action.signo != SIGKILL && action.signo != SIGCONT) SignalRun(slot, SIGCONT);
+        if (defer_signals) {
+          stop_queue_.push_back({slot, run_of(slot).pid, action.signo});
+        } else {
+          SendStopSignal(slot, action.signo);
+        }
         break;
       case WorkerAction::Kind::kSetTimer:
         ArmTimer(slot, action.timer, action.at, decided);

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -141,7 +142,12 @@ class Pool {
   // Asks every worker to stop with the pool's graceful (or fast) signal, SIGKILL at `kill_at`.
   // `cause` decides whether slots come back (drain, admin: no).
   // `at_deadline`: the drain's deadline has come, so whoever still runs is a straggler.
+  // Every worker is stopping when it returns (no slot restarts, the kill deadlines are armed),
+  // but the signals go out kStopBatch per turn of the loop: exits are then reaped while the rest
+  // are being signalled, not all after the last signal, so the drain ends soon after the last
+  // worker's exit and the loop keeps serving heartbeats and the control plane in between.
   void StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadline = false);
+  static constexpr int kStopBatch = 32;
   // A signal for the workers (SIGHUP, SIGUSR1, ...), after the pool's rewrite table.
   void ForwardSignal(int signo);
   // Reaped `pid` with `wait_status`; returns false when the pid is not one of this pool's.
@@ -245,8 +251,13 @@ class Pool {
     bool revive = false;  // scaled down, then up again before it exited: start once it has
   };
 
-  // Carries out a worker's actions, one handler per kind of event.
-  void Execute(int slot, const WorkerActions& actions);
+  // Carries out a worker's actions, one handler per kind of event. `defer_signals`: a signal
+  // joins stop_queue_ instead of going out now (StopAll past its first batch).
+  void Execute(int slot, const WorkerActions& actions, bool defer_signals = false);
+  // The signal that stops a run: the group, then SIGCONT so that a stopped process gets it.
+  void SendStopSignal(int slot, int signo);
+  // Sends the next kStopBatch of stop_queue_, and schedules the rest for the next turn.
+  void PumpStopQueue();
   void TrackState(int slot, const WorkerActions& actions);
   void ArmTimer(int slot, WorkerTimer timer, MonoTime at, MonoTime now);
   void OnExited(int slot, const ExitRecord& record);
@@ -293,6 +304,15 @@ class Pool {
   std::array<int, kWorkerStateCount> state_counts_ = {};  // slots in each state (seen_state)
   std::unordered_map<pid_t, int> slot_of_pid_;
   RollingQueue rolling_;
+  // StopAll's signals waiting for their batch, in the order decided. Bounded: at most one per
+  // signal a worker decides on (each stop signal at most once per run: Worker::Stop).
+  struct QueuedSignal {
+    int slot;
+    pid_t pid;  // the run it was meant for: a run that ended since is not signalled
+    int signo;
+  };
+  std::deque<QueuedSignal> stop_queue_;
+  Timer stop_pump_;  // due at once, through the loop: the exits ready are reaped first
   std::set<int> killed_at_deadline_;
   int desired_ = 0;
   int ready_count_ = 0;

@@ -86,6 +86,17 @@ class FakeScheduler final : public Scheduler {
     if (t > clock_.Now()) clock_.Set(t);
   }
   void AdvanceBy(Duration d) { AdvanceTo(clock_.Now() + d); }
+  // One turn of the loop that finds one timer due now: runs it (and the work it posts) without
+  // moving the clock; false when none is due. A callback re-arming itself for now runs again
+  // only on the next call, as the real loop runs it only after its next epoll_wait.
+  bool RunOneDue() {
+    RunPosted();
+    auto callback = queue_.PopNextDue(clock_.Now());
+    if (!callback) return false;
+    (*callback)();
+    RunPosted();
+    return true;
+  }
   // Runs whatever is due now without moving the clock.
   void RunDue() { AdvanceTo(clock_.Now()); }
 

@@ -951,6 +951,48 @@ TEST_F(PoolTest, StopAllSignalsEveryGroupThenKillsAtTheDeadlineAndNoSlotComesBac
   EXPECT_EQ(os_.spawn_requests.size(), 2u);
 }
 
+// A pool larger than one batch is stopped at once (no slot restarts, every kill deadline armed)
+// but signalled a batch per turn of the loop, so that the exits of a batch are reaped while the
+// next is signalled (docs/performance.md, the drain tail). A worker that exits before its turn
+// is not signalled (its group may be anyone's by then); a fast stop decided meanwhile follows the
+// graceful signal it was queued behind.
+TEST_F(PoolTest, ABigPoolIsSignalledABatchPerTurnAndAWorkerGoneBeforeItsTurnIsLeftAlone) {
+  constexpr int kBatch = Pool::kStopBatch;
+  config_.replicas = 2 * kBatch + 5;
+  StartPool();
+  std::vector<pid_t> pids;
+  for (int slot = 0; slot < config_.replicas; ++slot)
+    pids.push_back(Pid(slot));
+  pool().StopAll(StopCause::kDrain, /*fast=*/false, clock_.Now() + 10s);
+  EXPECT_EQ(os_.signals.size(), 2u * kBatch);  // The first batch: SIGTERM and SIGCONT each.
+  EXPECT_EQ(pool().CountIn(WorkerState::kStopping), config_.replicas);
+  EXPECT_FALSE(pool().ready());
+  const int early = kBatch + 3;  // Its turn has not come: it exits on its own.
+  Reap(pids[early], ExitedWith(0));
+  EXPECT_EQ(os_.signals.size(), 2u * kBatch + 1);  // Its group's SIGKILL sweep, nothing else.
+  pool().StopAll(StopCause::kDrain, /*fast=*/true, clock_.Now() + 10s);
+  EXPECT_EQ(os_.signals.size(), 2u * kBatch + 1);  // Queued behind the graceful ones.
+  int turns = 0;
+  while (scheduler_.RunOneDue())
+    ++turns;
+  // Queued: the graceful signals of the kBatch + 5 past the first batch (the early one's too,
+  // skipped in its turn), then the fast ones of the 2 * kBatch + 4 still running.
+  const int queued = (kBatch + 5) + (2 * kBatch + 4);
+  EXPECT_EQ(turns, (queued + kBatch - 1) / kBatch);
+  for (int slot = 0; slot < config_.replicas; ++slot) {
+    if (slot == early) continue;
+    EXPECT_THAT(GroupSignals(pids[slot]), ElementsAre(SIGTERM, SIGINT)) << "slot " << slot;
+  }
+  EXPECT_THAT(os_.SignalsTo(SignalCall::Target::kGroup, pids[early]), ElementsAre(SIGKILL));
+  for (int slot = 0; slot < config_.replicas; ++slot) {
+    if (slot != early) Reap(pids[slot], KilledBy(SIGINT));
+  }
+  EXPECT_TRUE(pool().idle());
+  EXPECT_TRUE(pool().all_ended_gracefully());
+  EXPECT_EQ(os_.spawn_requests.size(), static_cast<size_t>(config_.replicas));
+  EXPECT_EQ(scheduler_.pending(), 0u);
+}
+
 TEST_F(PoolTest, WorkersThatDieOfTheStopSignalEndGracefully) {
   config_.replicas = 2;
   config_.stop_signal = SIGQUIT;
