@@ -66,7 +66,7 @@ StatusOr<Core> SetUpCore(Os& os, const Clock& clock, bool with_fault_signals = f
 
 Status WatchSignals(Core& core, std::function<void(const ReceivedSignal&)> on_signal) {
   SignalSource* signals = core.signals.get();
-  return core.loop->Watch(signals->fd(), [signals, on_signal] {
+  return core.loop->WatchUrgent(signals->fd(), [signals, on_signal] {
     for (const ReceivedSignal& signal : signals->ReadPending())
       on_signal(signal);
   });

@@ -13,44 +13,61 @@
 
 namespace vigil {
 namespace {
-constexpr uint64_t kTimerToken = 0;  // Watch tokens start at 1.
+constexpr uint64_t kTimerToken = 0;              // Watch tokens start at 1.
+constexpr uint64_t kUrgentToken = ~uint64_t{0};  // the urgent set, in the main one
 }  // namespace
 
 StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const Clock& clock) {
   UniqueFd epoll_fd(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_fd) return Status::FromErrno("epoll_create1", errno);
+  UniqueFd urgent_fd(::epoll_create1(EPOLL_CLOEXEC));
+  if (!urgent_fd) return Status::FromErrno("epoll_create1", errno);
   UniqueFd timer_fd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   if (!timer_fd) return Status::FromErrno("timerfd_create", errno);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kTimerToken;
-  if (::epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, timer_fd.get(), &ev) != 0) {
+  if (::epoll_ctl(urgent_fd.get(), EPOLL_CTL_ADD, timer_fd.get(), &ev) != 0) {
     return Status::FromErrno("epoll_ctl(timerfd)", errno);
   }
-  return std::unique_ptr<EventLoop>(new EventLoop(clock, std::move(epoll_fd), std::move(timer_fd)));
+  ev.data.u64 = kUrgentToken;
+  if (::epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, urgent_fd.get(), &ev) != 0) {
+    return Status::FromErrno("epoll_ctl(urgent set)", errno);
+  }
+  return std::unique_ptr<EventLoop>(
+      new EventLoop(clock, std::move(epoll_fd), std::move(urgent_fd), std::move(timer_fd)));
 }
 
-EventLoop::EventLoop(const Clock& clock, UniqueFd epoll_fd, UniqueFd timer_fd)
-    : clock_(clock), epoll_fd_(std::move(epoll_fd)), timer_fd_(std::move(timer_fd)) {}
+EventLoop::EventLoop(const Clock& clock, UniqueFd epoll_fd, UniqueFd urgent_fd, UniqueFd timer_fd)
+    : clock_(clock),
+      epoll_fd_(std::move(epoll_fd)),
+      urgent_fd_(std::move(urgent_fd)),
+      timer_fd_(std::move(timer_fd)) {}
 
 Status EventLoop::Watch(int fd, Callback on_readable) {
-  return Add(fd, EPOLLIN, std::move(on_readable), nullptr);
+  return Add(fd, EPOLLIN, std::move(on_readable), nullptr, /*urgent=*/false);
+}
+
+Status EventLoop::WatchUrgent(int fd, Callback on_readable) {
+  return Add(fd, EPOLLIN, std::move(on_readable), nullptr, /*urgent=*/true);
 }
 
 Status EventLoop::WatchWritable(int fd, Callback on_writable) {
-  return Add(fd, EPOLLOUT, nullptr, std::move(on_writable));
+  return Add(fd, EPOLLOUT, nullptr, std::move(on_writable), /*urgent=*/false);
 }
 
-Status EventLoop::Add(int fd, uint32_t events, Callback on_readable, Callback on_writable) {
+Status EventLoop::Add(int fd, uint32_t events, Callback on_readable, Callback on_writable,
+                      bool urgent) {
   if (token_of_fd_.count(fd) != 0) return Status::Error("fd " + std::to_string(fd) + " is watched");
   const uint64_t token = next_token_++;
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = token;
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+  if (::epoll_ctl(urgent ? urgent_fd_.get() : epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     return Status::FromErrno("epoll_ctl(add " + std::to_string(fd) + ")", errno);
   }
-  watches_.emplace(token, WatchEntry{fd, events, std::move(on_readable), std::move(on_writable)});
+  watches_.emplace(token,
+                   WatchEntry{fd, events, urgent, std::move(on_readable), std::move(on_writable)});
   token_of_fd_.emplace(fd, token);
   return Status();
 }
@@ -63,7 +80,8 @@ Status EventLoop::AlsoWatchWritable(int fd, Callback on_writable) {
   epoll_event ev{};
   ev.events = entry.events | EPOLLOUT;
   ev.data.u64 = it->second;
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &ev) != 0) {
+  const int set = entry.urgent ? urgent_fd_.get() : epoll_fd_.get();
+  if (::epoll_ctl(set, EPOLL_CTL_MOD, fd, &ev) != 0) {
     return Status::FromErrno("epoll_ctl(mod " + std::to_string(fd) + ")", errno);
   }
   entry.events = ev.events;
@@ -79,7 +97,8 @@ void EventLoop::StopWritable(int fd) {
   epoll_event ev{};
   ev.events = entry.events & ~static_cast<uint32_t>(EPOLLOUT);
   ev.data.u64 = it->second;
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &ev) == 0) {
+  const int set = entry.urgent ? urgent_fd_.get() : epoll_fd_.get();
+  if (::epoll_ctl(set, EPOLL_CTL_MOD, fd, &ev) == 0) {
     entry.events = ev.events;
     entry.on_writable = nullptr;
   }
@@ -89,7 +108,8 @@ void EventLoop::Unwatch(int fd) {
   auto it = token_of_fd_.find(fd);
   if (it == token_of_fd_.end()) return;
   // Failure means the fd was already closed, which removed it from the epoll set anyway.
-  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  const bool urgent = watches_.at(it->second).urgent;
+  ::epoll_ctl(urgent ? urgent_fd_.get() : epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
   watches_.erase(it->second);
   token_of_fd_.erase(it);
 }
@@ -173,40 +193,59 @@ void EventLoop::RunDueTimers() {
 }
 
 Status EventLoop::RunOnce() {
-  epoll_event events[32];
+  epoll_event events[kBatch];
   // Work left posted (posted outside the loop, or a pass hit its cap) is this turn's work: it
   // runs now, and the loop only looks for events then, without blocking.
   const bool had_posted = !posted_.empty();
   RunPosted();
-  int n = ::epoll_wait(epoll_fd_.get(), events, 32, had_posted ? 0 : -1);
+  int n = ::epoll_wait(epoll_fd_.get(), events, kBatch, had_posted ? 0 : -1);
   if (n < 0) {
     if (errno == EINTR) return Status();
     return Status::FromErrno("epoll_wait", errno);
   }
   ++wakeups_;
+  // A full batch means more are ready than one turn takes: the urgent set may be far behind
+  // them in the ready list, so it is served first.
+  if (n == kBatch) RunUrgent();
   for (int i = 0; i < n; ++i) {
-    const uint64_t token = events[i].data.u64;
-    if (token == kTimerToken) {
-      RunDueTimers();
-      continue;
-    }
-    auto it = watches_.find(token);
-    if (it == watches_.end()) continue;  // Removed by an earlier callback of this batch.
-    const uint32_t ready = events[i].events;
-    const bool failed = ready & (EPOLLERR | EPOLLHUP);
-    if ((ready & EPOLLOUT || (failed && !it->second.on_readable)) && it->second.on_writable) {
-      // A failed connect() shows as an error on a write-only watch: its callback reads it.
-      Callback callback = it->second.on_writable;  // Copy: the callback may Unwatch itself.
-      Dispatch(callback);
-      it = watches_.find(token);
-      if (it == watches_.end()) continue;
-    }
-    if ((ready & (EPOLLIN | EPOLLRDHUP) || failed) && it->second.on_readable) {
-      Callback callback = it->second.on_readable;
-      Dispatch(callback);
+    if (events[i].data.u64 == kUrgentToken) {
+      RunUrgent();
+    } else {
+      DispatchEvent(events[i]);
     }
   }
   return Status();
+}
+
+void EventLoop::RunUrgent() {
+  epoll_event events[kBatch];
+  const int n = ::epoll_wait(urgent_fd_.get(), events, kBatch, 0);
+  // EINTR or nothing ready: the main set reports the urgent set again while anything in it is.
+  for (int i = 0; i < n; ++i)
+    DispatchEvent(events[i]);
+}
+
+void EventLoop::DispatchEvent(const epoll_event& event) {
+  const uint64_t token = event.data.u64;
+  if (token == kTimerToken) {
+    RunDueTimers();
+    return;
+  }
+  auto it = watches_.find(token);
+  if (it == watches_.end()) return;  // Removed by an earlier callback of this batch.
+  const uint32_t ready = event.events;
+  const bool failed = ready & (EPOLLERR | EPOLLHUP);
+  if ((ready & EPOLLOUT || (failed && !it->second.on_readable)) && it->second.on_writable) {
+    // A failed connect() shows as an error on a write-only watch: its callback reads it.
+    Callback callback = it->second.on_writable;  // Copy: the callback may Unwatch itself.
+    Dispatch(callback);
+    it = watches_.find(token);
+    if (it == watches_.end()) return;
+  }
+  if ((ready & (EPOLLIN | EPOLLRDHUP) || failed) && it->second.on_readable) {
+    Callback callback = it->second.on_readable;
+    Dispatch(callback);
+  }
 }
 
 }  // namespace vigil

@@ -1,6 +1,12 @@
 // EventLoop: the core's single epoll loop. Descriptors (signalfd, pidfds, sockets) are watched
 // level-triggered for input; timers come from a DeadlineQueue behind one timerfd armed with an
 // absolute CLOCK_MONOTONIC deadline, so an idle loop with no timers blocks forever: zero wake-ups.
+// Urgent descriptors (WatchUrgent: the signalfd, the control plane's socket) and the timerfd sit
+// in an epoll set of their own, nested in the main one, and are served first whenever a turn
+// finds a full batch of ready descriptors: with thousands of workers' sockets ready at once (a
+// level-triggered ready list is served in turn), a signal, a deadline or a control request
+// still waits one batch, not a pass over every ready socket. When the loop keeps up, the nested
+// set is seen like any other descriptor and costs nothing.
 // Posted work (Scheduler::Post) runs after each callback (a descriptor's, a timer's), in the order
 // it was posted, before the next event is dispatched; RunOnce() returns with none left unless a
 // pass hit kMaxPostedPerPass (work that keeps posting work), and then the next RunOnce() does not
@@ -10,6 +16,8 @@
 // watches and timers, including their own. An exception thrown by a callback is caught, logged,
 // and the loop goes on: nothing escapes to PID 1's main().
 #pragma once
+
+#include <sys/epoll.h>
 
 #include <cstdint>
 #include <functional>
@@ -34,6 +42,7 @@ class EventLoop final : public Scheduler, public FdWatcher {
 
   // Calls `on_readable` whenever `fd` is readable (or has an error/hang-up). One watch per fd.
   Status Watch(int fd, Callback on_readable) override;
+  Status WatchUrgent(int fd, Callback on_readable) override;
   Status WatchWritable(int fd, Callback on_writable) override;
   Status AlsoWatchWritable(int fd, Callback on_writable) override;
   void StopWritable(int fd) override;
@@ -51,13 +60,20 @@ class EventLoop final : public Scheduler, public FdWatcher {
   // Posted work not run yet (only between a Post() and the end of the callback that posted it).
   size_t posted() const { return posted_.size(); }
 
+  // Events taken from epoll per turn.
+  static constexpr int kBatch = 32;
+
   // Posted callbacks run in one pass, at most; the rest waits for the next pass (same turn or,
   // past this, the next RunOnce(), which then does not block).
   static constexpr size_t kMaxPostedPerPass = 65536;
 
  private:
-  EventLoop(const Clock& clock, UniqueFd epoll_fd, UniqueFd timer_fd);
-  Status Add(int fd, uint32_t events, Callback on_readable, Callback on_writable);
+  EventLoop(const Clock& clock, UniqueFd epoll_fd, UniqueFd urgent_fd, UniqueFd timer_fd);
+  Status Add(int fd, uint32_t events, Callback on_readable, Callback on_writable, bool urgent);
+  // Dispatches one event of either set.
+  void DispatchEvent(const epoll_event& event);
+  // Serves the urgent set's ready descriptors (without waiting).
+  void RunUrgent();
   void ArmTimer();
   void RunDueTimers();
   // Runs one callback, catching what it throws; then the work it posted.
@@ -67,7 +83,8 @@ class EventLoop final : public Scheduler, public FdWatcher {
 
   const Clock& clock_;
   UniqueFd epoll_fd_;
-  UniqueFd timer_fd_;
+  UniqueFd urgent_fd_;  // an epoll set, itself watched by epoll_fd_
+  UniqueFd timer_fd_;   // in the urgent set
   DeadlineQueue timers_;
   std::optional<MonoTime> armed_for_;
   // Watches are looked up by a token, never by pointer: a callback that removes another watch
@@ -75,6 +92,7 @@ class EventLoop final : public Scheduler, public FdWatcher {
   struct WatchEntry {
     int fd;
     uint32_t events;
+    bool urgent;           // in urgent_fd_'s set, not epoll_fd_'s
     Callback on_readable;  // EPOLLIN (and errors, when set)
     Callback on_writable;  // EPOLLOUT
   };

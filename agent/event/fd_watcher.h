@@ -12,6 +12,12 @@ class FdWatcher {
  public:
   virtual ~FdWatcher() = default;
   virtual Status Watch(int fd, std::function<void()> on_readable) = 0;
+  // Like Watch, for the few descriptors that must never wait behind a backlog of the many (the
+  // signalfd, the control plane's socket): served first in every turn of the loop, however many
+  // workers' sockets are ready too. A watcher without priorities treats it as Watch.
+  virtual Status WatchUrgent(int fd, std::function<void()> on_readable) {
+    return Watch(fd, std::move(on_readable));
+  }
   // Like Watch, for writability (a non-blocking connect() completing).
   virtual Status WatchWritable(int fd, std::function<void()> on_writable) = 0;
   virtual void Unwatch(int fd) = 0;

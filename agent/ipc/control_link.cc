@@ -81,7 +81,7 @@ void ControlLink::Spawn() {
   decoder_ = FrameDecoder();
   out_.Clear();
   writable_watched_ = false;
-  if (Status s = watcher_.Watch(socket_.get(), [this] { OnReadable(); }); !s.ok()) {
+  if (Status s = watcher_.WatchUrgent(socket_.get(), [this] { OnReadable(); }); !s.ok()) {
     log::Error("control plane: {}", s.message());
   }
   log::Event(log::Level::kInfo, "control_started", "control plane started", {{"pid", pid_}});

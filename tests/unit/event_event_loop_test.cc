@@ -4,6 +4,7 @@
 #include "agent/event/event_loop.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -231,6 +232,82 @@ TEST_F(EventLoopTest, WatchIsLevelTriggered) {
   ASSERT_TRUE(loop_->RunOnce().ok());
   ASSERT_TRUE(loop_->RunOnce().ok());
   EXPECT_EQ(calls, 2);
+}
+
+// Regression (issue 13, 10,000 workers): with thousands of workers' sockets ready at once, a
+// control request, a signal or a deadline waited for a pass over all of them (a level-triggered
+// ready list is served in turn, a batch per turn: ~300 turns at 10,000), and /metrics timed
+// out. The urgent set and the timerfd are served in the next turn whatever else is ready.
+TEST_F(EventLoopTest, AnUrgentFdAndADueTimerAreServedInTheNextTurnWhateverElseIsReady) {
+  std::vector<Pipe> busy;
+  int busy_calls = 0;
+  for (int i = 0; i < 8 * EventLoop::kBatch; ++i) {
+    busy.push_back(Pipe::Make());
+    busy.back().Put();
+    ASSERT_TRUE(
+        loop_->Watch(busy.back().read.get(), [&] { ++busy_calls; }).ok());  // Never drained.
+  }
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(loop_->RunOnce().ok());
+  EXPECT_EQ(busy_calls, 3 * EventLoop::kBatch);
+  Pipe urgent = Pipe::Make();
+  Pipe normal = Pipe::Make();
+  bool urgent_ran = false, normal_ran = false, timer_ran = false;
+  ASSERT_TRUE(loop_
+                  ->WatchUrgent(urgent.read.get(),
+                                [&] {
+                                  urgent_ran = true;
+                                  urgent.Drain();
+                                })
+                  .ok());
+  ASSERT_TRUE(loop_
+                  ->Watch(normal.read.get(),
+                          [&] {
+                            normal_ran = true;
+                            normal.Drain();
+                          })
+                  .ok());
+  loop_->RunAt(clock_.Now(), [&] { timer_ran = true; });
+  urgent.Put();
+  normal.Put();
+  ASSERT_TRUE(loop_->RunOnce().ok());
+  EXPECT_TRUE(urgent_ran);
+  EXPECT_TRUE(timer_ran);
+  EXPECT_FALSE(normal_ran);  // It waits its turn behind the busy ones: the backlog is real.
+  RunUntil([&] { return normal_ran; }, 20);
+}
+
+// An urgent watch is a watch like any other: writable too, and removed by Unwatch.
+TEST_F(EventLoopTest, AnUrgentWatchCanAlsoWatchWritableAndBeRemoved) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+  UniqueFd a(fds[0]), b(fds[1]);
+  int readable = 0, writable = 0;
+  ASSERT_TRUE(loop_
+                  ->WatchUrgent(a.get(),
+                                [&] {
+                                  ++readable;
+                                  char buf[8];
+                                  while (::read(a.get(), buf, sizeof buf) > 0) {
+                                  }
+                                })
+                  .ok());
+  ASSERT_TRUE(loop_
+                  ->AlsoWatchWritable(a.get(),
+                                      [&] {
+                                        ++writable;
+                                        loop_->StopWritable(a.get());
+                                      })
+                  .ok());
+  ASSERT_EQ(::write(b.get(), "x", 1), 1);
+  RunUntil([&] { return readable >= 1 && writable == 1; }, 10);
+  loop_->Unwatch(a.get());
+  ASSERT_EQ(::write(b.get(), "y", 1), 1);
+  bool other = false;
+  loop_->RunAt(clock_.Now(), [&] { other = true; });
+  RunUntil([&] { return other; }, 10);
+  EXPECT_EQ(readable, 1);
+  EXPECT_EQ(writable, 1);
 }
 
 TEST_F(EventLoopTest, HangUpCountsAsReadable) {
