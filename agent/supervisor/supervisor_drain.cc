@@ -168,8 +168,12 @@ void Supervisor::EndPropagation(PropagationEnd reason) {
   counters_.propagation_connections += connections;
   propagation_ = PropagationReport{true, reason, took, connections};
   std::string ports;
-  for (int port : traffic_.ports())
-    ports += (ports.empty() ? "" : ",") + std::to_string(port);
+  // Appended piece by piece: `"," + std::to_string(port)` trips GCC 12's -Wrestrict at -O3 (a
+  // false positive in char_traits.h, GCC bug 105329), which broke the Release build.
+  for (int port : traffic_.ports()) {
+    if (!ports.empty()) ports += ',';
+    ports += std::to_string(port);
+  }
   log::Event(log::Level::kInfo, "propagation_over", "propagation delay over",
              {{"reason", PropagationEndName(reason)},
               {"duration_ms", Millis(took)},
