@@ -4,8 +4,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <grpcpp/server_posix.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -61,9 +59,16 @@ class GrpcFrontDoor::Impl final : public ListenLoop::Owner {
       ::close(c.fd);
   }
 
-  Status Start(const std::string& host, int port, grpc::Server* server) {
-    server_ = server;
+  Status Start(const std::string& host, int port, HandOver hand_over) {
+    hand_over_ = std::move(hand_over);
     if (Status s = loop_.Open(host, port); !s.ok()) return s;
+    loop_.Run();
+    return Status();
+  }
+
+  Status StartUnix(const std::string& path, int mode, HandOver hand_over) {
+    hand_over_ = std::move(hand_over);
+    if (Status s = loop_.OpenUnix(path, mode); !s.ok()) return s;
     loop_.Run();
     return Status();
   }
@@ -118,7 +123,7 @@ class GrpcFrontDoor::Impl final : public ListenLoop::Owner {
       const int fd = it->second.fd;
       loop_.Unwatch(fd);
       waiting_.erase(it);
-      grpc::AddInsecureChannelFromFd(server_, fd);  // gRPC owns it from now on.
+      hand_over_(fd);  // gRPC's from now on.
       return;
     }
     if (head == kPreface.substr(0, head.size())) return;  // More to come.
@@ -173,7 +178,7 @@ class GrpcFrontDoor::Impl final : public ListenLoop::Owner {
   }
 
   CloseLog close_log_;
-  grpc::Server* server_ = nullptr;
+  HandOver hand_over_;
   std::map<uint64_t, Conn> waiting_;
   uint64_t next_id_ = ListenLoop::kFirstId;
   ListenLoop loop_;  // Last: stopped (in ~Impl) before the rest goes.
@@ -183,8 +188,12 @@ GrpcFrontDoor::GrpcFrontDoor(Listener which, ControlCounters& counters)
     : impl_(std::make_unique<Impl>(which, counters)) {}
 GrpcFrontDoor::~GrpcFrontDoor() = default;
 
-Status GrpcFrontDoor::Start(const std::string& host, int port, grpc::Server* server) {
-  return impl_->Start(host, port, server);
+Status GrpcFrontDoor::Start(const std::string& host, int port, HandOver hand_over) {
+  return impl_->Start(host, port, std::move(hand_over));
+}
+
+Status GrpcFrontDoor::StartUnix(const std::string& path, int mode, HandOver hand_over) {
+  return impl_->StartUnix(path, mode, std::move(hand_over));
 }
 
 }  // namespace vigil::control
