@@ -12,6 +12,9 @@
 //   - an HTTP/1 request: "HTTP/1.1 400 ..." saying the port speaks gRPC;
 //   - anything else: an HTTP/2 GOAWAY (PROTOCOL_ERROR) whose debug data says the same;
 //   - nothing (or not the whole preface) within kGrpcHandshakeTimeout: a GOAWAY saying so.
+// A copy of each connection handed over (at most kHttpMaxConnections, the oldest dropped first)
+// tells when it ends, the client's hang-up or gRPC's close: GrpcRuntime keeps gRPC up while a
+// connection is open (grpc_runtime.h says why).
 // At most kHttpMaxConnections wait for their preface at once; a new one evicts the oldest. Once
 // handed over, a connection is gRPC's, held to the server's limits (main.cc, Harden()).
 // One thread, an epoll loop; nothing in it waits on a client.
@@ -33,9 +36,11 @@ class GrpcFrontDoor {
   GrpcFrontDoor(const GrpcFrontDoor&) = delete;
   GrpcFrontDoor& operator=(const GrpcFrontDoor&) = delete;
 
-  // Takes a connection whose preface has come (on the front door's thread; it may wait for gRPC
-  // to start, never for a client).
-  using HandOver = std::function<void(int fd)>;
+  // Both on the front door's thread; they may wait for gRPC to start, never for a client.
+  struct HandOver {
+    std::function<void(int fd)> take;  // a connection whose preface has come
+    std::function<void()> ended;       // one taken has ended (or is no longer followed)
+  };
 
   // Listens on host:port (tcp_listen.h; "" for every IPv4 address).
   Status Start(const std::string& host, int port, HandOver hand_over);

@@ -46,6 +46,10 @@ bool GrpcRuntime::up() const {
 }
 
 void GrpcRuntime::HandOver(Listener listener, int fd) {
+  {
+    std::lock_guard<std::mutex> count(count_mu_);
+    ++open_;  // Ended() comes for it whatever happens below.
+  }
   std::unique_lock<std::mutex> lock(mu_);
   down_.wait(lock, [this] { return state_ != State::kStopping; });
   if (stopped_ || (state_ == State::kDown && !StartLocked())) {
@@ -59,11 +63,6 @@ void GrpcRuntime::HandOver(Listener listener, int fd) {
   if (server == nullptr) {  // Its server failed to start (logged then).
     ::close(fd);
     return;
-  }
-  {
-    // A connection is activity: its first call is about to come.
-    std::lock_guard<std::mutex> count(count_mu_);
-    idle_since_ = SteadyClock::now();
   }
   // Under mu_, so that gRPC cannot go down under it; it waits on no thread of ours.
   grpc::AddInsecureChannelFromFd(server->server(), fd);
@@ -117,21 +116,34 @@ bool GrpcRuntime::StartLocked() {
 void GrpcRuntime::OnLive(int delta) {
   std::lock_guard<std::mutex> count(count_mu_);
   live_ += delta;
-  if (delta < 0 && live_ == posted_) {  // The last call in flight ended.
+  if (delta < 0 && Idle()) {  // The last call in flight ended.
     idle_since_ = SteadyClock::now();
     idle_.notify_all();
   }
 }
 
+void GrpcRuntime::Ended() {
+  std::lock_guard<std::mutex> count(count_mu_);
+  --open_;
+  if (Idle()) {  // The last connection ended.
+    idle_since_ = SteadyClock::now();
+    idle_.notify_all();
+  }
+}
+
+bool GrpcRuntime::Idle() const {
+  return live_ <= posted_ && open_ <= 0;
+}
+
 bool GrpcRuntime::IdleLongEnough(SteadyClock::time_point now) const {
-  return live_ <= posted_ && now - idle_since_ >= idle_linger_;
+  return Idle() && now - idle_since_ >= idle_linger_;
 }
 
 void GrpcRuntime::Linger() {
   std::unique_lock<std::mutex> count(count_mu_);
   for (;;) {
     if (quit_linger_) return;
-    if (live_ > posted_) {  // Calls in flight: nothing to time until the last one ends.
+    if (!Idle()) {  // Nothing to time until the last connection or call ends.
       idle_.wait(count);
       continue;
     }

@@ -7,13 +7,19 @@
 // Up: the first connection handed over (HandOver, from a front door's thread, grpc_front_door.h)
 // starts gRPC: grpc_init(), then one GrpcServer per listener, built without ports (the front
 // doors accept), then the connection goes to its listener's server (AddInsecureChannelFromFd).
-// Down: once no call has been in flight for `idle_linger` and none has started since, the
-// linger thread (ours, alive only while gRPC is up, sleeping until that one deadline, never
+// Down: once no connection has been open for `idle_linger` (nor a call in flight), the linger
+// thread (ours, alive only while gRPC is up, sleeping until that one deadline, never
 // ticking) shuts the servers down, drains and joins their queues' threads, destroys every grpc++
-// object and ends gRPC with grpc_shutdown_blocking(), which joins gRPC's own threads. Open but
-// idle connections are closed by that shutdown; gRPC clients reconnect on their next call. A
-// Watch stream or a Drain(wait) is a call in flight: it keeps gRPC up. A connection handed over
-// while gRPC is going down waits for it to be down, then starts it again, and is served.
+// object and ends gRPC with grpc_shutdown_blocking(), which joins gRPC's own threads. A Watch
+// stream or a Drain(wait) keeps gRPC up. A connection handed over while gRPC is going down
+// waits for it to be down, then starts it again, and is served.
+//
+// Why an open connection keeps gRPC up, idle or not: gRPC's shutdown closes it, and an idle
+// grpcio client (Python, a sidecar keeping its channel) learns that only when its next call
+// writes; on the unix socket that write fails (EPIPE) and so does the call, UNAVAILABLE "Broken
+// pipe", about one time in two (seen with grpcio 1.51). gRPC closes an idle connection itself
+// after kGrpcMaxIdle (limits.h), as it always has; then gRPC goes down `idle_linger` later.
+// vigilctl, exec probes and the kubelet's gRPC probe close their connection after each call.
 //
 // The services (GrpcService), the gates and what they share outlive the runtime and hold no
 // grpc++ object across a cycle: a call's objects are the call's (reactors.h), and no call is
@@ -55,6 +61,9 @@ class GrpcRuntime {
   // gRPC started first when it is down. Closed if gRPC cannot start (logged).
   void HandOver(Listener listener, int fd);
 
+  // Any thread: a connection handed over has ended (the front door follows it).
+  void Ended();
+
   // At exit, after the front doors are gone: open calls are cancelled at `deadline`, and gRPC
   // goes down for good. Idempotent.
   void Stop(std::chrono::system_clock::time_point deadline);
@@ -69,6 +78,7 @@ class GrpcRuntime {
   void TearDown(std::chrono::system_clock::time_point deadline);
   void OnLive(int delta);
   void Linger();
+  bool Idle() const;                                                     // count_mu_ held
   bool IdleLongEnough(std::chrono::steady_clock::time_point now) const;  // count_mu_ held
 
   const std::vector<ServerSpec> specs_;
@@ -86,9 +96,10 @@ class GrpcRuntime {
   // The calls: live_ counts every call of every server, the one each server keeps posted for its
   // next request included; in flight is the rest.
   std::mutex count_mu_;
-  std::condition_variable idle_;  // no call in flight any more, or Stop()
+  std::condition_variable idle_;  // nothing open or in flight any more, or Stop()
   int live_ = 0;
   int posted_ = 0;  // servers up, so calls kept posted
+  int open_ = 0;    // connections handed over and not ended, across cycles
   std::chrono::steady_clock::time_point idle_since_{};
   bool quit_linger_ = false;
 };

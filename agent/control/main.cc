@@ -118,7 +118,8 @@ int Run(const Options& options) {
   }
   GrpcRuntime grpc(std::move(specs), options.grpc_idle_linger);
   auto hand_over = [&grpc](Listener which) {
-    return [&grpc, which](int fd) { grpc.HandOver(which, fd); };
+    return GrpcFrontDoor::HandOver{[&grpc, which](int fd) { grpc.HandOver(which, fd); },
+                                   [&grpc] { grpc.Ended(); }};
   };
 
   // The unix socket: the Lifecycle API and health, for vigilctl and exec probes. Every listener
