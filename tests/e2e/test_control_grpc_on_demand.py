@@ -5,10 +5,13 @@ and many up/down cycles leak no thread or descriptor. The linger is set through 
 (VIGIL_CONTROL_GRPC_IDLE_LINGER), which a Vigil without the option ignores: on such a Vigil these
 tests fail at their first check of gRPC's threads, not at start-up."""
 
+import json
 import os
+import subprocess
 import time
 
-from kubesim import Kubelet, free_port, grpc_call, health_check, pool, wait_for, worker
+from kubesim import (GRPC_RAW, PYTHON3, Kubelet, free_port, grpc_call, health_check, pool,
+                     wait_for, worker)
 from streaming import GrpcStream, pb_decode
 
 GRACE = 8.0
@@ -137,4 +140,17 @@ def test_many_cycles_leak_no_thread_or_descriptor(pod):
     wait_for(lambda: (len(threads(pid)), descriptors(pid)) == first, 5.0,
              f"threads and descriptors back to {first}, "
              f"now {(len(threads(pid)), descriptors(pid))}")
+    stop(pod)
+
+
+def test_a_kept_channel_idle_past_the_linger_is_served(pod):
+    """A grpcio channel on the unix socket kept open and idle for several lingers between calls: every call is served (gRPC stays up while a connection is open; shutting it down under the channel failed calls UNAVAILABLE "Broken pipe")."""
+    start(pod)
+    check = {"method": "/grpc.health.v1.Health/Check", "request": "", "token": None}
+    spec = {"target": f"unix:{pod.socket}",
+            "calls": [check] + [dict(check, pause=1.0) for _ in range(4)]}
+    done = subprocess.run([PYTHON3, str(GRPC_RAW)], input=json.dumps(spec), capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert [r["code"] for r in json.loads(done.stdout)] == ["OK"] * 5, done.stdout
     stop(pod)
