@@ -157,6 +157,15 @@ const std::vector<AgentOption> kOptions = {
        c->control.backoff_reset_after = *d;
        return Status();
      }},
+    {"control.grpc_idle_linger", "--control-grpc-idle-linger", "VIGIL_CONTROL_GRPC_IDLE_LINGER",
+     false,
+     [](Config* c, const std::string& v) -> Status {
+       StatusOr<Duration> d =
+           ParseDurationValue(v, std::chrono::milliseconds(100), std::chrono::hours(24));
+       if (!d.ok()) return d.status();
+       c->control.grpc_idle_linger = *d;
+       return Status();
+     }},
     {"control.token_file", "--token-file", "VIGIL_TOKEN_FILE", false,
      [](Config* c, const std::string& v) -> Status {
        c->control.token_file = v;

@@ -137,6 +137,9 @@ struct ControlConfig {
   // A vigil-control that has run this long is healthy: its restart backoff starts over and the
   // next restart is immediate (agent/ipc/control_backoff.h).
   Duration backoff_reset_after = 60s;
+  // vigil-control runs gRPC only while clients need it: it goes down once no call has been in
+  // flight this long (agent/control/grpc_runtime.h).
+  Duration grpc_idle_linger = 30s;
 };
 
 // How the senders of sd_notify datagrams are read (docs/pools.md): SCM_PIDFD where the kernel

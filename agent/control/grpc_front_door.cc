@@ -1,10 +1,9 @@
 #include "agent/control/grpc_front_door.h"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <grpcpp/server_posix.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -59,11 +58,20 @@ class GrpcFrontDoor::Impl final : public ListenLoop::Owner {
     loop_.Stop();
     for (auto& [id, c] : waiting_)
       ::close(c.fd);
+    for (auto& [id, fd] : held_)
+      ::close(fd);  // No ended(): the runtime is stopping with the front doors.
   }
 
-  Status Start(const std::string& host, int port, grpc::Server* server) {
-    server_ = server;
+  Status Start(const std::string& host, int port, HandOver hand_over) {
+    hand_over_ = std::move(hand_over);
     if (Status s = loop_.Open(host, port); !s.ok()) return s;
+    loop_.Run();
+    return Status();
+  }
+
+  Status StartUnix(const std::string& path, int mode, HandOver hand_over) {
+    hand_over_ = std::move(hand_over);
+    if (Status s = loop_.OpenUnix(path, mode); !s.ok()) return s;
     loop_.Run();
     return Status();
   }
@@ -82,8 +90,19 @@ class GrpcFrontDoor::Impl final : public ListenLoop::Owner {
     // Edge-triggered: peeking leaves the bytes unread, and only new ones should wake us.
     if (!loop_.Watch(fd, id, EPOLLIN | EPOLLRDHUP | EPOLLET, EPOLL_CTL_ADD)) Drop(id);
   }
-  bool MakeRoom() override { return EvictOldest(); }
-  void Ready(uint64_t id, uint32_t) override { Peek(id); }
+  bool MakeRoom() override {
+    if (EvictOldest()) return true;
+    if (held_.empty()) return false;
+    Release(held_.begin()->first);
+    return true;
+  }
+  void Ready(uint64_t id, uint32_t) override {
+    if (held_.count(id) != 0) {  // The client hung up (or the socket failed).
+      Release(id);
+    } else {
+      Peek(id);
+    }
+  }
   void AfterEvents() override { Expire(); }
   Clock::time_point NextDeadline() const override {
     Clock::time_point next = Clock::time_point::max();
@@ -118,7 +137,9 @@ class GrpcFrontDoor::Impl final : public ListenLoop::Owner {
       const int fd = it->second.fd;
       loop_.Unwatch(fd);
       waiting_.erase(it);
-      grpc::AddInsecureChannelFromFd(server_, fd);  // gRPC owns it from now on.
+      const bool followed = Hold(fd);  // Before the hand-over: then fd is gRPC's to close.
+      hand_over_.take(fd);
+      if (!followed) hand_over_.ended();
       return;
     }
     if (head == kPreface.substr(0, head.size())) return;  // More to come.
@@ -134,6 +155,33 @@ class GrpcFrontDoor::Impl final : public ListenLoop::Owner {
     } else {
       Reject(id, Goaway(what), ConnClose::kBadRequest, "not HTTP/2 (GOAWAY: " + what + ")");
     }
+  }
+
+  // Follows a connection handed over through a copy of its descriptor: EPOLLRDHUP comes when
+  // the client hangs up or gRPC closes it (gRPC shuts the socket down, copy or not).
+  // False when it cannot (out of descriptors): the connection then counts as ended at once.
+  bool Hold(int fd) {
+    const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) return false;
+    if (held_.size() >= static_cast<size_t>(limits::kHttpMaxConnections)) {
+      Release(held_.begin()->first);
+    }
+    const uint64_t id = next_id_++;
+    held_[id] = copy;
+    if (loop_.Watch(copy, id, EPOLLRDHUP, EPOLL_CTL_ADD)) return true;
+    loop_.Unwatch(copy);
+    ::close(copy);
+    held_.erase(id);
+    return false;
+  }
+
+  void Release(uint64_t id) {
+    auto it = held_.find(id);
+    if (it == held_.end()) return;
+    loop_.Unwatch(it->second);
+    ::close(it->second);
+    held_.erase(it);
+    hand_over_.ended();
   }
 
   void Expire() {
@@ -173,8 +221,9 @@ class GrpcFrontDoor::Impl final : public ListenLoop::Owner {
   }
 
   CloseLog close_log_;
-  grpc::Server* server_ = nullptr;
+  HandOver hand_over_;
   std::map<uint64_t, Conn> waiting_;
+  std::map<uint64_t, int> held_;  // copies of connections handed over, by id (oldest first)
   uint64_t next_id_ = ListenLoop::kFirstId;
   ListenLoop loop_;  // Last: stopped (in ~Impl) before the rest goes.
 };
@@ -183,8 +232,12 @@ GrpcFrontDoor::GrpcFrontDoor(Listener which, ControlCounters& counters)
     : impl_(std::make_unique<Impl>(which, counters)) {}
 GrpcFrontDoor::~GrpcFrontDoor() = default;
 
-Status GrpcFrontDoor::Start(const std::string& host, int port, grpc::Server* server) {
-  return impl_->Start(host, port, server);
+Status GrpcFrontDoor::Start(const std::string& host, int port, HandOver hand_over) {
+  return impl_->Start(host, port, std::move(hand_over));
+}
+
+Status GrpcFrontDoor::StartUnix(const std::string& path, int mode, HandOver hand_over) {
+  return impl_->StartUnix(path, mode, std::move(hand_over));
 }
 
 }  // namespace vigil::control

@@ -16,8 +16,9 @@ GrpcServer::GrpcServer(std::vector<GrpcService*> services) : services_(std::move
 
 std::unique_ptr<GrpcServer> GrpcServer::Start(grpc::ServerBuilder& builder,
                                               std::vector<GrpcService*> services,
-                                              const std::string& thread_name) {
+                                              const std::string& thread_name, OnLive on_live) {
   std::unique_ptr<GrpcServer> s(new GrpcServer(std::move(services)));
+  s->on_live_ = std::move(on_live);
   builder.RegisterAsyncGenericService(&s->generic_);
   s->cq_ = builder.AddCompletionQueue();
   s->server_ = builder.BuildAndStart();
@@ -75,9 +76,12 @@ void GrpcServer::Route(ServerCall& call) {
 }
 
 void GrpcServer::CountLive(int delta) {
-  std::lock_guard<std::mutex> lock(mu_);
-  live_ += delta;
-  if (live_ == 0) all_gone_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_ += delta;
+    if (live_ == 0) all_gone_.notify_all();
+  }
+  if (on_live_) on_live_(delta);
 }
 
 void GrpcServer::Shutdown(std::chrono::system_clock::time_point deadline) {

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,11 +43,14 @@ class GrpcService {
 
 class GrpcServer final : public CallRouter {
  public:
+  // Told of every change in the number of live calls (any thread, no lock of the server's held).
+  using OnLive = std::function<void(int delta)>;
+
   // Builds `builder` (ports and options set) with `services` and a completion queue, starts the
   // server and its thread (named `thread_name`, at most 15 bytes). Null if gRPC cannot start it.
   static std::unique_ptr<GrpcServer> Start(grpc::ServerBuilder& builder,
                                            std::vector<GrpcService*> services,
-                                           const std::string& thread_name);
+                                           const std::string& thread_name, OnLive on_live = {});
   ~GrpcServer() override;
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
@@ -63,6 +67,7 @@ class GrpcServer final : public CallRouter {
 
   std::vector<GrpcService*> services_;
   std::vector<std::string> names_;
+  OnLive on_live_;
   grpc::AsyncGenericService generic_;
   std::unique_ptr<grpc::ServerCompletionQueue> cq_;
   std::unique_ptr<grpc::Server> server_;

@@ -33,7 +33,14 @@ ListenLoop::~ListenLoop() {
 }
 
 Status ListenLoop::Open(const std::string& host, int port) {
-  StatusOr<int> fd = ListenTcp(host, port);
+  return Watching(ListenTcp(host, port));
+}
+
+Status ListenLoop::OpenUnix(const std::string& path, int mode) {
+  return Watching(ListenUnix(path, mode));
+}
+
+Status ListenLoop::Watching(StatusOr<int> fd) {
   if (!fd.ok()) return fd.status();
   listen_fd_ = *fd;
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);

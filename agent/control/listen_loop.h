@@ -49,6 +49,8 @@ class ListenLoop {
 
   // Listens on host:port (tcp_listen.h) and sets up the epoll set and the eventfd; then Run().
   Status Open(const std::string& host, int port);
+  // The same on a unix socket at `path`, given `mode` (ListenUnix in tcp_listen.h).
+  Status OpenUnix(const std::string& path, int mode);
   void Run();
   // Ends the loop and waits for its thread (before the owner's state goes). Idempotent.
   void Stop();
@@ -61,6 +63,7 @@ class ListenLoop {
   void Unwatch(int fd);
 
  private:
+  Status Watching(StatusOr<int> listen_fd);
   void Loop();
   void Accept();
   int TimeoutMs() const;

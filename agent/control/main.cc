@@ -29,7 +29,7 @@
 #include "agent/control/control_counters.h"
 #include "agent/control/core_connection.h"
 #include "agent/control/grpc_front_door.h"
-#include "agent/control/grpc_server.h"
+#include "agent/control/grpc_runtime.h"
 #include "agent/control/health_service.h"
 #include "agent/control/http_server.h"
 #include "agent/control/library_log.h"
@@ -47,27 +47,6 @@
 
 namespace vigil::control {
 namespace {
-
-// What every gRPC listener is held to (limits.h): request size, streams per connection, idle
-// connections, dead TCP peers, the TCP ports' memory. The TCP ports' time to the HTTP/2 preface is
-// the front door's (grpc_front_door.h); the handshake timeout covers the unix socket. `quota` (TCP
-// ports only): the memory its connections' buffers may take; under pressure gRPC shrinks them and
-// closes idle connections first.
-void Harden(grpc::ServerBuilder& b, grpc::ResourceQuota* quota) {
-  const bool tcp = quota != nullptr;
-  using std::chrono::milliseconds;
-  b.SetMaxReceiveMessageSize(limits::kMaxRequestBytes);
-  b.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits::kStreamsPerConnection);
-  b.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
-                       static_cast<int>(milliseconds(limits::kGrpcHandshakeTimeout).count()));
-  b.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
-                       static_cast<int>(milliseconds(limits::kGrpcMaxIdle).count()));
-  if (tcp) {  // A peer that vanished without a FIN is found by keepalive pings.
-    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
-    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
-    b.SetResourceQuota(*quota);
-  }
-}
 
 // Descriptors are what connections cost first: the soft limit goes up to the hard one (at most
 // 65536), so that the listeners' own limits (limits.h), not EMFILE, decide who is served.
@@ -126,47 +105,43 @@ int Run(const Options& options) {
   HealthService local_health(model, liveness, "", unix_gate, streams);
   HealthService port_health(model, liveness, "", health_gate, streams);
   HealthService remote_health(model, liveness, token, api_gate, streams);
-  grpc::ResourceQuota health_quota("health port");
-  health_quota.Resize(limits::kHealthPortMemory);
-  grpc::ResourceQuota api_quota("API port");
-  api_quota.Resize(limits::kApiPortMemory);
 
-  // The unix socket: the Lifecycle API and health, for vigilctl and exec probes.
+  // Every grpc++ object of the process, up only while clients need it (grpc_runtime.h).
+  std::vector<GrpcRuntime::ServerSpec> specs;
+  specs.push_back({Listener::kUnix, {&local_api, &local_health}, "grpc-unix"});
+  if (options.health_port != 0) {  // Health alone: the Lifecycle API is not on this port.
+    specs.push_back({Listener::kHealth, {&port_health}, "grpc-health", limits::kHealthPortMemory});
+  }
+  if (options.api_port != 0) {
+    specs.push_back(
+        {Listener::kApi, {&remote_api, &remote_health}, "grpc-api", limits::kApiPortMemory});
+  }
+  GrpcRuntime grpc(std::move(specs), options.grpc_idle_linger);
+  auto hand_over = [&grpc](Listener which) {
+    return GrpcFrontDoor::HandOver{[&grpc, which](int fd) { grpc.HandOver(which, fd); },
+                                   [&grpc] { grpc.Ended(); }};
+  };
+
+  // The unix socket: the Lifecycle API and health, for vigilctl and exec probes. Every listener
+  // accepts through a front door that turns away clients not speaking gRPC (grpc_front_door.h).
   if (Status s = PrepareSocketPath(options.socket); !s.ok()) {
     log::Error("{}", s.message());
     return 2;
   }
-  const mode_t old_umask = ::umask(0077);  // Born private; widened below only if configured.
-  // Each server is served by one thread of ours in ServerCompletionQueue::Next() (grpc_server.h).
-  grpc::ServerBuilder local_builder;
-  Harden(local_builder, /*quota=*/nullptr);
-  local_builder.AddListeningPort("unix:" + options.socket, grpc::InsecureServerCredentials());
-  std::unique_ptr<GrpcServer> local =
-      GrpcServer::Start(local_builder, {&local_api, &local_health}, "grpc-unix");
-  ::umask(old_umask);
-  if (!local) {
-    log::Event(log::Level::kError, "control_listen_failed",
-               "cannot listen on unix socket " + options.socket,
+  auto unix_door = std::make_unique<GrpcFrontDoor>(Listener::kUnix, counters);
+  if (Status s =
+          unix_door->StartUnix(options.socket, options.socket_mode, hand_over(Listener::kUnix));
+      !s.ok()) {
+    log::Event(log::Level::kError, "control_listen_failed", s.message(),
                {{"listener", "unix socket"}, {"address", options.socket}});
     return 1;
   }
-  if (::chmod(options.socket.c_str(), static_cast<mode_t>(options.socket_mode)) != 0) {
-    log::Warn("chmod {}: {}", options.socket, std::strerror(errno));
-  }
 
-  // The kubelet's gRPC probe: grpc.health.v1 only, nothing else on this port. The TCP ports
-  // accept through a front door that turns away clients not speaking gRPC (grpc_front_door.h).
-  std::unique_ptr<GrpcServer> health_only;
+  // The kubelet's gRPC probe: grpc.health.v1 only, nothing else on this port.
   std::unique_ptr<GrpcFrontDoor> health_door;
   if (options.health_port != 0) {
-    grpc::ServerBuilder b;
-    Harden(b, &health_quota);
-    // Health alone: the Lifecycle API is not on this port.
-    health_only = GrpcServer::Start(b, {&port_health}, "grpc-health");
     health_door = std::make_unique<GrpcFrontDoor>(Listener::kHealth, counters);
-    const Status s = health_only
-                         ? health_door->Start("", options.health_port, health_only->server())
-                         : Status::Error("cannot start the gRPC server");
+    const Status s = health_door->Start("", options.health_port, hand_over(Listener::kHealth));
     if (!s.ok()) {
       log::Event(log::Level::kError, "control_listen_failed",
                  "cannot listen on health port " + std::to_string(options.health_port) + ": " +
@@ -177,16 +152,11 @@ int Run(const Options& options) {
     }
   }
   // The API on TCP, only when asked for, only with a token.
-  std::unique_ptr<GrpcServer> remote;
   std::unique_ptr<GrpcFrontDoor> api_door;
   if (options.api_port != 0) {
-    grpc::ServerBuilder b;
-    Harden(b, &api_quota);
-    remote = GrpcServer::Start(b, {&remote_api, &remote_health}, "grpc-api");
     api_door = std::make_unique<GrpcFrontDoor>(Listener::kApi, counters);
-    const Status s = remote
-                         ? api_door->Start(options.api_address, options.api_port, remote->server())
-                         : Status::Error("cannot start the gRPC server");
+    const Status s =
+        api_door->Start(options.api_address, options.api_port, hand_over(Listener::kApi));
     if (!s.ok()) {
       log::Event(
           log::Level::kError, "control_listen_failed",
@@ -214,7 +184,8 @@ int Run(const Options& options) {
   }
 
   core.Start();
-  log::Info("vigil-control serving on unix:{}", options.socket);
+  log::Info("vigil-control serving on unix:{} (gRPC up on demand, down after {} ms idle)",
+            options.socket, options.grpc_idle_linger.count());
 
   // Prometheus /metrics: every count is the core's, fetched on each scrape.
   std::unique_ptr<MetricsEndpoint> metrics;
@@ -240,13 +211,9 @@ int Run(const Options& options) {
   http.reset();
   health_door.reset();
   api_door.reset();
-  for (auto* server : {local.get(), health_only.get(), remote.get()}) {
-    if (server != nullptr) server->Shutdown(deadline);
-  }
+  unix_door.reset();
   // Every call is gone: nothing refers to the services any more.
-  local.reset();
-  health_only.reset();
-  remote.reset();
+  grpc.Stop(deadline);
   liveness.Stop();  // No ping to a connection about to close.
   // Ours to remove only while it is still a socket (see PrepareSocketPath).
   struct stat st;

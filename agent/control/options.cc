@@ -152,6 +152,13 @@ StatusOr<Options> OptionsFromFrame(std::string_view payload) {
   if (!(s = TextIn("token_file", m.token_file(), &o.token_file)).ok()) return s;
   if (!(s = TextIn("metrics_address", m.metrics_address(), &o.metrics_address)).ok()) return s;
   o.http_drain = m.http_drain();
+  if (m.grpc_idle_linger_ms() > 24u * 3600 * 1000) {
+    return Status::Error("grpc_idle_linger_ms must be at most 24 h; got " +
+                         std::to_string(m.grpc_idle_linger_ms()));
+  }
+  if (m.grpc_idle_linger_ms() != 0) {
+    o.grpc_idle_linger = std::chrono::milliseconds(m.grpc_idle_linger_ms());
+  }
   auto level = LevelIn(m.log_level());
   if (!level.ok()) return level.status();
   o.log_level = *level;

@@ -32,6 +32,8 @@ struct Options {
   int http_port = 0;
   bool http_drain = false;
   std::string metrics_address;  // empty: no /metrics
+  // gRPC goes down once no call has been in flight this long (grpc_runtime.h).
+  std::chrono::milliseconds grpc_idle_linger{30000};
   log::Level log_level = log::Level::kWarn;
   log::Format log_format = log::Format::kText;
 };

@@ -2,10 +2,14 @@
 
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "agent/log/log.h"
 
 namespace vigil::control {
 
@@ -43,6 +47,34 @@ StatusOr<int> ListenTcp(const std::string& host_in, int port) {
   }
   ::freeaddrinfo(found);
   if (fd < 0) return Status::Error("cannot listen on " + address + ": " + error);
+  return fd;
+}
+
+StatusOr<int> ListenUnix(const std::string& path, int mode) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    return Status::Error("cannot listen on unix socket " + path + ": the path is longer than " +
+                         std::to_string(sizeof addr.sun_path - 1) + " bytes");
+  }
+  path.copy(addr.sun_path, path.size());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return Status::Error("cannot listen on unix socket " + path +
+                         ": socket: " + std::strerror(errno));
+  const mode_t old_umask = ::umask(0077);
+  const bool bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  const int bind_error = errno;
+  ::umask(old_umask);
+  if (!bound || ::listen(fd, 128) != 0) {
+    const std::string error = std::strerror(bound ? errno : bind_error);
+    ::close(fd);
+    return Status::Error("cannot listen on unix socket " + path + ": " + error);
+  }
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
+    // Not fatal: the socket stays private (umask 0077), which fails safe.
+    log::Warn("chmod {}: {}", path, std::strerror(errno));
+  }
   return fd;
 }
 

@@ -1,5 +1,7 @@
 #include "agent/ipc/control_options.h"
 
+#include <chrono>
+
 namespace vigil {
 namespace {
 
@@ -43,6 +45,8 @@ v1::ControlOptions ControlOptionsFor(const Config& config) {
   o.set_http_port(static_cast<uint32_t>(c.http_port));
   o.set_http_drain(c.http_port != 0 && c.http_drain);
   o.set_metrics_address(c.metrics_address);
+  o.set_grpc_idle_linger_ms(static_cast<uint32_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(c.grpc_idle_linger).count()));
   o.set_log_level(ToWire(config.log_level));
   o.set_log_format(ToWire(config.log_format));
   return o;

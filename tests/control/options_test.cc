@@ -36,6 +36,7 @@ in::ControlOptions Full() {
   o.set_metrics_address("0.0.0.0:9180");
   o.set_log_level(in::LOG_LEVEL_DEBUG);
   o.set_log_format(in::LOG_FORMAT_JSON);
+  o.set_grpc_idle_linger_ms(1500);
   return o;
 }
 
@@ -53,6 +54,7 @@ TEST(OptionsFromFrame, EveryFieldIsTaken) {
   EXPECT_EQ(o->metrics_address, "0.0.0.0:9180");
   EXPECT_EQ(o->log_level, log::Level::kDebug);
   EXPECT_EQ(o->log_format, log::Format::kJson);
+  EXPECT_EQ(o->grpc_idle_linger, std::chrono::milliseconds(1500));
 }
 
 TEST(OptionsFromFrame, UnsetFieldsAreTheDefaults) {
@@ -66,6 +68,7 @@ TEST(OptionsFromFrame, UnsetFieldsAreTheDefaults) {
   EXPECT_TRUE(o->metrics_address.empty());
   EXPECT_EQ(o->log_level, log::Level::kWarn);
   EXPECT_EQ(o->log_format, log::Format::kText);
+  EXPECT_EQ(o->grpc_idle_linger, std::chrono::seconds(30));
 }
 
 TEST(OptionsFromFrame, BadValuesAreRefusedByName) {
@@ -80,6 +83,8 @@ TEST(OptionsFromFrame, BadValuesAreRefusedByName) {
        "api_port must be a port from 0 to 65535; got 4000000000"},
       {[](in::ControlOptions* o) { o->set_http_port(70000); },
        "http_port must be a port from 0 to 65535; got 70000"},
+      {[](in::ControlOptions* o) { o->set_grpc_idle_linger_ms(86400001); },
+       "grpc_idle_linger_ms must be at most 24 h; got 86400001"},
       {[](in::ControlOptions* o) { o->set_socket_mode(010000); },
        "socket_mode must be at most 07777; got 4096"},
       {[](in::ControlOptions* o) { o->clear_socket(); },

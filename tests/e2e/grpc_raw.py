@@ -4,11 +4,12 @@ Python's threads make a later fork() of the test process (every subprocess it st
 now and then, so the tests never import grpc themselves.
 
 stdin: {"target": "unix:/path" or "host:port", "calls": [{"method": "/pkg.Service/Method",
-"request": HEX, "token": str or null, "timeout": seconds}]}
+"request": HEX, "token": str or null, "timeout": seconds, "pause": seconds idle before it}]}
 stdout: [{"code": "OK" or a grpc.StatusCode name, "details": str, "response": HEX}]
 """
 import json
 import sys
+import time
 
 import grpc  # python3-grpcio
 
@@ -18,6 +19,7 @@ def main():
     out = []
     with grpc.insecure_channel(spec["target"]) as channel:
         for call in spec["calls"]:
+            time.sleep(call.get("pause", 0))  # The channel left idle, as a sidecar's would be.
             method = channel.unary_unary(call["method"])  # No serializers: bytes in and out.
             token = call.get("token")
             metadata = [("authorization", f"Bearer {token}")] if token is not None else None

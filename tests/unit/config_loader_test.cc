@@ -950,6 +950,19 @@ TEST_F(ConfigLoaderTest, ControlBackoffResetAfterIsBounded) {
               HasSubstr("control.backoff_reset_after"));
 }
 
+// How long vigil-control keeps gRPC up with no connection (docs/control.md): file, flag, bounds.
+TEST_F(ConfigLoaderTest, ControlGrpcIdleLingerIsBounded) {
+  EXPECT_EQ(Config{}.control.grpc_idle_linger, std::chrono::seconds(30));
+  EXPECT_EQ(FileOk("control:\n  grpc_idle_linger: 5s\n" + PoolYaml()).control.grpc_idle_linger,
+            std::chrono::seconds(5));
+  EXPECT_EQ(FileOk(PoolYaml(), {"--control-grpc-idle-linger", "150ms"}).control.grpc_idle_linger,
+            std::chrono::milliseconds(150));
+  EXPECT_THAT(FileError(PoolYaml(), {"--control-grpc-idle-linger", "50ms"}),
+              HasSubstr("must be between 100ms and 24h, got '50ms'"));
+  EXPECT_THAT(FileError("control:\n  grpc_idle_linger: 25h\n" + PoolYaml()),
+              HasSubstr("control.grpc_idle_linger"));
+}
+
 TEST(PoolOptionsTest, FlagsAndVariablesAreDerivedFromTheKey) {
   const PoolOption* initial = FindPoolOption("backoff.initial");
   ASSERT_NE(initial, nullptr);

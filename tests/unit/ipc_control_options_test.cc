@@ -22,6 +22,7 @@ TEST(ControlOptionsFor, EveryFieldOfTheConfiguration) {
   config.control.metrics_address = "0.0.0.0:9180";
   config.log_level = log::Level::kDebug;
   config.log_format = log::Format::kJson;
+  config.control.grpc_idle_linger = std::chrono::milliseconds(2500);
   const in::ControlOptions o = ControlOptionsFor(config);
   EXPECT_EQ(o.socket(), "/run/v/control.sock");
   EXPECT_EQ(o.socket_mode(), 0660u);
@@ -34,6 +35,7 @@ TEST(ControlOptionsFor, EveryFieldOfTheConfiguration) {
   EXPECT_EQ(o.metrics_address(), "0.0.0.0:9180");
   EXPECT_EQ(o.log_level(), in::LOG_LEVEL_DEBUG);
   EXPECT_EQ(o.log_format(), in::LOG_FORMAT_JSON);
+  EXPECT_EQ(o.grpc_idle_linger_ms(), 2500u);
 }
 
 // As with the flags before: the API's address applies to the HTTP port only when the API is on
