@@ -73,13 +73,15 @@ void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadlin
   rolling_.Clear();
   for (Slot& s : slots_)
     s.revive = false;
+  // At the deadline nothing may wait: what was queued goes first, then everyone's at once.
+  if (at_deadline) FlushStopQueue();
   int signalled = 0;
   for (int slot = 0; slot < slot_count(); ++slot) {
     Worker& w = worker_at(slot);
     const WorkerActions actions = at_deadline ? w.StopAtDeadline(signo, kill_at, Now())
                                               : w.Stop(cause, signo, kill_at, Now());
     // Signals already queued go first, whoever decided them: a worker's signals keep their order.
-    const bool defer = signalled >= kStopBatch || !stop_queue_.empty();
+    const bool defer = !at_deadline && (signalled >= kStopBatch || !stop_queue_.empty());
     for (const WorkerAction& a : actions) {
       if (a.kind == WorkerAction::Kind::kSignal) ++signalled;
     }
@@ -90,8 +92,15 @@ void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadlin
   CheckIdle();
 }
 
+Duration Pool::MaxStopDeferral() const {
+  return std::min<Duration>(config_.stop_timeout / 10, std::chrono::seconds(1));
+}
+
 void Pool::PumpStopQueue() {
-  for (int sent = 0; sent < kStopBatch && !stop_queue_.empty(); ++sent) {
+  // Behind (a loop starved of CPU by thousands of workers): the rest go now.
+  const bool late =
+      !stop_queue_.empty() && Now() - stop_queue_.front().queued_at >= MaxStopDeferral();
+  for (int sent = 0; (late || sent < kStopBatch) && !stop_queue_.empty(); ++sent) {
     const QueuedSignal q = stop_queue_.front();
     stop_queue_.pop_front();
     // Only the run it was decided for, and only while that run is still stopping: one that has
@@ -101,7 +110,17 @@ void Pool::PumpStopQueue() {
       SendStopSignal(q.slot, q.signo);
     }
   }
-  if (!stop_queue_.empty()) stop_pump_.ArmAt(Now(), [this] { PumpStopQueue(); });
+  if (!stop_queue_.empty()) {
+    stop_pump_.ArmAt(Now(), [this] { PumpStopQueue(); });
+  } else {
+    stop_pump_.Cancel();
+  }
+}
+
+void Pool::FlushStopQueue() {
+  if (stop_queue_.empty()) return;
+  stop_queue_.front().queued_at = MonoTime();  // Long past: everything goes.
+  PumpStopQueue();
 }
 
 void Pool::SendStopSignal(int slot, int signo) {
@@ -163,7 +182,7 @@ void Pool::Execute(int slot, const WorkerActions& actions, bool defer_signals) {
         break;
       case WorkerAction::Kind::kSignal:
         if (defer_signals) {
-          stop_queue_.push_back({slot, run_of(slot).pid, action.signo});
+          stop_queue_.push_back({slot, run_of(slot).pid, action.signo, decided});
         } else {
           SendStopSignal(slot, action.signo);
         }

@@ -145,9 +145,14 @@ class Pool {
   // Every worker is stopping when it returns (no slot restarts, the kill deadlines are armed),
   // but the signals go out kStopBatch per turn of the loop: exits are then reaped while the rest
   // are being signalled, not all after the last signal, so the drain ends soon after the last
-  // worker's exit and the loop keeps serving heartbeats and the control plane in between.
+  // worker's exit and the loop keeps serving heartbeats and the control plane in between. No
+  // signal waits longer than MaxStopDeferral() (the rest then go at once: a worker's stop
+  // timeout runs from the stop, so a deferred signal shortens it), and at the drain's deadline
+  // (`at_deadline`) none waits at all.
   void StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadline = false);
   static constexpr int kStopBatch = 32;
+  // A tenth of the stop timeout, at most 1 s.
+  Duration MaxStopDeferral() const;
   // A signal for the workers (SIGHUP, SIGUSR1, ...), after the pool's rewrite table.
   void ForwardSignal(int signo);
   // Reaped `pid` with `wait_status`; returns false when the pid is not one of this pool's.
@@ -258,6 +263,7 @@ class Pool {
   void SendStopSignal(int slot, int signo);
   // Sends the next kStopBatch of stop_queue_, and schedules the rest for the next turn.
   void PumpStopQueue();
+  void FlushStopQueue();  // sends every queued signal now
   void TrackState(int slot, const WorkerActions& actions);
   void ArmTimer(int slot, WorkerTimer timer, MonoTime at, MonoTime now);
   void OnExited(int slot, const ExitRecord& record);
@@ -310,6 +316,7 @@ class Pool {
     int slot;
     pid_t pid;  // the run it was meant for: a run that ended since is not signalled
     int signo;
+    MonoTime queued_at;
   };
   std::deque<QueuedSignal> stop_queue_;
   Timer stop_pump_;  // due at once, through the loop: the exits ready are reaped first

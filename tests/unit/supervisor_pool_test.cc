@@ -993,6 +993,32 @@ TEST_F(PoolTest, ABigPoolIsSignalledABatchPerTurnAndAWorkerGoneBeforeItsTurnIsLe
   EXPECT_EQ(scheduler_.pending(), 0u);
 }
 
+// Regression: with 9,992 workers on a 2-CPU VM the loop was starved of CPU, the batches took
+// longer than the 10 s stop timeout, and workers whose turn came late were SIGKILLed by their
+// kill deadline (armed at the stop) before or just after their SIGTERM: the drain failed. No
+// signal waits longer than a tenth of the stop timeout (at most 1 s); at the drain's deadline
+// none waits at all.
+TEST_F(PoolTest, StopSignalsWaitAtMostATenthOfTheStopTimeoutAndNoneAtTheDeadline) {
+  constexpr int kBatch = Pool::kStopBatch;
+  config_.replicas = 4 * kBatch;
+  config_.stop_timeout = 5s;
+  StartPool();
+  pool().StopAll(StopCause::kDrain, /*fast=*/false, clock_.Now() + 5s);
+  ASSERT_TRUE(scheduler_.RunOneDue());
+  EXPECT_EQ(os_.CountSignal(SIGTERM), 2 * kBatch);
+  clock_.Set(clock_.Now() + 500ms);  // The loop fell behind by a tenth of the stop timeout.
+  ASSERT_TRUE(scheduler_.RunOneDue());
+  EXPECT_EQ(os_.CountSignal(SIGTERM), 4 * kBatch);  // Every one left, in that turn.
+  EXPECT_FALSE(scheduler_.RunOneDue());
+
+  os_.signals.clear();
+  pool().StopAll(StopCause::kDrain, /*fast=*/true, clock_.Now() + 5s);
+  EXPECT_EQ(os_.CountSignal(SIGINT), kBatch);
+  pool().StopAll(StopCause::kDrain, /*fast=*/true, clock_.Now() + 1s, /*at_deadline=*/true);
+  EXPECT_EQ(os_.CountSignal(SIGINT), 4 * kBatch);  // The queued ones, at once.
+  EXPECT_FALSE(scheduler_.RunOneDue());
+}
+
 TEST_F(PoolTest, WorkersThatDieOfTheStopSignalEndGracefully) {
   config_.replicas = 2;
   config_.stop_signal = SIGQUIT;
