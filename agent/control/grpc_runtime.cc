@@ -116,19 +116,19 @@ bool GrpcRuntime::StartLocked() {
 void GrpcRuntime::OnLive(int delta) {
   std::lock_guard<std::mutex> count(count_mu_);
   live_ += delta;
-  if (delta < 0 && Idle()) {  // The last call in flight ended.
-    idle_since_ = SteadyClock::now();
-    idle_.notify_all();
-  }
+  if (delta < 0) NoteIfIdle();  // The last call in flight may have ended.
 }
 
 void GrpcRuntime::Ended() {
   std::lock_guard<std::mutex> count(count_mu_);
   --open_;
-  if (Idle()) {  // The last connection ended.
-    idle_since_ = SteadyClock::now();
-    idle_.notify_all();
-  }
+  NoteIfIdle();  // The last connection may have ended.
+}
+
+void GrpcRuntime::NoteIfIdle() {
+  if (!Idle()) return;
+  idle_since_ = SteadyClock::now();
+  idle_.notify_all();
 }
 
 bool GrpcRuntime::Idle() const {

@@ -78,7 +78,8 @@ class GrpcRuntime {
   void TearDown(std::chrono::system_clock::time_point deadline);
   void OnLive(int delta);
   void Linger();
-  bool Idle() const;                                                     // count_mu_ held
+  bool Idle() const;  // count_mu_ held
+  void NoteIfIdle();  // count_mu_ held: idle now, the linger starts from now
   bool IdleLongEnough(std::chrono::steady_clock::time_point now) const;  // count_mu_ held
 
   const std::vector<ServerSpec> specs_;

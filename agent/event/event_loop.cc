@@ -63,7 +63,7 @@ Status EventLoop::Add(int fd, uint32_t events, Callback on_readable, Callback on
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = token;
-  if (::epoll_ctl(urgent ? urgent_fd_.get() : epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+  if (::epoll_ctl(SetOf(urgent), EPOLL_CTL_ADD, fd, &ev) != 0) {
     return Status::FromErrno("epoll_ctl(add " + std::to_string(fd) + ")", errno);
   }
   watches_.emplace(token,
@@ -80,8 +80,7 @@ Status EventLoop::AlsoWatchWritable(int fd, Callback on_writable) {
   epoll_event ev{};
   ev.events = entry.events | EPOLLOUT;
   ev.data.u64 = it->second;
-  const int set = entry.urgent ? urgent_fd_.get() : epoll_fd_.get();
-  if (::epoll_ctl(set, EPOLL_CTL_MOD, fd, &ev) != 0) {
+  if (::epoll_ctl(SetOf(entry.urgent), EPOLL_CTL_MOD, fd, &ev) != 0) {
     return Status::FromErrno("epoll_ctl(mod " + std::to_string(fd) + ")", errno);
   }
   entry.events = ev.events;
@@ -97,8 +96,7 @@ void EventLoop::StopWritable(int fd) {
   epoll_event ev{};
   ev.events = entry.events & ~static_cast<uint32_t>(EPOLLOUT);
   ev.data.u64 = it->second;
-  const int set = entry.urgent ? urgent_fd_.get() : epoll_fd_.get();
-  if (::epoll_ctl(set, EPOLL_CTL_MOD, fd, &ev) == 0) {
+  if (::epoll_ctl(SetOf(entry.urgent), EPOLL_CTL_MOD, fd, &ev) == 0) {
     entry.events = ev.events;
     entry.on_writable = nullptr;
   }
@@ -108,8 +106,7 @@ void EventLoop::Unwatch(int fd) {
   auto it = token_of_fd_.find(fd);
   if (it == token_of_fd_.end()) return;
   // Failure means the fd was already closed, which removed it from the epoll set anyway.
-  const bool urgent = watches_.at(it->second).urgent;
-  ::epoll_ctl(urgent ? urgent_fd_.get() : epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  ::epoll_ctl(SetOf(watches_.at(it->second).urgent), EPOLL_CTL_DEL, fd, nullptr);
   watches_.erase(it->second);
   token_of_fd_.erase(it);
 }

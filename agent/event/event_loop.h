@@ -72,6 +72,8 @@ class EventLoop final : public Scheduler, public FdWatcher {
   Status Add(int fd, uint32_t events, Callback on_readable, Callback on_writable, bool urgent);
   // Dispatches one event of either set.
   void DispatchEvent(const epoll_event& event);
+  // The epoll set a watch is in.
+  int SetOf(bool urgent) const { return urgent ? urgent_fd_.get() : epoll_fd_.get(); }
   // Serves the urgent set's ready descriptors (without waiting).
   void RunUrgent();
   void ArmTimer();

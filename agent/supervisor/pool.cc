@@ -74,7 +74,7 @@ void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadlin
   for (Slot& s : slots_)
     s.revive = false;
   // At the deadline nothing may wait: what was queued goes first, then everyone's at once.
-  if (at_deadline) FlushStopQueue();
+  if (at_deadline) PumpStopQueue(/*all=*/true);
   int signalled = 0;
   for (int slot = 0; slot < slot_count(); ++slot) {
     Worker& w = worker_at(slot);
@@ -96,11 +96,10 @@ Duration Pool::MaxStopDeferral() const {
   return std::min<Duration>(config_.stop_timeout / 10, std::chrono::seconds(1));
 }
 
-void Pool::PumpStopQueue() {
+void Pool::PumpStopQueue(bool all) {
   // Behind (a loop starved of CPU by thousands of workers): the rest go now.
-  const bool late =
-      !stop_queue_.empty() && Now() - stop_queue_.front().queued_at >= MaxStopDeferral();
-  for (int sent = 0; (late || sent < kStopBatch) && !stop_queue_.empty(); ++sent) {
+  all = all || (!stop_queue_.empty() && Now() - stop_queue_.front().queued_at >= MaxStopDeferral());
+  for (int sent = 0; (all || sent < kStopBatch) && !stop_queue_.empty(); ++sent) {
     const QueuedSignal q = stop_queue_.front();
     stop_queue_.pop_front();
     // Only the run it was decided for, and only while that run is still stopping: one that has
@@ -115,12 +114,6 @@ void Pool::PumpStopQueue() {
   } else {
     stop_pump_.Cancel();
   }
-}
-
-void Pool::FlushStopQueue() {
-  if (stop_queue_.empty()) return;
-  stop_queue_.front().queued_at = MonoTime();  // Long past: everything goes.
-  PumpStopQueue();
 }
 
 void Pool::SendStopSignal(int slot, int signo) {

@@ -261,9 +261,9 @@ class Pool {
   void Execute(int slot, const WorkerActions& actions, bool defer_signals = false);
   // The signal that stops a run: the group, then SIGCONT so that a stopped process gets it.
   void SendStopSignal(int slot, int signo);
-  // Sends the next kStopBatch of stop_queue_, and schedules the rest for the next turn.
-  void PumpStopQueue();
-  void FlushStopQueue();  // sends every queued signal now
+  // Sends the next kStopBatch of stop_queue_ (`all`: every one), and schedules the rest for the
+  // next turn.
+  void PumpStopQueue(bool all = false);
   void TrackState(int slot, const WorkerActions& actions);
   void ArmTimer(int slot, WorkerTimer timer, MonoTime at, MonoTime now);
   void OnExited(int slot, const ExitRecord& record);
