@@ -4,9 +4,10 @@
 //
 // Per worker run the core holds its notify socket and pidfd, the read ends of its two relay
 // pipes with log_prefix, and a probe's socket while it probes (counted for every probe mode).
-// The base covers stdio, epoll, timerfd, signalfd, the control plane's socketpair, and what one
-// spawn or /proc read holds for a moment (relay write ends, a probe's
-// /dev/null). Measured: 9 + 4 per worker with log_prefix, idle (docs/reliability.md). Pure.
+// The base covers stdio, epoll, timerfd, signalfd, the control plane's socketpair, the spawn
+// slots (4, agent/sys/spawn_slots.h), and what one spawn or /proc read holds for a moment (relay
+// write ends, a probe's /dev/null). Measured: 13 + 4 per worker with log_prefix, idle
+// (docs/reliability.md). Pure.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,7 @@
 
 namespace vigil {
 
-inline constexpr int64_t kCoreBaseDescriptors = 16;
+inline constexpr int64_t kCoreBaseDescriptors = 20;
 
 int64_t DescriptorsPerWorker(const PoolConfig& pool);
 

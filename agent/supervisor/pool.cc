@@ -23,6 +23,7 @@ Pool::Pool(const PoolConfig& config, PoolServices services, PoolObserver& observ
               }),
       relay_(services_.watcher),
       stop_pump_(services_.scheduler),
+      start_pump_(services_.scheduler),
       desired_(config.replicas),
       posted_(services_.scheduler) {
   for (int slot = 0; slot < config_.replicas; ++slot)
@@ -63,16 +64,56 @@ void Pool::Start() {
   log::Event(log::Level::kInfo, "pool_starting", "starting pool",
              {{"pool", config_.name}, {"replicas", config_.replicas}});
   for (int slot = 0; slot < slot_count(); ++slot)
-    Execute(slot, worker_at(slot).Start(Now()));
+    QueueStart(slot);
+  PumpStartQueue();
   RecomputeReadiness();
+  CheckIdle();
+}
+
+void Pool::QueueStart(int slot) {
+  Slot& s = slots_[static_cast<size_t>(slot)];
+  if (s.start_pending) return;
+  s.start_pending = true;
+  ++pending_starts_;
+  start_queue_.push_back(slot);
+}
+
+void Pool::CancelStart(int slot) {
+  Slot& s = slots_[static_cast<size_t>(slot)];
+  if (!s.start_pending) return;
+  // Its entry stays in start_queue_ and is skipped there: finding it would cost O(queue).
+  s.start_pending = false;
+  --pending_starts_;
+}
+
+void Pool::PumpStartQueue() {
+  for (int started = 0; started < kStartBatch && !start_queue_.empty();) {
+    const int slot = start_queue_.front();
+    start_queue_.pop_front();
+    if (slot >= slot_count() || !slots_[static_cast<size_t>(slot)].start_pending) continue;
+    CancelStart(slot);
+    Execute(slot, worker_at(slot).Start(Now()));
+    ++started;
+  }
+  if (pending_starts_ > 0) {
+    if (!start_pump_.armed()) start_pump_.ArmAt(Now(), [this] { PumpStartQueue(); });
+  } else {
+    start_queue_.clear();  // only skipped entries are left
+    start_pump_.Cancel();
+  }
+  // A start that failed at once (spawn error) may have left every slot exited.
   CheckIdle();
 }
 
 void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadline) {
   const int signo = fast ? config_.fast_stop_signal : config_.stop_signal;
   rolling_.Clear();
-  for (Slot& s : slots_)
-    s.revive = false;
+  for (int slot = 0; slot < slot_count(); ++slot) {
+    slots_[static_cast<size_t>(slot)].revive = false;
+    CancelStart(slot);  // never started: stays exited
+  }
+  start_queue_.clear();
+  start_pump_.Cancel();
   // At the deadline nothing may wait: what was queued goes first, then everyone's at once.
   if (at_deadline) PumpStopQueue(/*all=*/true);
   int signalled = 0;
@@ -353,7 +394,7 @@ int Pool::running_count() const {
 }
 
 bool Pool::idle() const {
-  return CountIn(WorkerState::kExited) == slot_count();
+  return CountIn(WorkerState::kExited) == slot_count() && pending_starts_ == 0;
 }
 
 bool Pool::all_ended_gracefully() const {
@@ -406,7 +447,7 @@ void Pool::Scale(int replicas) {
     if (slot >= slot_count()) AddSlot();
     Slot& s = slots_[static_cast<size_t>(slot)];
     if (s.worker->state() == WorkerState::kExited && !s.worker->crash_looped()) {
-      Execute(slot, s.worker->Start(Now()));
+      QueueStart(slot);
     } else if (s.worker->state() == WorkerState::kStopping) {
       s.revive = true;  // Still stopping from an earlier scale-down: back once it exits.
     }
@@ -414,8 +455,10 @@ void Pool::Scale(int replicas) {
   for (int slot = slot_count() - 1; slot >= replicas; --slot) {
     Slot& s = slots_[static_cast<size_t>(slot)];
     s.revive = false;
+    CancelStart(slot);
     Execute(slot, s.worker->Stop(StopCause::kAdmin, config_.stop_signal, StopDeadline(), Now()));
   }
+  if (!start_pump_.armed()) PumpStartQueue();
   TrimRetiredSlots();
   RecomputeReadiness();
   CheckIdle();

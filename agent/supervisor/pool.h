@@ -137,8 +137,15 @@ class Pool {
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
-  // Starts every replica.
+  // Starts every replica: kStartBatch now, the next kStartBatch at each turn of the loop, so
+  // the loop serves signals, heartbeats, READY=1 and the control plane while a large pool starts
+  // (10,000 spawns take seconds; started in one go they held the loop for all of it, and a
+  // worker's boot timer could fire before its READY=1, already sent, was read). A slot waiting
+  // its turn keeps the pool from being idle; StopAll and a scale-down below it cancel it.
   void Start();
+  static constexpr int kStartBatch = 32;
+  // Slots queued to start, not started yet.
+  int pending_starts() const { return pending_starts_; }
   // Asks every worker to stop with the pool's graceful (or fast) signal, SIGKILL at `kill_at`.
   // `cause` decides whether slots come back (drain, admin: no).
   // `at_deadline`: the drain's deadline has come, so whoever still runs is a straggler.
@@ -253,7 +260,9 @@ class Pool {
     Run run;
     WorkerState seen_state = WorkerState::kExited;  // the state last logged and counted
     std::array<Timer, kWorkerTimerCount> timers;    // by WorkerTimer
-    bool revive = false;  // scaled down, then up again before it exited: start once it has
+    // Scaled down, then up again before it exited: start once it has.
+    bool revive = false;
+    bool start_pending = false;  // in start_queue_, not started yet
   };
 
   // Carries out a worker's actions, one handler per kind of event. `defer_signals`: a signal
@@ -264,6 +273,11 @@ class Pool {
   // Sends the next kStopBatch of stop_queue_ (`all`: every one), and schedules the rest for the
   // next turn.
   void PumpStopQueue(bool all = false);
+  // Queues a slot's start (Start, Scale); PumpStartQueue starts the next kStartBatch and
+  // schedules the rest for the next turn. CancelStart takes a queued slot back.
+  void QueueStart(int slot);
+  void CancelStart(int slot);
+  void PumpStartQueue();
   void TrackState(int slot, const WorkerActions& actions);
   void ArmTimer(int slot, WorkerTimer timer, MonoTime at, MonoTime now);
   void OnExited(int slot, const ExitRecord& record);
@@ -320,6 +334,10 @@ class Pool {
   };
   std::deque<QueuedSignal> stop_queue_;
   Timer stop_pump_;  // due at once, through the loop: the exits ready are reaped first
+  // Slots to start, in order; an entry whose slot is no longer start_pending is skipped.
+  std::deque<int> start_queue_;
+  int pending_starts_ = 0;  // slots with start_pending set
+  Timer start_pump_;        // due at once, through the loop, like stop_pump_
   std::set<int> killed_at_deadline_;
   int desired_ = 0;
   int ready_count_ = 0;

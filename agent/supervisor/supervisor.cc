@@ -74,7 +74,8 @@ void Supervisor::Start() {
   for (const PoolConfig& pool_config : config_.pools) {
     pools_.push_back(std::make_unique<Pool>(pool_config, services_, *this));
   }
-  // Pools start in file order; each Start() spawns every replica of that pool.
+  // Pools start in file order; each Start() spawns its first Pool::kStartBatch replicas, and
+  // the rest follow a batch per turn of the loop (the pools in turn).
   for (auto& pool : pools_) {
     // A verdict or a stop request may come in while earlier pools start; becoming ready may not
     // stop the later ones from starting.

@@ -2,11 +2,15 @@
 #pragma once
 
 #include "agent/sys/os.h"
+#include "agent/sys/spawn_slots.h"
 
 namespace vigil {
 
 class LinuxOs final : public Os {
  public:
+  // Reserves the spawn slots now, at the lowest free numbers (spawn_slots.h).
+  LinuxOs() { slots_.Reserve(); }
+
   pid_t GetPid() override;
   pid_t GetProcessGroup() override;
   bool Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError* error) override;
@@ -26,6 +30,12 @@ class LinuxOs final : public Os {
   bool IsForegroundOfTerminal(int fd) override;
   Status SetForegroundGroup(int tty_fd, pid_t pgid) override;
   Status StopSelf() override;
+
+ private:
+  SpawnSlots slots_;
+  // Cleared once this kernel (or its seccomp profile) refuses the child's close_range unshare:
+  // then clone() copies the table, as it did before CLONE_FILES.
+  bool share_files_ = true;
 };
 
 }  // namespace vigil

@@ -1,5 +1,6 @@
-// LinuxOs::Spawn: clone(CLONE_VM | CLONE_VFORK) + exec, the child on a small stack of its own,
-// reporting the step that failed and exec's errno through memory it shares with the parent.
+// LinuxOs::Spawn: clone(CLONE_VM | CLONE_VFORK | CLONE_FILES) + exec, the child on a small
+// stack of its own, reporting the step that failed and exec's errno through memory it shares
+// with the parent.
 //
 // Why not posix_spawn: the child needs steps posix_spawn cannot express on Debian 12's glibc
 // (credentials with supplementary groups, a controlling terminal, fd 3 for the control plane),
@@ -9,6 +10,12 @@
 // docs/performance.md) was mostly that. The parent waited for the exec (an error pipe) anyway,
 // so a child that borrows the parent's memory until it execs (CLONE_VFORK suspends the parent)
 // costs nothing in concurrency.
+// Why CLONE_FILES: without it clone() copies the core's whole descriptor table and exec closes
+// every copy again, O(workers) per spawn (spawn_slots.h). The child shares the table instead and
+// its first step makes a table of its own holding only the descriptors below a small bound
+// (close_range with CLOSE_RANGE_UNSHARE, Linux 5.9); the parent lent the child's descriptors
+// slots below that bound. Until that step the child touches no descriptor: the table is the
+// parent's (suspended, single-threaded) and must come back to it unchanged.
 // What sharing the memory demands of the child (as glibc's own posix_spawn does): it writes
 // nothing of the parent's but the result fields of ChildArgs (and errno, the parent's thread's,
 // which the parent never reads after a successful clone); it allocates nothing and takes no
@@ -25,13 +32,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
 #include <cstring>
 
+#include "agent/base/scope_exit.h"
 #include "agent/sys/linux_os.h"
 
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -78,10 +90,11 @@ enum Step : int {
   kSetgid,
   kSetuid,
   kSetsid,
-  kLastStep = kSetsid
+  kUnshare,
+  kLastStep = kUnshare
 };
-constexpr const char* kStepNames[] = {"exec",      "setpgid", "tcsetpgrp", "dup2",  "chdir",
-                                      "setgroups", "setgid",  "setuid",    "setsid"};
+constexpr const char* kStepNames[] = {"exec",      "setpgid", "tcsetpgrp", "dup2",   "chdir",
+                                      "setgroups", "setgid",  "setuid",    "setsid", "unshare"};
 
 // Everything the child reads, prepared by the parent as plain data (the child calls no member
 // function of a std:: type: it may be instrumented or allocate), and what it reports back.
@@ -100,12 +113,17 @@ struct ChildArgs {
   int stdout_fd;
   int stderr_fd;
   int pass_fd;
+  // When set, the child starts in the parent's descriptor table (CLONE_FILES) and keeps only
+  // the descriptors below keep_below in a table of its own (every one it uses is below it).
+  bool shared_files;
+  unsigned keep_below;
   uint64_t ignored;  // bit signo - 1: the disposition becomes SIG_IGN (tini's `nohup` case)
   sigset_t mask;     // the child's signal mask at exec
   // Written by the child before it exits; read by the parent once clone() has returned, which
   // with CLONE_VFORK is after the child has exec'd or exited.
   volatile int failed_step;
   volatile int failed_errno;
+  volatile bool close_range_failed;  // the child fell back to unshare()
 };
 
 // The kernel's sigset is NSIG - 1 bits (8 bytes on every Linux architecture glibc supports);
@@ -162,6 +180,15 @@ VIGIL_SPAWN_CHILD bool MoveFd(int fd, int target) {
 // (see the top of the file).
 VIGIL_SPAWN_CHILD int ChildMain(void* arg) {
   ChildArgs* args = static_cast<ChildArgs*>(arg);
+  if (args->shared_files &&
+      ::syscall(SYS_close_range, args->keep_below, ~0U, CLOSE_RANGE_UNSHARE) != 0) {
+    // A table of our own first, copied only below keep_below. A kernel before 5.9 (ENOSYS,
+    // EINVAL) or a seccomp profile that refuses close_range gets unshare(), which copies the
+    // whole table: slower, the same result. A profile that refuses both fails this step, and
+    // the parent spawns again without CLONE_FILES.
+    args->close_range_failed = true;
+    if (::syscall(SYS_unshare, CLONE_FILES) != 0) ChildFail(args, kUnshare, errno);
+  }
   // Every signal is blocked here (the parent blocked them all before clone()). Dispositions
   // first: from the mask's restore below on, no handler of the parent's may run in this child.
   // SIG_IGN survives exec, so an ignored one Vigil inherited is reset too, unless asked for.
@@ -305,9 +332,20 @@ bool LinuxOs::Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError
   args.new_session = request.new_session;
   args.controlling_tty_fd = request.controlling_tty_fd;
   args.foreground_tty_fd = request.foreground_tty_fd;
-  args.stdout_fd = request.stdout_fd;
-  args.stderr_fd = request.stderr_fd;
-  args.pass_fd = request.pass_fd;
+  // The child's own descriptors move to slots low in the table, returned once it has exec'd.
+  slots_.Reserve();
+  ScopeExit return_slots([this] { slots_.ReturnAll(); });
+  args.stdout_fd = slots_.Lend(request.stdout_fd);
+  args.stderr_fd =
+      request.stderr_fd == request.stdout_fd ? args.stdout_fd : slots_.Lend(request.stderr_fd);
+  args.pass_fd = request.pass_fd == request.stdout_fd   ? args.stdout_fd
+                 : request.pass_fd == request.stderr_fd ? args.stderr_fd
+                                                        : slots_.Lend(request.pass_fd);
+  args.shared_files = share_files_;
+  args.keep_below = 3;
+  for (int fd : {args.stdout_fd, args.stderr_fd, args.pass_fd, args.controlling_tty_fd,
+                 args.foreground_tty_fd})
+    args.keep_below = std::max(args.keep_below, static_cast<unsigned>(fd + 1));
   args.ignored = 0;
   sigemptyset(&args.mask);
   if (request.signal_state) {
@@ -318,8 +356,6 @@ bool LinuxOs::Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError
     }
     args.mask = request.signal_state->blocked;
   }
-  args.failed_step = kNoFailure;
-  args.failed_errno = 0;
 
   ChildStack stack(argv.size());
   if (!stack.ok()) {
@@ -329,20 +365,37 @@ bool LinuxOs::Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError
   int pidfd = -1;
   pid_t pid;
   int clone_errno = 0;
-  {
+  const auto clone_child = [&] {
+    args.failed_step = kNoFailure;
+    args.failed_errno = 0;
+    args.close_range_failed = false;
+    pidfd = -1;
     AllSignalsBlocked blocked;
     // SIGCHLD: the child is reaped like any other. CLONE_PIDFD (Linux 5.2): its pidfd without
     // a race and a second call; a kernel that ignores the bit leaves pidfd at -1, one that
     // refuses it gets the call again without it.
-    constexpr int kFlags = CLONE_VM | CLONE_VFORK | SIGCHLD;
-    pid = VIGIL_CLONE(ChildMain, stack.top(), kFlags | CLONE_PIDFD, &args, &pidfd);
-    if (pid < 0 && errno == EINVAL) pid = VIGIL_CLONE(ChildMain, stack.top(), kFlags, &args);
+    const int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (args.shared_files ? CLONE_FILES : 0);
+    pid = VIGIL_CLONE(ChildMain, stack.top(), flags | CLONE_PIDFD, &args, &pidfd);
+    if (pid < 0 && errno == EINVAL) pid = VIGIL_CLONE(ChildMain, stack.top(), flags, &args);
     if (pid < 0) clone_errno = errno;
+  };
+  clone_child();
+  if (pid >= 0 && args.failed_step == kUnshare) {
+    // Neither close_range nor unshare is allowed here: from now on, clone() copies the table.
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (pidfd >= 0) ::close(pidfd);
+    share_files_ = false;
+    args.shared_files = false;
+    clone_child();
   }
   if (pid < 0) {
     error->status = Status::FromErrno("cannot run '" + name + "': clone", clone_errno);
     return false;
   }
+  // unshare() costs what clone() without CLONE_FILES does, and one call more.
+  if (args.close_range_failed) share_files_ = false;
   UniqueFd pidfd_owner(pidfd);
 
   const int step = args.failed_step;

@@ -58,7 +58,8 @@ class SupervisorHarness : public ::testing::Test {
     os_.next_unscripted_pid = 100;
   }
 
-  // Creates the supervisor for config_ as it is now and starts it.
+  // Creates the supervisor for config_ as it is now and starts it: every worker has been
+  // spawned when it returns (a pool past Pool::kStartBatch takes that many turns of the loop).
   void Start() {
     PoolServices services{os_, scheduler_, watcher_, notify_, clock_, random_, false};
     services.environment = &environment_;
@@ -66,6 +67,14 @@ class SupervisorHarness : public ::testing::Test {
     supervisor_ = std::make_unique<Supervisor>(config_, std::move(services));
     supervisor_->Start();
     scheduler_.RunPosted();
+    const auto starting = [this] {
+      for (const auto& pool : supervisor_->pools()) {
+        if (pool->pending_starts() > 0) return true;
+      }
+      return false;
+    };
+    while (starting() && scheduler_.RunOneDue()) {
+    }
   }
   Supervisor& sup() { return *supervisor_; }
 

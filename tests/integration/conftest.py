@@ -18,7 +18,7 @@ import pytest
 
 from vigiltest import REPO, Helpers, Launcher, PoolLauncher
 
-HELPER_NAMES = ("sigrecord", "selfreport", "orphans", "forkstorm")
+HELPER_NAMES = ("sigrecord", "selfreport", "orphans", "forkstorm", "notifystatus")
 
 
 @pytest.fixture(scope="session")

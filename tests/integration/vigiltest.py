@@ -218,6 +218,10 @@ class Helpers:
     def forkstorm(self) -> str:
         return str(self.directory / "forkstorm")
 
+    @property
+    def notifystatus(self) -> str:
+        return str(self.directory / "notifystatus")
+
     def recorder(self, path: Path, keep: Iterable[int] = (),
                  default: Iterable[int] = ()) -> list[str]:
         """argv of a sigrecord writing to path; it keeps running on `keep` and leaves `default`

@@ -118,10 +118,13 @@ class PoolTest : public ::testing::Test {
   }
   // Creates the pool from config_ as it is now and starts it. Like Reap() and Send(), one event
   // of the loop: the reports the pool posted (failed, stop_pod, idle) run before it returns.
+  // Every worker has been spawned when it returns (past Pool::kStartBatch, in that many turns).
   Pool& StartPool() {
     pool_ = std::make_unique<Pool>(config_, Services(), observer_);
     pool_->Start();
     scheduler_.RunPosted();
+    while (pool_->pending_starts() > 0 && scheduler_.RunOneDue()) {
+    }
     return *pool_;
   }
   Pool& pool() { return *pool_; }
@@ -956,6 +959,60 @@ TEST_F(PoolTest, StopAllSignalsEveryGroupThenKillsAtTheDeadlineAndNoSlotComesBac
 // next is signalled (docs/performance.md, the drain tail). A worker that exits before its turn
 // is not signalled (its group may be anyone's by then); a fast stop decided meanwhile follows the
 // graceful signal it was queued behind.
+// Regression: a pool started every replica in one call, before the loop ran again: 10,000
+// spawns held PID 1 for seconds (no signal, heartbeat, READY=1 or control plane served), and a
+// worker's boot timer could fire before its READY=1, already sent, was read. Now kStartBatch per
+// turn; a slot waiting its turn keeps the pool from being idle, and a drain or a scale-down
+// cancels it.
+TEST_F(PoolTest, ABigPoolStartsABatchPerTurnAndADrainCancelsTheRest) {
+  constexpr int kBatch = Pool::kStartBatch;
+  config_.replicas = 3 * kBatch + 5;
+  pool_ = std::make_unique<Pool>(config_, Services(), observer_);
+  pool_->Start();
+  scheduler_.RunPosted();
+  EXPECT_EQ(os_.spawn_requests.size(), static_cast<size_t>(kBatch));
+  EXPECT_EQ(pool().pending_starts(), 2 * kBatch + 5);
+  ASSERT_TRUE(scheduler_.RunOneDue());  // the next turn: the next batch
+  EXPECT_EQ(os_.spawn_requests.size(), static_cast<size_t>(2 * kBatch));
+  EXPECT_EQ(pool().pending_starts(), kBatch + 5);
+  // A drain now: the queued slots never start, the started ones stop.
+  pool().StopAll(StopCause::kDrain, /*fast=*/false, clock_.Now() + 10s);
+  EXPECT_EQ(pool().pending_starts(), 0);
+  while (scheduler_.RunOneDue()) {
+  }
+  EXPECT_EQ(os_.spawn_requests.size(), static_cast<size_t>(2 * kBatch));
+  EXPECT_EQ(pool().CountIn(WorkerState::kStopping), 2 * kBatch);
+  for (int slot = 0; slot < 2 * kBatch; ++slot)
+    Reap(Pid(slot), ExitedWith(0));
+  EXPECT_TRUE(pool().idle());
+  EXPECT_EQ(observer_.Count("idle web"), 1u);
+}
+
+TEST_F(PoolTest, QueuedStartsKeepThePoolFromBeingIdleAndAScaleDownCancelsThem) {
+  constexpr int kBatch = Pool::kStartBatch;
+  config_.replicas = 2 * kBatch + 3;
+  config_.restart = RestartPolicy::kNever;
+  pool_ = std::make_unique<Pool>(config_, Services(), observer_);
+  pool_->Start();
+  scheduler_.RunPosted();
+  ASSERT_EQ(os_.spawn_requests.size(), static_cast<size_t>(kBatch));
+  // Every started worker exits and is not restarted: with starts still queued, not idle.
+  for (int slot = 0; slot < kBatch; ++slot)
+    Reap(Pid(slot), ExitedWith(0));
+  EXPECT_FALSE(pool().idle());
+  EXPECT_EQ(observer_.Count("idle web"), 0u);
+  // A scale to kBatch + 1: the exited slots under it start again (what a scale does), slot
+  // kBatch keeps its queued start, and the queued slots above it never start.
+  pool().Scale(kBatch + 1);
+  EXPECT_EQ(pool().pending_starts(), kBatch + 1);
+  while (scheduler_.RunOneDue()) {
+  }
+  EXPECT_EQ(pool().pending_starts(), 0);
+  EXPECT_EQ(os_.spawn_requests.size(), static_cast<size_t>(2 * kBatch + 1));
+  EXPECT_EQ(pool().slot_count(), kBatch + 1);
+  EXPECT_EQ(pool().CountIn(WorkerState::kExited), 0);
+}
+
 TEST_F(PoolTest, ABigPoolIsSignalledABatchPerTurnAndAWorkerGoneBeforeItsTurnIsLeftAlone) {
   constexpr int kBatch = Pool::kStopBatch;
   config_.replicas = 2 * kBatch + 5;

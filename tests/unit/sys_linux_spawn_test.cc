@@ -3,19 +3,28 @@
 // so each test reads the child's state in /proc/PID (signals, groups, descriptors, credentials,
 // directory) while it runs `sleep`.
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "agent/base/unique_fd.h"
 #include "agent/sys/linux_os.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -63,6 +72,26 @@ std::set<int> OpenFds(pid_t pid) {
   return fds;
 }
 
+// Waits until PID runs `sleep` (its exec finished, close-on-exec done); false after 10 s.
+bool WaitUntilSleeping(pid_t pid) {
+  const std::string stat = "/proc/" + std::to_string(pid) + "/stat";
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ReadFile(stat).find("(sleep) S") == std::string::npos) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+ino_t InodeOf(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+ino_t FdInode(pid_t pid, int fd) {
+  return InodeOf("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd));
+}
+
 class LinuxSpawnTest : public ::testing::Test {
  protected:
   ~LinuxSpawnTest() override {
@@ -81,12 +110,8 @@ class LinuxSpawnTest : public ::testing::Test {
     ASSERT_GT(child_.pid, 0);
     // The parent resumes once the child's exec has replaced its memory, before the kernel has
     // finished the exec (the name, close-on-exec): wait until `sleep` itself sleeps.
-    const std::string stat = "/proc/" + std::to_string(child_.pid) + "/stat";
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (ReadFile(stat).find("(sleep) S") == std::string::npos) {
-      ASSERT_LT(std::chrono::steady_clock::now(), give_up) << ReadFile(stat);
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    ASSERT_TRUE(WaitUntilSleeping(child_.pid))
+        << ReadFile("/proc/" + std::to_string(child_.pid) + "/stat");
   }
 
   LinuxOs os_;
@@ -272,6 +297,121 @@ TEST_F(LinuxSpawnTest, ManySpawnsLeaveNoDescriptorOrMappingBehind) {
   // Each child's stack (64 KiB and more) is unmapped again: 50 of them left behind would be
   // over 3 MiB.
   EXPECT_LT(std::stoull(StatusField(::getpid(), "VmSize")), vm_before + 1024);  // kB
+}
+
+TEST_F(LinuxSpawnTest, HighDescriptorsReachTheChildAndTheParentsTableIsLeftAsItWas) {
+  // A table like a core's with 450 workers: the child's own descriptors are the newest, far
+  // above the spawn slots. The child shares the table until it has made its own
+  // (spawn_slots.h): its moves onto 1, 2 and 3 must not reach the parent's, and the parent must
+  // hold no copy of them afterwards.
+  std::vector<UniqueFd> filler;
+  const int base = ::eventfd(0, EFD_CLOEXEC);
+  ASSERT_GE(base, 0);
+  filler.emplace_back(base);
+  for (int i = 0; i < 900; ++i) {
+    filler.emplace_back(::fcntl(base, F_DUPFD_CLOEXEC, 0));
+    ASSERT_TRUE(filler.back());
+  }
+  int out[2], passed[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(passed, O_CLOEXEC), 0);
+  ASSERT_GT(out[1], 900);
+  const ino_t parent_stdout = FdInode(::getpid(), 1);
+  const ino_t parent_stderr = FdInode(::getpid(), 2);
+  const ino_t parent_3 = FdInode(::getpid(), 3);
+  const std::set<int> before = OpenFds(::getpid());
+  request_.stdout_fd = out[1];
+  request_.stderr_fd = out[1];
+  request_.pass_fd = passed[0];
+  SpawnSleeper();
+
+  EXPECT_EQ(OpenFds(child_.pid), (std::set<int>{0, 1, 2, 3}));
+  EXPECT_EQ(FdInode(child_.pid, 1), FdInode(::getpid(), out[1]));
+  EXPECT_EQ(FdInode(child_.pid, 2), FdInode(::getpid(), out[1]));
+  EXPECT_EQ(FdInode(child_.pid, 3), FdInode(::getpid(), passed[0]));
+  EXPECT_EQ(FdInode(::getpid(), 1), parent_stdout);
+  EXPECT_EQ(FdInode(::getpid(), 2), parent_stderr);
+  EXPECT_EQ(FdInode(::getpid(), 3), parent_3);
+  std::set<int> after = before;
+  after.insert(child_.pidfd.get());  // the one descriptor a spawn adds
+  EXPECT_EQ(OpenFds(::getpid()), after);
+
+  // Once the parent closes its write end, the child's exit is the pipe's end: no slot still
+  // holds a copy.
+  ::close(out[1]);
+  ::kill(child_.pid, SIGKILL);
+  struct pollfd pfd = {out[0], POLLIN, 0};
+  ASSERT_EQ(::poll(&pfd, 1, 10000), 1);
+  char byte;
+  EXPECT_EQ(::read(out[0], &byte, 1), 0);
+  ::close(out[0]);
+  ::close(passed[0]);
+  ::close(passed[1]);
+}
+
+// Runs `body` in a forked process under a seccomp filter that refuses close_range (and unshare,
+// when `refuse_unshare`) with EPERM, as an old container runtime's profile does; the test
+// fails with the body's exit code when that is not 0.
+void UnderSeccomp(bool refuse_unshare, int (*body)()) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    constexpr unsigned kRefuse = SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA);
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_close_range, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, kRefuse),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, refuse_unshare ? kRefuse : SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = {static_cast<unsigned short>(std::size(filter)), filter};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
+      ::_exit(90);
+    ::_exit(body());
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// Two spawns (the second after Spawn has learnt what the kernel refuses), each `sleep` with its
+// stdout on a pipe and fd 3 passed: 0 when both ran with exactly 0-3, else the failed check.
+int SpawnTwiceWithDescriptors() {
+  LinuxOs os;
+  for (int round = 0; round < 2; ++round) {
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) return 10;
+    SpawnRequest request;
+    request.argv = {"sleep", "30"};
+    request.stdout_fd = out[1];
+    request.pass_fd = out[0];
+    SpawnedChild child;
+    SpawnError error;
+    if (!os.Spawn(request, &child, &error)) return 20 + round;
+    const bool sleeping = WaitUntilSleeping(child.pid);
+    const bool fds_ok = OpenFds(child.pid) == std::set<int>{0, 1, 2, 3} &&
+                        FdInode(child.pid, 1) == FdInode(::getpid(), out[1]) &&
+                        FdInode(child.pid, 3) == FdInode(::getpid(), out[0]);
+    ::kill(child.pid, SIGKILL);
+    int status;
+    ::waitpid(child.pid, &status, 0);
+    ::close(out[0]);
+    ::close(out[1]);
+    if (!sleeping) return 30 + round;
+    if (!fds_ok) return 40 + round;
+  }
+  return 0;
+}
+
+TEST(LinuxSpawnSeccompTest, WithoutCloseRangeTheChildUnsharesItsTable) {
+  UnderSeccomp(false, SpawnTwiceWithDescriptors);
+}
+
+TEST(LinuxSpawnSeccompTest, WithoutCloseRangeOrUnshareTheTableIsCopiedByClone) {
+  UnderSeccomp(true, SpawnTwiceWithDescriptors);
 }
 
 }  // namespace
