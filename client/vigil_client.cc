@@ -5,9 +5,25 @@
 
 namespace vigil::client {
 
+namespace {
+
+// The agent is local (a unix socket, or an address in the same pod), and wait-ready and
+// drain --wait start before it serves (a container's first instant, a restarting
+// vigil-control): retry every 50 ms growing to 1 s, not gRPC's default 1 s growing to 120 s,
+// which left wait-ready up to a second behind the agent's readiness.
+grpc::ChannelArguments LocalAgentArguments() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return args;
+}
+
+}  // namespace
+
 VigilClient::VigilClient(const Endpoint& endpoint)
     : endpoint_(endpoint),
-      channel_(grpc::CreateChannel(endpoint.target, grpc::InsecureChannelCredentials())),
+      channel_(grpc::CreateCustomChannel(endpoint.target, grpc::InsecureChannelCredentials(),
+                                         LocalAgentArguments())),
       lifecycle_(v1::Lifecycle::NewStub(channel_)),
       health_(grpc::health::v1::Health::NewStub(channel_)) {}
 
