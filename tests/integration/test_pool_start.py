@@ -32,6 +32,7 @@ def test_a_sigterm_during_a_big_start_starts_no_more_workers(pools, helpers):
     assert vigil.wait(timeout=300) == 0
     started = vigil.log.events("worker_started")
     exited = vigil.log.events("worker_exited")
+    print(f"{len(started)} of {WORKERS} workers started before the SIGTERM took effect")
     assert 0 < len(started) < WORKERS // 2, f"{len(started)} of {WORKERS} workers started"
     assert len(exited) == len(started)
     assert not [e for e in exited if e["reason"] == "stop_timeout_killed"]
