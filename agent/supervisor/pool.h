@@ -15,8 +15,9 @@
 // shrink or drain the pool there) are posted to run after the current event, never from inside
 // the handling of a worker's actions.
 //
-// Files: pool.cc (slots, the actions of the state machine, scaling, readiness), pool_run.cc
-// (spawning, signalling and reaping a run), pool_notify.cc (datagrams and MAINPID=).
+// Files: pool.cc (slots, the actions of the state machine, scaling, readiness), pool_pace.cc
+// (starts and stop signals a batch per turn of the loop), pool_run.cc (spawning, signalling and
+// reaping a run), pool_notify.cc (datagrams and MAINPID=).
 // Everything it touches is behind an interface (Os, Scheduler, FdWatcher, NotifyTransport,
 // Clock, Random, and the ChildEnvironment and UserDb of PoolServices), so it runs against fakes in
 // unit tests and against Linux in the binary. Single-threaded: every method is called from the core
@@ -140,8 +141,8 @@ class Pool {
   // Starts every replica: kStartBatch now, the next kStartBatch at each turn of the loop, so
   // the loop serves signals, heartbeats, READY=1 and the control plane while a large pool starts
   // (10,000 spawns take seconds; started in one go they held the loop for all of it, and a
-  // worker's boot timer could fire before its READY=1, already sent, was read). A slot waiting
-  // its turn keeps the pool from being idle; StopAll and a scale-down below it cancel it.
+  // SIGTERM meanwhile started every worker only to stop it). A slot waiting its turn keeps the
+  // pool from being idle; StopAll and a scale-down below it cancel it.
   void Start();
   static constexpr int kStartBatch = 32;
   // Slots queued to start, not started yet.

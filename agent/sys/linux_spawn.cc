@@ -336,11 +336,8 @@ bool LinuxOs::Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError
   slots_.Reserve();
   ScopeExit return_slots([this] { slots_.ReturnAll(); });
   args.stdout_fd = slots_.Lend(request.stdout_fd);
-  args.stderr_fd =
-      request.stderr_fd == request.stdout_fd ? args.stdout_fd : slots_.Lend(request.stderr_fd);
-  args.pass_fd = request.pass_fd == request.stdout_fd   ? args.stdout_fd
-                 : request.pass_fd == request.stderr_fd ? args.stderr_fd
-                                                        : slots_.Lend(request.pass_fd);
+  args.stderr_fd = slots_.Lend(request.stderr_fd);
+  args.pass_fd = slots_.Lend(request.pass_fd);
   args.shared_files = share_files_;
   args.keep_below = 3;
   for (int fd : {args.stdout_fd, args.stderr_fd, args.pass_fd, args.controlling_tty_fd,

@@ -18,7 +18,7 @@ void SpawnSlots::Release() {
     if (slot >= 0) ::close(slot);
     slot = -1;
   }
-  std::fill(std::begin(lent_), std::end(lent_), false);
+  std::fill(std::begin(lent_), std::end(lent_), -1);
   placeholder_.Reset();
   end_ = 0;
 }
@@ -51,11 +51,14 @@ bool SpawnSlots::Reserve() {
 int SpawnSlots::Lend(int fd) {
   if (fd < 0 || !reserved() || fd < end_) return fd;
   for (int i = 0; i < kCount; ++i) {
-    if (lent_[i]) continue;
+    if (lent_[i] == fd) return slots_[i];
+  }
+  for (int i = 0; i < kCount; ++i) {
+    if (lent_[i] >= 0) continue;
     // dup3 replaces the placeholder's copy in one step; O_CLOEXEC: the core's copy stays
     // close-on-exec (the child makes its own inheritable copy at 1, 2 or 3).
     if (::dup3(fd, slots_[i], O_CLOEXEC) < 0) return fd;
-    lent_[i] = true;
+    lent_[i] = fd;
     return slots_[i];
   }
   return fd;
@@ -64,8 +67,8 @@ int SpawnSlots::Lend(int fd) {
 void SpawnSlots::ReturnAll() {
   bool lost = false;
   for (int i = 0; i < kCount; ++i) {
-    if (!lent_[i]) continue;
-    lent_[i] = false;
+    if (lent_[i] < 0) continue;
+    lent_[i] = -1;
     if (::dup3(placeholder_.get(), slots_[i], O_CLOEXEC) < 0) {
       // Cannot fail for an open placeholder and a slot below the limit; if it ever does, the
       // lent descriptor must still not stay open here.

@@ -9,9 +9,10 @@
 // own descriptors (its output pipe, the fd passed as 3) are the newest, so the highest: lent a
 // slot, they are copied from there.
 //
-// Contract: Lend(fd) puts a copy of fd in a free slot (dup3) and returns the slot's number, or
-// returns fd unchanged when fd < 0, when fd is already below the slots' end, or when no slot is
-// free or the copy fails (the spawn is then correct, just not bounded). ReturnAll() puts the
+// Contract: Lend(fd) puts a copy of fd in a free slot (dup3) and returns the slot's number (the
+// same slot again for an fd already lent), or returns fd unchanged when fd < 0, when fd is
+// already below the slots' end, or when no slot is free or the copy fails (the spawn is then
+// correct, just not bounded). ReturnAll() puts the
 // placeholder back in every lent slot, so the core holds no extra reference to a lent
 // descriptor (a pipe's write end must close for its reader to see EOF); a slot that cannot be
 // restored is closed and the slots are reserved afresh on the next Reserve(). Single-threaded,
@@ -29,9 +30,6 @@ class SpawnSlots {
   // Reserves the slots if they are not yet. False when it cannot (no descriptor left): Lend
   // then returns its argument.
   bool Reserve();
-  bool reserved() const { return slots_[0] >= 0; }
-  // One past the highest slot (0 when none is reserved).
-  int end() const { return end_; }
 
   int Lend(int fd);
   void ReturnAll();
@@ -42,12 +40,13 @@ class SpawnSlots {
   SpawnSlots& operator=(const SpawnSlots&) = delete;
 
  private:
+  bool reserved() const { return slots_[0] >= 0; }
   void Release();
 
   UniqueFd placeholder_;  // what a free slot holds (an eventfd nothing reads)
   int slots_[kCount] = {-1, -1, -1};
-  bool lent_[kCount] = {};
-  int end_ = 0;
+  int lent_[kCount] = {-1, -1, -1};  // the descriptor each slot holds a copy of; -1: free
+  int end_ = 0;                      // one past the highest slot
 };
 
 }  // namespace vigil
