@@ -68,7 +68,15 @@ inline constexpr size_t kHttpMaxHeaderBytes = 16 * 1024;
 inline constexpr std::chrono::seconds kHttpHeaderTimeout{10};  // from accept to a full header
 inline constexpr std::chrono::seconds kHttpWriteTimeout{10};   // to send the whole answer
 inline constexpr std::chrono::seconds kHttpLinger{2};  // reading (and dropping) after answering
-// Scrapes waiting for the scrape thread (each waits up to 2 s for the core); more get 503.
+// Scrapes waiting for the scrape thread; more get 503. Those waiting when a collection starts
+// are all answered by it (metrics_endpoint.h).
 inline constexpr size_t kMaxQueuedScrapes = 4;
+// How long a scrape waits for the core: three quarters of the scraper's own timeout
+// (X-Prometheus-Scrape-Timeout-Seconds) within these bounds, kScrapeCoreWait without it.
+inline constexpr std::chrono::milliseconds kScrapeCoreWait{2000};
+inline constexpr std::chrono::milliseconds kMinScrapeCoreWait{100};
+inline constexpr std::chrono::milliseconds kMaxScrapeCoreWait{10000};
+// A scrape not answered this long after it arrived gets 503 (above the longest wait).
+inline constexpr std::chrono::seconds kScrapeReplyTimeout{15};
 
 }  // namespace vigil::control::limits

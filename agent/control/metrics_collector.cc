@@ -95,7 +95,7 @@ std::vector<MetricFamily> ToPrometheus(
   return out;
 }
 
-std::vector<MetricFamily> MetricsCollector::Collect() const {
+std::vector<MetricFamily> MetricsCollector::CollectWithin(std::chrono::milliseconds wait) const {
   auto waiter = std::make_shared<Waiter>();
   internal::v1::Command command;
   command.mutable_metrics();
@@ -107,7 +107,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   std::optional<internal::v1::Result> result;
   {
     std::unique_lock<std::mutex> lock(waiter->mu);
-    waiter->cv.wait_for(lock, timeout_, [&] { return waiter->result.has_value(); });
+    waiter->cv.wait_for(lock, wait, [&] { return waiter->result.has_value(); });
     result = waiter->result;
   }
   const bool answered = result && result->code() == grpc::StatusCode::OK;

@@ -2,7 +2,8 @@
 // Collect() on each scrape, from one of its own threads).
 //
 // Every count is the core's: Collect() asks the core for its metric families over the control
-// socketpair and waits for them (at most `timeout`), so the counts are the core's own and
+// socketpair and waits for them (at most `timeout`, or the wait a scrape brings: CollectWithin),
+// so the counts are the core's own and
 // survive restarts of vigil-control. It adds what vigil-control sees itself: build info,
 // whether the core answered (vigil_core_metrics_up), and process metrics of both Vigil
 // processes (the core is vigil-control's parent) read from /proc. A core that does not answer
@@ -39,7 +40,9 @@ class MetricsCollector final : public prometheus::Collectable {
         counters_(counters),
         timeout_(timeout) {}
 
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  std::vector<prometheus::MetricFamily> Collect() const override { return CollectWithin(timeout_); }
+  // Collect(), waiting at most `wait` for the core.
+  std::vector<prometheus::MetricFamily> CollectWithin(std::chrono::milliseconds wait) const;
 
  private:
   CoreConnection& core_;

@@ -1,6 +1,7 @@
 #include "agent/control/process_stats.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -66,6 +67,32 @@ uint64_t ParseBootTime(std::string_view proc_stat) {
   return KeyedNumber(proc_stat, "btime").value_or(0);
 }
 
+int64_t CountOpenFdsFromSize(pid_t pid) {
+  struct stat st;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  // Before Linux 6.2 the size is 0; a process always holds at least one descriptor here
+  // (vigil-control its socket to the core), so 0 means "not reported".
+  if (::stat(dir.c_str(), &st) != 0 || st.st_size <= 0) return -1;
+  return static_cast<int64_t>(st.st_size);
+}
+
+int64_t CountOpenFdsByListing(pid_t pid) {
+  DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (d == nullptr) return -1;
+  int64_t n = 0;
+  while (const dirent* e = ::readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  ::closedir(d);
+  if (pid == ::getpid()) --n;  // The descriptor that listed the directory.
+  return n;
+}
+
+int64_t CountOpenFds(pid_t pid) {
+  const int64_t n = CountOpenFdsFromSize(pid);
+  return n >= 0 ? n : CountOpenFdsByListing(pid);
+}
+
 std::optional<ProcessStats> ReadProcessStats(pid_t pid) {
   const std::string dir = "/proc/" + std::to_string(pid);
   const std::optional<std::string> stat = ReadFile(dir + "/stat");
@@ -75,15 +102,7 @@ std::optional<ProcessStats> ReadProcessStats(pid_t pid) {
   if (!ParseProcStat(*stat, ::sysconf(_SC_CLK_TCK), ::sysconf(_SC_PAGESIZE), boot_time, &stats)) {
     return std::nullopt;
   }
-  if (DIR* d = ::opendir((dir + "/fd").c_str())) {
-    int64_t n = 0;
-    while (const dirent* e = ::readdir(d)) {
-      if (e->d_name[0] != '.') ++n;
-    }
-    ::closedir(d);
-    if (pid == ::getpid()) --n;  // The descriptor that listed the directory.
-    stats.open_fds = n;
-  }
+  stats.open_fds = CountOpenFds(pid);
   return stats;
 }
 

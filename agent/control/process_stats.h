@@ -27,6 +27,13 @@ bool ParseProcStat(std::string_view stat, long ticks_per_second, long page_size,
 // btime from the contents of /proc/stat; 0 when absent.
 uint64_t ParseBootTime(std::string_view proc_stat);
 
+// Open descriptors of `pid`; -1 when unknown. From the size of /proc/PID/fd (Linux 6.2 and
+// later: no listing, which costs a /proc lookup per descriptor, and the core holds two per
+// worker), else by listing it. Both are exposed for tests.
+int64_t CountOpenFds(pid_t pid);
+int64_t CountOpenFdsFromSize(pid_t pid);  // -1 when the kernel does not report it
+int64_t CountOpenFdsByListing(pid_t pid);
+
 std::optional<ProcessStats> ReadProcessStats(pid_t pid);
 
 }  // namespace vigil::control

@@ -24,6 +24,7 @@ struct bench_shm {
   int64_t last_start;                  // latest worker start (atomic max)
   int64_t last_ready;                  // latest READY=1 sent (atomic max)
   int64_t last_exit;                   // latest worker exit (atomic max)
+  uint64_t ping_count;                 // WATCHDOG=1 sent by notify workers (atomic)
   int64_t starts[BENCH_MAX_SAMPLES];   // crash mode: start of run k
   int64_t crashes[BENCH_MAX_SAMPLES];  // crash mode: exit of run k
 };

@@ -273,7 +273,9 @@ int main(int argc, char** argv) {
       next.tv_nsec %= 1000000000L;
       while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR) {
       }
-      send_notify(fd, &addr, alen, "WATCHDOG=1");
+      if (send_notify(fd, &addr, alen, "WATCHDOG=1") == 0) {
+        __atomic_fetch_add(&shm->ping_count, 1, __ATOMIC_RELAXED);
+      }
     }
   }
 

@@ -160,6 +160,24 @@ TEST(ReadProcessStatsTest, OpenFdsFollowsWhatThisProcessOpens) {
   EXPECT_EQ(after->open_fds, before->open_fds + 2);
 }
 
+TEST(ReadProcessStatsTest, TheSizeOfTheFdDirectoryAndItsListingAgreeWithFiveHundredMore) {
+  std::vector<int> fds(500);
+  for (size_t i = 0; i < fds.size(); i += 2)
+    ASSERT_EQ(::pipe(&fds[i]), 0);
+  const int64_t listed = CountOpenFdsByListing(::getpid());
+  const int64_t sized = CountOpenFdsFromSize(::getpid());
+  const int64_t counted = CountOpenFds(::getpid());
+  for (int fd : fds)
+    ::close(fd);
+  EXPECT_GE(listed, 503);
+  EXPECT_EQ(counted, listed);
+  // Kernels before 6.2 do not report the size: the listing is then the only count.
+  if (sized >= 0) {
+    EXPECT_EQ(sized, listed);
+  }
+  EXPECT_EQ(CountOpenFds(-5), -1);
+}
+
 TEST(ReadProcessStatsTest, AProcessThatDoesNotExistIsNullopt) {
   EXPECT_FALSE(ReadProcessStats(-5).has_value());
   EXPECT_FALSE(ReadProcessStats(0x7ffffff0).has_value());

@@ -106,7 +106,7 @@ def test_idle_connection_gets_408_at_the_header_timeout(pod):
 
 
 def test_health_answers_while_metrics_are_slow(pod):
-    """With the core stopped (SIGSTOP), every scrape waits 2 s for it: 12 scrapes at once: one runs and 4 wait their turn (answered vigil_core_metrics_up 0, one after the other), the rest get 503 at once naming the limit, while /healthz/live answers within PROMPT throughout; after SIGCONT scrapes are whole again."""
+    """With the core stopped (SIGSTOP), every scrape waits 2 s for it: 12 scrapes at once: one collection runs (with the 1 to 4 scrapes that had queued when it began) and 4 more wait (answered vigil_core_metrics_up 0, together, by the next collection), the rest get 503 at once naming the limit, while /healthz/live answers within PROMPT throughout; after SIGCONT scrapes are whole again."""
     import os
     import signal
     import threading
@@ -138,7 +138,9 @@ def test_health_answers_while_metrics_are_slow(pod):
     answered = [r for r in results if r[0] == 200]
     refused = [r for r in results if r[0] == 503]
     assert len(answered) + len(refused) == 12, results
-    assert 4 <= len(answered) <= 5, [(c, round(t, 2)) for c, _, t in results]
+    # The collection running holds the scrapes that had queued when it began (1 to 4), and 4
+    # more may queue behind it: 5 to 8 answered, the rest refused at once.
+    assert 5 <= len(answered) <= 8, [(c, round(t, 2)) for c, _, t in results]
     assert all("vigil_core_metrics_up 0" in body for _, body, _ in answered)
     assert all(body == "too many scrapes in progress (limit 4); retry later\n" and took < PROMPT
                for _, body, took in refused), refused
