@@ -47,17 +47,6 @@ constexpr MonoTime SaturatingAdd(MonoTime t, Duration d) {
   return MonoTime(SaturatingAdd(t.time_since_epoch(), d));
 }
 
-// `t` rounded up to the next multiple of `grid` (since the clock's zero): deadlines that may be
-// a little late share one expiry. `t` itself when `grid` is not positive or `t` is on the grid;
-// MonoTime::max() rather than a wrapped time.
-constexpr MonoTime RoundUpTo(MonoTime t, Duration grid) {
-  if (grid.count() <= 0) return t;
-  int64_t rest = t.time_since_epoch().count() % grid.count();
-  if (rest == 0) return t;
-  if (rest < 0) rest += grid.count();  // Before the clock's zero: % keeps the sign.
-  return SaturatingAdd(t, grid - Duration(rest));
-}
-
 // A count of a coarser unit (milliseconds from an RPC, microseconds from a worker) as a
 // Duration, saturated instead of overflowing in the conversion to nanoseconds.
 template <typename Rep, typename Period>

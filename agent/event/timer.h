@@ -38,25 +38,12 @@ class Timer {
   void ArmAt(MonoTime deadline, std::function<void()> callback) {
     if (!state_) return;  // A default-constructed Timer has no scheduler: nothing to arm.
     Cancel();
-    state_->callback = std::move(callback);
-    state_->due = deadline;
-    Schedule(state_.get(), deadline);
-  }
-
-  // ArmAt for a deadline that mostly moves later (a watchdog pushed back by every ping): when
-  // this timer is armed for `deadline` or earlier, only the new deadline and callback are kept,
-  // and the scheduler is not called; the earlier deadline, when it comes, arms the timer again
-  // for the kept one instead of running the callback. So the callback never runs early, and a
-  // deadline pushed back n times costs one scheduler call per time it comes, not n (10,000
-  // workers pinging every second re-armed the loop's timerfd 10,000 times a second).
-  void ArmAtOrLater(MonoTime deadline, std::function<void()> callback) {
-    if (!state_) return;
-    if (state_->id == kNoTimer || state_->posted || deadline < state_->scheduled) {
-      ArmAt(deadline, std::move(callback));
-      return;
-    }
-    state_->callback = std::move(callback);
-    state_->due = deadline;
+    State* state = state_.get();  // Heap-stable across moves; the timer is cancelled before
+                                  // the state is freed, so the callback never sees it dangling.
+    state->id = state->scheduler->RunAt(deadline, [state, callback = std::move(callback)] {
+      state->id = kNoTimer;
+      callback();
+    });
   }
 
   // Runs `callback` once after the event now running (Scheduler::Post), as a deadline already
@@ -65,11 +52,11 @@ class Timer {
   void ArmNow(std::function<void()> callback) {
     if (!state_) return;
     Cancel();
-    State* state = state_.get();  // Heap-stable across moves; the timer is cancelled before
-                                  // the state is freed, so the callback never sees it dangling.
-    state->callback = std::move(callback);
-    state->posted = true;
-    state->id = state->scheduler->Post([state] { Fire(state); });
+    State* state = state_.get();
+    state->id = state->scheduler->Post([state, callback = std::move(callback)] {
+      state->id = kNoTimer;
+      callback();
+    });
   }
 
   // Idempotent: cancelling a fired, cancelled or never-armed timer does nothing.
@@ -77,7 +64,6 @@ class Timer {
     if (state_ && state_->id != kNoTimer) {
       state_->scheduler->Cancel(state_->id);
       state_->id = kNoTimer;
-      state_->callback = nullptr;  // What it captured goes now, as it did with the timer.
     }
   }
 
@@ -88,31 +74,7 @@ class Timer {
     explicit State(Scheduler* s) : scheduler(s) {}
     Scheduler* scheduler;
     TimerId id = kNoTimer;
-    bool posted = false;  // armed by ArmNow
-    MonoTime scheduled;   // the deadline the scheduler holds
-    MonoTime due;         // the callback's deadline: `scheduled`, or later (ArmAtOrLater)
-    std::function<void()> callback;
   };
-
-  // The scheduler's callback captures only the state (no allocation for it).
-  static void Schedule(State* state, MonoTime deadline) {
-    state->posted = false;
-    state->scheduled = deadline;
-    state->id = state->scheduler->RunAt(deadline, [state] { Fire(state); });
-  }
-
-  static void Fire(State* state) {
-    state->id = kNoTimer;
-    if (!state->posted && state->due > state->scheduled) {  // Pushed back since it was armed.
-      Schedule(state, state->due);
-      return;
-    }
-    // Moved out first: the callback may re-arm this timer (a new callback) or destroy it.
-    std::function<void()> callback = std::move(state->callback);
-    state->callback = nullptr;
-    callback();
-  }
-
   std::unique_ptr<State> state_;
 };
 

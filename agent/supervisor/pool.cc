@@ -188,17 +188,6 @@ void Pool::ArmTimer(int slot, WorkerTimer timer, MonoTime at, MonoTime now) {
   // that can never be spawned never spins inside one turn (each attempt starts from the loop).
   if (timer == WorkerTimer::kBackoff && at <= now && reaping_ == slot) {
     handle.ArmNow(std::move(fire));
-  } else if (timer == WorkerTimer::kWatchdog) {
-    // Every WATCHDOG=1 pushes the deadline back: noted, not re-armed (Timer::ArmAtOrLater).
-    // And the deadline may be a little late (a 64th of the interval, at most 250 ms, the
-    // default accuracy of systemd's sd-event timers): on that grid the deadlines of many
-    // workers share one expiry, so the loop re-arms its timerfd once per grid step, not once
-    // per worker (a re-arm exits to the hypervisor on a VM; 10,000 workers pinging every second
-    // re-armed it 563 times a second, 89 with the grid).
-    const Duration slack = at > now
-                               ? std::min<Duration>((at - now) / 64, std::chrono::milliseconds(250))
-                               : Duration(0);
-    handle.ArmAtOrLater(RoundUpTo(at, slack), std::move(fire));
   } else {
     handle.ArmAt(at, std::move(fire));
   }

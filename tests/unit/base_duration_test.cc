@@ -221,18 +221,5 @@ TEST(FormatDuration, EveryDurationInRangeParsesBack) {
   }
 }
 
-TEST(RoundUpToTest, RoundsUpToTheGridAndSaturates) {
-  using std::chrono::nanoseconds;
-  const auto at = [](int64_t ns) { return MonoTime(nanoseconds(ns)); };
-  EXPECT_EQ(RoundUpTo(at(1000), nanoseconds(250)), at(1000));
-  EXPECT_EQ(RoundUpTo(at(1001), nanoseconds(250)), at(1250));
-  EXPECT_EQ(RoundUpTo(at(1249), nanoseconds(250)), at(1250));
-  EXPECT_EQ(RoundUpTo(at(-10), nanoseconds(250)), at(0));
-  EXPECT_EQ(RoundUpTo(at(1001), nanoseconds(0)), at(1001));
-  EXPECT_EQ(RoundUpTo(at(1001), nanoseconds(-5)), at(1001));
-  EXPECT_EQ(RoundUpTo(MonoTime::max(), std::chrono::milliseconds(250)), MonoTime::max());
-  EXPECT_EQ(RoundUpTo(MonoTime::max() - nanoseconds(3), nanoseconds(1000)), MonoTime::max());
-}
-
 }  // namespace
 }  // namespace vigil

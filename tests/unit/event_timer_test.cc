@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -153,81 +152,6 @@ TEST_F(TimerTest, ACallbackCanDestroyItsOwnTimer) {
   scheduler_.AdvanceBy(1s);
   EXPECT_EQ(fired_, 1);
   EXPECT_EQ(timer, nullptr);
-}
-
-// ArmAtOrLater: a deadline pushed back costs no scheduler call; the callback still runs at the
-// last deadline, never at an earlier one.
-TEST_F(TimerTest, ArmAtOrLaterPushesTheDeadlineBackWithoutTheScheduler) {
-  Timer timer(scheduler_);
-  const MonoTime start = clock_.Now();
-  timer.ArmAtOrLater(start + 10s, [&] { ++fired_; });
-  EXPECT_EQ(scheduler_.scheduled(), 1u);
-  for (int ping = 1; ping <= 9; ++ping) {  // A ping every second pushes it to ping + 10 s.
-    scheduler_.AdvanceBy(1s);
-    timer.ArmAtOrLater(clock_.Now() + 10s, [&] { ++fired_; });
-  }
-  EXPECT_EQ(scheduler_.scheduled(), 1u);
-  EXPECT_TRUE(timer.armed());
-  scheduler_.AdvanceTo(start + 10s);  // The first deadline comes: re-armed, not fired.
-  EXPECT_EQ(fired_, 0);
-  EXPECT_TRUE(timer.armed());
-  EXPECT_EQ(scheduler_.NextDeadline(), start + 19s);
-  scheduler_.AdvanceTo(start + 19s - 1ns);
-  EXPECT_EQ(fired_, 0);
-  scheduler_.AdvanceBy(1ns);
-  EXPECT_EQ(fired_, 1);
-  EXPECT_FALSE(timer.armed());
-  EXPECT_EQ(scheduler_.scheduled(), 2u);
-}
-
-TEST_F(TimerTest, ArmAtOrLaterToAnEarlierDeadlineArmsItAndTheLastCallbackRuns) {
-  Timer timer(scheduler_);
-  int first = 0;
-  timer.ArmAtOrLater(clock_.Now() + 10s, [&] { ++first; });
-  timer.ArmAtOrLater(clock_.Now() + 3s, [&] { ++fired_; });
-  EXPECT_EQ(scheduler_.NextDeadline(), clock_.Now() + 3s);
-  scheduler_.AdvanceBy(3s);
-  EXPECT_EQ(fired_, 1);
-  EXPECT_EQ(first, 0);
-  scheduler_.AdvanceBy(1h);
-  EXPECT_EQ(fired_ + first, 1);
-}
-
-TEST_F(TimerTest, APushedBackTimerIsCancelledAndRearmedLikeAnother) {
-  Timer timer(scheduler_);
-  timer.ArmAtOrLater(clock_.Now() + 1s, [&] { ++fired_; });
-  timer.ArmAtOrLater(clock_.Now() + 5s, [&] { ++fired_; });
-  timer.Cancel();
-  EXPECT_FALSE(timer.armed());
-  scheduler_.AdvanceBy(1h);
-  EXPECT_EQ(fired_, 0);
-  // After ArmNow, a later deadline is armed as such: posted work has no deadline to push.
-  timer.ArmNow([&] { fired_ += 10; });
-  timer.ArmAtOrLater(clock_.Now() + 1s, [&] { ++fired_; });
-  scheduler_.RunPosted();
-  EXPECT_EQ(fired_, 0);
-  scheduler_.AdvanceBy(1s);
-  EXPECT_EQ(fired_, 1);
-  {
-    Timer destroyed(scheduler_);
-    destroyed.ArmAtOrLater(clock_.Now() + 1s, [&] { ++fired_; });
-    destroyed.ArmAtOrLater(clock_.Now() + 2s, [&] { ++fired_; });
-  }
-  scheduler_.AdvanceBy(1h);
-  EXPECT_EQ(fired_, 1);
-}
-
-// The callback may re-arm (or push back) its own timer: it runs once per deadline.
-TEST_F(TimerTest, ACallbackMayPushBackItsOwnTimer) {
-  Timer timer(scheduler_);
-  std::function<void()> again = [&] {
-    ++fired_;
-    if (fired_ < 3) timer.ArmAtOrLater(clock_.Now() + 1s, again);
-  };
-  timer.ArmAtOrLater(clock_.Now() + 1s, again);
-  scheduler_.AdvanceBy(10s);
-  EXPECT_EQ(fired_, 3);
-  EXPECT_FALSE(timer.armed());
 }
 
 }  // namespace
