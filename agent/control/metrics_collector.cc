@@ -95,7 +95,7 @@ std::vector<MetricFamily> ToPrometheus(
   return out;
 }
 
-std::vector<MetricFamily> MetricsCollector::CollectWithin(std::chrono::milliseconds wait) const {
+std::vector<MetricFamily> MetricsCollector::Collect(std::chrono::milliseconds wait) const {
   auto waiter = std::make_shared<Waiter>();
   internal::v1::Command command;
   command.mutable_metrics();

@@ -1,13 +1,13 @@
-// MetricsCollector: what vigil-control serves on /metrics (prometheus-cpp's Exposer calls
-// Collect() on each scrape, from one of its own threads).
+// MetricsCollector: what vigil-control serves on /metrics (MetricsEndpoint's scrape thread calls
+// Collect() once per collection).
 //
 // Every count is the core's: Collect() asks the core for its metric families over the control
-// socketpair and waits for them (at most `timeout`, or the wait a scrape brings: CollectWithin),
-// so the counts are the core's own and
-// survive restarts of vigil-control. It adds what vigil-control sees itself: build info,
-// whether the core answered (vigil_core_metrics_up), and process metrics of both Vigil
-// processes (the core is vigil-control's parent) read from /proc. A core that does not answer
-// in time costs that scrape its core families, never a hang. Thread-safe.
+// socketpair and waits for them (at most `wait`, which the scrapes bring: ScrapeCoreWait), so
+// the counts are the core's own and survive restarts of vigil-control. It adds what
+// vigil-control sees itself: build info, whether the core answered (vigil_core_metrics_up), and
+// process metrics of both Vigil processes (the core is vigil-control's parent) read from /proc.
+// A core that does not answer in time costs that scrape its core families, never a hang.
+// Thread-safe.
 #pragma once
 
 #include <sys/types.h>
@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
 #include "agent/control/control_counters.h"
@@ -28,28 +27,20 @@ namespace vigil::control {
 std::vector<prometheus::MetricFamily> ToPrometheus(
     const google::protobuf::RepeatedPtrField<internal::v1::MetricFamily>& families);
 
-class MetricsCollector final : public prometheus::Collectable {
+class MetricsCollector {
  public:
   // `counters` (may be null): vigil-control's own counts of its clients, added to each scrape.
   MetricsCollector(CoreConnection& core, pid_t core_pid, std::string version,
-                   const ControlCounters* counters = nullptr,
-                   std::chrono::milliseconds timeout = std::chrono::milliseconds(2000))
-      : core_(core),
-        core_pid_(core_pid),
-        version_(std::move(version)),
-        counters_(counters),
-        timeout_(timeout) {}
+                   const ControlCounters* counters = nullptr)
+      : core_(core), core_pid_(core_pid), version_(std::move(version)), counters_(counters) {}
 
-  std::vector<prometheus::MetricFamily> Collect() const override { return CollectWithin(timeout_); }
-  // Collect(), waiting at most `wait` for the core.
-  std::vector<prometheus::MetricFamily> CollectWithin(std::chrono::milliseconds wait) const;
+  std::vector<prometheus::MetricFamily> Collect(std::chrono::milliseconds wait) const;
 
  private:
   CoreConnection& core_;
   const pid_t core_pid_;
   const std::string version_;
   const ControlCounters* const counters_;
-  const std::chrono::milliseconds timeout_;
 };
 
 }  // namespace vigil::control

@@ -127,7 +127,7 @@ class MetricsEndpoint::Impl {
       HttpResponse response;
       response.content_type = "text/plain; version=0.0.4; charset=utf-8";
       try {
-        auto families = collector_->CollectWithin(wait);
+        auto families = collector_->Collect(wait);
         for (auto& f : registry_->Collect())
           families.push_back(std::move(f));
         response.body = prometheus::TextSerializer().Serialize(families);
@@ -135,8 +135,8 @@ class MetricsEndpoint::Impl {
         log::Error("metrics scrape failed: {}", e.what());
         response = {500, "the scrape failed\n"};
       }
+      const size_t size = response.body.size();
       for (Scrape& s : batch) {
-        const size_t size = response.body.size();
         s.reply->Send(response);
         // Counted after the answer, as prometheus-cpp's Exposer did; latency from arrival.
         bytes_.Increment(static_cast<double>(size));

@@ -29,6 +29,10 @@ bool ToNumber(std::string_view text, T* out) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
+std::string FdDirectory(pid_t pid) {
+  return "/proc/" + std::to_string(pid) + "/fd";
+}
+
 }  // namespace
 
 bool ParseProcStat(std::string_view stat, long ticks, long page_size, uint64_t boot_time,
@@ -69,7 +73,7 @@ uint64_t ParseBootTime(std::string_view proc_stat) {
 
 int64_t CountOpenFdsFromSize(pid_t pid) {
   struct stat st;
-  const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  const std::string dir = FdDirectory(pid);
   // Before Linux 6.2 the size is 0; a process always holds at least one descriptor here
   // (vigil-control its socket to the core), so 0 means "not reported".
   if (::stat(dir.c_str(), &st) != 0 || st.st_size <= 0) return -1;
@@ -77,7 +81,7 @@ int64_t CountOpenFdsFromSize(pid_t pid) {
 }
 
 int64_t CountOpenFdsByListing(pid_t pid) {
-  DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  DIR* d = ::opendir(FdDirectory(pid).c_str());
   if (d == nullptr) return -1;
   int64_t n = 0;
   while (const dirent* e = ::readdir(d)) {
