@@ -38,6 +38,8 @@ class CallGate {
   TicketPtr EnterPending(grpc::Status* refusal);
 
   Listener listener() const { return listener_; }
+  // Unary calls holding a place now (waiting for the core, or for a fresh snapshot).
+  int pending() const { return pending_.load(); }
 
  private:
   void Leave(bool stream);

@@ -138,12 +138,34 @@ void LifecycleService::GetStatus(ServerCall& call, const v1::GetStatusRequest& r
                                      "page_token: not a token from a GetStatus answer"));
   }
   // One page: no answer's size depends on the size of the pools.
-  ServerCall::Complete<v1::GetStatusResponse>(
-      call.handle(), grpc::Status::OK, [&](v1::GetStatusResponse* response) {
-        if (const auto next = model_.Page(*start, kPageBudget, response->mutable_status())) {
-          response->set_next_page_token(PageToken(*next));
-        }
-      });
+  auto handle = call.handle();
+  std::function<void(v1::GetStatusResponse*)> fill = [this,
+                                                      start = *start](v1::GetStatusResponse* r) {
+    if (const auto next = model_.Page(start, kPageBudget, r->mutable_status())) {
+      r->set_next_page_token(PageToken(*next));
+    }
+  };
+  if (!model_.current()) {
+    // A picture with a hole in it (events dropped, the fresh snapshot still coming) is not
+    // served: the answer waits for the snapshot's last part (or the call's deadline), holding a
+    // place like any call that waits for the core.
+    grpc::Status refusal;
+    CallGate::TicketPtr ticket = gate_.EnterPending(&refusal);
+    if (!ticket) return Reject(call, refusal);
+    call.set_ticket(std::move(ticket));
+    const int id = model_.Subscribe(
+        [handle, fill](const v1::Event& e) {
+          if (e.kind() == v1::Event::SNAPSHOT) {
+            ServerCall::Complete<v1::GetStatusResponse>(handle, grpc::Status::OK, fill);
+          }
+        },
+        false);
+    call.set_on_done([this, id] { model_.Unsubscribe(id); });
+    // The snapshot may have completed before the listener was in: then it is answered now
+    // (answering twice is a no-op).
+    if (!model_.current()) return;
+  }
+  ServerCall::Complete<v1::GetStatusResponse>(handle, grpc::Status::OK, fill);
 }
 
 void LifecycleService::Watch(ServerCall& call) {

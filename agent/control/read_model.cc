@@ -312,6 +312,11 @@ bool ReadModel::connected() const {
   return connected_;
 }
 
+bool ReadModel::current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return connected_ && !building_;
+}
+
 bool ReadModel::ready() const {
   std::lock_guard<std::mutex> lock(mu_);
   return connected_ && status_.ready();

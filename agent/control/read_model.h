@@ -4,7 +4,8 @@
 //
 // A snapshot comes in parts (ipc.proto, Snapshot): they build a new picture beside the current
 // one, events apply to both, and the last part replaces the current picture; the model is
-// "connected" from the first complete one. A completed snapshot is published as a SNAPSHOT
+// "connected" from the first complete one, and "current" while no fresh snapshot (sent after
+// the core dropped events) is arriving. A completed snapshot is published as a SNAPSHOT
 // event, then, once a drain has started, a DRAIN event with its progress (the events the
 // snapshot replaced may have held its completion). Readers get the status in pages of about
 // kPageBudget bytes (Page()), so that no answer's size depends on the size of the pools; Watch
@@ -67,6 +68,11 @@ class ReadModel {
   // A pool's counts and flags without its workers; false when there is no such pool.
   bool PoolCounts(const std::string& name, v1::Pool* out) const;
   bool connected() const;
+  // Connected, and no fresh snapshot under way. The core starts one after dropping the events
+  // of a vigil-control that fell behind (its first part comes in place of them): until its last
+  // part, the picture misses what was dropped, though the events after the hole keep its phase,
+  // readiness, drain and counts right.
+  bool current() const;
   bool ready() const;
   // The drain's progress; false when no drain has started.
   bool DrainProgress(v1::DrainProgress* out) const;

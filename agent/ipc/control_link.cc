@@ -93,8 +93,29 @@ void ControlLink::Spawn() {
   *options.mutable_options() = ControlOptionsFor(config_);
   Send(options, /*droppable=*/false);
   if (!socket_) return;
-  snapshot_.Restart();  // Its parts go out as the socket drains.
+  RestartSnapshot();  // The rest of its parts go out as the socket drains.
   Flush();
+}
+
+void ControlLink::RestartSnapshot() {
+  snapshot_.Restart();
+  // The first part (phase, readiness and drain; no workers) goes in now, ahead of every event
+  // queued from here on: once vigil-control reads it, it knows its picture misses what was
+  // dropped and serves none of it until the last part has arrived (ReadModel::current()).
+  // Made later, as the socket drains, it would come after events applied to a picture with a
+  // hole in it, which vigil-control would have served as whole.
+  PushSnapshotPart(/*budget=*/0);
+}
+
+void ControlLink::PushSnapshotPart(size_t budget) {
+  internal::v1::CoreMessage m;
+  *m.mutable_snapshot() = snapshot_.NextPart(budget);
+  std::string payload;
+  if (!m.SerializeToString(&payload)) {
+    snapshot_.Stop();  // Cannot happen with our own messages; never loop on it.
+    return;
+  }
+  out_.Push(EncodeFrame(payload), /*droppable=*/true);
 }
 
 Duration ControlLink::ScheduleRestart() {
@@ -175,7 +196,7 @@ void ControlLink::OnBacklogFull() {
   if (dropped > 0) {
     events_dropped_ += dropped;
     // What it missed comes back as a fresh snapshot, made part by part as it reads.
-    snapshot_.Restart();
+    RestartSnapshot();
     log::Event(log::Level::kWarn, "control_events_dropped",
                "vigil-control is " + std::to_string(behind) + " bytes behind: " +
                    std::to_string(dropped) + " events dropped, a fresh snapshot follows",
@@ -220,13 +241,8 @@ void ControlLink::Flush() {
   while (socket_) {
     // Snapshot parts are made only as the socket drains: the queue stays small whatever the
     // size of the pools.
-    while (snapshot_.active() && out_.bytes() < kPartBudget) {
-      internal::v1::CoreMessage m;
-      *m.mutable_snapshot() = snapshot_.NextPart(kPartBudget);
-      std::string payload;
-      if (!m.SerializeToString(&payload)) break;
-      out_.Push(EncodeFrame(payload), /*droppable=*/true);
-    }
+    while (snapshot_.active() && out_.bytes() < kPartBudget)
+      PushSnapshotPart(kPartBudget);
     if (out_.empty()) break;
     const size_t before = out_.bytes();
     const FrameQueue::Write result = out_.WriteTo(socket_.get());

@@ -76,6 +76,10 @@ class ControlLink final : public AgentListener {
   void Disconnect();
   // Queues `message`; events and snapshot parts are droppable, command answers are not.
   void Send(const internal::v1::CoreMessage& message, bool droppable);
+  // A new snapshot: its first part is queued at once (RestartSnapshot's comment says why).
+  void RestartSnapshot();
+  // Queues the snapshot's next part, of about `budget` bytes (0: the first part's header only).
+  void PushSnapshotPart(size_t budget);
   // Too far behind: drop the events, start a fresh snapshot, and kill a control plane that
   // leaves even the answers to its commands unread.
   void OnBacklogFull();

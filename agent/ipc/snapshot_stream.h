@@ -21,8 +21,8 @@ class SnapshotStream {
   void Stop() { active_ = false; }
   bool active() const { return active_; }
   // The next part (call only while active()): pools and workers from where the last part
-  // stopped, until about `budget` bytes of them (one worker at least); the last part ends the
-  // stream.
+  // stopped, until about `budget` bytes of them (one worker at least, unless `budget` is 0: the
+  // first part's phase, readiness and drain alone); the last part ends the stream.
   internal::v1::Snapshot NextPart(size_t budget);
 
  private:

@@ -166,6 +166,25 @@ TEST(ReadModel, NotConnectedUntilTheLastPartOfTheFirstSnapshot) {
   EXPECT_EQ(model.Status().pools_size(), 1);
 }
 
+// After a hole (events dropped by the core), the fresh snapshot's first part says so: the
+// picture is not current until its last part, though events still keep it going.
+TEST(ReadModel, NotCurrentWhileAFreshSnapshotArrives) {
+  ReadModel model;
+  EXPECT_FALSE(model.current());  // Not connected yet.
+  model.ApplySnapshot(TwoWorkerSnapshot());
+  EXPECT_TRUE(model.current());
+  internal::v1::Snapshot first;
+  first.set_first(true);
+  first.set_phase(internal::v1::PHASE_READY);
+  model.ApplySnapshot(first);
+  EXPECT_FALSE(model.current());
+  EXPECT_TRUE(model.connected());
+  internal::v1::Snapshot last = TwoWorkerSnapshot();
+  last.set_first(false);
+  model.ApplySnapshot(last);
+  EXPECT_TRUE(model.current());
+}
+
 TEST(ReadModel, AFreshSnapshotDuringADrainIsFollowedByTheDrainsProgress) {
   ReadModel model;
   std::vector<v1::Event> seen;
