@@ -41,7 +41,8 @@ ControlLink::ControlLink(const Config& config, Supervisor& supervisor, Os& os, S
       stall_timer_(scheduler),
       backoff_(ControlBackoff::Options{std::chrono::seconds(1), std::chrono::seconds(30),
                                        config.control.backoff_reset_after}),
-      restart_timer_(scheduler) {}
+      restart_timer_(scheduler),
+      posted_flush_(scheduler) {}
 
 ControlLink::~ControlLink() {
   if (socket_) watcher_.Unwatch(socket_.get());
@@ -172,7 +173,8 @@ void ControlLink::Send(const internal::v1::CoreMessage& message, bool droppable)
     OnBacklogFull();
     if (!socket_) return;
   }
-  if (in_burst_ && out_.bytes() < kPartBudget) return;  // Written at the burst's end.
+  // Written at the burst's end, or by the flush it posted.
+  if ((in_burst_ || flush_posted_) && out_.bytes() < kPartBudget) return;
   Flush();
 }
 
@@ -183,11 +185,22 @@ void ControlLink::BeginBurst() {
 void ControlLink::EndBurst() {
   if (!in_burst_) return;
   in_burst_ = false;
+  // Not written now: the burst posted its own work (a crashed worker's zero-delay restart runs
+  // posted), and written before it, the events wake vigil-control to compete with the
+  // replacement's spawn on a small machine. Posted now, the flush runs after that work, in the
+  // same turn of the loop, and writes the exit, the replacement's start and the agent's
+  // state in one go (docs/performance.md, "6: restart latency: round two").
+  if (!flush_posted_) {
+    flush_posted_ = true;
+    posted_flush_.Post([this] {
+      flush_posted_ = false;
+      Flush();
+    });
+  }
   if (agent_changed_held_) {
     agent_changed_held_ = false;
     OnAgentChanged();
   }
-  Flush();
 }
 
 void ControlLink::OnBacklogFull() {

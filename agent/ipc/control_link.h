@@ -25,6 +25,7 @@
 #include "agent/base/unique_fd.h"
 #include "agent/config/config.h"
 #include "agent/event/fd_watcher.h"
+#include "agent/event/posted_work.h"
 #include "agent/event/scheduler.h"
 #include "agent/event/timer.h"
 #include "agent/ipc/control_backoff.h"
@@ -64,7 +65,7 @@ class ControlLink final : public AgentListener {
   void OnWorkerExited(const Pool& pool, int slot, const ExitRecord& record) override;
   void OnAgentChanged() override;
   void OnPoolChanged(const Pool& pool) override;
-  // A burst of exits: its events are written together at its end (or whenever kPartBudget of
+  // A burst of exits: its events are written together after it (or whenever kPartBudget of
   // them wait), followed by one agent event (the drain's progress) instead of one per exit.
   void BeginBurst() override;
   void EndBurst() override;
@@ -126,6 +127,10 @@ class ControlLink final : public AgentListener {
   bool last_complete_ = false;
   bool in_burst_ = false;
   bool agent_changed_held_ = false;  // an OnAgentChanged() in the burst, sent at its end
+  // A burst's output is written by work posted at its end, after the work it posted (a crashed
+  // worker's replacement): one write, after the spawn (EndBurst).
+  bool flush_posted_ = false;
+  PostedWork posted_flush_;
 };
 
 }  // namespace vigil

@@ -54,7 +54,8 @@ Supervisor::Supervisor(const Config& config, PoolServices services)
       traffic_(config_.drain, services_.scheduler, services_.clock, services_.tcp),
       hooks_(config_.hooks, drain_.plan(), services_.os, services_.scheduler, services_.clock,
              counters_.hooks, services_.child_environment()),
-      oom_watch_(services_.os) {
+      oom_watch_(services_.os),
+      removals_(services_.scheduler) {
   if (services_.oom == nullptr) services_.oom = &oom_watch_;
 }
 
@@ -112,8 +113,12 @@ void Supervisor::OnSignal(const ReceivedSignal& signal) {
 
 void Supervisor::OnChildEvent() {
   // The burst ends whatever happens (a callback that throws is caught by the loop), so nothing
-  // the listener or the notify transport holds is held past this event. The runs' directories
-  // are removed last, once the exits (and a drain's end) have been reported.
+  // the listener or the notify transport holds is held past this turn of the loop. The runs'
+  // directories are removed last: by work posted now, so after the work the exits posted (a
+  // crashed worker's zero-delay replacement) and the control plane's write. Removing a run's
+  // directory is the costliest part of an exit (on ext4 the last close of the removed
+  // directory frees its inode: about 0.25 ms) and a replacement must not wait for it
+  // (docs/performance.md, "6: restart latency: round two").
   services_.notify.HoldRemovals();
   if (listener_ != nullptr) listener_->BeginBurst();
   const ScopeExit burst([this] {
@@ -123,9 +128,19 @@ void Supervisor::OnChildEvent() {
       log::Error("control plane: {}", e.what());
     }
     try {
-      services_.notify.ReleaseRemovals();
-    } catch (const std::exception& e) {
-      log::Error("notify directory: {}", e.what());
+      removals_.Post([this] {
+        try {
+          services_.notify.ReleaseRemovals();
+        } catch (const std::exception& e) {
+          log::Error("notify directory: {}", e.what());
+        }
+      });
+    } catch (...) {  // No memory to post it: remove them now.
+      try {
+        services_.notify.ReleaseRemovals();
+      } catch (...) {
+        log::Error("notify directory: runs' directories left in place");
+      }
     }
   });
   for (;;) {

@@ -32,6 +32,7 @@
 
 #include "agent/base/status.h"
 #include "agent/config/config.h"
+#include "agent/event/posted_work.h"
 #include "agent/event/timer.h"
 #include "agent/lifecycle/drain.h"
 #include "agent/lifecycle/hook_runner.h"
@@ -186,6 +187,7 @@ class Supervisor final : public PoolObserver {
   OomWatch oom_watch_;
   std::optional<MonoTime> hold_since_;  // a preStop or API caller waits for the drain since
   uint64_t descriptor_limit_ = UINT64_MAX;
+  PostedWork removals_;  // the runs' directories of a burst of exits, removed after its work
 };
 
 }  // namespace vigil

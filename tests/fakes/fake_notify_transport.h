@@ -62,6 +62,7 @@ class FakeNotifyTransport final : public NotifyTransport {
 
   // ---- Records ----
   std::vector<std::string> open_attempts;  // the label of every Open(), failed or not
+  std::vector<size_t> held_at_open;        // for each of them, how many runs were held then
   std::vector<Opened> opened;              // the sockets handed out, in order
   std::vector<std::string> closed;         // the path of every Close(), in order
   bool holding = false;                    // between HoldRemovals() and ReleaseRemovals()
@@ -94,6 +95,7 @@ class FakeNotifyTransport final : public NotifyTransport {
   // ---- NotifyTransport ----
   StatusOr<NotifyEndpoint> Open(const std::string& label, uid_t owner, gid_t group) override {
     open_attempts.push_back(label);
+    held_at_open.push_back(held.size());
     if (!open_failures_.empty()) {
       Status failure = std::move(open_failures_.front());
       open_failures_.pop_front();

@@ -367,7 +367,10 @@ TEST_F(ControlLinkTest, ABurstOfExitsSendsItsWorkersInOrderAndTheDrainsProgressO
   for (int slot = 0; slot < kWorkers; ++slot)
     os_.QueueReaped(1000 + slot, ExitedWith(0));
   sup().OnSignal(ReceivedSignal{SIGCHLD, 1000, CLD_EXITED});
-  // Written by the end of the event, before the loop runs anything else.
+  // Written by work the burst posted at its end, after what the burst itself posted, in the
+  // same turn of the loop.
+  EXPECT_TRUE(ControlReads().empty()) << "written inside the event";
+  scheduler_.RunPosted();
   std::vector<internal::v1::CoreMessage> got = ControlReads();
   int exited = 0;
   std::vector<int> progress;  // workers_remaining of each DRAIN event
@@ -389,6 +392,47 @@ TEST_F(ControlLinkTest, ABurstOfExitsSendsItsWorkersInOrderAndTheDrainsProgressO
   EXPECT_TRUE(got.back().event().drain().complete());
   scheduler_.RunPosted();
   EXPECT_TRUE(ControlReads().empty());
+}
+
+// A crashed worker's replacement is spawned before vigil-control hears of the crash: the
+// exit, the replacement's start and the agent's state go out together after the spawn, so that
+// vigil-control's wake-up does not compete with the spawn (docs/performance.md, scenario 6).
+TEST_F(ControlLinkTest, ACrashIsWrittenAfterItsReplacementIsSpawned) {
+  PoolConfig web = MakePool("web");
+  web.replicas = 1;
+  web.backoff.initial = Duration::zero();
+  web.backoff.jitter = 0;
+  config_.pools = {web};
+  os_.next_unscripted_pid = 0;
+  os_.ScriptSpawnSuccess(1000, /*with_pidfd=*/false);
+  Start();
+  os_.next_unscripted_pid = 500000;
+  StartLinkOnly();
+  ReadAll();
+  const size_t spawns = os_.spawn_requests.size();
+  UniqueFd control = std::move(os_.passed_fd);  // The fake keeps the last spawn's.
+  os_.QueueReaped(1000, ExitedWith(1));
+  sup().OnSignal(ReceivedSignal{SIGCHLD, 1000, CLD_EXITED});
+  os_.passed_fd = std::move(control);
+  EXPECT_TRUE(ControlReads().empty()) << "the crash was written before the replacement's spawn";
+  control = std::move(os_.passed_fd);
+  scheduler_.RunPosted();
+  os_.passed_fd = std::move(control);
+  ASSERT_EQ(os_.spawn_requests.size(), spawns + 1) << "no zero-delay replacement";
+  // All of it now, in order: the crash, then the replacement (another pid) starting.
+  int exited = -1;
+  int replacement = -1;
+  const std::vector<internal::v1::CoreMessage> got = ControlReads();
+  for (size_t i = 0; i < got.size(); ++i) {
+    const internal::v1::Event& e = got[i].event();
+    if (e.kind() == internal::v1::Event::WORKER_EXITED) exited = static_cast<int>(i);
+    if (e.kind() == internal::v1::Event::WORKER_STATE && e.worker().pid() > 0 &&
+        e.worker().pid() != 1000) {
+      replacement = static_cast<int>(i);
+    }
+  }
+  EXPECT_GE(exited, 0) << "no WORKER_EXITED";
+  EXPECT_GT(replacement, exited) << "no WORKER_STATE of the replacement after the exit";
 }
 
 // A control plane that falls more than kMaxBacklog behind (here: thousands of 4 KB events while

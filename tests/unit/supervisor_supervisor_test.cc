@@ -100,7 +100,7 @@ TEST_F(SupervisorTest, ReapedWorkersGoToTheirOwnPool) {
 // Issue 13: the exits reaped in one event close their runs' sockets at once, but the runs'
 // directories (filesystem work, most of an exit's cost) are removed together at the event's
 // end, after the exits and a drain's end have been reported; nothing stays held after it.
-TEST_F(SupervisorTest, RunsReapedTogetherHaveTheirDirectoriesRemovedAtTheEventsEnd) {
+TEST_F(SupervisorTest, RunsReapedTogetherHaveTheirDirectoriesRemovedAfterTheTurnsWork) {
   Start();
   Signal(SIGTERM);
   const size_t before = notify_.removed.size();
@@ -109,6 +109,9 @@ TEST_F(SupervisorTest, RunsReapedTogetherHaveTheirDirectoriesRemovedAtTheEventsE
   os_.QueueReaped(100, ExitedWith(0));
   os_.QueueReaped(101, ExitedWith(0));
   sup().OnSignal(ReceivedSignal{SIGCHLD, 100, CLD_EXITED});
+  EXPECT_TRUE(notify_.holding);  // Until the work the event posted has run.
+  EXPECT_EQ(notify_.held.size(), 2u);
+  scheduler_.RunPosted();
   EXPECT_FALSE(notify_.holding);
   EXPECT_TRUE(notify_.held.empty());
   EXPECT_EQ(notify_.releases, releases + 1);
@@ -117,6 +120,25 @@ TEST_F(SupervisorTest, RunsReapedTogetherHaveTheirDirectoriesRemovedAtTheEventsE
   EXPECT_EQ(notify_.removed[before], notify_.closed[notify_.closed.size() - 2]);
   EXPECT_EQ(worker(0, 0).state(), WorkerState::kExited);
   EXPECT_EQ(worker(1, 0).state(), WorkerState::kExited);
+}
+
+// A crashed worker's zero-delay replacement gets its socket (and is spawned) before the dead
+// run's directory is removed: the removal, the costliest part of an exit, is not on the way
+// from the crash to the replacement (docs/performance.md, scenario 6).
+TEST_F(SupervisorTest, AZeroDelayReplacementStartsBeforeTheDeadRunsDirectoryIsRemoved) {
+  config_.pools[0].backoff.initial = Duration::zero();
+  Start();
+  const size_t spawns = os_.spawn_requests.size();
+  const size_t opens = notify_.open_attempts.size();
+  const size_t removed = notify_.removed.size();
+  os_.QueueReaped(100, ExitedWith(1));
+  sup().OnSignal(ReceivedSignal{SIGCHLD, 100, CLD_EXITED});
+  scheduler_.RunPosted();
+  ASSERT_EQ(os_.spawn_requests.size(), spawns + 1) << "no zero-delay replacement";
+  ASSERT_EQ(notify_.open_attempts.size(), opens + 1);
+  EXPECT_EQ(notify_.held_at_open.back(), 1u) << "the dead run was removed before the new one";
+  EXPECT_EQ(notify_.removed.size(), removed + 1);  // Removed in the same turn, after.
+  EXPECT_FALSE(notify_.holding);
 }
 
 TEST_F(SupervisorTest, OrphansAreReapedAndForgottenNeverMistakenForWorkers) {
