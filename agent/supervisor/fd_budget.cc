@@ -15,7 +15,8 @@ std::optional<std::string> DescriptorShortfall(const std::vector<PoolSize>& pool
   for (const PoolSize& p : pools) {
     // Replicas are bounded (100,000 by the API, the config's own check): no overflow.
     workers += p.replicas;
-    needed += static_cast<int64_t>(p.replicas) * DescriptorsPerWorker(*p.pool);
+    needed +=
+        kDescriptorsPerPool + static_cast<int64_t>(p.replicas) * DescriptorsPerWorker(*p.pool);
   }
   if (static_cast<uint64_t>(needed) <= limit) return std::nullopt;
   return "RLIMIT_NOFILE is " + std::to_string(limit) + ", but " + std::to_string(workers) +

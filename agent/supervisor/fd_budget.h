@@ -20,6 +20,8 @@
 namespace vigil {
 
 inline constexpr int64_t kCoreBaseDescriptors = 20;
+// Per pool: the notify socket opened ahead for its next restart (pool.h, spare_).
+inline constexpr int64_t kDescriptorsPerPool = 1;
 
 int64_t DescriptorsPerWorker(const PoolConfig& pool);
 

@@ -48,6 +48,7 @@ Pool::~Pool() {
       services_.notify.Close(s.run.notify);
     }
   }
+  CloseSpare();
 }
 
 MonoTime Pool::StopDeadline() const {

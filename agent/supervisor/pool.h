@@ -289,6 +289,13 @@ class Pool {
                        WorkerState announced_state);
   void LogRestartScheduled(int slot, const WorkerActions& actions, MonoTime decided);
   void Spawn(int slot);
+  // The notify endpoint for a run of `slot`: the spare when it was made for the same owner,
+  // else a new one.
+  StatusOr<NotifyEndpoint> OpenNotify(int slot, uid_t uid, gid_t gid);
+  // After a restart's spawn: a spare endpoint for the pool's next restart, opened by posted
+  // work (so after the spawn, off the way from a crash to its replacement).
+  void PrepareSpare(uid_t uid, gid_t gid);
+  void CloseSpare();
   std::vector<std::string> WorkerEnvironment(int slot, const std::string& notify_socket) const;
   void SignalRun(int slot, int signo);
   void OnNotifyReadable(int slot);
@@ -348,6 +355,17 @@ class Pool {
   bool failed_ = false;
   std::optional<CrashLoopVerdict> verdict_;
   bool was_idle_ = true;
+  // A notify endpoint (a run's directory and bound socket) opened ahead for the next restart:
+  // opening one was the costliest step between a crash and its replacement's spawn
+  // (docs/performance.md, "6: restart latency"). At most one per pool, for the owner it was
+  // made for; nothing reads it until a run takes it (a datagram sent to it before then comes
+  // from no process of that run and is rejected like one sent to a sibling's socket). Closed
+  // when the pool stops (StopAll) and never made again after that.
+  NotifyEndpoint spare_;
+  uid_t spare_uid_ = 0;
+  gid_t spare_gid_ = 0;
+  bool spare_posted_ = false;
+  bool spare_closed_ = false;
   PoolCounters counters_;
   // Last: destroyed first, so no report runs while the members it reads are being torn down.
   // Bounded: each event posts at most one crash-loop report (once per pool: failed_) and one

@@ -52,6 +52,8 @@ void Pool::PumpStartQueue() {
 void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadline) {
   const int signo = fast ? config_.fast_stop_signal : config_.stop_signal;
   rolling_.Clear();
+  spare_closed_ = true;  // No restart comes after this.
+  CloseSpare();
   for (int slot = 0; slot < slot_count(); ++slot) {
     slots_[static_cast<size_t>(slot)].revive = false;
     CancelStart(slot);  // never started: stays exited

@@ -89,9 +89,7 @@ void Pool::Spawn(int slot) {
   }
   // The socket's directory is the worker's uid's alone (notify_directory.h).
   StatusOr<NotifyEndpoint> notify =
-      failed.ok() ? services_.notify.Open(config_.name + "/" + std::to_string(slot), request.uid,
-                                          request.gid)
-                  : failed;
+      failed.ok() ? OpenNotify(slot, request.uid, request.gid) : failed;
   if (notify.ok()) request.env = WorkerEnvironment(slot, notify->paths.socket_path);
   // With log_prefix, the child's stdout and stderr are pipes to the relay; these are our copies
   // of their write ends, closed when this function returns.
@@ -128,6 +126,7 @@ void Pool::Spawn(int slot) {
     // A spawn after a run has ended is a restart, counted by why that run ended.
     if (const auto& last = worker_at(slot).last_exit()) {
       ++counters_.restarts_by_reason[static_cast<int>(last->reason)];
+      PrepareSpare(request.uid, request.gid);
     }
     Status watched =
         services_.watcher.Watch(run.notify.fd.get(), [this, slot] { OnNotifyReadable(slot); });
@@ -145,6 +144,42 @@ void Pool::Spawn(int slot) {
   log::Event(log::Level::kError, "worker_spawn_failed", error.status.message(),
              {{"pool", config_.name}, {"slot", slot}});
   Execute(slot, worker_at(slot).SpawnFailed(Now()));
+}
+
+StatusOr<NotifyEndpoint> Pool::OpenNotify(int slot, uid_t uid, gid_t gid) {
+  if (spare_.fd && spare_uid_ == uid && spare_gid_ == gid) {
+    NotifyEndpoint taken = std::move(spare_);
+    spare_ = NotifyEndpoint();
+    return taken;
+  }
+  return services_.notify.Open(config_.name + "/" + std::to_string(slot), uid, gid);
+}
+
+void Pool::PrepareSpare(uid_t uid, gid_t gid) {
+  if (spare_posted_ || spare_closed_) return;
+  spare_posted_ = true;
+  posted_.Post([this, uid, gid] {
+    spare_posted_ = false;
+    if (spare_closed_) return;
+    if (spare_.fd) {
+      if (spare_uid_ == uid && spare_gid_ == gid) return;
+      CloseSpare();  // Made for another owner: the next restart's comes instead.
+    }
+    StatusOr<NotifyEndpoint> spare = services_.notify.Open(config_.name + "/next", uid, gid);
+    if (!spare.ok()) {
+      // The next restart opens its own, and says what is wrong if it cannot either.
+      log::Debug("pool {}: no spare notify socket: {}", config_.name, spare.status().message());
+      return;
+    }
+    spare_ = std::move(*spare);
+    spare_uid_ = uid;
+    spare_gid_ = gid;
+  });
+}
+
+void Pool::CloseSpare() {
+  if (spare_.fd) services_.notify.Close(spare_);
+  spare_ = NotifyEndpoint();
 }
 
 bool Pool::GroupIsHeld(const Run& run) {

@@ -1,6 +1,7 @@
 // LinuxOs: the real Os. One instance, made in main(). See os.h for the contract.
 #pragma once
 
+#include "agent/sys/child_stack.h"
 #include "agent/sys/os.h"
 #include "agent/sys/spawn_slots.h"
 
@@ -33,6 +34,7 @@ class LinuxOs final : public Os {
 
  private:
   SpawnSlots slots_;
+  ChildStack stack_;  // kept from one spawn to the next
   // Cleared once this kernel (or its seccomp profile) refuses the child's close_range unshare:
   // then clone() copies the table, as it did before CLONE_FILES.
   bool share_files_ = true;

@@ -27,7 +27,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -259,37 +258,11 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   return out;
 }
 
-// The child's stack, with a guard page below it: an overflow faults instead of writing over
-// the parent's memory. Sized for what the child's callees put on it: execvpe copies PATH's
-// longest entry plus the file name, and, for a script without #!, argv.
-class ChildStack {
- public:
-  explicit ChildStack(size_t argc) {
-    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-    const size_t wanted = 64 * 1024 + 2 * PATH_MAX + (argc + 2) * sizeof(char*);
-    size_ = (wanted + page - 1) / page * page + page;
-    void* base = ::mmap(nullptr, size_, PROT_NONE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (base == MAP_FAILED) return;
-    if (::mprotect(static_cast<char*>(base) + page, size_ - page, PROT_READ | PROT_WRITE) != 0) {
-      ::munmap(base, size_);
-      return;
-    }
-    base_ = static_cast<char*>(base);
-  }
-  ~ChildStack() {
-    if (base_ != nullptr) ::munmap(base_, size_);
-  }
-  ChildStack(const ChildStack&) = delete;
-  ChildStack& operator=(const ChildStack&) = delete;
-
-  bool ok() const { return base_ != nullptr; }
-  void* top() const { return base_ + size_; }  // Stacks grow down on every Linux port we build.
-
- private:
-  char* base_ = nullptr;
-  size_t size_ = 0;
-};
+// How much stack the child needs: what its callees put on it (execvpe copies PATH's longest
+// entry plus the file name, and, for a script without #!, argv).
+size_t ChildStackBytes(size_t argc) {
+  return 64 * 1024 + 2 * PATH_MAX + (argc + 2) * sizeof(char*);
+}
 
 // Blocks every signal for the scope (the calling thread's mask), so none is handled in the
 // child between clone() and the reset of its dispositions.
@@ -354,8 +327,8 @@ bool LinuxOs::Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError
     args.mask = request.signal_state->blocked;
   }
 
-  ChildStack stack(argv.size());
-  if (!stack.ok()) {
+  void* const stack_top = stack_.Top(ChildStackBytes(argv.size()));
+  if (stack_top == nullptr) {
     error->status = Status::FromErrno("cannot run '" + name + "': child stack", errno);
     return false;
   }
@@ -372,8 +345,8 @@ bool LinuxOs::Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError
     // a race and a second call; a kernel that ignores the bit leaves pidfd at -1, one that
     // refuses it gets the call again without it.
     const int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (args.shared_files ? CLONE_FILES : 0);
-    pid = VIGIL_CLONE(ChildMain, stack.top(), flags | CLONE_PIDFD, &args, &pidfd);
-    if (pid < 0 && errno == EINVAL) pid = VIGIL_CLONE(ChildMain, stack.top(), flags, &args);
+    pid = VIGIL_CLONE(ChildMain, stack_top, flags | CLONE_PIDFD, &args, &pidfd);
+    if (pid < 0 && errno == EINVAL) pid = VIGIL_CLONE(ChildMain, stack_top, flags, &args);
     if (pid < 0) clone_errno = errno;
   };
   clone_child();

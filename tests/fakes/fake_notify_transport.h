@@ -74,14 +74,19 @@ class FakeNotifyTransport final : public NotifyTransport {
   std::vector<size_t> drain_limits;  // its `max`
   KnownSenders last_known;           // the `known` of the last Drain() call
 
-  // The fd of the socket opened last for `label` ("web/0"), or -1.
+  // The fd of the socket of the last run of `label` ("web/0"), or -1: the one whose path the
+  // last spawn of that pool and slot got as NOTIFY_SOCKET (a pool's spare socket is opened
+  // under another label, "web/next"), else the one opened last under the label.
   int LastFdWithLabel(const std::string& label) const {
-    for (auto it = opened.rbegin(); it != opened.rend(); ++it) {
-      if (it->label == label) return it->fd;
-    }
-    return -1;
+    const Opened* o = LastOpened(label);
+    return o == nullptr ? -1 : o->fd;
   }
   const Opened* LastOpened(const std::string& label) const {
+    if (const std::string path = LastSpawnsSocket(label); !path.empty()) {
+      for (auto it = opened.rbegin(); it != opened.rend(); ++it) {
+        if (it->path == path) return &*it;
+      }
+    }
     for (auto it = opened.rbegin(); it != opened.rend(); ++it) {
       if (it->label == label) return &*it;
     }
@@ -90,6 +95,26 @@ class FakeNotifyTransport final : public NotifyTransport {
   size_t pending(int fd) const {
     auto it = queued_.find(fd);
     return it == queued_.end() ? 0 : it->second.size();
+  }
+
+  // The NOTIFY_SOCKET of the last spawn of `label`'s pool and slot, or "".
+  std::string LastSpawnsSocket(const std::string& label) const {
+    const size_t slash = label.rfind('/');
+    if (os_ == nullptr || slash == std::string::npos) return "";
+    const std::string pool = "VIGIL_POOL=" + label.substr(0, slash);
+    const std::string slot = "VIGIL_WORKER=" + label.substr(slash + 1);
+    for (auto it = os_->spawn_requests.rbegin(); it != os_->spawn_requests.rend(); ++it) {
+      if (!it->env) continue;
+      bool in_pool = false, in_slot = false;
+      std::string socket;
+      for (const std::string& v : *it->env) {
+        in_pool |= v == pool;
+        in_slot |= v == slot;
+        if (v.rfind("NOTIFY_SOCKET=", 0) == 0) socket = v.substr(14);
+      }
+      if (in_pool && in_slot) return socket;
+    }
+    return "";
   }
 
   // ---- NotifyTransport ----

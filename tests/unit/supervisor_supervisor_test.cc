@@ -9,6 +9,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -135,10 +137,54 @@ TEST_F(SupervisorTest, AZeroDelayReplacementStartsBeforeTheDeadRunsDirectoryIsRe
   sup().OnSignal(ReceivedSignal{SIGCHLD, 100, CLD_EXITED});
   scheduler_.RunPosted();
   ASSERT_EQ(os_.spawn_requests.size(), spawns + 1) << "no zero-delay replacement";
-  ASSERT_EQ(notify_.open_attempts.size(), opens + 1);
-  EXPECT_EQ(notify_.held_at_open.back(), 1u) << "the dead run was removed before the new one";
+  ASSERT_GT(notify_.open_attempts.size(), opens);
+  EXPECT_EQ(notify_.open_attempts[opens], "a/0");
+  EXPECT_EQ(notify_.held_at_open[opens], 1u) << "the dead run was removed before the new one";
   EXPECT_EQ(notify_.removed.size(), removed + 1);  // Removed in the same turn, after.
   EXPECT_FALSE(notify_.holding);
+}
+
+// After a restart the pool opens a spare notify socket (by posted work, after the spawn); the
+// next crash's replacement takes it, so that no socket is opened between a crash and its
+// replacement's spawn, and a new spare follows. A pool that stops closes its spare and makes
+// none again.
+TEST_F(SupervisorTest, AReplacementTakesTheSpareSocketOpenedAfterTheRestartBeforeIt) {
+  config_.pools[0].backoff.initial = Duration::zero();
+  Start();
+  auto spares = [this] {
+    std::vector<std::string> paths;
+    for (const auto& o : notify_.opened)
+      if (o.label == "a/next") paths.push_back(o.path);
+    return paths;
+  };
+  EXPECT_TRUE(spares().empty()) << "a spare before any restart";
+  os_.QueueReaped(100, ExitedWith(1));
+  sup().OnSignal(ReceivedSignal{SIGCHLD, 100, CLD_EXITED});
+  scheduler_.RunPosted();
+  ASSERT_EQ(spares().size(), 1u);
+  const std::string spare = spares()[0];
+  const size_t opens = notify_.open_attempts.size();
+  const pid_t second = pool(0).pid_of(0);
+  os_.QueueReaped(second, ExitedWith(1));
+  sup().OnSignal(ReceivedSignal{SIGCHLD, second, CLD_EXITED});
+  scheduler_.RunPosted();
+  ASSERT_NE(pool(0).pid_of(0), second) << "no replacement";
+  EXPECT_EQ(notify_.LastSpawnsSocket("a/0"), spare) << "the replacement did not get the spare";
+  ASSERT_EQ(notify_.open_attempts.size(), opens + 1) << "only the next spare is opened";
+  EXPECT_EQ(notify_.open_attempts.back(), "a/next");
+  ASSERT_EQ(spares().size(), 2u);
+  const std::string next = spares()[1];
+  Signal(SIGTERM);  // The drain stops pool b, then, once b is down, pool a.
+  os_.QueueReaped(101, ExitedWith(0));
+  sup().OnSignal(ReceivedSignal{SIGCHLD, 101, CLD_EXITED});
+  scheduler_.RunPosted();
+  EXPECT_NE(std::find(notify_.closed.begin(), notify_.closed.end(), next), notify_.closed.end())
+      << "the stopped pool's spare is still open";
+  const pid_t third = pool(0).pid_of(0);
+  os_.QueueReaped(third, ExitedWith(0));
+  sup().OnSignal(ReceivedSignal{SIGCHLD, third, CLD_EXITED});
+  scheduler_.RunPosted();
+  EXPECT_EQ(spares().size(), 2u) << "a spare made after the stop";
 }
 
 TEST_F(SupervisorTest, OrphansAreReapedAndForgottenNeverMistakenForWorkers) {
