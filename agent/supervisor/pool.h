@@ -368,8 +368,9 @@ class Pool {
   bool spare_closed_ = false;
   PoolCounters counters_;
   // Last: destroyed first, so no report runs while the members it reads are being torn down.
-  // Bounded: each event posts at most one crash-loop report (once per pool: failed_) and one
-  // idle report per change to idle, and the loop runs them before it waits again.
+  // Bounded: each event posts at most one crash-loop report (once per pool: failed_), one
+  // idle report per change to idle and one spare socket (spare_posted_), and the loop runs
+  // them before it waits again.
   PostedWork posted_;
 };
 
