@@ -5,22 +5,16 @@
 // holds a place at its listener and gives it back when its deadline passes.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "agent/control/call_gate.h"
-#include "agent/control/control_counters.h"
-#include "agent/control/core_connection.h"
-#include "agent/control/grpc_server.h"
 #include "agent/control/lifecycle_service.h"
 #include "agent/control/limits.h"
 #include "agent/control/read_model.h"
-#include "agent/control/stream_budget.h"
+#include "tests/control/lifecycle_server.h"
 #include "tests/control/test_snapshots.h"
 #include "vigil/v1/lifecycle.grpc.pb.h"
 
@@ -29,41 +23,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-template <typename F>
-bool WaitFor(F condition, std::chrono::milliseconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 class StatusWhileResyncingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static int next = 0;  // An abstract socket's name: nothing to clean up.
-    address_ = "unix-abstract:vigil-resync-test-" + std::to_string(::getpid()) + "-" +
-               std::to_string(next++);
     model_.ApplySnapshot(OnePoolSnapshot("web", 3, 100));  // Connected: pids 100-102.
-    int fds[2];
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    core_end_ = fds[1];
-    core_ = std::make_unique<CoreConnection>(fds[0], model_, [] {});
-    service_ = std::make_unique<LifecycleService>(model_, *core_, "", gate_,
-                                                  StreamEnv{budget_, counters_});
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
-    server_ = GrpcServer::Start(builder, {service_.get()}, "grpc-test");
-    ASSERT_NE(server_, nullptr);
-    stub_ =
-        v1::Lifecycle::NewStub(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override {
-    server_.reset();
-    service_.reset();
-    core_.reset();
-    if (core_end_ >= 0) ::close(core_end_);
+    served_.Start("resync-test");
+    stub_ = v1::Lifecycle::NewStub(
+        grpc::CreateChannel(served_.address, grpc::InsecureChannelCredentials()));
   }
 
   // The core dropped events: the fresh snapshot's first part (its header) came in their place.
@@ -85,15 +51,9 @@ class StatusWhileResyncingTest : public ::testing::Test {
     ASSERT_TRUE(model_.current());
   }
 
-  std::string address_;
-  ReadModel model_;
-  ControlCounters counters_;
-  StreamBudget budget_{limits::kStreamQueueBytes, limits::kAllStreamsQueueBytes};
-  CallGate gate_{Listener::kUnix, limits::kUnixSocket, counters_};
-  int core_end_ = -1;
-  std::unique_ptr<CoreConnection> core_;
-  std::unique_ptr<LifecycleService> service_;
-  std::unique_ptr<GrpcServer> server_;
+  LifecycleServer served_;
+  ReadModel& model_ = served_.model;
+  CallGate& gate_ = served_.gate;
   std::unique_ptr<v1::Lifecycle::Stub> stub_;
 };
 

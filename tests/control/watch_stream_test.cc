@@ -5,23 +5,17 @@
 // snapshots' pages never interleave (issue 10, defects 4 and 6).
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "agent/control/call_gate.h"
-#include "agent/control/control_counters.h"
-#include "agent/control/core_connection.h"
-#include "agent/control/grpc_server.h"
 #include "agent/control/lifecycle_service.h"
 #include "agent/control/limits.h"
 #include "agent/control/read_model.h"
-#include "agent/control/stream_budget.h"
+#include "tests/control/lifecycle_server.h"
 #include "tests/control/test_snapshots.h"
 #include "vigil/v1/lifecycle.grpc.pb.h"
 
@@ -48,41 +42,12 @@ internal::v1::Event WorkerEvent(int slot, int pid, const std::string& text) {
   return e;
 }
 
-// Waits for `condition` (checked every 10 ms) for up to `timeout`.
-template <typename F>
-bool WaitFor(F condition, std::chrono::seconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
-
 class WatchStreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static int next = 0;  // An abstract socket's name: nothing to clean up.
-    address_ = "unix-abstract:vigil-watch-test-" + std::to_string(::getpid()) + "-" +
-               std::to_string(next++);
     model_.ApplySnapshot(BigSnapshot(1000));
     ASSERT_GT(model_.Status().ByteSizeLong(), limits::kStreamQueueBytes + kPageBudget);
-    int fds[2];
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    core_end_ = fds[1];
-    core_ = std::make_unique<CoreConnection>(fds[0], model_, [] {});
-    service_ = std::make_unique<LifecycleService>(model_, *core_, "", gate_,
-                                                  StreamEnv{budget_, counters_});
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
-    server_ = GrpcServer::Start(builder, {service_.get()}, "grpc-test");
-    ASSERT_NE(server_, nullptr);
-  }
-  void TearDown() override {
-    server_.reset();  // Shuts down at once, every call gone.
-    service_.reset();
-    core_.reset();
-    if (core_end_ >= 0) ::close(core_end_);
+    served_.Start("watch-test");
   }
 
   // A client whose transport takes in little that it has not read (no window growth), so
@@ -124,15 +89,10 @@ class WatchStreamTest : public ::testing::Test {
     return pids;
   }
 
-  std::string address_;
-  ReadModel model_;
-  ControlCounters counters_;
-  StreamBudget budget_{limits::kStreamQueueBytes, limits::kAllStreamsQueueBytes};
-  CallGate gate_{Listener::kUnix, limits::kUnixSocket, counters_};
-  int core_end_ = -1;
-  std::unique_ptr<CoreConnection> core_;
-  std::unique_ptr<LifecycleService> service_;
-  std::unique_ptr<GrpcServer> server_;
+  LifecycleServer served_;
+  const std::string& address_ = served_.address;
+  ReadModel& model_ = served_.model;
+  ControlCounters& counters_ = served_.counters;
 };
 
 TEST_F(WatchStreamTest, AClientThatReadsGetsASnapshotBiggerThanTheStreamBudget) {

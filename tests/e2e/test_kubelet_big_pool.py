@@ -41,6 +41,17 @@ def status(pod):
     return json.loads(r.stdout)
 
 
+def start_ready(pod, vigil_bin):
+    """The pod with WORKERS workers of the longest texts, every one of them ready."""
+    pod.start({"drain": {"grace_period": f"{SLOW + 60:.0f}s"},
+               "pools": [{"name": "big", "command": [helper(vigil_bin), str(LENGTH), "ff"],
+                          "replicas": WORKERS, "readiness": {"mode": "notify"},
+                          "min_ready": WORKERS, "log_prefix": False,
+                          "boot_timeout": f"{SLOW:.0f}s", "stop_timeout": "60s"}]})
+    r = pod.ctl("wait-ready", "--timeout", f"{SLOW:.0f}s", timeout=SLOW + 10)
+    assert r.code == 0, f"{r}\n{pod.log.summary()}"
+
+
 def check_status(pod, what):
     """`vigilctl status --json` lists every worker, ready, with its own pid and the text."""
     workers = status(pod)["pools"][0]["workers"]
@@ -65,13 +76,7 @@ def test_the_largest_pool_that_runs_here(pod, vigil_bin):
         print(f"big pool of {WORKERS}: {what} in {now - t:.1f}s")
         t = now
 
-    pod.start({"drain": {"grace_period": f"{SLOW + 60:.0f}s"},
-               "pools": [{"name": "big", "command": [helper(vigil_bin), str(LENGTH), "ff"],
-                          "replicas": WORKERS, "readiness": {"mode": "notify"},
-                          "min_ready": WORKERS, "log_prefix": False,
-                          "boot_timeout": f"{SLOW:.0f}s", "stop_timeout": "60s"}]})
-    r = pod.ctl("wait-ready", "--timeout", f"{SLOW:.0f}s", timeout=SLOW + 10)
-    assert r.code == 0, f"{r}\n{pod.log.summary()}"
+    start_ready(pod, vigil_bin)
     lap("ready")
     check_status(pod, "first vigil-control")
     lap("vigilctl status --json")
@@ -112,13 +117,7 @@ def test_a_drain_seen_by_a_vigil_control_that_fell_behind(pod, vigil_bin):
     `vigilctl drain --wait` must show every worker exited, not the states the dropped events
     had left behind (CI saw workers STOPPING in a drained pod: the events after the hole were
     served before the fresh snapshot)."""
-    pod.start({"drain": {"grace_period": f"{SLOW + 60:.0f}s"},
-               "pools": [{"name": "big", "command": [helper(vigil_bin), str(LENGTH), "ff"],
-                          "replicas": WORKERS, "readiness": {"mode": "notify"},
-                          "min_ready": WORKERS, "log_prefix": False,
-                          "boot_timeout": f"{SLOW:.0f}s", "stop_timeout": "60s"}]})
-    r = pod.ctl("wait-ready", "--timeout", f"{SLOW:.0f}s", timeout=SLOW + 10)
-    assert r.code == 0, f"{r}\n{pod.log.summary()}"
+    start_ready(pod, vigil_bin)
     control = pod.control_pid()
     r = pod.ctl("drain", "--timeout", "60s", timeout=70)
     assert r.code == 0, r
