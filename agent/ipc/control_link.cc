@@ -174,7 +174,7 @@ void ControlLink::Send(const internal::v1::CoreMessage& message, bool droppable)
     if (!socket_) return;
   }
   // Written at the burst's end, or by the flush it posted.
-  if ((in_burst_ || flush_posted_) && out_.bytes() < kPartBudget) return;
+  if ((in_burst_ || posted_flush_.pending() > 0) && out_.bytes() < kPartBudget) return;
   Flush();
 }
 
@@ -190,13 +190,7 @@ void ControlLink::EndBurst() {
   // replacement's spawn on a small machine. Posted now, the flush runs after that work, in the
   // same turn of the loop, and writes the exit, the replacement's start and the agent's
   // state in one go (docs/performance.md, "6: restart latency: round two").
-  if (!flush_posted_) {
-    flush_posted_ = true;
-    posted_flush_.Post([this] {
-      flush_posted_ = false;
-      Flush();
-    });
-  }
+  if (posted_flush_.pending() == 0) posted_flush_.Post([this] { Flush(); });
   if (agent_changed_held_) {
     agent_changed_held_ = false;
     OnAgentChanged();

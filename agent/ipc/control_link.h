@@ -129,7 +129,6 @@ class ControlLink final : public AgentListener {
   bool agent_changed_held_ = false;  // an OnAgentChanged() in the burst, sent at its end
   // A burst's output is written by work posted at its end, after the work it posted (a crashed
   // worker's replacement): one write, after the spawn (EndBurst).
-  bool flush_posted_ = false;
   PostedWork posted_flush_;
 };
 
