@@ -5,7 +5,8 @@
 //   readiness off (start) ─ samples ─> over (quiet) once, at a sample:
 //     now >= start + min_delay, and
 //     no new connection for quiet_period (counted from the start, or from the last sample that
-//     saw one; a sample that could not be taken counts as traffic), and
+//     saw one; a sample that could not be taken, and the time before the first, count as
+//     traffic), and
 //     with hold_connections, no connection still open (being set up, established, or closed by
 //     the peer only).
 // The upper bound (max_delay, capped by GracePlan) is the drain's propagation timer, not this.
@@ -39,6 +40,11 @@ class QuietTracker {
   // One sample at `now`: the connections that were new since the last sample (nullopt: the
   // sample failed), and how many are still open. True when the delay is over.
   bool Sample(MonoTime now, std::optional<uint64_t> new_connections, uint64_t open);
+  // Nothing could be seen from the start until `now` (the ports were being searched for):
+  // counted as traffic at `now`, as a failed sample is.
+  void Unseen(MonoTime now) {
+    if (now > last_traffic_) last_traffic_ = now;
+  }
 
   // New connections seen since the start.
   uint64_t connections() const { return connections_; }

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "agent/base/duration.h"
+#include "agent/log/log.h"
 
 namespace vigil {
 
@@ -15,20 +16,51 @@ std::optional<PropagationEnd> TrafficWatch::Start(const std::vector<int>& ports,
                                                   const std::vector<pid_t>& pids,
                                                   std::function<void(PropagationEnd)> on_over) {
   Stop();
-  const MonoTime now = clock_.Now();
+  start_ = clock_.Now();
   on_over_ = std::move(on_over);
   problem_.clear();
   failed_samples_ = 0;
   ports_ = ports;
-  tracker_.emplace(config_, now);
+  tracker_.emplace(config_, start_);
   watching_ = true;
   if (table_ == nullptr) {
     problem_ = "no socket table";
+    LogUnwatched();
     return std::nullopt;  // Cannot tell: the drain's propagation timer ends it.
   }
-  bool discovered = true;
   if (!pids.empty()) {
-    StatusOr<std::vector<int>> listening = table_->ListeningPorts(pids);
+    search_ = table_->SearchListeningPorts(pids);
+    if (!search_->Step(kListenerReadsPerTurn)) {
+      timer_.ArmAt(start_, [this] { Search(); });  // the next turn: what is ready runs first
+      return std::nullopt;
+    }
+  }
+  return Watch();
+}
+
+void TrafficWatch::Stop() {
+  timer_.Cancel();
+  search_.reset();
+  watching_ = false;
+}
+
+void TrafficWatch::Search() {
+  if (!search_->Step(kListenerReadsPerTurn)) {
+    timer_.ArmAt(clock_.Now(), [this] { Search(); });
+    return;
+  }
+  if (const std::optional<PropagationEnd> end = Watch()) {
+    watching_ = false;
+    on_over_(*end);
+  }
+}
+
+std::optional<PropagationEnd> TrafficWatch::Watch() {
+  const MonoTime now = clock_.Now();
+  bool discovered = true;
+  if (search_ != nullptr) {
+    StatusOr<std::vector<int>> listening = search_->Result();
+    search_.reset();
     if (listening.ok()) {
       ports_.insert(ports_.end(), listening->begin(), listening->end());
     } else {
@@ -39,27 +71,35 @@ std::optional<PropagationEnd> TrafficWatch::Start(const std::vector<int>& ports,
   std::sort(ports_.begin(), ports_.end());
   ports_.erase(std::unique(ports_.begin(), ports_.end()), ports_.end());
   if (ports_.empty()) {
-    if (!discovered) return std::nullopt;  // Cannot tell: the propagation timer ends it.
-    if (config_.min_delay <= Duration::zero()) {
+    if (!discovered) {
+      LogUnwatched();
+      return std::nullopt;  // Cannot tell: the propagation timer ends it.
+    }
+    const MonoTime until = SaturatingAdd(start_, config_.min_delay);
+    if (until <= now) {
       watching_ = false;
       return PropagationEnd::kNoListener;
     }
-    timer_.ArmAt(SaturatingAdd(now, config_.min_delay), [this] {
+    timer_.ArmAt(until, [this] {
       watching_ = false;
       on_over_(PropagationEnd::kNoListener);
     });
     return std::nullopt;
   }
+  // From readiness going off until now nothing could be seen: counted as traffic now.
+  tracker_->Unseen(now);
   uint64_t open = 0;
   std::optional<std::vector<uint64_t>> baseline = Read(&open);
   seen_ = baseline ? std::move(*baseline) : std::vector<uint64_t>{};
+  if (!problem_.empty()) LogUnwatched();
   timer_.ArmAt(SaturatingAdd(now, kTrafficSampleInterval), [this] { Tick(); });
   return std::nullopt;
 }
 
-void TrafficWatch::Stop() {
-  timer_.Cancel();
-  watching_ = false;
+void TrafficWatch::LogUnwatched() const {
+  log::Event(log::Level::kWarn, "propagation_unwatched",
+             "cannot watch the workers' ports: waiting for drain.max_delay",
+             {{"error", problem_}});
 }
 
 void TrafficWatch::Tick() {

@@ -147,11 +147,6 @@ void Supervisor::WatchTraffic() {
     Feed(DrainEvent{DrainEvent::Kind::kPropagationOver});
     return;
   }
-  if (!traffic_.problem().empty()) {
-    log::Event(log::Level::kWarn, "propagation_unwatched",
-               "cannot watch the workers' ports: waiting for drain.max_delay",
-               {{"error", traffic_.problem()}});
-  }
 }
 
 void Supervisor::EndPropagation(PropagationEnd reason) {

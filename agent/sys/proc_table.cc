@@ -69,21 +69,26 @@ std::vector<pid_t> ProcTable::DescendantsOf(pid_t root) const {
   return result;
 }
 
+std::optional<ProcEntry> ReadProcEntry(const std::string& proc_root, std::string_view pid) {
+  std::string path = proc_root;
+  path += '/';
+  path += pid;
+  path += "/stat";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;  // Exited while we were reading: fine.
+  char buf[512];
+  const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return std::nullopt;
+  return ParseProcStat(std::string_view(buf, static_cast<size_t>(n)));
+}
+
 ProcTable ReadProcTable(const std::string& proc_root) {
   std::vector<ProcEntry> entries;
   DIR* dir = ::opendir(proc_root.c_str());
   if (dir == nullptr) return ProcTable({});
   while (dirent* d = ::readdir(dir)) {
     if (d->d_name[0] < '1' || d->d_name[0] > '9') continue;
-    std::string path = proc_root + "/" + d->d_name + "/stat";
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) continue;  // Exited while we were reading: fine.
-    char buf[512];
-    ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
-    if (n <= 0) continue;
-    if (auto entry = ParseProcStat(std::string_view(buf, static_cast<size_t>(n)))) {
-      entries.push_back(*entry);
-    }
+    if (auto entry = ReadProcEntry(proc_root, d->d_name)) entries.push_back(*entry);
   }
   ::closedir(dir);
   return ProcTable(std::move(entries));

@@ -39,5 +39,7 @@ class ProcTable {
 };
 
 ProcTable ReadProcTable(const std::string& proc_root);
+// One process's entry, from `proc_root`/`pid`/stat; nullopt when it is gone or unreadable.
+std::optional<ProcEntry> ReadProcEntry(const std::string& proc_root, std::string_view pid);
 
 }  // namespace vigil

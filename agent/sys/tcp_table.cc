@@ -1,7 +1,5 @@
 #include "agent/sys/tcp_table.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -12,13 +10,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <set>
 #include <string>
 #include <unordered_map>
 
 #include "agent/base/unique_fd.h"
-#include "agent/sys/proc_table.h"
+#include "agent/sys/proc_sockets.h"
 
 namespace vigil {
 namespace {
@@ -38,34 +37,16 @@ constexpr uint32_t kConnectionStates = Bit(TCP_ESTABLISHED) | Bit(TCP_SYN_RECV) 
                                        Bit(TCP_TIME_WAIT) | Bit(TCP_CLOSE_WAIT) |
                                        Bit(TCP_LAST_ACK) | Bit(TCP_CLOSING) | Bit(kTcpNewSynRecv);
 
-// The most fds read of all processes' /proc/PID/fd together (a readlink each, ~1 us), so that
-// workers with huge fd tables cannot make the drain's start slow without bound: ~65 ms at most.
-// Past it the remaining processes' listeners go unseen (a pool can list its `ports:`).
+// The most fd links read of all processes' /proc/PID/fd together, so that workers with huge fd
+// tables cannot make one search long without bound. Past it the remaining processes' listeners
+// go unseen (a pool can list its `ports:`).
 constexpr size_t kMaxFdsRead = 1 << 16;
 
 class LinuxTcpTable final : public TcpTable {
  public:
   explicit LinuxTcpTable(std::string proc_root) : proc_root_(std::move(proc_root)) {}
 
-  StatusOr<std::vector<int>> ListeningPorts(const std::vector<pid_t>& pids) override {
-    std::vector<TcpConnection> listening;
-    std::vector<uint32_t> inodes;
-    for (int family : {AF_INET, AF_INET6}) {
-      if (Status s = Dump(family, kListenStates, &listening, &inodes); !s.ok()) return s;
-    }
-    std::unordered_map<uint32_t, int> port_of;
-    for (size_t i = 0; i < listening.size(); ++i) {
-      if (inodes[i] != 0) port_of[inodes[i]] = listening[i].local_port;
-    }
-    std::set<int> ports;
-    size_t budget = kMaxFdsRead;
-    for (pid_t pid : ProcessesOf(pids)) {
-      ForEachSocketInode(pid, &budget, [&](uint32_t inode) {
-        if (auto it = port_of.find(inode); it != port_of.end()) ports.insert(it->second);
-      });
-    }
-    return std::vector<int>(ports.begin(), ports.end());
-  }
+  std::unique_ptr<ListenerSearch> SearchListeningPorts(const std::vector<pid_t>& pids) override;
 
   Status Connections(const std::vector<int>& ports, std::vector<TcpConnection>* out) override {
     out->clear();
@@ -76,15 +57,6 @@ class LinuxTcpTable final : public TcpTable {
     for (const TcpConnection& c : all) {
       if (std::find(ports.begin(), ports.end(), c.local_port) != ports.end()) out->push_back(c);
     }
-    return Status();
-  }
-
- private:
-  Status Open() {
-    if (fd_.valid()) return Status();
-    UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_SOCK_DIAG));
-    if (!fd.valid()) return Status::FromErrno("socket(NETLINK_SOCK_DIAG)", errno);
-    fd_ = std::move(fd);
     return Status();
   }
 
@@ -129,46 +101,20 @@ class LinuxTcpTable final : public TcpTable {
     }
   }
 
+  const std::string& proc_root() const { return proc_root_; }
+
+ private:
+  Status Open() {
+    if (fd_.valid()) return Status();
+    UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_SOCK_DIAG));
+    if (!fd.valid()) return Status::FromErrno("socket(NETLINK_SOCK_DIAG)", errno);
+    fd_ = std::move(fd);
+    return Status();
+  }
+
   Status Reset(Status status) {
     fd_.Reset();
     return status;
-  }
-
-  // `pids` and every live process whose process group is one of theirs (a worker's children:
-  // each worker leads its own group, docs/pools.md).
-  std::vector<pid_t> ProcessesOf(const std::vector<pid_t>& pids) const {
-    std::set<pid_t> out(pids.begin(), pids.end());
-    const ProcTable table = ReadProcTable(proc_root_);
-    for (const ProcEntry& e : table.entries()) {
-      if (e.state != 'Z' && out.count(e.pgid) != 0) out.insert(e.pid);
-    }
-    out.erase(0);
-    return std::vector<pid_t>(out.begin(), out.end());
-  }
-
-  template <typename F>
-  void ForEachSocketInode(pid_t pid, size_t* budget, F&& f) const {
-    const std::string dir_path = proc_root_ + "/" + std::to_string(pid) + "/fd";
-    UniqueFd dir_fd(::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir_fd.valid()) return;  // Gone, or not ours to read: its sockets stay unknown.
-    DIR* dir = ::fdopendir(dir_fd.get());
-    if (dir == nullptr) return;
-    const int dfd = dir_fd.Release();  // Owned by `dir` now.
-    char target[64];
-    while (*budget > 0) {
-      const dirent* entry = ::readdir(dir);
-      if (entry == nullptr) break;
-      if (entry->d_name[0] == '.') continue;
-      --*budget;
-      const ssize_t n = ::readlinkat(dfd, entry->d_name, target, sizeof target - 1);
-      if (n <= 0) continue;
-      if (const uint32_t inode =
-              SocketInodeOfLink(std::string_view(target, static_cast<size_t>(n)));
-          inode != 0) {
-        f(inode);
-      }
-    }
-    ::closedir(dir);
   }
 
   std::string proc_root_;
@@ -176,6 +122,75 @@ class LinuxTcpTable final : public TcpTable {
   uint32_t seq_ = 0;
   std::vector<char> buffer_;
 };
+
+// The listening sockets first (one step), then the processes' fds, matched by inode.
+class LinuxListenerSearch final : public ListenerSearch {
+ public:
+  LinuxListenerSearch(LinuxTcpTable* table, const std::vector<pid_t>& pids)
+      : table_(table), scan_(table->proc_root(), pids, kMaxFdsRead) {}
+
+  bool Step(size_t budget) override {
+    if (done_) return true;
+    if (!dumped_) {
+      dumped_ = true;
+      std::vector<TcpConnection> listening;
+      std::vector<uint32_t> inodes;
+      for (int family : {AF_INET, AF_INET6}) {
+        if (Status s = table_->Dump(family, kListenStates, &listening, &inodes); !s.ok()) {
+          result_ = s;
+          done_ = true;
+          return true;
+        }
+      }
+      for (size_t i = 0; i < listening.size(); ++i) {
+        if (inodes[i] != 0) port_of_[inodes[i]] = listening[i].local_port;
+      }
+      if (budget > 0) --budget;
+    }
+    std::vector<uint32_t> found;
+    // In pieces, so that the search ends as soon as every listener is found. Nothing (left) to
+    // find, because nothing listens or every listener is found: the rest of /proc is not read.
+    while (!port_of_.empty()) {
+      if (budget == 0) return false;
+      const size_t piece = std::min<size_t>(budget, kPiece);
+      const bool over = scan_.Step(piece, &found);
+      budget -= piece;
+      Match(&found);
+      if (over) break;
+    }
+    result_ = std::vector<int>(ports_.begin(), ports_.end());
+    done_ = true;
+    return true;
+  }
+
+  StatusOr<std::vector<int>> Result() const override { return result_; }
+
+ private:
+  static constexpr size_t kPiece = 64;
+
+  void Match(std::vector<uint32_t>* found) {
+    for (uint32_t inode : *found) {
+      if (auto it = port_of_.find(inode); it != port_of_.end()) {
+        ports_.insert(it->second);
+        port_of_.erase(it);  // Found: no other holder can add a port.
+      }
+    }
+    found->clear();
+  }
+
+  LinuxTcpTable* table_;
+  ProcSocketScan scan_;
+  bool dumped_ = false;
+  bool done_ = false;
+  std::unordered_map<uint32_t, int> port_of_;  // the listening sockets not found yet
+  std::set<int> ports_;
+  StatusOr<std::vector<int>> result_ = std::vector<int>{};
+};
+
+std::unique_ptr<ListenerSearch> LinuxTcpTable::SearchListeningPorts(
+    const std::vector<pid_t>& pids) {
+  return std::make_unique<LinuxListenerSearch>(this, pids);
+}
 
 }  // namespace
 
@@ -241,6 +256,13 @@ uint32_t SocketInodeOfLink(std::string_view target) {
     if (inode > UINT32_MAX) return 0;
   }
   return static_cast<uint32_t>(inode);
+}
+
+StatusOr<std::vector<int>> TcpTable::ListeningPorts(const std::vector<pid_t>& pids) {
+  std::unique_ptr<ListenerSearch> search = SearchListeningPorts(pids);
+  while (!search->Step(SIZE_MAX)) {
+  }
+  return search->Result();
 }
 
 std::unique_ptr<TcpTable> MakeLinuxTcpTable(std::string_view proc_root) {

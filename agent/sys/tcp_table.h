@@ -2,10 +2,13 @@
 // sockets in Vigil's network namespace (the pod's), for the traffic-aware drain
 // (lifecycle/traffic_watch.h, docs/drain.md "propagation_delay: auto").
 //
-// - ListeningPorts(): the ports of the TCP sockets (IPv4 and IPv6) in LISTEN that the given
-//   processes, or members of their process groups, hold open: a listening socket's inode is
-//   matched with the `socket:[INODE]` links in /proc/PID/fd. A process whose fds cannot be read
-//   (gone, or not dumpable) is skipped; at most 65536 fd links are read in all.
+// - SearchListeningPorts(): the ports of the TCP sockets (IPv4 and IPv6) in LISTEN that the
+//   given processes, or members of their process groups, hold open: a listening socket's inode
+//   is matched with the `socket:[INODE]` links in /proc/PID/fd (sys/proc_sockets.h: a process
+//   whose fds cannot be read is skipped; at most 65536 fd links are read in all). A search, done
+//   a bounded piece at a time, because /proc is as big as the pool: the caller steps it across
+//   turns of its loop. It is over at once, without reading /proc, when nothing listens in the
+//   namespace, and as soon as every listening socket has been found.
 // - Connections(): every TCP socket whose local port is one of `ports`, in any state but LISTEN
 //   (a connection being set up, established, closing or in TIME_WAIT), with its kernel cookie,
 //   which no other socket ever gets: a cookie not seen before is a new connection.
@@ -18,6 +21,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -39,11 +43,26 @@ struct TcpConnection {
   bool open() const;
 };
 
+// A search for the ports some processes listen on (TcpTable::SearchListeningPorts).
+class ListenerSearch {
+ public:
+  virtual ~ListenerSearch() = default;
+  // Does at most `budget` reads (ProcSocketScan's unit; the socket dumps of the first step count
+  // one) and resumes where the last step stopped; true once the search is over.
+  virtual bool Step(size_t budget) = 0;
+  // Once over: the ports found, sorted and unique, or why they are unknown.
+  virtual StatusOr<std::vector<int>> Result() const = 0;
+};
+
 class TcpTable {
  public:
   virtual ~TcpTable() = default;
-  virtual StatusOr<std::vector<int>> ListeningPorts(const std::vector<pid_t>& pids) = 0;
+  // The search may hold the table: it must end before the table does.
+  virtual std::unique_ptr<ListenerSearch> SearchListeningPorts(const std::vector<pid_t>& pids) = 0;
   virtual Status Connections(const std::vector<int>& ports, std::vector<TcpConnection>* out) = 0;
+
+  // A whole search in one call, however long it takes (tests and tools, never the loop).
+  StatusOr<std::vector<int>> ListeningPorts(const std::vector<pid_t>& pids);
 };
 
 // The kernel's table, read through NETLINK_SOCK_DIAG and /proc (`proc_root`, "/proc").

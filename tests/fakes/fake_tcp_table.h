@@ -4,7 +4,9 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "agent/sys/tcp_table.h"
@@ -13,15 +15,41 @@ namespace vigil::testing {
 
 class FakeTcpTable final : public TcpTable {
  public:
-  StatusOr<std::vector<int>> ListeningPorts(const std::vector<pid_t>& pids) override {
-    ++listening_calls;
-    if (!listening_error.ok()) return listening_error;
-    std::set<int> out;
-    for (pid_t pid : pids) {
-      if (auto it = listening.find(pid); it != listening.end())
-        out.insert(it->second.begin(), it->second.end());
+  class Search final : public ListenerSearch {
+   public:
+    Search(FakeTcpTable* table, std::vector<pid_t> pids) : table_(table), pids_(std::move(pids)) {}
+    bool Step(size_t) override {
+      if (done_) return true;
+      ++table_->steps_taken;
+      if (++steps_ < table_->search_steps) return false;
+      done_ = true;
+      if (!table_->listening_error.ok()) {
+        result_ = table_->listening_error;
+        return true;
+      }
+      std::set<int> out;
+      for (pid_t pid : pids_) {
+        if (auto it = table_->listening.find(pid); it != table_->listening.end())
+          out.insert(it->second.begin(), it->second.end());
+      }
+      result_ = std::vector<int>(out.begin(), out.end());
+      return true;
     }
-    return std::vector<int>(out.begin(), out.end());
+    StatusOr<std::vector<int>> Result() const override { return result_; }
+
+   private:
+    FakeTcpTable* table_;
+    std::vector<pid_t> pids_;
+    int steps_ = 0;
+    bool done_ = false;
+    StatusOr<std::vector<int>> result_ = std::vector<int>{};
+  };
+
+  // A search over after `search_steps` steps, with what `listening` says then (as /proc is read
+  // as it is when the search reaches it).
+  std::unique_ptr<ListenerSearch> SearchListeningPorts(const std::vector<pid_t>& pids) override {
+    ++listening_calls;
+    return std::make_unique<Search>(this, pids);
   }
 
   Status Connections(const std::vector<int>& ports, std::vector<TcpConnection>* out) override {
@@ -51,6 +79,8 @@ class FakeTcpTable final : public TcpTable {
   }
 
   std::map<pid_t, std::vector<int>> listening;
+  int search_steps = 1;  // steps a search takes (1: over at its first)
+  int steps_taken = 0;   // of every search
   std::vector<TcpConnection> connections;
   Status listening_error;
   Status connections_error;

@@ -172,5 +172,80 @@ TEST_F(TrafficWatchTest, NoTableNeverEndsIt) {
   EXPECT_TRUE(ends_.empty());
 }
 
+TEST_F(TrafficWatchTest, TheSearchGoesATurnAtATimeAndTheQuietPeriodCountsFromItsEnd) {
+  tcp_.search_steps = 4;
+  tcp_.listening[100] = {8000};
+  EXPECT_EQ(watch().Start({}, {100},
+                          [this](PropagationEnd end) {
+                            ends_.push_back(end);
+                            ended_at_ = clock_.Now();
+                          }),
+            std::nullopt);
+  EXPECT_TRUE(watch().searching());
+  EXPECT_EQ(tcp_.steps_taken, 1);
+  EXPECT_EQ(tcp_.connection_calls, 0);  // No baseline before the ports are known.
+  for (int turn = 2; turn <= 4; ++turn) {
+    clock_.Advance(300ms);  // a busy loop: each turn comes late
+    EXPECT_TRUE(scheduler_.RunOneDue());  // one step a turn: the rest of the loop goes on
+    EXPECT_EQ(tcp_.steps_taken, turn);
+  }
+  EXPECT_FALSE(watch().searching());
+  EXPECT_THAT(watch().ports(), ElementsAre(8000));
+  EXPECT_EQ(tcp_.connection_calls, 1);  // The baseline, at +900ms.
+  // Nothing could be seen until +900ms: quiet from there, not from the start.
+  scheduler_.AdvanceTo(kT0 + 1800ms);
+  EXPECT_TRUE(ends_.empty());
+  scheduler_.AdvanceTo(kT0 + 2s);
+  EXPECT_THAT(ends_, ElementsAre(PropagationEnd::kQuiet));
+  EXPECT_EQ(ended_at_, kT0 + 1900ms);
+}
+
+TEST_F(TrafficWatchTest, NoListenerFoundAfterSeveralTurnsEndsFromTheLastTurn) {
+  tcp_.search_steps = 3;
+  EXPECT_EQ(watch().Start({}, {100}, [this](PropagationEnd end) { ends_.push_back(end); }),
+            std::nullopt);
+  EXPECT_TRUE(scheduler_.RunOneDue());
+  EXPECT_TRUE(ends_.empty());
+  EXPECT_TRUE(scheduler_.RunOneDue());
+  EXPECT_THAT(ends_, ElementsAre(PropagationEnd::kNoListener));
+  EXPECT_FALSE(watch().watching());
+  EXPECT_EQ(scheduler_.pending(), 0u);
+}
+
+TEST_F(TrafficWatchTest, ASearchThatFailsLateNeverEndsIt) {
+  tcp_.search_steps = 3;
+  tcp_.listening_error = Status::Error("proc unreadable");
+  Start({}, {100});
+  EXPECT_TRUE(watch().problem().empty());
+  scheduler_.AdvanceBy(60s);
+  EXPECT_THAT(watch().problem(), ::testing::HasSubstr("proc unreadable"));
+  EXPECT_TRUE(ends_.empty());
+  EXPECT_EQ(tcp_.connection_calls, 0);
+}
+
+TEST_F(TrafficWatchTest, StopDuringTheSearchEndsIt) {
+  tcp_.search_steps = 5;
+  tcp_.listening[100] = {8000};
+  Start({}, {100});
+  watch().Stop();
+  EXPECT_FALSE(watch().searching());
+  scheduler_.AdvanceBy(5s);
+  EXPECT_EQ(tcp_.steps_taken, 1);
+  EXPECT_EQ(tcp_.connection_calls, 0);
+  EXPECT_TRUE(ends_.empty());
+}
+
+TEST_F(TrafficWatchTest, ARestartDropsTheSearchInProgress) {
+  tcp_.search_steps = 3;
+  tcp_.listening[100] = {8000};
+  tcp_.listening[200] = {9000};
+  Start({}, {100});
+  scheduler_.RunOneDue();
+  Start({}, {200});  // a new drain's watch: starts its own search
+  scheduler_.AdvanceBy(200ms);
+  EXPECT_THAT(watch().ports(), ElementsAre(9000));
+  EXPECT_EQ(tcp_.steps_taken, 2 + 3);
+}
+
 }  // namespace
 }  // namespace vigil

@@ -10,20 +10,27 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <memory>
+#include <thread>
 
 #include "agent/base/unique_fd.h"
+#include "tests/fakes/fake_proc.h"
 
 namespace vigil {
 namespace {
 
 using ::testing::Contains;
 using ::testing::Not;
+using ::vigil::testing::FakeProc;
+using ::vigil::testing::Socket;
 
 // A listening TCP socket on 127.0.0.1, on a port the kernel chose.
 UniqueFd Listen(int* port) {
@@ -107,6 +114,83 @@ TEST(TcpTableTest, EachConnectionHasACookieNoOtherGets) {
   // The client's own sockets have an ephemeral local port: never counted for `port`.
   for (const auto& c : two)
     EXPECT_EQ(c.local_port, port);
+}
+
+// In a network namespace of its own (a thread's: only this thread's sockets are in it), so that
+// the test knows every listening socket. False when namespaces cannot be made (not root).
+template <typename F>
+bool InOwnNetworkNamespace(F&& f) {
+  bool made = false;
+  std::thread([&] {
+    if (::unshare(CLONE_NEWNET) != 0) return;
+    made = true;
+    f();
+  }).join();
+  return made;
+}
+
+UniqueFd ListenAnywhere(int* port, uint32_t* inode) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;  // INADDR_ANY: a new namespace's loopback is down
+  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::listen(fd.get(), 16), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  *port = ntohs(addr.sin_port);
+  struct stat st {};
+  EXPECT_EQ(::fstat(fd.get(), &st), 0);
+  *inode = static_cast<uint32_t>(st.st_ino);
+  return fd;
+}
+
+TEST(TcpTableTest, ASearchEndsAsSoonAsEveryListenerIsFound) {
+  FakeProc proc;
+  std::vector<pid_t> pids;
+  const bool made = InOwnNetworkNamespace([&] {
+    int port = 0;
+    uint32_t inode = 0;
+    UniqueFd listener = ListenAnywhere(&port, &inode);
+    for (pid_t pid = 100; pid < 600; ++pid) {  // every worker holds the listener (inherited)
+      proc.Add(pid, pid, {"/dev/null", Socket(inode)});
+      pids.push_back(pid);
+    }
+    auto table = MakeLinuxTcpTable(proc.root());
+    std::unique_ptr<ListenerSearch> search = table->SearchListeningPorts(pids);
+    int steps = 1;
+    while (!search->Step(2))
+      ++steps;
+    EXPECT_LE(steps, 3);  // found in the first worker's fds: the 499 others are never read
+    StatusOr<std::vector<int>> ports = search->Result();
+    ASSERT_TRUE(ports.ok()) << ports.status().message();
+    EXPECT_THAT(*ports, ::testing::ElementsAre(port));
+
+    // A small budget paces a search that must read everything: a listener nobody holds.
+    int other_port = 0;
+    uint32_t other_inode = 0;
+    UniqueFd other = ListenAnywhere(&other_port, &other_inode);
+    search = table->SearchListeningPorts(pids);
+    steps = 1;
+    while (!search->Step(2))
+      ++steps;
+    EXPECT_GE(steps, 500);  // 500 fd directories, 1,000 links, 2 reads a step
+    ASSERT_TRUE(search->Result().ok());
+    EXPECT_THAT(*search->Result(), ::testing::ElementsAre(port));
+  });
+  if (!made) GTEST_SKIP() << "cannot make a network namespace (not root)";
+}
+
+TEST(TcpTableTest, ASearchIsOverAtOnceWhenNothingListens) {
+  FakeProc proc;
+  proc.Add(100, 100, {Socket(12345)});
+  const bool made = InOwnNetworkNamespace([&] {
+    auto table = MakeLinuxTcpTable(proc.root());
+    std::unique_ptr<ListenerSearch> search = table->SearchListeningPorts({100});
+    EXPECT_TRUE(search->Step(1));  // the dumps only: /proc is not read
+    ASSERT_TRUE(search->Result().ok());
+    EXPECT_TRUE(search->Result()->empty());
+  });
+  if (!made) GTEST_SKIP() << "cannot make a network namespace (not root)";
 }
 
 // One netlink message of `type` with `payload`.
