@@ -153,14 +153,12 @@ class Pool {
   // Every worker is stopping when it returns (no slot restarts, the kill deadlines are armed),
   // but the signals go out kStopBatch per turn of the loop: exits are then reaped while the rest
   // are being signalled, not all after the last signal, so the drain ends soon after the last
-  // worker's exit and the loop keeps serving heartbeats and the control plane in between. No
-  // signal waits longer than MaxStopDeferral() (the rest then go at once: a worker's stop
-  // timeout runs from the stop, so a deferred signal shortens it), and at the drain's deadline
+  // worker's exit and the loop keeps serving heartbeats and the control plane in between,
+  // however many workers there are. A worker whose signal went out late keeps its whole
+  // stop_timeout: its SIGKILL moves by as much (Worker::StopSignalLate). At the drain's deadline
   // (`at_deadline`) none waits at all.
   void StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadline = false);
   static constexpr int kStopBatch = 32;
-  // A tenth of the stop timeout, at most 1 s.
-  Duration MaxStopDeferral() const;
   // A signal for the workers (SIGHUP, SIGUSR1, ...), after the pool's rewrite table.
   void ForwardSignal(int signo);
   // Reaped `pid` with `wait_status`; returns false when the pid is not one of this pool's.

@@ -1,8 +1,8 @@
 // Pool's pacing: the big operations go a batch per turn of the loop, so the loop keeps serving
 // signals, workers and the control plane in between. Starts (Start, Scale: kStartBatch per
 // turn; a drain or a scale-down cancels the queued ones) and stop signals (StopAll: kStopBatch
-// per turn, none waiting longer than MaxStopDeferral(), none at the drain's deadline). See
-// pool.h.
+// per turn, each worker's SIGKILL counted from its signal, none waiting at the drain's
+// deadline). See pool.h.
 #include <algorithm>
 
 #include "agent/supervisor/pool.h"
@@ -79,13 +79,8 @@ void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadlin
   CheckIdle();
 }
 
-Duration Pool::MaxStopDeferral() const {
-  return std::min<Duration>(config_.stop_timeout / 10, std::chrono::seconds(1));
-}
-
 void Pool::PumpStopQueue(bool all) {
-  // Behind (a loop starved of CPU by thousands of workers): the rest go now.
-  all = all || (!stop_queue_.empty() && Now() - stop_queue_.front().queued_at >= MaxStopDeferral());
+  const MonoTime now = Now();
   for (int sent = 0; (all || sent < kStopBatch) && !stop_queue_.empty(); ++sent) {
     const QueuedSignal q = stop_queue_.front();
     stop_queue_.pop_front();
@@ -94,10 +89,12 @@ void Pool::PumpStopQueue(bool all) {
     if (q.slot < slot_count() && run_of(q.slot).pid == q.pid &&
         worker_at(q.slot).state() == WorkerState::kStopping) {
       SendStopSignal(q.slot, q.signo);
+      // Its stop timeout runs from the signal, not from the decision.
+      Execute(q.slot, worker_at(q.slot).StopSignalLate(now - q.queued_at));
     }
   }
   if (!stop_queue_.empty()) {
-    stop_pump_.ArmAt(Now(), [this] { PumpStopQueue(); });
+    stop_pump_.ArmAt(now, [this] { PumpStopQueue(); });
   } else {
     stop_pump_.Cancel();
   }

@@ -301,6 +301,16 @@ WorkerActions Worker::Stop(StopCause cause, int signo, MonoTime kill_at, MonoTim
   return out;
 }
 
+WorkerActions Worker::StopSignalLate(Duration late) {
+  WorkerActions out;
+  const auto& armed = armed_[static_cast<int>(WorkerTimer::kStop)];
+  if (state_ != WorkerState::kStopping || sigkill_sent_ || !armed || late <= Duration::zero()) {
+    return out;
+  }
+  SetTimer(&out, WorkerTimer::kStop, SaturatingAdd(*armed, late));
+  return out;
+}
+
 WorkerActions Worker::StopAtDeadline(int signo, MonoTime kill_at, MonoTime now) {
   // Only one that had its stop signal and was still at it: a worker whose turn had not come
   // yet (pools stop in reverse order) gets the fast signal as its first, through no fault of

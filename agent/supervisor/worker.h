@@ -82,6 +82,12 @@ class Worker {
   // whatever it dies of next (its exit is not graceful, even if it obeys the fast signal).
   WorkerActions StopAtDeadline(int signo, MonoTime kill_at, MonoTime now);
 
+  // The stop signal this worker decided on went out `late` after the decision (the pool sends
+  // a big stop's signals a batch per turn): its SIGKILL moves as much later, so that it keeps
+  // its whole stop_timeout from the signal. Nothing once SIGKILLed or not stopping. A deadline
+  // armed meanwhile is not overtaken for long: the drain's deadline re-arms it (StopAtDeadline).
+  WorkerActions StopSignalLate(Duration late);
+
   // When a stop asked for at `now` ends in SIGKILL: now + stop_timeout, saturated.
   MonoTime StopDeadline(MonoTime now) const;
 

@@ -365,6 +365,19 @@ TEST_P(WorkerProbeTest, ProbeResultsAfterTheRunAreIgnored) {
   EXPECT_EQ(w().state(), WorkerState::kBackoff);
 }
 
+TEST_F(WorkerTest, AStopSignalSentLateMovesItsKillByAsMuch) {
+  Make();
+  Run();
+  EXPECT_THAT(Stop(StopCause::kDrain, SIGTERM, 10s, 1s),
+              ElementsAre("ready_changed", "signal SIGTERM", "set stop +10s"));
+  EXPECT_THAT(Describe(w().StopSignalLate(3s)), ElementsAre("set stop +13s"));
+  EXPECT_THAT(Describe(w().StopSignalLate(0s)), IsEmpty());
+  EXPECT_THAT(Fire(WorkerTimer::kStop, 13s), ElementsAre("signal SIGKILL"));
+  EXPECT_THAT(Describe(w().StopSignalLate(1s)), IsEmpty());  // SIGKILLed: nothing to move
+  Exit(KilledBy(SIGKILL), 13s);
+  EXPECT_THAT(Describe(w().StopSignalLate(1s)), IsEmpty());  // not stopping
+}
+
 // ---------------------------------------------------------------------------------------------
 // Boot timeout
 // ---------------------------------------------------------------------------------------------
