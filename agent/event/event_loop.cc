@@ -182,10 +182,14 @@ void EventLoop::RunDueTimers() {
   // EAGAIN (a timer re-armed after it fired) is harmless: we look at the queue either way.
   [[maybe_unused]] ssize_t n = ::read(timer_fd_.get(), &expirations, sizeof expirations);
   armed_for_.reset();
-  // One at a time: a callback may cancel (or add) a timer due in this same batch.
+  // One at a time: a callback may cancel (or add) a timer due in this same batch. A batch at
+  // most: those still due re-arm the timerfd in the past, so the next turn comes back for them.
   const MonoTime now = clock_.Now();
-  while (auto callback = timers_.PopNextDue(now))
+  for (int ran = 0; ran < kTimerBatch; ++ran) {
+    std::optional<std::function<void()>> callback = timers_.PopNextDue(now);
+    if (!callback) break;
     Dispatch(*callback);
+  }
   ArmTimer();
 }
 

@@ -7,6 +7,11 @@
 // level-triggered ready list is served in turn), a signal, a deadline or a control request
 // still waits one batch, not a pass over every ready socket. When the loop keeps up, the nested
 // set is seen like any other descriptor and costs nothing.
+// Due timers, too, run a bounded batch at a time (kTimerBatch): after a stall thousands of
+// deadlines can be due at once, and running them all in one turn kept a loop of 10,000 workers
+// from its descriptors for seconds, where the same work was waiting (each worker's heartbeat,
+// read at its watchdog deadline instead of at its socket: every turn long, so every deadline
+// due, so every turn long). Timers due keep their deadline order.
 // Posted work (Scheduler::Post) runs after each callback (a descriptor's, a timer's), in the order
 // it was posted, before the next event is dispatched; RunOnce() returns with none left unless a
 // pass hit kMaxPostedPerPass (work that keeps posting work), and then the next RunOnce() does not
@@ -62,6 +67,9 @@ class EventLoop final : public Scheduler, public FdWatcher {
 
   // Events taken from epoll per turn.
   static constexpr int kBatch = 32;
+  // Due timers run per batch of timers (at most two batches a turn: the urgent set may be served
+  // twice); the rest stay due and run in the next turns, between descriptors' events.
+  static constexpr int kTimerBatch = 64;
 
   // Posted callbacks run in one pass, at most; the rest waits for the next pass (same turn or,
   // past this, the next RunOnce(), which then does not block).

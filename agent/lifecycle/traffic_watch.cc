@@ -30,7 +30,7 @@ std::optional<PropagationEnd> TrafficWatch::Start(const std::vector<int>& ports,
   }
   if (!pids.empty()) {
     search_ = table_->SearchListeningPorts(pids);
-    if (!search_->Step(kListenerReadsPerTurn)) {
+    if (!StepSearch()) {
       timer_.ArmAt(start_, [this] { Search(); });  // the next turn: what is ready runs first
       return std::nullopt;
     }
@@ -44,8 +44,16 @@ void TrafficWatch::Stop() {
   watching_ = false;
 }
 
+bool TrafficWatch::StepSearch() {
+  const MonoTime start = clock_.Now();
+  do {
+    if (search_->Step(kListenerReadsPerStep)) return true;
+  } while (clock_.Now() - start < kTurnSlice);
+  return false;
+}
+
 void TrafficWatch::Search() {
-  if (!search_->Step(kListenerReadsPerTurn)) {
+  if (!StepSearch()) {
     timer_.ArmAt(clock_.Now(), [this] { Search(); });
     return;
   }
@@ -98,8 +106,7 @@ std::optional<PropagationEnd> TrafficWatch::Watch() {
 
 void TrafficWatch::LogUnwatched() const {
   log::Event(log::Level::kWarn, "propagation_unwatched",
-             "cannot watch the workers' ports: waiting for drain.max_delay",
-             {{"error", problem_}});
+             "cannot watch the workers' ports: waiting for drain.max_delay", {{"error", problem_}});
 }
 
 void TrafficWatch::Tick() {

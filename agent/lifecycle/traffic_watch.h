@@ -5,8 +5,8 @@
 //
 // - The ports: those listed in the pools' `ports:`, plus the ports the workers' processes (and
 //   their process groups) listen on when the watch starts. Finding those reads /proc, which is
-//   as big as the pool, so the search goes kListenerReadsPerTurn reads per turn of the loop
-//   (sys/tcp_table.h): at 10,000 workers the loop goes on serving signals, exits, heartbeats and
+//   as big as the pool, so the search goes a slice of the loop's turn at a time (kTurnSlice,
+//   sys/tcp_table.h): at 10,000 workers the loop goes on serving signals, exits, heartbeats and
 //   the control plane while it runs. The watch proper (the baseline, the samples) starts once
 //   the ports are known: until then nothing could be seen, which counts as traffic then.
 // - No port at all: over with kNoListener at start + min_delay (at once, told by Start()'s
@@ -40,9 +40,10 @@
 namespace vigil {
 
 inline constexpr Duration kTrafficSampleInterval = std::chrono::milliseconds(50);
-// Reads of /proc a turn of the loop while the listening ports are searched for (ListenerSearch's
-// unit: a process's stat, its fd directory, one fd link): a few ms on a busy 2-vCPU machine.
-inline constexpr size_t kListenerReadsPerTurn = 128;
+// Reads of /proc a step of the search for the listening ports (ListenerSearch's unit: a
+// process's stat, its fd directory, one fd link); a turn of the loop takes steps while its slice
+// (kTurnSlice) lasts, one at least.
+inline constexpr size_t kListenerReadsPerStep = 32;
 
 class TrafficWatch {
  public:
@@ -71,6 +72,8 @@ class TrafficWatch {
  private:
   // One turn of the search; the next turn, or Watch() once it is over.
   void Search();
+  // Steps of the search while the turn's slice lasts; true once it is over.
+  bool StepSearch();
   // The ports are known: decides whether to watch them, and takes the baseline.
   std::optional<PropagationEnd> Watch();
   void Tick();

@@ -122,6 +122,7 @@ void Pool::Execute(int slot, const WorkerActions& actions, bool defer_signals) {
   constexpr pid_t kNotAnnounced = -2;
   pid_t announced_pid = kNotAnnounced;
   WorkerState announced_state = worker_at(slot).state();
+  bool deferred = false;  // a stop signal queued: its SIGKILL waits for it
   TrackState(slot, actions);
   for (const WorkerAction& action : actions) {
     switch (action.kind) {
@@ -131,12 +132,17 @@ void Pool::Execute(int slot, const WorkerActions& actions, bool defer_signals) {
       case WorkerAction::Kind::kSignal:
         if (defer_signals) {
           stop_queue_.push_back({slot, run_of(slot).pid, action.signo, decided});
+          deferred = true;
         } else {
           SendStopSignal(slot, action.signo);
         }
         break;
       case WorkerAction::Kind::kSetTimer:
-        ArmTimer(slot, action.timer, action.at, decided);
+        // The SIGKILL of a deferred stop signal is armed when the signal goes out
+        // (PumpStopQueue): its stop timeout runs from the signal.
+        if (!(deferred && action.timer == WorkerTimer::kStop)) {
+          ArmTimer(slot, action.timer, action.at, decided);
+        }
         break;
       case WorkerAction::Kind::kCancelTimer:
         slots_[static_cast<size_t>(slot)].timers[static_cast<size_t>(action.timer)].Cancel();

@@ -150,13 +150,13 @@ class Pool {
   // Asks every worker to stop with the pool's graceful (or fast) signal, SIGKILL at `kill_at`.
   // `cause` decides whether slots come back (drain, admin: no).
   // `at_deadline`: the drain's deadline has come, so whoever still runs is a straggler.
-  // Every worker is stopping when it returns (no slot restarts, the kill deadlines are armed),
-  // but the signals go out kStopBatch per turn of the loop: exits are then reaped while the rest
-  // are being signalled, not all after the last signal, so the drain ends soon after the last
-  // worker's exit and the loop keeps serving heartbeats and the control plane in between,
-  // however many workers there are. A worker whose signal went out late keeps its whole
-  // stop_timeout: its SIGKILL moves by as much (Worker::StopSignalLate). At the drain's deadline
-  // (`at_deadline`) none waits at all.
+  // Every worker is stopping when it returns (no slot restarts), but the signals go out a batch
+  // per turn of the loop: exits are then reaped while the rest are being signalled, not all
+  // after the last signal, so the drain ends soon after the last worker's exit and the loop
+  // keeps serving heartbeats and the control plane in between, however many workers there are.
+  // A batch is kStopBatch signals, or more while the turn's slice (kTurnSlice) lasts. A
+  // worker's SIGKILL is armed when its signal goes (Worker::StopSignalSent): it keeps
+  // its whole stop_timeout, however late. At the drain's deadline (`at_deadline`) none waits.
   void StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadline = false);
   static constexpr int kStopBatch = 32;
   // A signal for the workers (SIGHUP, SIGUSR1, ...), after the pool's rewrite table.
@@ -269,8 +269,8 @@ class Pool {
   void Execute(int slot, const WorkerActions& actions, bool defer_signals = false);
   // The signal that stops a run: the group, then SIGCONT so that a stopped process gets it.
   void SendStopSignal(int slot, int signo);
-  // Sends the next kStopBatch of stop_queue_ (`all`: every one), and schedules the rest for the
-  // next turn.
+  // Sends the next batch of stop_queue_ (StopAll says how big; `all`: every one), and schedules
+  // the rest for the next turn.
   void PumpStopQueue(bool all = false);
   // Queues a slot's start (Start, Scale); PumpStartQueue starts the next kStartBatch and
   // schedules the rest for the next turn. CancelStart takes a queued slot back.

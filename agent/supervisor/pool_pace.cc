@@ -1,8 +1,8 @@
 // Pool's pacing: the big operations go a batch per turn of the loop, so the loop keeps serving
 // signals, workers and the control plane in between. Starts (Start, Scale: kStartBatch per
 // turn; a drain or a scale-down cancels the queued ones) and stop signals (StopAll: kStopBatch
-// per turn, each worker's SIGKILL counted from its signal, none waiting at the drain's
-// deadline). See pool.h.
+// per turn or more within kTurnSlice, each worker's SIGKILL counted from its signal, none
+// waiting at the drain's deadline). See pool.h.
 #include <algorithm>
 
 #include "agent/supervisor/pool.h"
@@ -80,8 +80,10 @@ void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadlin
 }
 
 void Pool::PumpStopQueue(bool all) {
-  const MonoTime now = Now();
-  for (int sent = 0; (all || sent < kStopBatch) && !stop_queue_.empty(); ++sent) {
+  const MonoTime start = Now();
+  // kStopBatch at least, and more while the turn's slice lasts (cheap signals: hundreds).
+  for (int sent = 0; !stop_queue_.empty(); ++sent) {
+    if (!all && sent >= kStopBatch && Now() - start >= kTurnSlice) break;
     const QueuedSignal q = stop_queue_.front();
     stop_queue_.pop_front();
     // Only the run it was decided for, and only while that run is still stopping: one that has
@@ -89,12 +91,12 @@ void Pool::PumpStopQueue(bool all) {
     if (q.slot < slot_count() && run_of(q.slot).pid == q.pid &&
         worker_at(q.slot).state() == WorkerState::kStopping) {
       SendStopSignal(q.slot, q.signo);
-      // Its stop timeout runs from the signal, not from the decision.
-      Execute(q.slot, worker_at(q.slot).StopSignalLate(now - q.queued_at));
+      // Its SIGKILL, armed only now: its stop timeout runs from the signal.
+      Execute(q.slot, worker_at(q.slot).StopSignalSent(Now() - q.queued_at));
     }
   }
   if (!stop_queue_.empty()) {
-    stop_pump_.ArmAt(now, [this] { PumpStopQueue(); });
+    stop_pump_.ArmAt(Now(), [this] { PumpStopQueue(); });
   } else {
     stop_pump_.Cancel();
   }

@@ -55,7 +55,8 @@ Supervisor::Supervisor(const Config& config, PoolServices services)
       hooks_(config_.hooks, drain_.plan(), services_.os, services_.scheduler, services_.clock,
              counters_.hooks, services_.child_environment()),
       oom_watch_(services_.os),
-      removals_(services_.scheduler) {
+      removals_(services_.scheduler),
+      reap_more_(services_.scheduler) {
   if (services_.oom == nullptr) services_.oom = &oom_watch_;
 }
 
@@ -143,7 +144,15 @@ void Supervisor::OnChildEvent() {
       }
     }
   });
-  for (;;) {
+  // A burst of exits (a drain of thousands) is reaped a slice of the turn at a time (kTurnSlice,
+  // kMinReapsPerTurn at least), the rest from a timer due at once: no further SIGCHLD comes for
+  // the zombies already waiting.
+  const MonoTime start = services_.clock.Now();
+  for (int reaped = 0;; ++reaped) {
+    if (reaped >= kMinReapsPerTurn && services_.clock.Now() - start >= kTurnSlice) {
+      reap_more_.ArmAt(services_.clock.Now(), [this] { OnChildEvent(); });
+      break;
+    }
     StatusOr<WaitResult> result = services_.os.WaitAny();
     if (!result.ok()) {
       log::Error("{}", result.status().message());

@@ -98,6 +98,8 @@ class Supervisor final : public PoolObserver {
 
   void Start();
   void OnSignal(const ReceivedSignal& signal);
+  // SIGCHLD: reaps what has exited, a slice of the turn at a time (kTurnSlice; the rest from a
+  // timer due at once, kMinReapsPerTurn at least a turn).
   void OnChildEvent();
   // A reaped pid that no pool claimed: offered here first (the control plane's process).
   void SetExtraReaper(std::function<bool(pid_t, int)> reaper) { extra_reaper_ = std::move(reaper); }
@@ -188,6 +190,8 @@ class Supervisor final : public PoolObserver {
   std::optional<MonoTime> hold_since_;  // a preStop or API caller waits for the drain since
   uint64_t descriptor_limit_ = UINT64_MAX;
   PostedWork removals_;  // the runs' directories of a burst of exits, removed after its work
+  Timer reap_more_;      // a burst's exits past the turn's slice, reaped from the next turns
+  static constexpr int kMinReapsPerTurn = 32;
 };
 
 }  // namespace vigil

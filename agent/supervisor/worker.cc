@@ -301,13 +301,11 @@ WorkerActions Worker::Stop(StopCause cause, int signo, MonoTime kill_at, MonoTim
   return out;
 }
 
-WorkerActions Worker::StopSignalLate(Duration late) {
+WorkerActions Worker::StopSignalSent(Duration late) {
   WorkerActions out;
   const auto& armed = armed_[static_cast<int>(WorkerTimer::kStop)];
-  if (state_ != WorkerState::kStopping || sigkill_sent_ || !armed || late <= Duration::zero()) {
-    return out;
-  }
-  SetTimer(&out, WorkerTimer::kStop, SaturatingAdd(*armed, late));
+  if (state_ != WorkerState::kStopping || sigkill_sent_ || !armed) return out;
+  SetTimer(&out, WorkerTimer::kStop, SaturatingAdd(*armed, std::max(late, Duration::zero())));
   return out;
 }
 

@@ -83,10 +83,11 @@ class Worker {
   WorkerActions StopAtDeadline(int signo, MonoTime kill_at, MonoTime now);
 
   // The stop signal this worker decided on went out `late` after the decision (the pool sends
-  // a big stop's signals a batch per turn): its SIGKILL moves as much later, so that it keeps
-  // its whole stop_timeout from the signal. Nothing once SIGKILLed or not stopping. A deadline
-  // armed meanwhile is not overtaken for long: the drain's deadline re-arms it (StopAtDeadline).
-  WorkerActions StopSignalLate(Duration late);
+  // a big stop's signals a batch per turn, and arms their SIGKILL only then): the SIGKILL,
+  // armed again, moves as much later, so that the worker keeps its whole stop_timeout from the
+  // signal. Nothing once SIGKILLed or not stopping. The drain's deadline still comes first: it
+  // re-arms the kill earlier (StopAtDeadline).
+  WorkerActions StopSignalSent(Duration late);
 
   // When a stop asked for at `now` ends in SIGKILL: now + stop_timeout, saturated.
   MonoTime StopDeadline(MonoTime now) const;

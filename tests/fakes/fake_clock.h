@@ -20,7 +20,14 @@ class FakeClock final : public Clock {
   FakeClock() = default;
   explicit FakeClock(MonoTime start) : now_(start) {}
 
-  MonoTime Now() const override { return now_; }
+  MonoTime Now() const override {
+    const MonoTime now = now_;
+    now_ += tick_;
+    return now;
+  }
+  // Every Now() moves the clock by `tick` after it answers (0 by default): code that measures
+  // how long its own work takes sees time pass.
+  void SetTick(Duration tick) { tick_ = tick; }
   // The wall clock moves with the monotonic one, from a fixed instant (2026-01-01T00:00:00Z).
   static constexpr int64_t kWallStartUnixMs = 1767225600000;
   int64_t WallUnixMs() const override {
@@ -45,7 +52,8 @@ class FakeClock final : public Clock {
   }
 
  private:
-  MonoTime now_ = kStart;
+  mutable MonoTime now_ = kStart;
+  Duration tick_ = Duration::zero();
 };
 
 }  // namespace vigil::testing

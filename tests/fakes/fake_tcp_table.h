@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agent/sys/tcp_table.h"
+#include "tests/fakes/fake_clock.h"
 
 namespace vigil::testing {
 
@@ -21,6 +22,7 @@ class FakeTcpTable final : public TcpTable {
     bool Step(size_t) override {
       if (done_) return true;
       ++table_->steps_taken;
+      if (table_->step_clock != nullptr) table_->step_clock->Advance(table_->step_takes);
       if (++steps_ < table_->search_steps) return false;
       done_ = true;
       if (!table_->listening_error.ok()) {
@@ -79,8 +81,10 @@ class FakeTcpTable final : public TcpTable {
   }
 
   std::map<pid_t, std::vector<int>> listening;
-  int search_steps = 1;  // steps a search takes (1: over at its first)
-  int steps_taken = 0;   // of every search
+  int search_steps = 1;             // steps a search takes (1: over at its first)
+  FakeClock* step_clock = nullptr;  // moved by step_takes at each step, when set
+  Duration step_takes{};
+  int steps_taken = 0;  // of every search
   std::vector<TcpConnection> connections;
   Status listening_error;
   Status connections_error;

@@ -277,6 +277,37 @@ TEST_F(EventLoopTest, AnUrgentFdAndADueTimerAreServedInTheNextTurnWhateverElseIs
   RunUntil([&] { return normal_ran; }, 20);
 }
 
+// Regression (issue 13): with 10,000 workers each heartbeat was read at the worker's watchdog
+// deadline rather than at its socket, because every turn ran every timer due: a long turn made
+// more deadlines due, which made the next turn long. A turn runs a bounded batch of due timers;
+// the rest, in deadline order, in the next turns, and a descriptor ready meanwhile is served in
+// between.
+TEST_F(EventLoopTest, DueTimersRunABatchATurnAndDescriptorsAreServedInBetween) {
+  constexpr int kTimers = 10 * EventLoop::kTimerBatch;
+  std::vector<int> order;
+  for (int i = 0; i < kTimers; ++i)
+    loop_->RunAt(clock_.Now() - std::chrono::milliseconds(kTimers - i),
+                 [&order, i] { order.push_back(i); });
+  Pipe pipe = Pipe::Make();
+  int served_after = -1;
+  ASSERT_TRUE(loop_
+                  ->Watch(pipe.read.get(),
+                          [&] {
+                            served_after = static_cast<int>(order.size());
+                            pipe.Drain();
+                          })
+                  .ok());
+  ASSERT_TRUE(loop_->RunOnce().ok());
+  EXPECT_GE(order.size(), 1u);
+  EXPECT_LE(order.size(), 2u * EventLoop::kTimerBatch);
+  pipe.Put();
+  RunUntil([&] { return order.size() == static_cast<size_t>(kTimers); }, 2 * kTimers);
+  EXPECT_GE(served_after, 0);
+  EXPECT_LT(served_after, kTimers);  // not after every timer
+  for (int i = 0; i < kTimers; ++i)
+    ASSERT_EQ(order[static_cast<size_t>(i)], i);  // deadline order, across turns
+}
+
 // An urgent watch is a watch like any other: writable too, and removed by Unwatch.
 TEST_F(EventLoopTest, AnUrgentWatchCanAlsoWatchWritableAndBeRemoved) {
   int fds[2];

@@ -71,6 +71,12 @@ class TrafficWatchTest : public ::testing::Test {
     });
   }
 
+  // Each step of the search takes the turn's whole slice: one step a turn.
+  void TakeASliceEachStep() {
+    tcp_.step_clock = &clock_;
+    tcp_.step_takes = kTurnSlice;
+  }
+
   DrainConfig config_;
   FakeClock clock_;
   FakeScheduler scheduler_{clock_};
@@ -173,6 +179,7 @@ TEST_F(TrafficWatchTest, NoTableNeverEndsIt) {
 }
 
 TEST_F(TrafficWatchTest, TheSearchGoesATurnAtATimeAndTheQuietPeriodCountsFromItsEnd) {
+  TakeASliceEachStep();
   tcp_.search_steps = 4;
   tcp_.listening[100] = {8000};
   EXPECT_EQ(watch().Start({}, {100},
@@ -185,22 +192,31 @@ TEST_F(TrafficWatchTest, TheSearchGoesATurnAtATimeAndTheQuietPeriodCountsFromIts
   EXPECT_EQ(tcp_.steps_taken, 1);
   EXPECT_EQ(tcp_.connection_calls, 0);  // No baseline before the ports are known.
   for (int turn = 2; turn <= 4; ++turn) {
-    clock_.Advance(300ms);  // a busy loop: each turn comes late
+    clock_.Advance(300ms);                // a busy loop: each turn comes late
     EXPECT_TRUE(scheduler_.RunOneDue());  // one step a turn: the rest of the loop goes on
     EXPECT_EQ(tcp_.steps_taken, turn);
   }
   EXPECT_FALSE(watch().searching());
   EXPECT_THAT(watch().ports(), ElementsAre(8000));
-  EXPECT_EQ(tcp_.connection_calls, 1);  // The baseline, at +900ms.
-  // Nothing could be seen until +900ms: quiet from there, not from the start.
-  scheduler_.AdvanceTo(kT0 + 1800ms);
+  EXPECT_EQ(tcp_.connection_calls, 1);  // The baseline, at +980ms (3 x 300ms, 4 x 20ms).
+  // Nothing could be seen until +980ms: quiet from there, not from the start.
+  scheduler_.AdvanceTo(kT0 + 1900ms);
   EXPECT_TRUE(ends_.empty());
-  scheduler_.AdvanceTo(kT0 + 2s);
+  scheduler_.AdvanceTo(kT0 + 2100ms);
   EXPECT_THAT(ends_, ElementsAre(PropagationEnd::kQuiet));
-  EXPECT_EQ(ended_at_, kT0 + 1900ms);
+  EXPECT_EQ(ended_at_, kT0 + 1980ms);
+}
+
+TEST_F(TrafficWatchTest, ASearchThatFitsInTheSliceIsOverAtStart) {
+  tcp_.search_steps = 5;  // quick steps: all within the first turn's slice
+  EXPECT_EQ(watch().Start({}, {100}, [this](PropagationEnd end) { ends_.push_back(end); }),
+            PropagationEnd::kNoListener);
+  EXPECT_EQ(tcp_.steps_taken, 5);
+  EXPECT_EQ(scheduler_.pending(), 0u);
 }
 
 TEST_F(TrafficWatchTest, NoListenerFoundAfterSeveralTurnsEndsFromTheLastTurn) {
+  TakeASliceEachStep();
   tcp_.search_steps = 3;
   EXPECT_EQ(watch().Start({}, {100}, [this](PropagationEnd end) { ends_.push_back(end); }),
             std::nullopt);
@@ -213,6 +229,7 @@ TEST_F(TrafficWatchTest, NoListenerFoundAfterSeveralTurnsEndsFromTheLastTurn) {
 }
 
 TEST_F(TrafficWatchTest, ASearchThatFailsLateNeverEndsIt) {
+  TakeASliceEachStep();
   tcp_.search_steps = 3;
   tcp_.listening_error = Status::Error("proc unreadable");
   Start({}, {100});
@@ -224,6 +241,7 @@ TEST_F(TrafficWatchTest, ASearchThatFailsLateNeverEndsIt) {
 }
 
 TEST_F(TrafficWatchTest, StopDuringTheSearchEndsIt) {
+  TakeASliceEachStep();
   tcp_.search_steps = 5;
   tcp_.listening[100] = {8000};
   Start({}, {100});
@@ -236,6 +254,7 @@ TEST_F(TrafficWatchTest, StopDuringTheSearchEndsIt) {
 }
 
 TEST_F(TrafficWatchTest, ARestartDropsTheSearchInProgress) {
+  TakeASliceEachStep();
   tcp_.search_steps = 3;
   tcp_.listening[100] = {8000};
   tcp_.listening[200] = {9000};

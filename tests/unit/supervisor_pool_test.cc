@@ -1030,8 +1030,10 @@ TEST_F(PoolTest, ABigPoolIsSignalledABatchPerTurnAndAWorkerGoneBeforeItsTurnIsLe
   pool().StopAll(StopCause::kDrain, /*fast=*/true, clock_.Now() + 10s);
   EXPECT_EQ(os_.signals.size(), 2u * kBatch + 1);  // Queued behind the graceful ones.
   int turns = 0;
+  clock_.SetTick(kTurnSlice);  // Each signal takes a whole slice: a batch is kStopBatch.
   while (scheduler_.RunOneDue())
     ++turns;
+  clock_.SetTick(0s);
   // Queued: the graceful signals of the kBatch + 5 past the first batch (the early one's too,
   // skipped in its turn), then the fast ones of the 2 * kBatch + 4 still running.
   const int queued = (kBatch + 5) + (2 * kBatch + 4);
@@ -1055,36 +1057,55 @@ TEST_F(PoolTest, ABigPoolIsSignalledABatchPerTurnAndAWorkerGoneBeforeItsTurnIsLe
 // kill deadline (armed at the stop) before or just after their SIGTERM: the drain failed. Then
 // (issue 13) the fix, sending every signal left at once once one had waited a tenth of the stop
 // timeout, held PID 1 4.5 s in one callback at 9,989 workers and left their exits unreaped to
-// the end. Now signals go a batch per turn whatever the delay, and a worker signalled late gets
-// its SIGKILL as much later: its whole stop timeout from its signal. At the drain's deadline none
-// waits at all.
-TEST_F(PoolTest, ASignalSentLateMovesItsKillByAsMuchAndNoneWaitsAtTheDeadline) {
+// the end. Now a worker's SIGKILL is armed when its signal goes, and a batch takes at most as
+// long as the rest of the loop's turn (at least kStopBatch signals).
+TEST_F(PoolTest, ABatchIsKStopBatchWhenSignalsAreSlow) {
   constexpr int kBatch = Pool::kStopBatch;
   config_.replicas = 4 * kBatch;
+  StartPool();
+  pool().StopAll(StopCause::kDrain, /*fast=*/false, clock_.Now() + 60s);
+  EXPECT_EQ(os_.CountSignal(SIGTERM), kBatch);
+  clock_.SetTick(kTurnSlice);  // each signal takes the whole slice: the minimum only
+  for (int turn = 2; turn <= 4; ++turn) {
+    ASSERT_TRUE(scheduler_.RunOneDue());
+    EXPECT_EQ(os_.CountSignal(SIGTERM), turn * kBatch);
+  }
+  EXPECT_FALSE(scheduler_.RunOneDue());
+}
+
+TEST_F(PoolTest, ABatchGoesOnWhileTheTurnsSliceLasts) {
+  constexpr int kBatch = Pool::kStopBatch;
+  config_.replicas = 40 * kBatch;
+  StartPool();
+  pool().StopAll(StopCause::kDrain, /*fast=*/false, clock_.Now() + 600s);
+  EXPECT_EQ(os_.CountSignal(SIGTERM), kBatch);
+  clock_.SetTick(100us);  // cheap signals
+  const MonoTime before = clock_.Now();
+  ASSERT_TRUE(scheduler_.RunOneDue());
+  const Duration took = clock_.Now() - before;
+  clock_.SetTick(0s);
+  const int sent = os_.CountSignal(SIGTERM) - kBatch;
+  EXPECT_GT(sent, kBatch);            // more than the minimum,
+  EXPECT_LT(sent, 39 * kBatch);       // not all of them:
+  EXPECT_LE(took, kTurnSlice + 2ms);  // the slice, and the signal that ended it
+}
+
+TEST_F(PoolTest, AWorkerSignalledLateGetsItsWholeStopTimeout) {
+  constexpr int kBatch = Pool::kStopBatch;
+  config_.replicas = 2 * kBatch;
   config_.stop_timeout = 5s;
   StartPool();
   const MonoTime stop = clock_.Now();
   pool().StopAll(StopCause::kDrain, /*fast=*/false, stop + 5s);
   EXPECT_EQ(os_.CountSignal(SIGTERM), kBatch);
-  clock_.Set(stop + 2s);  // The loop fell far behind.
-  ASSERT_TRUE(scheduler_.RunOneDue());
-  EXPECT_EQ(os_.CountSignal(SIGTERM), 2 * kBatch);  // Still one batch a turn.
-  clock_.Set(stop + 4s);
-  ASSERT_TRUE(scheduler_.RunOneDue());
-  ASSERT_TRUE(scheduler_.RunOneDue());
-  EXPECT_EQ(os_.CountSignal(SIGTERM), 4 * kBatch);
-  // The first batch is SIGKILLed at stop + 5s, the second at + 7s, the last two at + 9s.
-  clock_.Set(stop + 5s);
+  clock_.Set(stop + 6s);  // The loop is 6 s late: past the first batch's kill.
   scheduler_.RunDue();
+  EXPECT_EQ(os_.CountSignal(SIGTERM), 2 * kBatch);
+  EXPECT_EQ(os_.CountSignal(SIGKILL), kBatch);  // the first batch only
+  scheduler_.AdvanceTo(stop + 11s - 1ms);
   EXPECT_EQ(os_.CountSignal(SIGKILL), kBatch);
-  scheduler_.AdvanceTo(stop + 7s - 1ms);
-  EXPECT_EQ(os_.CountSignal(SIGKILL), kBatch);
-  scheduler_.AdvanceTo(stop + 7s);
+  scheduler_.AdvanceTo(stop + 11s);
   EXPECT_EQ(os_.CountSignal(SIGKILL), 2 * kBatch);
-  scheduler_.AdvanceTo(stop + 9s - 1ms);
-  EXPECT_EQ(os_.CountSignal(SIGKILL), 2 * kBatch);
-  scheduler_.AdvanceTo(stop + 9s);
-  EXPECT_EQ(os_.CountSignal(SIGKILL), 4 * kBatch);
 }
 
 TEST_F(PoolTest, AtTheDeadlineTheQueuedSignalsGoAtOnceAndTheDeadlineKillsComeFirst) {
@@ -1094,14 +1115,16 @@ TEST_F(PoolTest, AtTheDeadlineTheQueuedSignalsGoAtOnceAndTheDeadlineKillsComeFir
   StartPool();
   const MonoTime stop = clock_.Now();
   pool().StopAll(StopCause::kDrain, /*fast=*/false, stop + 5s);
-  clock_.Set(stop + 3s);
-  ASSERT_TRUE(scheduler_.RunOneDue());  // the second batch, 3 s late: SIGKILL at + 8s
+  clock_.SetTick(kTurnSlice);
+  ASSERT_TRUE(scheduler_.RunOneDue());
+  clock_.SetTick(0s);
   EXPECT_EQ(os_.CountSignal(SIGTERM), 2 * kBatch);
-  pool().StopAll(StopCause::kDrain, /*fast=*/true, stop + 4s, /*at_deadline=*/true);
-  EXPECT_EQ(os_.CountSignal(SIGTERM), 4 * kBatch);  // The queued ones, at once,
+  clock_.Set(stop + 2s);
+  pool().StopAll(StopCause::kDrain, /*fast=*/true, stop + 3s, /*at_deadline=*/true);
+  EXPECT_EQ(os_.CountSignal(SIGTERM), 4 * kBatch);  // The queued ones, at once (kill at + 7s),
   EXPECT_EQ(os_.CountSignal(SIGINT), 4 * kBatch);   // then everyone's fast signal.
   EXPECT_FALSE(scheduler_.RunOneDue());
-  scheduler_.AdvanceTo(stop + 4s);  // The deadline's kill overtakes every later one.
+  scheduler_.AdvanceTo(stop + 3s);  // The deadline's kill overtakes every later one.
   EXPECT_EQ(os_.CountSignal(SIGKILL), 4 * kBatch);
 }
 

@@ -365,17 +365,16 @@ TEST_P(WorkerProbeTest, ProbeResultsAfterTheRunAreIgnored) {
   EXPECT_EQ(w().state(), WorkerState::kBackoff);
 }
 
-TEST_F(WorkerTest, AStopSignalSentLateMovesItsKillByAsMuch) {
+TEST_F(WorkerTest, AStopSignalSentLateHasItsKillArmedAsMuchLater) {
   Make();
   Run();
   EXPECT_THAT(Stop(StopCause::kDrain, SIGTERM, 10s, 1s),
               ElementsAre("ready_changed", "signal SIGTERM", "set stop +10s"));
-  EXPECT_THAT(Describe(w().StopSignalLate(3s)), ElementsAre("set stop +13s"));
-  EXPECT_THAT(Describe(w().StopSignalLate(0s)), IsEmpty());
+  EXPECT_THAT(Describe(w().StopSignalSent(3s)), ElementsAre("set stop +13s"));
   EXPECT_THAT(Fire(WorkerTimer::kStop, 13s), ElementsAre("signal SIGKILL"));
-  EXPECT_THAT(Describe(w().StopSignalLate(1s)), IsEmpty());  // SIGKILLed: nothing to move
+  EXPECT_THAT(Describe(w().StopSignalSent(1s)), IsEmpty());  // SIGKILLed: nothing to move
   Exit(KilledBy(SIGKILL), 13s);
-  EXPECT_THAT(Describe(w().StopSignalLate(1s)), IsEmpty());  // not stopping
+  EXPECT_THAT(Describe(w().StopSignalSent(1s)), IsEmpty());  // not stopping
 }
 
 // ---------------------------------------------------------------------------------------------

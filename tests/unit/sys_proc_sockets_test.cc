@@ -55,7 +55,7 @@ TEST(ProcSocketScanTest, EachStepDoesAtMostItsBudgetOfReads) {
     expected.push_back(static_cast<uint32_t>(pid));
   }
   for (pid_t pid = 2000; pid < 2100; ++pid)
-    proc.Add(pid, pid, {Socket(7)});  // other processes: a stat read each
+    proc.Add(pid, pid, {Socket(7)});           // other processes: a stat read each
   for (pid_t pid = 3000; pid < 3050; ++pid) {  // workers' children: stat, fds, link
     proc.Add(pid, pid - 2000, {Socket(static_cast<uint32_t>(pid))});
     expected.push_back(static_cast<uint32_t>(pid));
