@@ -123,9 +123,19 @@ TimerId EventLoop::Post(std::function<void()> callback) {
   return id;
 }
 
+TimerId EventLoop::RunNextTurn(std::function<void()> callback) {
+  const TimerId id = next_turn_id_++;
+  next_turn_.emplace(id, std::move(callback));
+  return id;
+}
+
 void EventLoop::Cancel(TimerId id) {
   if (id & kPostedBit) {
     posted_.erase(id);
+    return;
+  }
+  if (id & kNextTurnBit) {
+    next_turn_.erase(id);
     return;
   }
   // Disarming is left lazy: a timerfd that fires with nothing due costs one wake-up and re-arms.
@@ -199,7 +209,10 @@ Status EventLoop::RunOnce() {
   // runs now, and the loop only looks for events then, without blocking.
   const bool had_posted = !posted_.empty();
   RunPosted();
-  int n = ::epoll_wait(epoll_fd_.get(), events, kBatch, had_posted ? 0 : -1);
+  // This turn runs the next-turn work queued before it; what that work queues waits for the next.
+  const TimerId next_turn_cutoff = next_turn_id_;
+  const bool busy = had_posted || !next_turn_.empty();
+  int n = ::epoll_wait(epoll_fd_.get(), events, kBatch, busy ? 0 : -1);
   if (n < 0) {
     if (errno == EINTR) return Status();
     return Status::FromErrno("epoll_wait", errno);
@@ -214,6 +227,12 @@ Status EventLoop::RunOnce() {
     } else {
       DispatchEvent(events[i]);
     }
+  }
+  while (!next_turn_.empty() && next_turn_.begin()->first < next_turn_cutoff) {
+    auto first = next_turn_.begin();
+    Callback callback = std::move(first->second);
+    next_turn_.erase(first);
+    Dispatch(callback);
   }
   return Status();
 }

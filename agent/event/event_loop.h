@@ -12,6 +12,8 @@
 // from its descriptors for seconds, where the same work was waiting (each worker's heartbeat,
 // read at its watchdog deadline instead of at its socket: every turn long, so every deadline
 // due, so every turn long). Timers due keep their deadline order.
+// Work for the next turn (Scheduler::RunNextTurn) runs once per turn, after its events and due
+// timers; while some is queued the loop does not block.
 // Posted work (Scheduler::Post) runs after each callback (a descriptor's, a timer's), in the order
 // it was posted, before the next event is dispatched; RunOnce() returns with none left unless a
 // pass hit kMaxPostedPerPass (work that keeps posting work), and then the next RunOnce() does not
@@ -55,6 +57,7 @@ class EventLoop final : public Scheduler, public FdWatcher {
 
   TimerId RunAt(MonoTime deadline, std::function<void()> callback) override;
   TimerId Post(std::function<void()> callback) override;
+  TimerId RunNextTurn(std::function<void()> callback) override;
   void Cancel(TimerId id) override;
 
   // Waits for at least one event (forever if nothing is armed) and dispatches what is ready.
@@ -114,6 +117,10 @@ class EventLoop final : public Scheduler, public FdWatcher {
   static constexpr TimerId kPostedBit = TimerId{1} << 63;
   std::map<TimerId, Callback> posted_;
   TimerId next_posted_ = kPostedBit | 1;
+  // RunNextTurn's work, in the order it came; a turn runs what was queued before it began.
+  static constexpr TimerId kNextTurnBit = TimerId{1} << 62;
+  std::map<TimerId, Callback> next_turn_;
+  TimerId next_turn_id_ = kNextTurnBit | 1;
   uint64_t wakeups_ = 0;
 };
 

@@ -59,6 +59,18 @@ class Timer {
     });
   }
 
+  // Runs `callback` once in the next turn of the loop (Scheduler::RunNextTurn), cancelling
+  // whatever this timer had armed. Cancelled, re-armed and `armed()` like a deadline.
+  void ArmNextTurn(std::function<void()> callback) {
+    if (!state_) return;
+    Cancel();
+    State* state = state_.get();
+    state->id = state->scheduler->RunNextTurn([state, callback = std::move(callback)] {
+      state->id = kNoTimer;
+      callback();
+    });
+  }
+
   // Idempotent: cancelling a fired, cancelled or never-armed timer does nothing.
   void Cancel() {
     if (state_ && state_->id != kNoTimer) {

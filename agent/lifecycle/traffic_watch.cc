@@ -31,7 +31,7 @@ std::optional<PropagationEnd> TrafficWatch::Start(const std::vector<int>& ports,
   if (!pids.empty()) {
     search_ = table_->SearchListeningPorts(pids);
     if (!StepSearch()) {
-      timer_.ArmAt(start_, [this] { Search(); });  // the next turn: what is ready runs first
+      timer_.ArmNextTurn([this] { Search(); });  // what is ready runs first
       return std::nullopt;
     }
   }
@@ -54,7 +54,7 @@ bool TrafficWatch::StepSearch() {
 
 void TrafficWatch::Search() {
   if (!StepSearch()) {
-    timer_.ArmAt(clock_.Now(), [this] { Search(); });
+    timer_.ArmNextTurn([this] { Search(); });
     return;
   }
   if (const std::optional<PropagationEnd> end = Watch()) {

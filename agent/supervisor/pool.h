@@ -339,11 +339,11 @@ class Pool {
     MonoTime queued_at;
   };
   std::deque<QueuedSignal> stop_queue_;
-  Timer stop_pump_;  // due at once, through the loop: the exits ready are reaped first
+  Timer stop_pump_;  // the next turn (ArmNextTurn): the exits ready are reaped first
   // Slots to start, in order; an entry whose slot is no longer start_pending is skipped.
   std::deque<int> start_queue_;
   int pending_starts_ = 0;  // slots with start_pending set
-  Timer start_pump_;        // due at once, through the loop, like stop_pump_
+  Timer start_pump_;        // the next turn, like stop_pump_
   std::set<int> killed_at_deadline_;
   int desired_ = 0;
   int ready_count_ = 0;

@@ -36,7 +36,7 @@ void Pool::PumpStartQueue() {
   }
   if (pending_starts_ > 0) {
     if (!start_pump_.armed()) {
-      start_pump_.ArmAt(Now(), [this] {
+      start_pump_.ArmNextTurn([this] {
         PumpStartQueue();
         // A start that failed at once (spawn error) may have left every slot exited. (Start
         // and Scale check it themselves.)
@@ -75,7 +75,7 @@ void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadlin
     Execute(slot, actions, defer);
   }
   if (!stop_queue_.empty() && !stop_pump_.armed())
-    stop_pump_.ArmAt(Now(), [this] { PumpStopQueue(); });
+    stop_pump_.ArmNextTurn([this] { PumpStopQueue(); });
   CheckIdle();
 }
 
@@ -96,7 +96,7 @@ void Pool::PumpStopQueue(bool all) {
     }
   }
   if (!stop_queue_.empty()) {
-    stop_pump_.ArmAt(Now(), [this] { PumpStopQueue(); });
+    stop_pump_.ArmNextTurn([this] { PumpStopQueue(); });
   } else {
     stop_pump_.Cancel();
   }

@@ -145,12 +145,12 @@ void Supervisor::OnChildEvent() {
     }
   });
   // A burst of exits (a drain of thousands) is reaped a slice of the turn at a time (kTurnSlice,
-  // kMinReapsPerTurn at least), the rest from a timer due at once: no further SIGCHLD comes for
-  // the zombies already waiting.
+  // kMinReapsPerTurn at least), the rest in the next turn (RunNextTurn): no further SIGCHLD comes
+  // for the zombies already waiting.
   const MonoTime start = services_.clock.Now();
   for (int reaped = 0;; ++reaped) {
     if (reaped >= kMinReapsPerTurn && services_.clock.Now() - start >= kTurnSlice) {
-      reap_more_.ArmAt(services_.clock.Now(), [this] { OnChildEvent(); });
+      reap_more_.ArmNextTurn([this] { OnChildEvent(); });
       break;
     }
     StatusOr<WaitResult> result = services_.os.WaitAny();

@@ -99,7 +99,7 @@ class Supervisor final : public PoolObserver {
   void Start();
   void OnSignal(const ReceivedSignal& signal);
   // SIGCHLD: reaps what has exited, a slice of the turn at a time (kTurnSlice; the rest from a
-  // timer due at once, kMinReapsPerTurn at least a turn).
+  // the next turn, kMinReapsPerTurn at least a turn).
   void OnChildEvent();
   // A reaped pid that no pool claimed: offered here first (the control plane's process).
   void SetExtraReaper(std::function<bool(pid_t, int)> reaper) { extra_reaper_ = std::move(reaper); }

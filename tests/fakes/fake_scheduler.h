@@ -43,6 +43,13 @@ class FakeScheduler final : public Scheduler {
     return id;
   }
 
+  // A deadline of now: RunOneDue() is a turn that runs it.
+  TimerId RunNextTurn(std::function<void()> callback) override {
+    ++next_turn_requests_;
+    return RunAt(clock_.Now(), std::move(callback));
+  }
+  size_t next_turn_requests() const { return next_turn_requests_; }
+
   TimerId Post(std::function<void()> callback) override {
     const TimerId id = next_posted_++;
     posted_.emplace(id, std::move(callback));
@@ -118,6 +125,7 @@ class FakeScheduler final : public Scheduler {
   std::map<TimerId, std::function<void()>> posted_;
   TimerId next_posted_ = kPostedBit | 1;
   size_t posted_ran_ = 0;
+  size_t next_turn_requests_ = 0;
 };
 
 }  // namespace vigil::testing

@@ -308,6 +308,29 @@ TEST_F(EventLoopTest, DueTimersRunABatchATurnAndDescriptorsAreServedInBetween) {
     ASSERT_EQ(order[static_cast<size_t>(i)], i);  // deadline order, across turns
 }
 
+// Work for the next turn runs once a turn, after the turn's events, whatever timers are due:
+// a backlog of due timers (run a batch a turn) does not hold it back, and the work it queues
+// for the next turn waits for the next turn.
+TEST_F(EventLoopTest, NextTurnWorkRunsEachTurnAheadOfABacklogOfDueTimers) {
+  int timers_ran = 0;
+  for (int i = 0; i < 20 * EventLoop::kTimerBatch; ++i)
+    loop_->RunAt(clock_.Now() - std::chrono::seconds(1), [&] { ++timers_ran; });
+  int turns_of_work = 0;
+  std::function<void()> work = [&] {
+    ++turns_of_work;
+    if (turns_of_work < 5) loop_->RunNextTurn(work);
+  };
+  loop_->RunNextTurn(work);
+  for (int turn = 1; turn <= 5; ++turn) {
+    ASSERT_TRUE(loop_->RunOnce().ok());
+    EXPECT_EQ(turns_of_work, turn);  // one step a turn, never two
+  }
+  EXPECT_LT(timers_ran, 20 * EventLoop::kTimerBatch);  // the backlog is still being worked off
+  const TimerId cancelled = loop_->RunNextTurn([&] { ADD_FAILURE() << "cancelled work ran"; });
+  loop_->Cancel(cancelled);
+  ASSERT_TRUE(loop_->RunOnce().ok());
+}
+
 // An urgent watch is a watch like any other: writable too, and removed by Unwatch.
 TEST_F(EventLoopTest, AnUrgentWatchCanAlsoWatchWritableAndBeRemoved) {
   int fds[2];

@@ -1115,16 +1115,17 @@ TEST_F(PoolTest, AtTheDeadlineTheQueuedSignalsGoAtOnceAndTheDeadlineKillsComeFir
   StartPool();
   const MonoTime stop = clock_.Now();
   pool().StopAll(StopCause::kDrain, /*fast=*/false, stop + 5s);
-  clock_.SetTick(kTurnSlice);
+  clock_.SetTick(kTurnSlice);  // slow signals: one batch of kStopBatch
   ASSERT_TRUE(scheduler_.RunOneDue());
   clock_.SetTick(0s);
   EXPECT_EQ(os_.CountSignal(SIGTERM), 2 * kBatch);
-  clock_.Set(stop + 2s);
-  pool().StopAll(StopCause::kDrain, /*fast=*/true, stop + 3s, /*at_deadline=*/true);
-  EXPECT_EQ(os_.CountSignal(SIGTERM), 4 * kBatch);  // The queued ones, at once (kill at + 7s),
+  const MonoTime deadline = clock_.Now() + 1s;  // before the first batch's kill, at + 5s
+  ASSERT_LT(deadline, stop + 5s);
+  pool().StopAll(StopCause::kDrain, /*fast=*/true, deadline, /*at_deadline=*/true);
+  EXPECT_EQ(os_.CountSignal(SIGTERM), 4 * kBatch);  // The queued ones, at once,
   EXPECT_EQ(os_.CountSignal(SIGINT), 4 * kBatch);   // then everyone's fast signal.
   EXPECT_FALSE(scheduler_.RunOneDue());
-  scheduler_.AdvanceTo(stop + 3s);  // The deadline's kill overtakes every later one.
+  scheduler_.AdvanceTo(deadline);  // The deadline's kill overtakes every later one.
   EXPECT_EQ(os_.CountSignal(SIGKILL), 4 * kBatch);
 }
 
