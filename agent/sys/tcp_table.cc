@@ -170,10 +170,12 @@ class LinuxListenerSearch final : public ListenerSearch {
 
   void Match(std::vector<uint32_t>* found) {
     for (uint32_t inode : *found) {
-      if (auto it = port_of_.find(inode); it != port_of_.end()) {
-        ports_.insert(it->second);
-        port_of_.erase(it);  // Found: no other holder can add a port.
-      }
+      auto it = port_of_.find(inode);
+      if (it == port_of_.end()) continue;
+      // Found: the other listeners on its port (SO_REUSEPORT: one a worker) add nothing.
+      const int port = it->second;
+      ports_.insert(port);
+      std::erase_if(port_of_, [port](const auto& entry) { return entry.second == port; });
     }
     found->clear();
   }
@@ -182,7 +184,7 @@ class LinuxListenerSearch final : public ListenerSearch {
   ProcSocketScan scan_;
   bool dumped_ = false;
   bool done_ = false;
-  std::unordered_map<uint32_t, int> port_of_;  // the listening sockets not found yet
+  std::unordered_map<uint32_t, int> port_of_;  // the listening sockets whose port is not found yet
   std::set<int> ports_;
   StatusOr<std::vector<int>> result_ = std::vector<int>{};
 };

@@ -8,7 +8,8 @@
 //   whose fds cannot be read is skipped; at most 65536 fd links are read in all). A search, done
 //   a bounded piece at a time, because /proc is as big as the pool: the caller steps it across
 //   turns of its loop. It is over at once, without reading /proc, when nothing listens in the
-//   namespace, and as soon as every listening socket has been found.
+//   namespace, and as soon as every listening port has been found (SO_REUSEPORT workers: the
+//   first worker's socket stands for its port).
 // - Connections(): every TCP socket whose local port is one of `ports`, in any state but LISTEN
 //   (a connection being set up, established, closing or in TIME_WAIT), with its kernel cookie,
 //   which no other socket ever gets: a cookie not seen before is a new connection.
