@@ -16,10 +16,11 @@ inline constexpr TimerId kNoTimer = 0;
 
 // How long one piece of big work may hold a turn of the loop before it lets the rest of the
 // loop run (it goes on in the next turn, Scheduler::RunNextTurn): the traffic watch's search of
-// /proc, a drain's stop signals, the reaping of a burst of exits. Each does a minimum per turn too,
-// so that it progresses on a loop starved of CPU (at 10,000 workers on 2 vCPUs the core gets a
-// fifth of one). Short enough that the signals, the control plane and the workers' heartbeats
-// wait tens of milliseconds at most; long enough that the work is not mostly turns.
+// /proc, a drain's stop signals, the reaping of a burst of exits. Each does a minimum per turn
+// too, so that it progresses on a loop starved of CPU (at 10,000 workers on 2 vCPUs the core
+// gets about a quarter of one). Short enough that the signals, the control plane and the
+// workers' heartbeats wait tens of milliseconds at most; long enough that the work is not mostly
+// turns.
 inline constexpr Duration kTurnSlice = std::chrono::milliseconds(20);
 
 class Scheduler {

@@ -16,10 +16,11 @@
 //   tell, so it never calls back (`problem()` says why, and it logs `propagation_unwatched`)
 //   and the drain's propagation timer (max_delay) ends the delay: never sooner than it is safe.
 // - A connection is new when its kernel cookie was not in the previous sample; the first sample,
-//   taken at the start, is the baseline (connections from before readiness went off).
+//   taken once the ports are known, is the baseline.
 //
 // Runs only between Start() and Stop() (or the callback): idle, it arms no timer (zero wake-ups).
-// `on_over` is called from a timer, never from Start(). Single-threaded (the loop's).
+// `on_over` is called from a timer or the next turn's work, never from Start(). Single-threaded
+// (the loop's).
 #pragma once
 
 #include <sys/types.h>
