@@ -23,6 +23,19 @@ inline constexpr TimerId kNoTimer = 0;
 // turns.
 inline constexpr Duration kTurnSlice = std::chrono::milliseconds(20);
 
+// One turn's slice of big work, from its construction: over once `min` units are done and
+// kTurnSlice has passed. The clock is read only once the minimum is done.
+class TurnSlice {
+ public:
+  TurnSlice(const Clock& clock, int min) : clock_(clock), start_(clock.Now()), min_(min) {}
+  bool Over(int done) const { return done >= min_ && clock_.Now() - start_ >= kTurnSlice; }
+
+ private:
+  const Clock& clock_;
+  MonoTime start_;
+  int min_;
+};
+
 class Scheduler {
  public:
   virtual ~Scheduler() = default;

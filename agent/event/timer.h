@@ -36,13 +36,8 @@ class Timer {
 
   // Runs `callback` once at or after `deadline`, cancelling whatever this timer had armed.
   void ArmAt(MonoTime deadline, std::function<void()> callback) {
-    if (!state_) return;  // A default-constructed Timer has no scheduler: nothing to arm.
-    Cancel();
-    State* state = state_.get();  // Heap-stable across moves; the timer is cancelled before
-                                  // the state is freed, so the callback never sees it dangling.
-    state->id = state->scheduler->RunAt(deadline, [state, callback = std::move(callback)] {
-      state->id = kNoTimer;
-      callback();
+    Arm(std::move(callback), [deadline](Scheduler& scheduler, std::function<void()> run) {
+      return scheduler.RunAt(deadline, std::move(run));
     });
   }
 
@@ -50,24 +45,16 @@ class Timer {
   // due would run but without the loop's round trip through its timerfd; cancelling whatever
   // this timer had armed. Cancelled, re-armed and `armed()` like a deadline.
   void ArmNow(std::function<void()> callback) {
-    if (!state_) return;
-    Cancel();
-    State* state = state_.get();
-    state->id = state->scheduler->Post([state, callback = std::move(callback)] {
-      state->id = kNoTimer;
-      callback();
+    Arm(std::move(callback), [](Scheduler& scheduler, std::function<void()> run) {
+      return scheduler.Post(std::move(run));
     });
   }
 
   // Runs `callback` once in the next turn of the loop (Scheduler::RunNextTurn), cancelling
   // whatever this timer had armed. Cancelled, re-armed and `armed()` like a deadline.
   void ArmNextTurn(std::function<void()> callback) {
-    if (!state_) return;
-    Cancel();
-    State* state = state_.get();
-    state->id = state->scheduler->RunNextTurn([state, callback = std::move(callback)] {
-      state->id = kNoTimer;
-      callback();
+    Arm(std::move(callback), [](Scheduler& scheduler, std::function<void()> run) {
+      return scheduler.RunNextTurn(std::move(run));
     });
   }
 
@@ -82,6 +69,20 @@ class Timer {
   bool armed() const { return state_ && state_->id != kNoTimer; }
 
  private:
+  // Cancels what was armed and hands `callback` to `schedule` (one of the Scheduler's ways),
+  // wrapped so that the timer is no longer armed once it runs.
+  template <typename Schedule>
+  void Arm(std::function<void()> callback, Schedule schedule) {
+    if (!state_) return;  // A default-constructed Timer has no scheduler: nothing to arm.
+    Cancel();
+    State* state = state_.get();  // Heap-stable across moves; the timer is cancelled before
+                                  // the state is freed, so the callback never sees it dangling.
+    state->id = schedule(*state->scheduler, [state, callback = std::move(callback)] {
+      state->id = kNoTimer;
+      callback();
+    });
+  }
+
   struct State {
     explicit State(Scheduler* s) : scheduler(s) {}
     Scheduler* scheduler;

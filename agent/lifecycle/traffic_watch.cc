@@ -45,11 +45,11 @@ void TrafficWatch::Stop() {
 }
 
 bool TrafficWatch::StepSearch() {
-  const MonoTime start = clock_.Now();
-  do {
+  const TurnSlice slice(clock_, 1);
+  for (int steps = 1;; ++steps) {
     if (search_->Step(kListenerReadsPerStep)) return true;
-  } while (clock_.Now() - start < kTurnSlice);
-  return false;
+    if (slice.Over(steps)) return false;
+  }
 }
 
 void TrafficWatch::Search() {

@@ -80,10 +80,10 @@ void Pool::StopAll(StopCause cause, bool fast, MonoTime kill_at, bool at_deadlin
 }
 
 void Pool::PumpStopQueue(bool all) {
-  const MonoTime start = Now();
   // kStopBatch at least, and more while the turn's slice lasts (cheap signals: hundreds).
+  const TurnSlice slice(services_.clock, kStopBatch);
   for (int sent = 0; !stop_queue_.empty(); ++sent) {
-    if (!all && sent >= kStopBatch && Now() - start >= kTurnSlice) break;
+    if (!all && slice.Over(sent)) break;
     const QueuedSignal q = stop_queue_.front();
     stop_queue_.pop_front();
     // Only the run it was decided for, and only while that run is still stopping: one that has

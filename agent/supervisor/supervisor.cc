@@ -147,9 +147,9 @@ void Supervisor::OnChildEvent() {
   // A burst of exits (a drain of thousands) is reaped a slice of the turn at a time (kTurnSlice,
   // kMinReapsPerTurn at least), the rest in the next turn (RunNextTurn): no further SIGCHLD comes
   // for the zombies already waiting.
-  const MonoTime start = services_.clock.Now();
+  const TurnSlice slice(services_.clock, kMinReapsPerTurn);
   for (int reaped = 0;; ++reaped) {
-    if (reaped >= kMinReapsPerTurn && services_.clock.Now() - start >= kTurnSlice) {
+    if (slice.Over(reaped)) {
       reap_more_.ArmNextTurn([this] { OnChildEvent(); });
       break;
     }

@@ -98,8 +98,8 @@ class Supervisor final : public PoolObserver {
 
   void Start();
   void OnSignal(const ReceivedSignal& signal);
-  // SIGCHLD: reaps what has exited, a slice of the turn at a time (kTurnSlice; the rest from a
-  // the next turn, kMinReapsPerTurn at least a turn).
+  // SIGCHLD: reaps what has exited, a slice of the turn at a time (kTurnSlice, kMinReapsPerTurn
+  // at least; the rest in the next turn).
   void OnChildEvent();
   // A reaped pid that no pool claimed: offered here first (the control plane's process).
   void SetExtraReaper(std::function<bool(pid_t, int)> reaper) { extra_reaper_ = std::move(reaper); }

@@ -129,10 +129,17 @@ bool InOwnNetworkNamespace(F&& f) {
   return made;
 }
 
-UniqueFd ListenAnywhere(int* port, uint32_t* inode) {
+// A listening socket on every address, on `*port` (0: one the kernel chooses, written back),
+// SO_REUSEPORT when `reuse_port`; its inode in `*inode`.
+UniqueFd ListenAnywhere(int* port, uint32_t* inode, bool reuse_port = false) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const int on = 1;
+  if (reuse_port) {
+    EXPECT_EQ(::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on), 0);
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;  // INADDR_ANY: a new namespace's loopback is down
+  addr.sin_port = htons(static_cast<uint16_t>(*port));
   EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   EXPECT_EQ(::listen(fd.get(), 16), 0);
   socklen_t len = sizeof addr;
@@ -144,6 +151,24 @@ UniqueFd ListenAnywhere(int* port, uint32_t* inode) {
   return fd;
 }
 
+// Workers `first`..`last - 1`, each holding the socket `inode` (inherited) besides /dev/null.
+std::vector<pid_t> WorkersHolding(FakeProc& proc, pid_t first, pid_t last, uint32_t inode) {
+  std::vector<pid_t> pids;
+  for (pid_t pid = first; pid < last; ++pid) {
+    proc.Add(pid, pid, {"/dev/null", Socket(inode)});
+    pids.push_back(pid);
+  }
+  return pids;
+}
+
+// Steps of `budget` reads until the search is over.
+int StepsToTheEnd(ListenerSearch& search, size_t budget) {
+  int steps = 1;
+  while (!search.Step(budget))
+    ++steps;
+  return steps;
+}
+
 TEST(TcpTableTest, ASearchEndsAsSoonAsEveryListenerIsFound) {
   FakeProc proc;
   std::vector<pid_t> pids;
@@ -151,15 +176,10 @@ TEST(TcpTableTest, ASearchEndsAsSoonAsEveryListenerIsFound) {
     int port = 0;
     uint32_t inode = 0;
     UniqueFd listener = ListenAnywhere(&port, &inode);
-    for (pid_t pid = 100; pid < 600; ++pid) {  // every worker holds the listener (inherited)
-      proc.Add(pid, pid, {"/dev/null", Socket(inode)});
-      pids.push_back(pid);
-    }
+    pids = WorkersHolding(proc, 100, 600, inode);
     auto table = MakeLinuxTcpTable(proc.root());
     std::unique_ptr<ListenerSearch> search = table->SearchListeningPorts(pids);
-    int steps = 1;
-    while (!search->Step(2))
-      ++steps;
+    int steps = StepsToTheEnd(*search, 2);
     EXPECT_LE(steps, 3);  // found in the first worker's fds: the 499 others are never read
     StatusOr<std::vector<int>> ports = search->Result();
     ASSERT_TRUE(ports.ok()) << ports.status().message();
@@ -170,9 +190,7 @@ TEST(TcpTableTest, ASearchEndsAsSoonAsEveryListenerIsFound) {
     uint32_t other_inode = 0;
     UniqueFd other = ListenAnywhere(&other_port, &other_inode);
     search = table->SearchListeningPorts(pids);
-    steps = 1;
-    while (!search->Step(2))
-      ++steps;
+    steps = StepsToTheEnd(*search, 2);
     EXPECT_GE(steps, 500);  // 500 fd directories, 1,000 links, 2 reads a step
     ASSERT_TRUE(search->Result().ok());
     EXPECT_THAT(*search->Result(), ::testing::ElementsAre(port));
@@ -187,31 +205,13 @@ TEST(TcpTableTest, APortFoundEndsTheSearchForItsOtherListeners) {
     // Two SO_REUSEPORT listeners on one port: the workers hold one; nobody the other.
     int port = 0;
     uint32_t first = 0;
-    UniqueFd a(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    UniqueFd b(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    const int on = 1;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    for (UniqueFd* fd : {&a, &b}) {
-      ASSERT_EQ(::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on), 0);
-      ASSERT_EQ(::bind(fd->get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-      ASSERT_EQ(::listen(fd->get(), 16), 0);
-      socklen_t len = sizeof addr;
-      ::getsockname(fd->get(), reinterpret_cast<sockaddr*>(&addr), &len);  // b: a's port
-    }
-    port = ntohs(addr.sin_port);
-    struct stat st {};
-    ASSERT_EQ(::fstat(a.get(), &st), 0);
-    first = static_cast<uint32_t>(st.st_ino);
-    for (pid_t pid = 100; pid < 400; ++pid) {  // every worker holds the first (inherited)
-      proc.Add(pid, pid, {"/dev/null", Socket(first)});
-      pids.push_back(pid);
-    }
+    uint32_t second = 0;
+    UniqueFd a = ListenAnywhere(&port, &first, /*reuse_port=*/true);
+    UniqueFd b = ListenAnywhere(&port, &second, /*reuse_port=*/true);
+    pids = WorkersHolding(proc, 100, 400, first);
     auto table = MakeLinuxTcpTable(proc.root());
     std::unique_ptr<ListenerSearch> search = table->SearchListeningPorts(pids);
-    int steps = 1;
-    while (!search->Step(2))
-      ++steps;
+    const int steps = StepsToTheEnd(*search, 2);
     // Over at the first worker's socket, though nobody holds the second listener: a search
     // that waited for it would read all 300 processes (about 450 steps of 2 reads).
     EXPECT_LE(steps, 3);
