@@ -138,20 +138,23 @@ void EventLoop::Cancel(TimerId id) {
     next_turn_.erase(id);
     return;
   }
-  // Disarming is left lazy: a timerfd that fires with nothing due costs one wake-up and re-arms.
+  // Disarming is left lazy (ArmTimer): a timerfd that fires with nothing due re-arms then.
   timers_.Cancel(id);
 }
 
 void EventLoop::ArmTimer() {
   std::optional<MonoTime> earliest = timers_.Earliest();
-  if (earliest == armed_for_) return;
+  // Re-armed only for an earlier deadline. One armed earlier than needed (its timer cancelled,
+  // or moved later: a worker's watchdog deadline at each of its pings) is left to fire: it finds
+  // nothing due and arms for the earliest then. A system call per ping saved, for one wake-up
+  // per watchdog period.
+  if (!earliest || (armed_for_ && *armed_for_ <= *earliest)) return;
   itimerspec spec{};
-  if (earliest) {
-    auto ns = earliest->time_since_epoch().count();
-    if (ns <= 0) ns = 1;  // it_value 0 would disarm; 1 ns is "already due".
-    spec.it_value.tv_sec = ns / 1000000000;
-    spec.it_value.tv_nsec = ns % 1000000000;
-  }
+  auto ns = earliest->time_since_epoch().count();
+  if (ns <= 0) ns = 1;  // it_value 0 would disarm; 1 ns is "already due".
+  spec.it_value.tv_sec = ns / 1000000000;
+  spec.it_value.tv_nsec = ns % 1000000000;
+  ++timer_arms_;
   if (::timerfd_settime(timer_fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
     // Cannot happen with a valid fd and spec; a missed timer would stall a drain, so say so.
     log::Error("timerfd_settime: {}", std::strerror(errno));

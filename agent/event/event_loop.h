@@ -1,6 +1,8 @@
 // EventLoop: the core's single epoll loop. Descriptors (signalfd, pidfds, sockets) are watched
 // level-triggered for input; timers come from a DeadlineQueue behind one timerfd armed with an
 // absolute CLOCK_MONOTONIC deadline, so an idle loop with no timers blocks forever: zero wake-ups.
+// The timerfd is set again only for an earlier deadline: one cancelled or moved later (a
+// watchdog's, at every ping) leaves it to fire once with nothing due, and re-arm then.
 // Urgent descriptors (WatchUrgent: the signalfd, the control plane's socket) and the timerfd sit
 // in an epoll set of their own, nested in the main one, and are served first whenever a turn
 // finds a full batch of ready descriptors: with thousands of workers' sockets ready at once (a
@@ -65,6 +67,8 @@ class EventLoop final : public Scheduler, public FdWatcher {
 
   // How many times epoll_wait has returned: the core's wake-ups, for tests and benchmarks.
   uint64_t wakeups() const { return wakeups_; }
+  // How many times the timerfd has been set: deadlines moved later cost none (ArmTimer).
+  uint64_t timer_arms() const { return timer_arms_; }
   // Posted work not run yet (only between a Post() and the end of the callback that posted it).
   size_t posted() const { return posted_.size(); }
 
@@ -99,7 +103,8 @@ class EventLoop final : public Scheduler, public FdWatcher {
   UniqueFd urgent_fd_;  // an epoll set, itself watched by epoll_fd_
   UniqueFd timer_fd_;   // in the urgent set
   DeadlineQueue timers_;
-  std::optional<MonoTime> armed_for_;
+  std::optional<MonoTime> armed_for_;  // what the timerfd is set for (none: not set)
+  uint64_t timer_arms_ = 0;
   // Watches are looked up by a token, never by pointer: a callback that removes another watch
   // whose event is in the same epoll batch must not leave that event pointing at freed memory.
   struct WatchEntry {

@@ -6,11 +6,13 @@
 // Contract: single-threaded (the loop's thread). The Scheduler must outlive every Timer made
 // from it. A Timer is movable (a slot record in a vector holds one); the callback may destroy or
 // re-arm its own Timer. `armed()` is false once the callback has started, so a callback can arm
-// the next deadline of the same timer.
+// the next deadline of the same timer; it stays true while a postponed timer waits for its new
+// deadline (Postpone).
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "agent/base/clock.h"
 #include "agent/event/scheduler.h"
@@ -36,16 +38,28 @@ class Timer {
 
   // Runs `callback` once at or after `deadline`, cancelling whatever this timer had armed.
   void ArmAt(MonoTime deadline, std::function<void()> callback) {
-    Arm(std::move(callback), [deadline](Scheduler& scheduler, std::function<void()> run) {
+    Arm(std::move(callback), deadline, [deadline](Scheduler& scheduler, std::function<void()> run) {
       return scheduler.RunAt(deadline, std::move(run));
     });
+  }
+
+  // Moves the deadline of a timer armed with ArmAt() later, to `deadline`, keeping its callback,
+  // without a call to the scheduler: the timer still fires at the deadline it was scheduled
+  // for, finds it moved, and schedules itself for the new one; the callback runs only then.
+  // For a deadline pushed back over and over (a worker's watchdog, at each of its pings): no
+  // scheduler work per push, one extra firing per period. False, and nothing changed, when the
+  // timer is not armed with ArmAt() or `deadline` is earlier than its deadline: arm it then.
+  bool Postpone(MonoTime deadline) {
+    if (!armed() || !state_->deadline || deadline < *state_->deadline) return false;
+    state_->deadline = deadline;
+    return true;
   }
 
   // Runs `callback` once after the event now running (Scheduler::Post), as a deadline already
   // due would run but without the loop's round trip through its timerfd; cancelling whatever
   // this timer had armed. Cancelled, re-armed and `armed()` like a deadline.
   void ArmNow(std::function<void()> callback) {
-    Arm(std::move(callback), [](Scheduler& scheduler, std::function<void()> run) {
+    Arm(std::move(callback), std::nullopt, [](Scheduler& scheduler, std::function<void()> run) {
       return scheduler.Post(std::move(run));
     });
   }
@@ -53,7 +67,7 @@ class Timer {
   // Runs `callback` once in the next turn of the loop (Scheduler::RunNextTurn), cancelling
   // whatever this timer had armed. Cancelled, re-armed and `armed()` like a deadline.
   void ArmNextTurn(std::function<void()> callback) {
-    Arm(std::move(callback), [](Scheduler& scheduler, std::function<void()> run) {
+    Arm(std::move(callback), std::nullopt, [](Scheduler& scheduler, std::function<void()> run) {
       return scheduler.RunNextTurn(std::move(run));
     });
   }
@@ -63,31 +77,48 @@ class Timer {
     if (state_ && state_->id != kNoTimer) {
       state_->scheduler->Cancel(state_->id);
       state_->id = kNoTimer;
+      state_->callback = nullptr;  // what it captured goes now, as with the scheduler's copy
     }
   }
 
   bool armed() const { return state_ && state_->id != kNoTimer; }
 
  private:
-  // Cancels what was armed and hands `callback` to `schedule` (one of the Scheduler's ways),
-  // wrapped so that the timer is no longer armed once it runs.
-  template <typename Schedule>
-  void Arm(std::function<void()> callback, Schedule schedule) {
-    if (!state_) return;  // A default-constructed Timer has no scheduler: nothing to arm.
-    Cancel();
-    State* state = state_.get();  // Heap-stable across moves; the timer is cancelled before
-                                  // the state is freed, so the callback never sees it dangling.
-    state->id = schedule(*state->scheduler, [state, callback = std::move(callback)] {
-      state->id = kNoTimer;
-      callback();
-    });
-  }
-
   struct State {
     explicit State(Scheduler* s) : scheduler(s) {}
     Scheduler* scheduler;
     TimerId id = kNoTimer;
+    std::function<void()> callback;
+    std::optional<MonoTime> scheduled;  // the deadline given to the scheduler (ArmAt only)
+    std::optional<MonoTime> deadline;   // the deadline now, later when postponed
   };
+
+  // Cancels what was armed and hands the firing to `schedule` (one of the Scheduler's ways).
+  template <typename Schedule>
+  void Arm(std::function<void()> callback, std::optional<MonoTime> deadline, Schedule schedule) {
+    if (!state_) return;  // A default-constructed Timer has no scheduler: nothing to arm.
+    Cancel();
+    State* state = state_.get();  // Heap-stable across moves; the timer is cancelled before
+                                  // the state is freed, so a firing never sees it dangling.
+    state->callback = std::move(callback);
+    state->scheduled = deadline;
+    state->deadline = deadline;
+    state->id = schedule(*state->scheduler, [state] { Fire(state); });
+  }
+
+  // The timer is no longer armed once its callback runs, so the callback can arm it again.
+  static void Fire(State* state) {
+    if (state->deadline && *state->deadline > *state->scheduled) {
+      state->scheduled = state->deadline;
+      state->id = state->scheduler->RunAt(*state->deadline, [state] { Fire(state); });
+      return;
+    }
+    state->id = kNoTimer;
+    std::function<void()> callback = std::move(state->callback);
+    state->callback = nullptr;
+    callback();
+  }
+
   std::unique_ptr<State> state_;
 };
 

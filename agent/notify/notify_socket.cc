@@ -167,60 +167,82 @@ void LinuxNotifyTransport::ReleaseRemovals() {
   held_.clear();
 }
 
+namespace {
+
+// Datagrams taken by one recvmmsg(): with two, a lone datagram (a worker's ping) is read and the
+// socket found empty in one system call, with no second call to meet EAGAIN.
+constexpr unsigned kReadBatch = 2;
+
+// What one received message says: its bytes, size, credentials and sender.
+NotifyDatagram Parse(const msghdr& msg, size_t size, bool use_pidfd, const KnownSenders& known) {
+  NotifyDatagram d;
+  d.size = size;
+  d.truncated = (msg.msg_flags & MSG_TRUNC) != 0 || d.size > kMaxNotifyDatagram;
+  d.data.assign(static_cast<const char*>(msg.msg_iov[0].iov_base),
+                std::min(d.size, kMaxNotifyDatagram));
+  d.control_truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
+  const ucred* cred = nullptr;
+  ucred cred_copy;
+  UniqueFd pidfd;
+  int pidfd_error = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
+    if (c->cmsg_level != SOL_SOCKET) continue;
+    const size_t payload = c->cmsg_len - CMSG_LEN(0);
+    if (c->cmsg_type == SCM_RIGHTS) {
+      // Descriptors are never used: each is closed at once, and the datagram refused.
+      for (size_t i = 0; i + sizeof(int) <= payload; i += sizeof(int)) {
+        int passed;
+        std::memcpy(&passed, CMSG_DATA(c) + i, sizeof passed);
+        ::close(passed);
+        ++d.fds_passed;
+      }
+    } else if (c->cmsg_type == SCM_CREDENTIALS && payload >= sizeof(ucred)) {
+      std::memcpy(&cred_copy, CMSG_DATA(c), sizeof cred_copy);
+      cred = &cred_copy;
+    } else if (c->cmsg_type == SCM_PIDFD && payload >= sizeof(int)) {
+      int value;
+      std::memcpy(&value, CMSG_DATA(c), sizeof value);
+      if (value >= 0) {
+        pidfd.Reset(value);
+      } else {
+        pidfd_error = -value;
+      }
+    }
+  }
+  d.sender = ReadSender(use_pidfd, cred, std::move(pidfd), pidfd_error, known);
+  return d;
+}
+
+}  // namespace
+
 std::vector<NotifyDatagram> LinuxNotifyTransport::Drain(int fd, size_t max,
                                                         const KnownSenders& known) {
   std::vector<NotifyDatagram> out;
   // One byte more than the protocol allows, so an oversized datagram is seen as such (and
   // MSG_TRUNC gives its real size).
-  char buf[kMaxNotifyDatagram + 1];
-  alignas(cmsghdr) char control[kControlSize];
+  char buf[kReadBatch][kMaxNotifyDatagram + 1];
+  alignas(cmsghdr) char control[kReadBatch][kControlSize];
   while (out.size() < max) {
-    iovec iov{buf, sizeof buf};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    const ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+    const unsigned want = static_cast<unsigned>(std::min<size_t>(kReadBatch, max - out.size()));
+    iovec iov[kReadBatch];
+    mmsghdr msgs[kReadBatch] = {};
+    for (unsigned i = 0; i < want; ++i) {
+      iov[i] = iovec{buf[i], sizeof buf[i]};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_control = control[i];
+      msgs[i].msg_hdr.msg_controllen = sizeof control[i];
+    }
+    const int n = ::recvmmsg(fd, msgs, want, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC, nullptr);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;  // EAGAIN: drained. Anything else: nothing more to read now.
     }
-    NotifyDatagram d;
-    d.size = static_cast<size_t>(n);
-    d.truncated = (msg.msg_flags & MSG_TRUNC) != 0 || d.size > kMaxNotifyDatagram;
-    d.data.assign(buf, std::min(d.size, kMaxNotifyDatagram));
-    d.control_truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
-    const ucred* cred = nullptr;
-    ucred cred_copy;
-    UniqueFd pidfd;
-    int pidfd_error = 0;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET) continue;
-      const size_t payload = c->cmsg_len - CMSG_LEN(0);
-      if (c->cmsg_type == SCM_RIGHTS) {
-        // Descriptors are never used: each is closed at once, and the datagram refused.
-        for (size_t i = 0; i + sizeof(int) <= payload; i += sizeof(int)) {
-          int passed;
-          std::memcpy(&passed, CMSG_DATA(c) + i, sizeof passed);
-          ::close(passed);
-          ++d.fds_passed;
-        }
-      } else if (c->cmsg_type == SCM_CREDENTIALS && payload >= sizeof(ucred)) {
-        std::memcpy(&cred_copy, CMSG_DATA(c), sizeof cred_copy);
-        cred = &cred_copy;
-      } else if (c->cmsg_type == SCM_PIDFD && payload >= sizeof(int)) {
-        int value;
-        std::memcpy(&value, CMSG_DATA(c), sizeof value);
-        if (value >= 0) {
-          pidfd.Reset(value);
-        } else {
-          pidfd_error = -value;
-        }
-      }
-    }
-    d.sender = ReadSender(pidfd_, cred, std::move(pidfd), pidfd_error, known);
-    out.push_back(std::move(d));
+    for (int i = 0; i < n; ++i)
+      out.push_back(Parse(msgs[i].msg_hdr, msgs[i].msg_len, pidfd_, known));
+    // Fewer than asked for: the socket was empty after the last one.
+    if (static_cast<unsigned>(n) < want) break;
   }
   return out;
 }

@@ -193,9 +193,11 @@ void Pool::ArmTimer(int slot, WorkerTimer timer, MonoTime at, MonoTime now) {
   // soon as the C fork+exec floor allows (docs/performance.md). Only after a reaped exit, at
   // most one per exit: a spawn that fails still goes through the loop's timer, so a command
   // that can never be spawned never spins inside one turn (each attempt starts from the loop).
+  // A later deadline for a timer already armed (a watchdog at each ping; a timeout extended)
+  // keeps the firing already scheduled, which is the same: no timer work per ping.
   if (timer == WorkerTimer::kBackoff && at <= now && reaping_ == slot) {
     handle.ArmNow(std::move(fire));
-  } else {
+  } else if (!handle.Postpone(at)) {
     handle.ArmAt(at, std::move(fire));
   }
 }

@@ -647,6 +647,24 @@ TEST_F(EventLoopTest, CancelledTimerCostsAtMostOneWakeupThenTheLoopIsIdle) {
   EXPECT_FALSE(TimerArmed()) << TimerItValue();
 }
 
+// A worker's watchdog deadline moves later at each of its pings: that must not cost a system
+// call each time. The timerfd set for the first deadline is left to fire with nothing due.
+TEST_F(EventLoopTest, ADeadlineMovedLaterDoesNotSetTheTimerfdAgainUntilItFires) {
+  bool fired = false;
+  TimerId id = loop_->RunAt(clock_.Now() + 20ms, [] {});
+  const uint64_t arms = loop_->timer_arms();
+  EXPECT_EQ(arms, 1u);
+  for (int i = 1; i <= 100; ++i) {
+    loop_->Cancel(id);
+    id = loop_->RunAt(clock_.Now() + 20ms + i * 1ms, [&] { fired = true; });
+  }
+  EXPECT_EQ(loop_->timer_arms(), arms);
+  RunUntil([&] { return fired; }, 10);
+  // Once at the first deadline (nothing due: set for the last), once at the last.
+  EXPECT_EQ(loop_->wakeups(), 2u);
+  EXPECT_EQ(loop_->timer_arms(), arms + 1);
+}
+
 TEST_F(EventLoopTest, TimerfdIsRearmedForTheNextPendingTimerAfterOneFires) {
   if (TimerItValue().empty()) GTEST_SKIP() << "timerfd fdinfo not readable here";
   bool first = false;

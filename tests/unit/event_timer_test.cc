@@ -154,5 +154,81 @@ TEST_F(TimerTest, ACallbackCanDestroyItsOwnTimer) {
   EXPECT_EQ(timer, nullptr);
 }
 
+// A watchdog pushed back at every ping: no scheduler work per push; the callback runs once, at
+// the last deadline, never at the ones it was pushed past.
+TEST_F(TimerTest, APostponedTimerRunsOnceAtItsLastDeadlineWithoutSchedulingPerPush) {
+  Timer timer(scheduler_);
+  const MonoTime start = clock_.Now();
+  timer.ArmAt(start + 10s, [&] { ++fired_; });
+  const size_t scheduled = scheduler_.scheduled();
+  for (int ping = 1; ping <= 25; ++ping)
+    EXPECT_TRUE(timer.Postpone(start + 10s + ping * 1s));
+  EXPECT_EQ(scheduler_.scheduled(), scheduled);
+  scheduler_.AdvanceBy(10s);  // the deadline first scheduled: it schedules the last one
+  EXPECT_EQ(fired_, 0);
+  EXPECT_TRUE(timer.armed());
+  EXPECT_EQ(scheduler_.scheduled(), scheduled + 1);
+  scheduler_.AdvanceBy(25s - 1ns);
+  EXPECT_EQ(fired_, 0);
+  scheduler_.AdvanceBy(1ns);
+  EXPECT_EQ(fired_, 1);
+  EXPECT_FALSE(timer.armed());
+}
+
+TEST_F(TimerTest, PostponeRefusesAnEarlierDeadlineAndTimersNotArmedWithArmAt) {
+  Timer timer(scheduler_);
+  EXPECT_FALSE(timer.Postpone(clock_.Now() + 1s));  // not armed
+  timer.ArmAt(clock_.Now() + 10s, [&] { ++fired_; });
+  EXPECT_FALSE(timer.Postpone(clock_.Now() + 5s));
+  EXPECT_TRUE(timer.Postpone(clock_.Now() + 10s));  // the same deadline: nothing to do
+  scheduler_.AdvanceBy(10s);
+  EXPECT_EQ(fired_, 1);
+  EXPECT_FALSE(timer.Postpone(clock_.Now() + 1s));  // fired
+  timer.ArmNow([&] { ++fired_; });
+  EXPECT_FALSE(timer.Postpone(clock_.Now() + 1s));
+  timer.ArmNextTurn([&] { ++fired_; });
+  EXPECT_FALSE(timer.Postpone(clock_.Now() + 1s));
+  timer.ArmAt(clock_.Now() + 1s, [&] { ++fired_; });
+  timer.Cancel();
+  EXPECT_FALSE(timer.Postpone(clock_.Now() + 2s));
+}
+
+TEST_F(TimerTest, APostponedTimerIsCancelledAndReArmedLikeAnyOther) {
+  Timer timer(scheduler_);
+  timer.ArmAt(clock_.Now() + 1s, [&] { fired_ += 100; });
+  ASSERT_TRUE(timer.Postpone(clock_.Now() + 3s));
+  scheduler_.AdvanceBy(2s);  // past the first deadline: waiting for the new one
+  timer.Cancel();
+  scheduler_.AdvanceBy(10s);
+  EXPECT_EQ(fired_, 0);
+
+  timer.ArmAt(clock_.Now() + 1s, [&] { fired_ += 100; });
+  ASSERT_TRUE(timer.Postpone(clock_.Now() + 3s));
+  scheduler_.AdvanceBy(2s);
+  timer.ArmAt(clock_.Now() + 5s, [&] { ++fired_; });  // a new callback replaces the old one
+  scheduler_.AdvanceBy(10s);
+  EXPECT_EQ(fired_, 1);
+}
+
+// The callback of a postponed timer can arm the timer again, and postpone that.
+TEST_F(TimerTest, APostponedTimersCallbackCanArmItAgain) {
+  Timer timer(scheduler_);
+  std::function<void()> tick = [&] {
+    if (++fired_ < 3) {
+      timer.ArmAt(clock_.Now() + 1s, tick);
+      EXPECT_TRUE(timer.Postpone(clock_.Now() + 2s));
+    }
+  };
+  timer.ArmAt(clock_.Now() + 1s, tick);
+  ASSERT_TRUE(timer.Postpone(clock_.Now() + 2s));
+  scheduler_.AdvanceBy(1s);
+  EXPECT_EQ(fired_, 0);
+  scheduler_.AdvanceBy(1s);
+  EXPECT_EQ(fired_, 1);
+  scheduler_.AdvanceBy(4s);
+  EXPECT_EQ(fired_, 3);
+  EXPECT_FALSE(timer.armed());
+}
+
 }  // namespace
 }  // namespace vigil::testing

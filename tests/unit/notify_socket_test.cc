@@ -240,6 +240,38 @@ TEST_P(NotifySocketTest, OversizedDatagramsKeepTheirRealSize) {
   EXPECT_FALSE(DrainOne()[0].truncated);
 }
 
+// Datagrams are read several to a system call: each keeps its own bytes, size, truncation,
+// passed descriptors and sender, whatever its neighbours were.
+TEST_P(NotifySocketTest, DatagramsReadTogetherKeepEachTheirOwnSizeAndDescriptors) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  ASSERT_TRUE(SendTo(path(), std::string(kMaxNotifyDatagram + 7, 'x')));
+  ASSERT_TRUE(SendTo(path(), "STATUS=a", {p[1]}));
+  ::close(p[1]);
+  ASSERT_TRUE(SendTo(path(), "READY=1"));
+  ASSERT_TRUE(SendTo(path(), std::string(kMaxNotifyDatagram, 'y')));
+  ASSERT_TRUE(SendTo(path(), "WATCHDOG=1"));
+  auto got = DrainOne();
+  ASSERT_EQ(got.size(), 5u);
+  EXPECT_TRUE(got[0].truncated);
+  EXPECT_EQ(got[0].size, kMaxNotifyDatagram + 7);
+  EXPECT_EQ(got[1].data, "STATUS=a");
+  EXPECT_EQ(got[1].fds_passed, 1);
+  EXPECT_FALSE(got[1].truncated);
+  EXPECT_EQ(got[2].data, "READY=1");
+  EXPECT_EQ(got[2].fds_passed, 0);
+  EXPECT_FALSE(got[3].truncated);
+  EXPECT_EQ(got[3].data, std::string(kMaxNotifyDatagram, 'y'));
+  EXPECT_EQ(got[4].data, "WATCHDOG=1");
+  for (const NotifyDatagram& d : got) {
+    EXPECT_EQ(d.sender.source, Expected());
+    EXPECT_EQ(d.sender.process.pid, ::getpid());
+  }
+  char c;
+  EXPECT_EQ(::read(p[0], &c, 1), 0) << "the passed descriptor was kept open";
+  ::close(p[0]);
+}
+
 TEST_P(NotifySocketTest, DrainReadsAtMostItsBatch) {
   for (int i = 0; i < 10; ++i)
     ASSERT_TRUE(SendTo(path(), "STATUS=" + std::to_string(i)));

@@ -449,6 +449,26 @@ TEST_F(PoolTest, WatchdogPingsOnTheSocketKeepTheWorkerAliveAndSilenceAbortsIt) {
   EXPECT_EQ(observer_.exits[0].reason, ExitReason::kWatchdog);
 }
 
+// Bench scenario 7 at 10,000 workers: each WATCHDOG=1 cancelled and re-armed a timer (a
+// deadline queue's insert and erase, a callback allocated). A ping now only moves the deadline;
+// the timer scheduled fires once a period with nothing to do, and the watchdog still counts from
+// the last ping.
+TEST_F(PoolTest, WatchdogPingsScheduleNoTimerEachAndTheDeadlineFollowsTheLastPing) {
+  config_.watchdog = 10s;
+  StartPool();
+  const size_t scheduled = scheduler_.scheduled();
+  for (int second = 1; second <= 25; ++second) {
+    scheduler_.AdvanceTo(FakeClock::kStart + second * 1s);
+    Send(0, "WATCHDOG=1", Pid(0));
+  }
+  // At most one firing of the first deadline (10 s) and of the one it moved to (20 s+).
+  EXPECT_LE(scheduler_.scheduled(), scheduled + 2);
+  scheduler_.AdvanceTo(FakeClock::kStart + 35s - 1ns);
+  EXPECT_THAT(GroupSignals(100), IsEmpty());
+  scheduler_.AdvanceTo(FakeClock::kStart + 35s);
+  EXPECT_THAT(GroupSignals(100), ElementsAre(SIGABRT));
+}
+
 // Regression (bench scenario 7): every WATCHDOG=1 sent the control plane a worker event, though
 // it only re-arms a timer; with 1,000 workers that was a thousand snapshots of a pool a second.
 TEST_F(PoolTest, WatchdogPingsSendNoWorkerEventButAStatusTextDoes) {
