@@ -4,7 +4,8 @@
 # Links the core of BUILD_DIR (a Release build, as the image and bench/run use; default
 # bench/.build/vigil) with a map, runs it under callgrind in single-command mode (a plain run,
 # one that forwards a signal and exits with a code, the tini command line), and lists the input
-# sections of the functions those runs executed (scripts/hot-text.py). Rerun it when the
+# sections of the functions those runs executed (scripts/hot-text.py). Pool mode cannot be
+# profiled so: Debian 12's valgrind (3.19) has no pidfd_open. Rerun it when the
 # single-command path or the toolchain changes; an outdated list costs start-up time and RSS,
 # never correctness (docs/performance.md). Needs valgrind (apt-get install valgrind).
 set -eu
@@ -13,9 +14,19 @@ build=${1:-$root/bench/.build/vigil}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --build "$build" --target vigil >/dev/null
-# The link command of the core, with a map and without the current order.
+# The spawn compiled for valgrind (clone without CLONE_FILES: linux_spawn.cc), in a copy of its
+# library; the same functions, so the same section names as the core that ships.
+spawn_cmd=$(/usr/bin/python3 -c 'import json,sys
+for e in json.load(open(sys.argv[1])):
+    if e["file"].endswith("agent/sys/linux_spawn.cc"): print(e["command"]); break' \
+  "$build/compile_commands.json")
+(cd "$build/agent" && $(echo "$spawn_cmd" | sed -e "s| -o [^ ]* | -DVIGIL_SPAWN_FOR_VALGRIND -o $tmp/linux_spawn.cc.o |"))
+cp "$build/agent/libvigil_core.a" "$tmp/libvigil_core.a"
+(cd "$tmp" && ar r libvigil_core.a linux_spawn.cc.o)
+# The link command of the core, with a map, without the current order, with that library.
 link=$(sed -e "s| -o vigil | -o $tmp/vigil -Wl,-Map=$tmp/vigil.map |" \
-  -e 's| -Wl,-T,[^ ]*hot_text.ld||' "$build/agent/CMakeFiles/vigil.dir/link.txt")
+  -e 's| -Wl,-T,[^ ]*hot_text.ld||' -e "s| libvigil_core.a | $tmp/libvigil_core.a |" \
+  "$build/agent/CMakeFiles/vigil.dir/link.txt")
 (cd "$build/agent" && $link)
 cg() {
   n=$1
