@@ -24,7 +24,11 @@ std::string DescribeWaitStatus(int status) {
 
 SingleCommand::SingleCommand(Os& os, Scheduler& scheduler, const Clock& clock,
                              SingleCommandOptions options)
-    : os_(os), clock_(clock), options_(std::move(options)), phase_timer_(scheduler) {}
+    : os_(os),
+      clock_(clock),
+      options_(std::move(options)),
+      phase_timer_(scheduler),
+      reap_more_(scheduler) {}
 
 Status SingleCommand::Start() {
   self_pid_ = os_.GetPid();
@@ -118,8 +122,16 @@ void SingleCommand::Forward(int signo) {
 
 void SingleCommand::OnChildEvent() {
   bool no_children = false;
-  // SIGCHLD coalesces: one signal may stand for many exits, so drain waitpid until it is empty.
-  for (;;) {
+  // SIGCHLD coalesces: one signal may stand for many exits, so drain waitpid until it is empty;
+  // a burst (an orphaned tree of thousands) a slice of the turn at a time (kTurnSlice,
+  // kMinReapsPerTurn at least), the rest in the next turn: signals are forwarded in between.
+  const TurnSlice slice(clock_, kMinReapsPerTurn);
+  for (int reaped = 0;; ++reaped) {
+    if (slice.Over(reaped)) {
+      // What CMD's exit means is decided once the burst is reaped (no child left, or not).
+      reap_more_.ArmNextTurn([this] { OnChildEvent(); });
+      return;
+    }
     StatusOr<WaitResult> result = os_.WaitAny();
     if (!result.ok()) {
       log::Error("{}", result.status().message());

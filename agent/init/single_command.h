@@ -70,7 +70,8 @@ class SingleCommand {
   Status Start();
 
   void OnSignal(const ReceivedSignal& signal);
-  // Reaps every child that has changed state. Called on SIGCHLD.
+  // Reaps every child that has changed state, a slice of the turn at a time (the rest from the
+  // next turns). Called on SIGCHLD.
   void OnChildEvent();
 
   bool finished() const { return finished_; }
@@ -100,6 +101,8 @@ class SingleCommand {
   bool tty_foreground_ = false;  // CMD was given the terminal.
   bool main_stopped_by_tty_ = false;
   Timer phase_timer_;  // the stragglers' SIGKILL, then the give-up; cancelled with this object
+  Timer reap_more_;    // a burst's exits past the turn's slice, reaped from the next turns
+  static constexpr int kMinReapsPerTurn = 32;
   bool finished_ = false;
   int exit_code_ = 0;
 };

@@ -284,6 +284,48 @@ TEST_F(SingleCommandTest, SigchldReapsUntilNothingIsLeftToReap) {
   EXPECT_FALSE(cmd_->finished());
 }
 
+// An orphaned tree of thousands exiting at once was reaped in one callback, the loop serving
+// nothing meanwhile: now a slice of the turn at a time, signals forwarded in between.
+TEST_F(SingleCommandTest, ABurstOfExitsIsReapedASliceOfATurnAtATimeAndSignalsGoInBetween) {
+  StartOk();
+  for (pid_t pid = 1000; pid < 2000; ++pid)
+    os_.QueueReaped(pid, Exited(0));
+  os_.QueueNone();
+  clock_.SetTick(1ms);  // each reap takes a while
+  Sigchld();
+  const int first = os_.wait_calls;
+  EXPECT_GE(first, 32);
+  EXPECT_LT(first, 1000);
+  Signal(SIGTERM);  // served between two slices
+  EXPECT_THAT(os_.signals, ElementsAre(ToPidfd(pidfd_, SIGTERM)));
+  int turns = 1;
+  while (os_.wait_script_left() > 0 && scheduler_.RunOneDue())
+    ++turns;
+  clock_.SetTick(0ms);
+  EXPECT_EQ(os_.wait_script_left(), 0u);
+  EXPECT_GT(turns, 1);
+  EXPECT_FALSE(cmd_->finished());
+}
+
+// CMD's exit in the middle of a burst is judged once the burst is reaped: no stragglers are
+// signalled for zombies that were only waiting their turn.
+TEST_F(SingleCommandTest, CmdExitingInABurstFinishesOnceTheBurstIsReaped) {
+  StartOk();
+  os_.QueueReaped(kMain, Exited(3));
+  for (pid_t pid = 1000; pid < 1200; ++pid)
+    os_.QueueReaped(pid, Exited(0));
+  os_.QueueNoChildren();
+  clock_.SetTick(1ms);
+  Sigchld();
+  EXPECT_FALSE(cmd_->finished());
+  while (!cmd_->finished() && scheduler_.RunOneDue()) {
+  }
+  clock_.SetTick(0ms);
+  EXPECT_TRUE(cmd_->finished());
+  EXPECT_EQ(cmd_->exit_code(), 3);
+  EXPECT_THAT(os_.signals, IsEmpty());
+}
+
 TEST_F(SingleCommandTest, SigchldFromAnySenderReaps) {
   StartOk();
   os_.QueueReaped(kOrphan, Exited(0));
