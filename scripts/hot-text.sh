@@ -1,13 +1,14 @@
 #!/bin/sh
-# hot-text.sh [BUILD_DIR]: regenerates agent/hot_text.ld, the order of the core's start-up code.
+# hot-text.sh [BUILD_DIR]: regenerates agent/hot_text.ld, the order of the core's hot code.
 #
 # Links the core of BUILD_DIR (a Release build, as the image and bench/run use; default
 # bench/.build/vigil) with a map, runs it under callgrind in single-command mode (a plain run,
 # one that forwards a signal and exits with a code, the tini command line), and lists the input
-# sections of the functions those runs executed (scripts/hot-text.py). Pool mode cannot be
-# profiled so: Debian 12's valgrind (3.19) has no pidfd_open. Rerun it when the
-# single-command path or the toolchain changes; an outdated list costs start-up time and RSS,
-# never correctness (docs/performance.md). Needs valgrind (apt-get install valgrind).
+# sections of the functions those runs executed (scripts/hot-text.py); then, if bpftrace is
+# installed, pool mode's code after it (uprobes: valgrind 3.19 has no pidfd_open). Rerun it
+# when either path or the toolchain changes; an outdated list costs start-up time and RSS,
+# never correctness (docs/performance.md). Needs valgrind (apt-get install valgrind), and
+# bpftrace for pool mode.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/bench/.build/vigil}
@@ -37,6 +38,50 @@ cg() {
 cg 1 "$tmp/vigil" -- /bin/true
 cg 2 "$tmp/vigil" -- /bin/sh -c 'kill -TERM $PPID; sleep 0.2; exit 3'
 cg 3 "$tmp/vigil" --compat tini -- /bin/true
-/usr/bin/python3 "$root/scripts/hot-text.py" "$tmp/vigil.map" "$tmp/vigil" "$tmp"/cg.* >"$tmp/hot.ld"
+# Pool mode, with bpftrace if installed (Debian 12's valgrind has no pidfd_open): a uprobe on
+# every function of a copy of the core (attaching 7,000 of them takes minutes), then a pool of
+# 100 as bench/run's idle scenario runs it, asked for its status and its metrics, drained.
+pool=""
+if command -v bpftrace >/dev/null 2>&1; then
+  mkdir "$tmp/pool"
+  cp "$build/agent/vigil" "$tmp/pool/vigil"
+  ln -s "$build/agent/vigil-control" "$tmp/pool/vigil-control"
+  /usr/bin/python3 - "$tmp/pool/vigil" >"$tmp/probes.bt" <<'PY'
+import subprocess, sys
+binary = sys.argv[1]
+nm = subprocess.run(["nm", "-S", "--defined-only", binary], capture_output=True, text=True,
+                    check=True).stdout
+names = sorted({p[3] for p in (l.split() for l in nm.splitlines())
+                if len(p) == 4 and p[2] in "tTwW" and int(p[1], 16) > 0
+                and not p[3].startswith(".")})
+print('BEGIN { printf("attached\\n"); }')
+print(",\n".join(f"uprobe:{binary}:{n}" for n in names) + " { @[probe] = count(); }")
+print("interval:s:2 { print(@); }")
+PY
+  BPFTRACE_MAX_BPF_PROGS=20000 BPFTRACE_MAX_PROBES=20000 bpftrace "$tmp/probes.bt" \
+    >"$tmp/bpf.out" 2>"$tmp/bpf.err" &
+  bpf=$!
+  until grep -q attached "$tmp/bpf.out" 2>/dev/null; do
+    kill -0 $bpf 2>/dev/null || { cat "$tmp/bpf.err" >&2; exit 1; }
+    sleep 2
+  done
+  port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  pctl="$build/agent/vigilctl --socket $tmp/pool/control.sock"
+  unshare --pid --fork --mount-proc "$tmp/pool/vigil" --replicas 100 \
+    --socket "$tmp/pool/control.sock" --metrics-address "127.0.0.1:$port" -- \
+    /bin/sh -c "[ \"\$VIGIL_WORKER\" = 0 ] || exec sleep 600
+      $pctl wait-ready --timeout 60s && $pctl status && $pctl status --json &&
+      /usr/bin/python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:$port/metrics\").read()'
+      kill -TERM 1; sleep 600" >/dev/null 2>&1 || true
+  lines=$(wc -l <"$tmp/bpf.out")
+  while [ "$(wc -l <"$tmp/bpf.out")" = "$lines" ]; do sleep 1; done  # one more print
+  sleep 1
+  kill -9 $bpf
+  # The last print: every function hit at least once.
+  awk '/^@\[/ {last[$1] = $0} END {for (k in last) print last[k]}' "$tmp/bpf.out" >"$tmp/pool.bt"
+  pool="--then $tmp/pool.bt"
+fi
+/usr/bin/python3 "$root/scripts/hot-text.py" "$tmp/vigil.map" "$tmp/vigil" "$tmp"/cg.* $pool \
+  >"$tmp/hot.ld"
 mv "$tmp/hot.ld" "$root/agent/hot_text.ld"
 echo "hot-text: wrote agent/hot_text.ld ($(grep -c '(' "$root/agent/hot_text.ld") input sections)"
