@@ -40,9 +40,9 @@ cg 2 "$tmp/vigil" -- /bin/sh -c 'kill -TERM $PPID; sleep 0.2; exit 3'
 cg 3 "$tmp/vigil" --compat tini -- /bin/true
 # Pool mode, with bpftrace if installed (Debian 12's valgrind has no pidfd_open): a uprobe on
 # every C++ function of a copy of the core (attaching thousands takes minutes; none on the C
-# library's, whose string functions misbehaved under uprobes: a pool refused to start), then a
-# pool of 100 as bench/run's idle scenario runs it, asked for its status and metrics, drained.
-# Its log is shown if it did not exit 0.
+# library's, whose string functions misbehaved under uprobes: a pool refused to start), then
+# pools of 100 started, asked for their status and metrics, drained. A pool's log is shown if
+# it did not exit 0.
 pool=""
 if command -v bpftrace >/dev/null 2>&1; then
   mkdir "$tmp/pool"
@@ -68,13 +68,35 @@ PY
     sleep 2
   done
   port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  pctl="$build/agent/vigilctl --socket $tmp/pool/control.sock"
-  unshare --pid --fork --mount-proc "$tmp/pool/vigil" --replicas 100 \
-    --socket "$tmp/pool/control.sock" --metrics-address "127.0.0.1:$port" -- \
-    /bin/sh -c "[ \"\$VIGIL_WORKER\" = 0 ] || exec sleep 600
-      $pctl wait-ready --timeout 60s && $pctl status && $pctl status --json &&
-      /usr/bin/python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:$port/metrics\").read()'
-      kill -TERM 1; sleep 600" >"$tmp/pool/log" 2>&1 || { cat "$tmp/pool/log" >&2; kill -9 $bpf; exit 1; }
+  # Each worker says READY=1 and pings; worker 0 waits for the pool, asks for its status (text
+  # and JSON) and metrics, and has the agent (PID 1 in its namespace) drain.
+  cat >"$tmp/pool/worker.py" <<'PY'
+import os, signal, socket, subprocess, sys, time, urllib.request
+ctl, port = sys.argv[1].split(), sys.argv[2]
+addr = os.environ.get("NOTIFY_SOCKET")
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+def tell(message):
+    if addr:
+        sock.sendto(message, addr)
+tell(b"READY=1")
+if os.environ["VIGIL_WORKER"] == "0":
+    for args in (["wait-ready", "--timeout", "60s"], ["status"], ["status", "--json"]):
+        subprocess.run(ctl + args, stdout=subprocess.DEVNULL, check=True)
+    urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read()
+    os.kill(1, signal.SIGTERM)
+while True:
+    tell(b"WATCHDOG=1")
+    time.sleep(0.5)
+PY
+  # Twice: workers ready at once (bench/run's idle scenario), then by sd_notify with a watchdog.
+  for readiness in "" "--readiness notify --watchdog 5s"; do
+    # shellcheck disable=SC2086 # $readiness: its words are flags
+    unshare --pid --fork --mount-proc "$tmp/pool/vigil" --replicas 100 $readiness \
+      --socket "$tmp/pool/control.sock" --metrics-address "127.0.0.1:$port" -- \
+      /usr/bin/python3 "$tmp/pool/worker.py" \
+      "$build/agent/vigilctl --socket $tmp/pool/control.sock" "$port" \
+      >"$tmp/pool/log" 2>&1 || { cat "$tmp/pool/log" >&2; kill -9 $bpf; exit 1; }
+  done
   lines=$(wc -l <"$tmp/bpf.out")
   while [ "$(wc -l <"$tmp/bpf.out")" = "$lines" ]; do sleep 1; done  # one more print
   sleep 1
