@@ -23,6 +23,9 @@ inline constexpr TimerId kNoTimer = 0;
 // turns.
 inline constexpr Duration kTurnSlice = std::chrono::milliseconds(20);
 
+// The least a turn reaps of a burst of exits, however slow each reap (Supervisor, SingleCommand).
+inline constexpr int kMinReapsPerTurn = 32;
+
 // One turn's slice of big work, from its construction: over once `min` units are done and
 // kTurnSlice has passed. The clock is read only once the minimum is done.
 class TurnSlice {

@@ -51,7 +51,10 @@ class Timer {
   // timer is not armed with ArmAt() or `deadline` is earlier than its deadline: arm it then.
   bool Postpone(MonoTime deadline) {
     if (!armed() || !state_->deadline || deadline < *state_->deadline) return false;
-    state_->deadline = deadline;
+    if (deadline > *state_->deadline) {
+      state_->deadline = deadline;
+      state_->moved = true;
+    }
     return true;
   }
 
@@ -89,8 +92,8 @@ class Timer {
     Scheduler* scheduler;
     TimerId id = kNoTimer;
     std::function<void()> callback;
-    std::optional<MonoTime> scheduled;  // the deadline given to the scheduler (ArmAt only)
-    std::optional<MonoTime> deadline;   // the deadline now, later when postponed
+    std::optional<MonoTime> deadline;  // ArmAt's, later once postponed
+    bool moved = false;                // postponed past the deadline the scheduler has
   };
 
   // Cancels what was armed and hands the firing to `schedule` (one of the Scheduler's ways).
@@ -101,15 +104,15 @@ class Timer {
     State* state = state_.get();  // Heap-stable across moves; the timer is cancelled before
                                   // the state is freed, so a firing never sees it dangling.
     state->callback = std::move(callback);
-    state->scheduled = deadline;
     state->deadline = deadline;
+    state->moved = false;
     state->id = schedule(*state->scheduler, [state] { Fire(state); });
   }
 
   // The timer is no longer armed once its callback runs, so the callback can arm it again.
   static void Fire(State* state) {
-    if (state->deadline && *state->deadline > *state->scheduled) {
-      state->scheduled = state->deadline;
+    if (state->moved) {
+      state->moved = false;
       state->id = state->scheduler->RunAt(*state->deadline, [state] { Fire(state); });
       return;
     }

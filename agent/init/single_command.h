@@ -102,7 +102,6 @@ class SingleCommand {
   bool main_stopped_by_tty_ = false;
   Timer phase_timer_;  // the stragglers' SIGKILL, then the give-up; cancelled with this object
   Timer reap_more_;    // a burst's exits past the turn's slice, reaped from the next turns
-  static constexpr int kMinReapsPerTurn = 32;
   bool finished_ = false;
   int exit_code_ = 0;
 };

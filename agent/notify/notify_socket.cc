@@ -174,7 +174,7 @@ namespace {
 constexpr unsigned kReadBatch = 2;
 
 // What one received message says: its bytes, size, credentials and sender.
-NotifyDatagram Parse(const msghdr& msg, size_t size, bool use_pidfd, const KnownSenders& known) {
+NotifyDatagram Parse(msghdr& msg, size_t size, bool use_pidfd, const KnownSenders& known) {
   NotifyDatagram d;
   d.size = size;
   d.truncated = (msg.msg_flags & MSG_TRUNC) != 0 || d.size > kMaxNotifyDatagram;
@@ -185,8 +185,7 @@ NotifyDatagram Parse(const msghdr& msg, size_t size, bool use_pidfd, const Known
   ucred cred_copy;
   UniqueFd pidfd;
   int pidfd_error = 0;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
-       c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET) continue;
     const size_t payload = c->cmsg_len - CMSG_LEN(0);
     if (c->cmsg_type == SCM_RIGHTS) {

@@ -191,7 +191,6 @@ class Supervisor final : public PoolObserver {
   uint64_t descriptor_limit_ = UINT64_MAX;
   PostedWork removals_;  // the runs' directories of a burst of exits, removed after its work
   Timer reap_more_;      // a burst's exits past the turn's slice, reaped from the next turns
-  static constexpr int kMinReapsPerTurn = 32;
 };
 
 }  // namespace vigil

@@ -341,14 +341,14 @@ bool LinuxOs::Spawn(const SpawnRequest& request, SpawnedChild* child, SpawnError
     args.close_range_failed = false;
     pidfd = -1;
     AllSignalsBlocked blocked;
-    // SIGCHLD: the child is reaped like any other. CLONE_PIDFD (Linux 5.2): its pidfd without
-    // a race and a second call; a kernel that ignores the bit leaves pidfd at -1, one that
-    // refuses it gets the call again without it.
 #ifdef VIGIL_SPAWN_FOR_VALGRIND
     // scripts/hot-text.sh's profiling copy only, never a build that ships: valgrind runs
     // clone(CLONE_VM | CLONE_VFORK) as a fork but refuses CLONE_FILES.
     args.shared_files = false;
 #endif
+    // SIGCHLD: the child is reaped like any other. CLONE_PIDFD (Linux 5.2): its pidfd without
+    // a race and a second call; a kernel that ignores the bit leaves pidfd at -1, one that
+    // refuses it gets the call again without it.
     const int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (args.shared_files ? CLONE_FILES : 0);
     pid = VIGIL_CLONE(ChildMain, stack_top, flags | CLONE_PIDFD, &args, &pidfd);
     if (pid < 0 && errno == EINVAL) pid = VIGIL_CLONE(ChildMain, stack_top, flags, &args);
